@@ -1,0 +1,15 @@
+//! Stage 1: capture files → link-layer frames.
+//!
+//! Reads classic pcap (either byte order, µs or ns timestamps), pcapng (several sections
+//! and interfaces; EPB, SPB and OPB) and gzip-compressed files of either, from a path or
+//! from standard input, through a bounded buffer.
+
+mod error;
+mod reader;
+mod source;
+mod time;
+
+pub use error::{CaptureError, CaptureErrorKind};
+pub use reader::{CaptureFormat, CaptureReader, Frame, LinkType};
+pub use source::open_source;
+pub use time::Timestamp;

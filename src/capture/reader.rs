@@ -1,0 +1,468 @@
+use std::io::{Cursor, Read};
+use std::path::Path;
+
+use pcap_parser::pcapng::Block;
+use pcap_parser::traits::{PcapNGPacketBlock, PcapReaderIterator};
+use pcap_parser::{LegacyPcapReader, PcapBlockOwned, PcapError, PcapNGReader};
+
+use super::error::{CaptureError, CaptureErrorKind};
+use super::source::{open_source, read_full, Source};
+use super::time::Timestamp;
+
+/// A libpcap LINKTYPE_ value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LinkType(pub u32);
+
+impl LinkType {
+    pub const NULL: LinkType = LinkType(0);
+    pub const ETHERNET: LinkType = LinkType(1);
+    pub const RAW: LinkType = LinkType(101);
+    pub const LOOP: LinkType = LinkType(108);
+    pub const LINUX_SLL: LinkType = LinkType(113);
+    pub const IPV4: LinkType = LinkType(228);
+    pub const IPV6: LinkType = LinkType(229);
+    pub const LINUX_SLL2: LinkType = LinkType(276);
+
+    pub fn name(self) -> String {
+        match self.0 {
+            0 => "NULL".into(),
+            1 => "ETHERNET".into(),
+            101 => "RAW".into(),
+            108 => "LOOP".into(),
+            113 => "LINUX_SLL".into(),
+            228 => "IPV4".into(),
+            229 => "IPV6".into(),
+            276 => "LINUX_SLL2".into(),
+            n => format!("LINKTYPE_{n}"),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CaptureFormat {
+    Pcap { nanosecond: bool },
+    PcapNg,
+}
+
+impl CaptureFormat {
+    pub fn name(self) -> &'static str {
+        match self {
+            CaptureFormat::Pcap { nanosecond: false } => "pcap",
+            CaptureFormat::Pcap { nanosecond: true } => "pcap-ns",
+            CaptureFormat::PcapNg => "pcapng",
+        }
+    }
+}
+
+/// One captured packet record, numbered from 1 as Wireshark numbers frames.
+#[derive(Debug)]
+pub struct Frame<'a> {
+    pub number: u64,
+    pub time: Timestamp,
+    pub link_type: LinkType,
+    pub data: &'a [u8],
+    /// Length of the packet on the wire; more than `data.len()` when the snapshot length cut it.
+    pub orig_len: u32,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Interface {
+    link_type: LinkType,
+    units_per_sec: u64,
+    ts_offset: i64,
+}
+
+const INITIAL_BUFFER: usize = 1 << 20;
+/// No real packet record is larger; a bigger claimed length means a damaged file.
+const MAX_BUFFER: usize = 64 << 20;
+const OPB_MAGIC: u32 = 0x0000_0002;
+
+/// Streams frames out of a capture without reading it whole.
+pub struct CaptureReader {
+    inner: Box<dyn PcapReaderIterator + Send>,
+    format: CaptureFormat,
+    gzip: bool,
+    interfaces: Vec<Interface>,
+    link_types: Vec<LinkType>,
+    big_endian_section: bool,
+    nanosecond: bool,
+    legacy_link: LinkType,
+    pending_consume: usize,
+    capacity: usize,
+    frames: u64,
+    scratch: Vec<u8>,
+    done: bool,
+}
+
+enum Step {
+    Packet { iface: usize, time: Timestamp, orig_len: u32 },
+    Skip,
+}
+
+impl CaptureReader {
+    pub fn open(path: &Path) -> Result<Self, CaptureError> {
+        let Source { reader, gzip } =
+            open_source(path).map_err(|e| CaptureError::new(0, CaptureErrorKind::Io(e)))?;
+        Self::from_reader(reader, gzip)
+    }
+
+    pub fn from_reader(mut reader: Box<dyn Read + Send>, gzip: bool) -> Result<Self, CaptureError> {
+        let io_err = |e: std::io::Error| {
+            let kind = if gzip {
+                CaptureErrorKind::Gzip(e.to_string())
+            } else {
+                CaptureErrorKind::Io(e)
+            };
+            CaptureError::new(0, kind)
+        };
+        let mut magic = [0u8; 4];
+        let n = read_full(&mut reader, &mut magic).map_err(io_err)?;
+        if n == 0 {
+            return Err(CaptureError::new(0, CaptureErrorKind::Empty));
+        }
+        let format = match magic {
+            [0x0a, 0x0d, 0x0d, 0x0a] => CaptureFormat::PcapNg,
+            [0xd4, 0xc3, 0xb2, 0xa1] | [0xa1, 0xb2, 0xc3, 0xd4] => {
+                CaptureFormat::Pcap { nanosecond: false }
+            }
+            [0x4d, 0x3c, 0xb2, 0xa1] | [0xa1, 0xb2, 0x3c, 0x4d] => {
+                CaptureFormat::Pcap { nanosecond: true }
+            }
+            _ => {
+                let hex: Vec<String> = magic[..n].iter().map(|b| format!("{b:02x}")).collect();
+                return Err(CaptureError::new(
+                    0,
+                    CaptureErrorKind::NotACapture(hex.join(" ")),
+                ));
+            }
+        };
+        let joined: Box<dyn Read + Send> = Box::new(Cursor::new(magic[..n].to_vec()).chain(reader));
+        let header_err = |e: PcapError<&'static [u8]>| {
+            let kind = match e {
+                PcapError::Incomplete(_) | PcapError::UnexpectedEof | PcapError::Eof => {
+                    CaptureErrorKind::Truncated
+                }
+                PcapError::ReadError if gzip => {
+                    CaptureErrorKind::Gzip("cannot decompress the file header".into())
+                }
+                other => CaptureErrorKind::Malformed(format!("file header ({other})")),
+            };
+            CaptureError::new(0, kind)
+        };
+        let inner: Box<dyn PcapReaderIterator + Send> = match format {
+            CaptureFormat::PcapNg => {
+                Box::new(PcapNGReader::new(INITIAL_BUFFER, joined).map_err(header_err)?)
+            }
+            CaptureFormat::Pcap { .. } => {
+                Box::new(LegacyPcapReader::new(INITIAL_BUFFER, joined).map_err(header_err)?)
+            }
+        };
+        Ok(CaptureReader {
+            inner,
+            format,
+            gzip,
+            interfaces: Vec::new(),
+            link_types: Vec::new(),
+            big_endian_section: false,
+            nanosecond: matches!(format, CaptureFormat::Pcap { nanosecond: true }),
+            legacy_link: LinkType::ETHERNET,
+            pending_consume: 0,
+            capacity: INITIAL_BUFFER,
+            frames: 0,
+            scratch: Vec::with_capacity(65536),
+            done: false,
+        })
+    }
+
+    pub fn format(&self) -> CaptureFormat {
+        self.format
+    }
+
+    pub fn gzip(&self) -> bool {
+        self.gzip
+    }
+
+    /// Every link type an interface of the capture declared, in order of first appearance.
+    pub fn link_types(&self) -> &[LinkType] {
+        &self.link_types
+    }
+
+    /// Frames returned so far.
+    pub fn frames(&self) -> u64 {
+        self.frames
+    }
+
+    /// Bytes of the (decompressed) capture consumed so far.
+    pub fn offset(&self) -> u64 {
+        self.inner.consumed() as u64
+    }
+
+    /// The next frame, `Ok(None)` at the end, or an error naming the byte offset.
+    /// After an error the reader is finished.
+    pub fn next_frame(&mut self) -> Result<Option<Frame<'_>>, CaptureError> {
+        if self.done {
+            return Ok(None);
+        }
+        match self.advance() {
+            Ok(Some((iface, time, orig_len))) => {
+                self.frames += 1;
+                let link_type = self
+                    .interfaces
+                    .get(iface)
+                    .map_or(self.legacy_link, |i| i.link_type);
+                Ok(Some(Frame {
+                    number: self.frames,
+                    time,
+                    link_type,
+                    data: &self.scratch,
+                    orig_len,
+                }))
+            }
+            Ok(None) => {
+                self.done = true;
+                Ok(None)
+            }
+            Err(e) => {
+                self.done = true;
+                Err(e)
+            }
+        }
+    }
+
+    fn advance(&mut self) -> Result<Option<(usize, Timestamp, u32)>, CaptureError> {
+        if self.pending_consume > 0 {
+            self.inner.consume(self.pending_consume);
+            self.pending_consume = 0;
+        }
+        loop {
+            let offset = self.inner.consumed() as u64;
+            let step = match self.inner.next() {
+                Ok((size, block)) => {
+                    let step = interpret(
+                        block,
+                        &mut Ctx {
+                            interfaces: &mut self.interfaces,
+                            link_types: &mut self.link_types,
+                            big_endian_section: &mut self.big_endian_section,
+                            nanosecond: self.nanosecond,
+                            legacy_link: &mut self.legacy_link,
+                            scratch: &mut self.scratch,
+                        },
+                        offset,
+                    )?;
+                    Ok((size, step))
+                }
+                Err(e) => Err(classify(e)),
+            };
+            match step {
+                Ok((size, Step::Packet { iface, time, orig_len })) => {
+                    self.pending_consume = size;
+                    return Ok(Some((iface, time, orig_len)));
+                }
+                Ok((size, Step::Skip)) => self.inner.consume(size),
+                Err(Next::Eof) => return Ok(None),
+                Err(Next::Refill) => self.refill(offset)?,
+                Err(Next::Grow) => {
+                    if self.capacity >= MAX_BUFFER {
+                        let claimed = claimed_length(self.inner.data(), self.format, self.big_endian_section);
+                        return Err(CaptureError::new(offset, CaptureErrorKind::RecordTooLarge(claimed)));
+                    }
+                    self.capacity *= 4;
+                    self.inner.grow(self.capacity);
+                    self.refill(offset)?;
+                }
+                Err(Next::Truncated) => {
+                    let claimed = claimed_length(self.inner.data(), self.format, self.big_endian_section);
+                    let kind = if claimed > MAX_BUFFER as u64 {
+                        CaptureErrorKind::RecordTooLarge(claimed)
+                    } else {
+                        CaptureErrorKind::Truncated
+                    };
+                    return Err(CaptureError::new(offset, kind));
+                }
+                Err(Next::Malformed(what)) => {
+                    let what = match self.format {
+                        CaptureFormat::PcapNg => format!("pcapng block ({what})"),
+                        CaptureFormat::Pcap { .. } => format!("pcap record ({what})"),
+                    };
+                    return Err(CaptureError::new(offset, CaptureErrorKind::Malformed(what)));
+                }
+                Err(Next::Read) => {
+                    let kind = if self.gzip {
+                        CaptureErrorKind::Gzip("the compressed data is damaged or cut off".into())
+                    } else {
+                        CaptureErrorKind::Io(std::io::Error::other("read failed"))
+                    };
+                    return Err(CaptureError::new(offset, kind));
+                }
+            }
+        }
+    }
+
+    fn refill(&mut self, offset: u64) -> Result<(), CaptureError> {
+        self.inner.refill().map_err(|_| {
+            let kind = if self.gzip {
+                CaptureErrorKind::Gzip("the compressed data is damaged or cut off".into())
+            } else {
+                CaptureErrorKind::Io(std::io::Error::other("read failed"))
+            };
+            CaptureError::new(offset, kind)
+        })
+    }
+}
+
+enum Next {
+    Eof,
+    Refill,
+    Grow,
+    Truncated,
+    Malformed(String),
+    Read,
+}
+
+fn classify(e: PcapError<&[u8]>) -> Next {
+    match e {
+        PcapError::Eof => Next::Eof,
+        PcapError::Incomplete(_) => Next::Refill,
+        PcapError::BufferTooSmall => Next::Grow,
+        PcapError::UnexpectedEof => Next::Truncated,
+        PcapError::ReadError => Next::Read,
+        PcapError::HeaderNotRecognized => Next::Malformed("header not recognised".into()),
+        PcapError::NomError(_, kind) | PcapError::OwnedNomError(_, kind) => {
+            Next::Malformed(format!("{kind:?}").to_lowercase())
+        }
+    }
+}
+
+/// The length the damaged or cut-off record at the start of `data` claims.
+fn claimed_length(data: &[u8], format: CaptureFormat, big_endian: bool) -> u64 {
+    let field = |at: usize, be: bool| -> Option<u64> {
+        let b: [u8; 4] = data.get(at..at + 4)?.try_into().ok()?;
+        Some(u64::from(if be { u32::from_be_bytes(b) } else { u32::from_le_bytes(b) }))
+    };
+    match format {
+        // The byte order of a legacy file is not known here; the smaller reading is the honest one.
+        CaptureFormat::Pcap { .. } => match (field(8, false), field(8, true)) {
+            (Some(a), Some(b)) => a.min(b),
+            _ => 0,
+        },
+        CaptureFormat::PcapNg => field(4, big_endian).unwrap_or(0),
+    }
+}
+
+struct Ctx<'c> {
+    interfaces: &'c mut Vec<Interface>,
+    link_types: &'c mut Vec<LinkType>,
+    big_endian_section: &'c mut bool,
+    nanosecond: bool,
+    legacy_link: &'c mut LinkType,
+    scratch: &'c mut Vec<u8>,
+}
+
+impl Ctx<'_> {
+    fn note_link(&mut self, lt: LinkType) {
+        if !self.link_types.contains(&lt) {
+            self.link_types.push(lt);
+        }
+    }
+
+    fn packet(&mut self, iface: usize, time: Timestamp, data: &[u8], orig_len: u32) -> Step {
+        self.scratch.clear();
+        self.scratch.extend_from_slice(data);
+        Step::Packet { iface, time, orig_len }
+    }
+
+    fn ng_time(&self, iface: usize, ts: u64) -> Timestamp {
+        let i = self.interfaces.get(iface);
+        let units = i.map_or(1_000_000, |i| i.units_per_sec);
+        let t = Timestamp::from_units(ts, units);
+        Timestamp::new(t.secs.saturating_add(i.map_or(0, |i| i.ts_offset)), t.nanos)
+    }
+}
+
+fn interpret(block: PcapBlockOwned<'_>, ctx: &mut Ctx<'_>, offset: u64) -> Result<Step, CaptureError> {
+    let malformed = |what: &str| CaptureError::new(offset, CaptureErrorKind::Malformed(what.into()));
+    match block {
+        PcapBlockOwned::LegacyHeader(h) => {
+            let lt = LinkType(h.network.0 as u32);
+            *ctx.legacy_link = lt;
+            ctx.note_link(lt);
+            Ok(Step::Skip)
+        }
+        PcapBlockOwned::Legacy(b) => {
+            let nanos = if ctx.nanosecond { b.ts_usec } else { b.ts_usec.saturating_mul(1000) };
+            let time = Timestamp::new(i64::from(b.ts_sec), nanos);
+            Ok(ctx.packet(usize::MAX, time, b.data, b.origlen))
+        }
+        PcapBlockOwned::NG(block) => match block {
+            Block::SectionHeader(shb) => {
+                // A new section starts a new interface numbering.
+                ctx.interfaces.clear();
+                *ctx.big_endian_section = shb.big_endian();
+                Ok(Step::Skip)
+            }
+            Block::InterfaceDescription(idb) => {
+                let lt = LinkType(idb.linktype.0 as u32);
+                ctx.note_link(lt);
+                let units_per_sec = idb
+                    .ts_resolution()
+                    .ok_or_else(|| malformed("pcapng interface block (invalid if_tsresol)"))?;
+                ctx.interfaces.push(Interface { link_type: lt, units_per_sec, ts_offset: idb.ts_offset() });
+                Ok(Step::Skip)
+            }
+            Block::EnhancedPacket(epb) => {
+                let iface = epb.if_id as usize;
+                if iface >= ctx.interfaces.len() {
+                    return Err(malformed(&format!(
+                        "pcapng packet block (interface {iface} was never described)"
+                    )));
+                }
+                let ts = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
+                let time = ctx.ng_time(iface, ts);
+                Ok(ctx.packet(iface, time, epb.packet_data(), epb.origlen))
+            }
+            Block::SimplePacket(spb) => {
+                if ctx.interfaces.is_empty() {
+                    return Err(malformed("pcapng simple packet block (no interface described)"));
+                }
+                Ok(ctx.packet(0, Timestamp::default(), spb.packet_data(), spb.origlen))
+            }
+            Block::Unknown(ub) if ub.block_type == OPB_MAGIC || ub.block_type.swap_bytes() == OPB_MAGIC => {
+                obsolete_packet(ub.data, ctx, offset)
+            }
+            _ => Ok(Step::Skip),
+        },
+    }
+}
+
+/// Obsolete Packet Block (type 2): if_id u16, drops u16, ts_high, ts_low, caplen, origlen, data.
+fn obsolete_packet(body: &[u8], ctx: &mut Ctx<'_>, offset: u64) -> Result<Step, CaptureError> {
+    let be = *ctx.big_endian_section;
+    let u16_at = |at: usize| -> Option<u32> {
+        let b: [u8; 2] = body.get(at..at + 2)?.try_into().ok()?;
+        Some(u32::from(if be { u16::from_be_bytes(b) } else { u16::from_le_bytes(b) }))
+    };
+    let u32_at = |at: usize| -> Option<u32> {
+        let b: [u8; 4] = body.get(at..at + 4)?.try_into().ok()?;
+        Some(if be { u32::from_be_bytes(b) } else { u32::from_le_bytes(b) })
+    };
+    let parsed = (|| {
+        let iface = u16_at(0)? as usize;
+        let ts = (u64::from(u32_at(4)?) << 32) | u64::from(u32_at(8)?);
+        let caplen = u32_at(12)? as usize;
+        let origlen = u32_at(16)?;
+        let data = body.get(20..20 + caplen)?;
+        Some((iface, ts, data, origlen))
+    })();
+    let (iface, ts, data, origlen) = parsed.ok_or_else(|| {
+        CaptureError::new(offset, CaptureErrorKind::Malformed("pcapng obsolete packet block".into()))
+    })?;
+    if iface >= ctx.interfaces.len() {
+        return Err(CaptureError::new(
+            offset,
+            CaptureErrorKind::Malformed(format!("pcapng packet block (interface {iface} was never described)")),
+        ));
+    }
+    let time = ctx.ng_time(iface, ts);
+    Ok(ctx.packet(iface, time, data, origlen))
+}

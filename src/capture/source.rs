@@ -1,0 +1,62 @@
+use std::fs::File;
+use std::io::{self, BufReader, Cursor, Read};
+use std::path::Path;
+
+use flate2::bufread::MultiGzDecoder;
+
+/// A capture's byte source: a file or standard input, decompressed when gzip.
+pub struct Source {
+    pub reader: Box<dyn Read + Send>,
+    pub gzip: bool,
+}
+
+/// Opens `path` (`-` is standard input) and recognises gzip by its magic bytes.
+pub fn open_source(path: &Path) -> io::Result<Source> {
+    let mut raw: Box<dyn Read + Send> = if path.as_os_str() == "-" {
+        Box::new(io::stdin())
+    } else {
+        let file = File::open(path)?;
+        if file.metadata()?.is_dir() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "is a directory, not a capture file",
+            ));
+        }
+        Box::new(file)
+    };
+    let mut head = [0u8; 2];
+    let n = read_full(&mut raw, &mut head)?;
+    let gzip = n == 2 && head == [0x1f, 0x8b];
+    let joined = Cursor::new(head[..n].to_vec()).chain(raw);
+    let buffered = BufReader::with_capacity(256 * 1024, joined);
+    let reader: Box<dyn Read + Send> = if gzip {
+        Box::new(FillingReader(MultiGzDecoder::new(buffered)))
+    } else {
+        Box::new(FillingReader(buffered))
+    };
+    Ok(Source { reader, gzip })
+}
+
+/// Reads until `buf` is full or the input ends; returns the count read.
+pub(crate) fn read_full<R: Read + ?Sized>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match r.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
+}
+
+/// pcap-parser treats a short read as the data available; pipes and decoders give short
+/// reads, so every read is filled as far as the input allows.
+struct FillingReader<R>(R);
+
+impl<R: Read> Read for FillingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        read_full(&mut self.0, buf)
+    }
+}
