@@ -8,3 +8,4 @@
 
 pub mod capture;
 pub mod packet;
+pub mod tcp;

@@ -1,0 +1,263 @@
+use std::fmt;
+use std::net::IpAddr;
+
+use super::stream::{StreamReassembler, StreamStats};
+use super::table::{SegmentMeta, StreamSink};
+use crate::capture::Timestamp;
+use crate::packet::TcpSegment;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+pub struct Endpoint {
+    pub ip: IpAddr,
+    pub port: u16,
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.ip {
+            IpAddr::V4(ip) => write!(f, "{ip}:{}", self.port),
+            IpAddr::V6(ip) => write!(f, "[{ip}]:{}", self.port),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Side {
+    Client,
+    Server,
+}
+
+impl Side {
+    pub fn other(self) -> Side {
+        match self {
+            Side::Client => Side::Server,
+            Side::Server => Side::Client,
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// How the three-way handshake went, as far as the capture shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Handshake {
+    /// SYN and SYN-ACK were seen.
+    Complete,
+    /// The client's SYN got no answer.
+    SynUnanswered,
+    /// The server answered the SYN with a reset.
+    Refused,
+    /// The capture started after the handshake.
+    NotSeen,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CloseHow {
+    Fin,
+    Rst,
+}
+
+/// The first close of a conversation: who, how and where.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Close {
+    pub by: Side,
+    pub how: CloseHow,
+    pub frame: u64,
+}
+
+const MAX_LISTED_FRAMES: usize = 32;
+
+/// The TCP facts of a conversation, for the report.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct TcpFacts {
+    pub first_frame: u64,
+    pub last_frame: u64,
+    #[serde(skip)]
+    pub start: Timestamp,
+    #[serde(skip)]
+    pub end: Timestamp,
+    pub handshake: Handshake,
+    /// Frames of the client's SYNs (more than one: the client retried).
+    pub syn_frames: Vec<u64>,
+    pub syn_ack_frame: Option<u64>,
+    /// The capture started after the conversation did.
+    pub mid_stream: bool,
+    pub close: Option<Close>,
+    pub client_fin_frame: Option<u64>,
+    pub server_fin_frame: Option<u64>,
+    pub reset_frames: Vec<u64>,
+    pub client_packets: u64,
+    pub server_packets: u64,
+    pub client_stream: StreamStats,
+    pub server_stream: StreamStats,
+}
+
+/// A TCP conversation, its two stream directions and the protocol state fed by them.
+pub struct Connection<S> {
+    pub client: Endpoint,
+    pub server: Endpoint,
+    pub facts: TcpFacts,
+    pub sink: S,
+    streams: [StreamReassembler; 2],
+    client_isn: Option<u32>,
+    pub(super) last_seen: Timestamp,
+}
+
+impl<S: StreamSink> Connection<S> {
+    pub(super) fn new(client: Endpoint, server: Endpoint, meta: &SegmentMeta, sink: S, max_pending: u64) -> Self {
+        Connection {
+            client,
+            server,
+            facts: TcpFacts {
+                first_frame: meta.frame,
+                last_frame: meta.frame,
+                start: meta.time,
+                end: meta.time,
+                handshake: Handshake::NotSeen,
+                syn_frames: Vec::new(),
+                syn_ack_frame: None,
+                mid_stream: false,
+                close: None,
+                client_fin_frame: None,
+                server_fin_frame: None,
+                reset_frames: Vec::new(),
+                client_packets: 0,
+                server_packets: 0,
+                client_stream: StreamStats::default(),
+                server_stream: StreamStats::default(),
+            },
+            sink,
+            streams: [StreamReassembler::new(max_pending), StreamReassembler::new(max_pending)],
+            client_isn: None,
+            last_seen: meta.time,
+        }
+    }
+
+    pub fn side_of(&self, src: &Endpoint) -> Side {
+        if *src == self.client {
+            Side::Client
+        } else {
+            Side::Server
+        }
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.facts.close.is_some()
+    }
+
+    /// Whether a SYN from `side` with `seq` begins a new conversation on this 4-tuple.
+    pub(super) fn is_new_attempt(&self, side: Side, seq: u32, is_syn_ack: bool) -> bool {
+        if is_syn_ack {
+            return false;
+        }
+        match (side, self.client_isn) {
+            // The same ISN is the kernel retrying the same attempt.
+            (Side::Client, Some(isn)) => isn != seq,
+            // A SYN on a conversation picked up mid-stream: the old one ended unseen.
+            (Side::Client, None) => true,
+            (Side::Server, _) => self.is_closed(),
+        }
+    }
+
+    pub(super) fn segment(&mut self, meta: &SegmentMeta, seg: &TcpSegment<'_>) {
+        let side = self.side_of(&meta.src);
+        let f = &mut self.facts;
+        f.last_frame = meta.frame;
+        f.end = meta.time;
+        self.last_seen = meta.time;
+        match side {
+            Side::Client => f.client_packets += 1,
+            Side::Server => f.server_packets += 1,
+        }
+        let mut seq = seg.seq;
+        if seg.flags.syn {
+            if side == Side::Client && !seg.flags.ack {
+                if f.syn_frames.len() < MAX_LISTED_FRAMES {
+                    f.syn_frames.push(meta.frame);
+                }
+                self.client_isn = Some(seg.seq);
+            } else if side == Side::Server && seg.flags.ack && f.syn_ack_frame.is_none() {
+                f.syn_ack_frame = Some(meta.frame);
+            }
+            self.streams[side.index()].syn(seg.seq);
+            seq = seq.wrapping_add(1);
+        } else if f.syn_frames.is_empty() && f.syn_ack_frame.is_none() {
+            f.mid_stream = true;
+        }
+        if seg.flags.rst {
+            if f.reset_frames.len() < MAX_LISTED_FRAMES {
+                f.reset_frames.push(meta.frame);
+            }
+            if f.close.is_none() {
+                f.close = Some(Close { by: side, how: CloseHow::Rst, frame: meta.frame });
+            }
+        }
+        if seg.flags.fin {
+            let fin = match side {
+                Side::Client => &mut f.client_fin_frame,
+                Side::Server => &mut f.server_fin_frame,
+            };
+            fin.get_or_insert(meta.frame);
+            if f.close.is_none() {
+                f.close = Some(Close { by: side, how: CloseHow::Fin, frame: meta.frame });
+            }
+        }
+
+        let Connection { streams, sink, .. } = self;
+        let [client_stream, server_stream] = streams;
+        let (own, peer) = match side {
+            Side::Client => (client_stream, server_stream),
+            Side::Server => (server_stream, client_stream),
+        };
+        if seg.flags.ack && !seg.flags.rst {
+            peer.peer_ack(seg.ack, meta.frame, meta.time, &mut |fr, t, ev| sink.event(side.other(), fr, t, ev));
+        }
+        if !seg.flags.rst {
+            own.segment(seq, seg.payload, seg.missing, seg.flags.fin, meta.frame, meta.time, &mut |fr, t, ev| {
+                sink.event(side, fr, t, ev)
+            });
+        }
+        if !sink.wants_data() {
+            own.discard_data();
+            peer.discard_data();
+        }
+    }
+
+    /// The conversation is over, or the capture is: deliver what is left, settle the facts.
+    pub(super) fn finish(&mut self) {
+        let (frame, time) = (self.facts.last_frame, self.facts.end);
+        let Connection { streams, sink, .. } = self;
+        let [client_stream, server_stream] = streams;
+        client_stream.flush(frame, time, &mut |fr, t, ev| sink.event(Side::Client, fr, t, ev));
+        server_stream.flush(frame, time, &mut |fr, t, ev| sink.event(Side::Server, fr, t, ev));
+        let f = &mut self.facts;
+        f.client_stream = client_stream.stats.clone();
+        f.server_stream = server_stream.stats.clone();
+        f.handshake = if f.syn_ack_frame.is_some() {
+            Handshake::Complete
+        } else if !f.syn_frames.is_empty() {
+            let server_reset = f.close.is_some_and(|c| c.how == CloseHow::Rst && c.by == Side::Server);
+            if server_reset {
+                Handshake::Refused
+            } else if f.server_packets == 0 {
+                Handshake::SynUnanswered
+            } else {
+                // The server spoke but its SYN-ACK is not in the capture.
+                Handshake::NotSeen
+            }
+        } else {
+            Handshake::NotSeen
+        };
+        sink.finish(&self.facts);
+    }
+
+    /// Stream events are seen by the sink only; this reports which stream reached its FIN.
+    pub fn stream_finished(&self, side: Side) -> bool {
+        self.streams[side.index()].finished()
+    }
+}

@@ -1,0 +1,17 @@
+//! Stage 3: TCP segments → conversations with byte-exact, per-direction streams.
+//!
+//! The `assembler` keeps out-of-order data, `stream` turns one direction's segments into
+//! in-order data and explicit gaps, `connection` follows a conversation's life and `table`
+//! finds the conversation a segment belongs to.
+
+mod assembler;
+mod connection;
+mod seq;
+mod stream;
+mod table;
+
+pub use assembler::Assembler;
+pub use connection::{Close, CloseHow, Connection, Endpoint, Handshake, Side, TcpFacts};
+pub use seq::SeqNumber;
+pub use stream::{GapReason, StreamEvent, StreamReassembler, StreamStats};
+pub use table::{ConnectionTable, SegmentMeta, StreamSink, TableLimits, TableStats};

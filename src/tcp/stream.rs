@@ -1,0 +1,315 @@
+use super::assembler::{Assembler, Content, Piece};
+use super::seq::SeqNumber;
+use crate::capture::Timestamp;
+
+/// Why bytes of a stream are not available.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GapReason {
+    /// The capture never saw these bytes (lost by the capture, or before it started).
+    NotCaptured,
+    /// The packet was seen but cut by the snapshot length.
+    Snaplen,
+}
+
+/// What a stream direction hands on, in stream order.
+#[derive(Debug, PartialEq, Eq)]
+pub enum StreamEvent<'a> {
+    Data(&'a [u8]),
+    Gap { len: u64, reason: GapReason },
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct StreamStats {
+    /// Bytes delivered in order.
+    pub bytes: u64,
+    /// Data segments seen (including retransmissions).
+    pub segments: u64,
+    /// Segments whose every byte had been seen before.
+    pub retransmissions: u64,
+    /// Segments that arrived ahead of a hole and waited for it.
+    pub out_of_order: u64,
+    /// Bytes that are missing from the capture, and in how many runs.
+    pub gap_bytes: u64,
+    pub gaps: u64,
+    /// Bytes cut by the snapshot length (a subset of `gap_bytes`).
+    pub snaplen_bytes: u64,
+    /// Overlapping segments that disagreed about a byte (the first copy is kept).
+    pub conflicting_overlaps: u64,
+    /// Segments too far from the stream position to be believed.
+    pub out_of_window: u64,
+}
+
+/// Furthest ahead of the delivery point a segment may be and still be kept.
+const MAX_AHEAD: u64 = 64 << 20;
+
+/// One direction of a TCP conversation: sequence numbers in, in-order bytes and gaps out.
+#[derive(Debug)]
+pub struct StreamReassembler {
+    /// Sequence number of stream offset 0 (the byte after the SYN).
+    base: Option<SeqNumber>,
+    next: u64,
+    fin: Option<u64>,
+    pending: Assembler,
+    /// The peer's acknowledgement seen before this direction's first segment.
+    ack_hint: Option<SeqNumber>,
+    /// Out-of-order data held at most; beyond it the hole is declared a gap.
+    max_pending: u64,
+    keep_data: bool,
+    pub saw_syn: bool,
+    pub stats: StreamStats,
+}
+
+impl StreamReassembler {
+    pub fn new(max_pending: u64) -> Self {
+        StreamReassembler {
+            base: None,
+            next: 0,
+            fin: None,
+            pending: Assembler::default(),
+            ack_hint: None,
+            max_pending,
+            keep_data: true,
+            saw_syn: false,
+            stats: StreamStats::default(),
+        }
+    }
+
+    /// Stops holding data: later segments are only counted.
+    pub fn discard_data(&mut self) {
+        self.keep_data = false;
+        self.pending.clear();
+    }
+
+    /// Stream offset of the next byte to deliver.
+    pub fn position(&self) -> u64 {
+        self.next
+    }
+
+    pub fn fin_offset(&self) -> Option<u64> {
+        self.fin
+    }
+
+    /// True once every byte up to the FIN has been delivered.
+    pub fn finished(&self) -> bool {
+        self.fin.is_some_and(|f| self.next >= f)
+    }
+
+    fn offset_of(&self, seq: SeqNumber) -> Option<i64> {
+        let base = self.base?;
+        let next_seq = base + (self.next as u32);
+        Some(self.next as i64 + (seq - next_seq))
+    }
+
+    /// A SYN from this direction fixes the stream's start.
+    pub fn syn(&mut self, seq: u32) {
+        let base = SeqNumber(seq) + 1;
+        if self.base.is_none() || (self.next == 0 && self.pending.is_empty()) {
+            self.base = Some(base);
+        }
+        self.saw_syn = true;
+    }
+
+    /// Handles one segment of this direction; `emit` receives what becomes deliverable.
+    #[allow(clippy::too_many_arguments)]
+    pub fn segment(
+        &mut self,
+        seq: u32,
+        payload: &[u8],
+        missing: u32,
+        fin: bool,
+        frame: u64,
+        time: Timestamp,
+        emit: &mut dyn FnMut(u64, Timestamp, StreamEvent<'_>),
+    ) {
+        let seq = SeqNumber(seq);
+        let total = payload.len() as u64 + u64::from(missing);
+        if total == 0 && !fin {
+            return;
+        }
+        if self.base.is_none() {
+            // Picked up mid-conversation: start at this segment, or at the peer's
+            // acknowledgement when that is a little earlier (the bytes between were missed).
+            let start = match self.ack_hint {
+                Some(h) if seq - h > 0 && seq - h < MAX_AHEAD as i64 => h,
+                _ => seq,
+            };
+            self.base = Some(start);
+        }
+        let Some(off) = self.offset_of(seq) else { return };
+        if total > 0 {
+            self.stats.segments += 1;
+        }
+        let end = off + total as i64;
+        if fin && end >= self.next as i64 && self.fin.is_none() {
+            self.fin = Some(end as u64);
+        }
+        if total == 0 {
+            return;
+        }
+        if end <= self.next as i64 {
+            self.stats.retransmissions += 1;
+            return;
+        }
+        if off > (self.next + MAX_AHEAD) as i64 {
+            self.stats.out_of_window += 1;
+            return;
+        }
+        if !self.keep_data {
+            self.next = self.next.max(end as u64);
+            self.stats.bytes += total;
+            return;
+        }
+        // Cut away what was delivered already.
+        let skip = (self.next as i64 - off).max(0) as u64;
+        let start = off.max(self.next as i64) as u64;
+        let (data, missing) = if skip < payload.len() as u64 {
+            (&payload[skip as usize..], u64::from(missing))
+        } else {
+            (&payload[..0], total - skip)
+        };
+        if start == self.next {
+            self.deliver_direct(data, missing, frame, time, emit);
+            self.drain(emit);
+        } else {
+            self.stats.out_of_order += 1;
+            self.pending.insert(start, Content::Data(data.to_vec()), frame, time);
+            if missing > 0 {
+                let at = start + data.len() as u64;
+                self.pending.insert(at, Content::Missing(missing), frame, time);
+            }
+            self.stats.conflicting_overlaps = self.pending.conflicting_overlaps;
+            if self.pending.stored_bytes() > self.max_pending {
+                // Waited long enough for the hole: it is missing from the capture.
+                if let (Some(first), Some((f, t))) = (self.pending.first_offset(), self.pending.first_stamp()) {
+                    self.skip_to(first, f, t, emit);
+                }
+            }
+        }
+    }
+
+    fn deliver_direct(
+        &mut self,
+        data: &[u8],
+        missing: u64,
+        frame: u64,
+        time: Timestamp,
+        emit: &mut dyn FnMut(u64, Timestamp, StreamEvent<'_>),
+    ) {
+        // Data the assembler already holds at these offsets is older and wins; compare it.
+        if !self.pending.is_empty() {
+            let end = self.next + data.len() as u64 + missing;
+            if self.pending.first_offset().is_some_and(|f| f < end) {
+                self.pending.insert(self.next, Content::Data(data.to_vec()), frame, time);
+                if missing > 0 {
+                    self.pending.insert(self.next + data.len() as u64, Content::Missing(missing), frame, time);
+                }
+                self.stats.conflicting_overlaps = self.pending.conflicting_overlaps;
+                return;
+            }
+        }
+        if !data.is_empty() {
+            self.next += data.len() as u64;
+            self.stats.bytes += data.len() as u64;
+            emit(frame, time, StreamEvent::Data(data));
+        }
+        if missing > 0 {
+            self.gap(missing, GapReason::Snaplen, frame, time, emit);
+        }
+    }
+
+    fn gap(
+        &mut self,
+        len: u64,
+        reason: GapReason,
+        frame: u64,
+        time: Timestamp,
+        emit: &mut dyn FnMut(u64, Timestamp, StreamEvent<'_>),
+    ) {
+        self.next += len;
+        self.stats.gap_bytes += len;
+        self.stats.gaps += 1;
+        if reason == GapReason::Snaplen {
+            self.stats.snaplen_bytes += len;
+        }
+        emit(frame, time, StreamEvent::Gap { len, reason });
+    }
+
+    /// Delivers what the assembler holds contiguously from the delivery point.
+    fn drain(&mut self, emit: &mut dyn FnMut(u64, Timestamp, StreamEvent<'_>)) {
+        while let Some(Piece { content, frame, time }) = self.pending.pop_at(self.next) {
+            match content {
+                Content::Data(d) => {
+                    self.next += d.len() as u64;
+                    self.stats.bytes += d.len() as u64;
+                    emit(frame, time, StreamEvent::Data(&d));
+                }
+                Content::Missing(n) => self.gap(n, GapReason::Snaplen, frame, time, emit),
+            }
+        }
+    }
+
+    /// Declares the hole up to `to` missing and delivers what follows it.
+    fn skip_to(
+        &mut self,
+        to: u64,
+        frame: u64,
+        time: Timestamp,
+        emit: &mut dyn FnMut(u64, Timestamp, StreamEvent<'_>),
+    ) {
+        if to > self.next {
+            self.gap(to - self.next, GapReason::NotCaptured, frame, time, emit);
+        }
+        self.drain(emit);
+    }
+
+    /// The peer acknowledged up to `ack`: bytes before it were sent, so a hole before it
+    /// will never be filled by this capture.
+    pub fn peer_ack(
+        &mut self,
+        ack: u32,
+        frame: u64,
+        time: Timestamp,
+        emit: &mut dyn FnMut(u64, Timestamp, StreamEvent<'_>),
+    ) {
+        let ack = SeqNumber(ack);
+        if self.base.is_none() {
+            if self.ack_hint.is_none() {
+                self.ack_hint = Some(ack);
+            }
+            return;
+        }
+        let Some(off) = self.offset_of(ack) else { return };
+        let mut target = off.max(0) as u64;
+        if let Some(fin) = self.fin {
+            target = target.min(fin);
+        }
+        if target <= self.next || target > self.next + MAX_AHEAD || !self.keep_data {
+            return;
+        }
+        while self.next < target {
+            match self.pending.first_offset() {
+                Some(first) if first <= self.next => self.drain(emit),
+                Some(first) => {
+                    let (f, t) = self.pending.first_stamp().unwrap_or((frame, time));
+                    self.skip_to(first.min(target), f, t, emit);
+                }
+                None => {
+                    self.gap(target - self.next, GapReason::NotCaptured, frame, time, emit);
+                }
+            }
+        }
+    }
+
+    /// The conversation is over (or the capture is): every hole is now a gap.
+    pub fn flush(&mut self, frame: u64, time: Timestamp, emit: &mut dyn FnMut(u64, Timestamp, StreamEvent<'_>)) {
+        while let (Some(first), Some((f, t))) = (self.pending.first_offset(), self.pending.first_stamp()) {
+            self.skip_to(first, f, t, emit);
+        }
+        if let Some(fin) = self.fin {
+            if fin > self.next && self.keep_data {
+                self.gap(fin - self.next, GapReason::NotCaptured, frame, time, emit);
+            }
+        }
+    }
+}

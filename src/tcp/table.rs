@@ -1,0 +1,198 @@
+use std::collections::HashMap;
+
+use super::connection::{Connection, Endpoint, Side, TcpFacts};
+use super::stream::StreamEvent;
+use crate::capture::Timestamp;
+use crate::packet::TcpSegment;
+
+/// Receives a conversation's stream events, in the order they become known.
+pub trait StreamSink {
+    fn event(&mut self, side: Side, frame: u64, time: Timestamp, event: StreamEvent<'_>);
+    /// False once the conversation's content no longer matters (then only facts are kept).
+    fn wants_data(&self) -> bool {
+        true
+    }
+    /// Called once, when the conversation is finished or the capture ends.
+    fn finish(&mut self, _facts: &TcpFacts) {}
+}
+
+/// Where a segment was captured and between whom.
+#[derive(Clone, Copy, Debug)]
+pub struct SegmentMeta {
+    pub frame: u64,
+    pub time: Timestamp,
+    pub src: Endpoint,
+    pub dst: Endpoint,
+}
+
+/// Bounds on the state kept, whatever the traffic.
+#[derive(Clone, Copy, Debug)]
+pub struct TableLimits {
+    pub max_connections: usize,
+    /// Out-of-order bytes held per direction before a hole is declared missing.
+    pub max_pending_bytes: u64,
+    /// Seconds of capture time after which an idle open conversation is closed.
+    pub idle_open_secs: i64,
+    /// Seconds after its close (or of silence, if half-open) a conversation is kept for late packets.
+    pub idle_closed_secs: i64,
+}
+
+impl Default for TableLimits {
+    fn default() -> Self {
+        TableLimits {
+            max_connections: 1 << 18,
+            max_pending_bytes: 4 << 20,
+            idle_open_secs: 3600,
+            idle_closed_secs: 120,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct TableStats {
+    pub connections: u64,
+    /// Conversations closed early because the table was full.
+    pub evicted_full: u64,
+    /// Conversations closed because they were idle.
+    pub evicted_idle: u64,
+}
+
+type Key = (Endpoint, Endpoint);
+
+fn key(a: Endpoint, b: Endpoint) -> Key {
+    if a <= b {
+        (a, b)
+    } else {
+        (b, a)
+    }
+}
+
+const SWEEP_EVERY: u64 = 8192;
+
+/// All conversations of a capture, by 4-tuple.
+pub struct ConnectionTable<S> {
+    live: HashMap<Key, Connection<S>>,
+    finished: Vec<Connection<S>>,
+    limits: TableLimits,
+    is_server_port: fn(u16) -> bool,
+    since_sweep: u64,
+    pub stats: TableStats,
+}
+
+impl<S: StreamSink> ConnectionTable<S> {
+    /// `is_server_port` tells which side is the server when no handshake was seen.
+    pub fn new(limits: TableLimits, is_server_port: fn(u16) -> bool) -> Self {
+        ConnectionTable {
+            live: HashMap::new(),
+            finished: Vec::new(),
+            limits,
+            is_server_port,
+            since_sweep: 0,
+            stats: TableStats::default(),
+        }
+    }
+
+    pub fn live(&self) -> usize {
+        self.live.len()
+    }
+
+    /// Adds one segment. `new_sink` makes the protocol state of a new conversation.
+    pub fn segment(&mut self, meta: &SegmentMeta, seg: &TcpSegment<'_>, new_sink: impl FnOnce(&Endpoint, &Endpoint) -> S) {
+        let k = key(meta.src, meta.dst);
+        if seg.flags.syn {
+            if let Some(conn) = self.live.get(&k) {
+                let side = conn.side_of(&meta.src);
+                if conn.is_new_attempt(side, seg.seq, seg.flags.ack) {
+                    if let Some(mut old) = self.live.remove(&k) {
+                        old.finish();
+                        self.finished.push(old);
+                    }
+                }
+            }
+        }
+        if !self.live.contains_key(&k) {
+            let (client, server) = self.roles(meta, seg);
+            let sink = new_sink(&client, &server);
+            let conn = Connection::new(client, server, meta, sink, self.limits.max_pending_bytes);
+            self.live.insert(k, conn);
+            self.stats.connections += 1;
+        }
+        if let Some(conn) = self.live.get_mut(&k) {
+            conn.segment(meta, seg);
+        }
+        self.since_sweep += 1;
+        if self.since_sweep >= SWEEP_EVERY || self.live.len() > self.limits.max_connections {
+            self.since_sweep = 0;
+            self.sweep(meta.time);
+        }
+    }
+
+    fn roles(&self, meta: &SegmentMeta, seg: &TcpSegment<'_>) -> (Endpoint, Endpoint) {
+        let (src, dst) = (meta.src, meta.dst);
+        if seg.flags.syn {
+            return if seg.flags.ack { (dst, src) } else { (src, dst) };
+        }
+        match ((self.is_server_port)(src.port), (self.is_server_port)(dst.port)) {
+            (true, false) => (dst, src),
+            (false, true) => (src, dst),
+            // Servers listen on the lower port far more often than not.
+            _ if src.port < dst.port => (dst, src),
+            _ => (src, dst),
+        }
+    }
+
+    /// Closes idle conversations, and the longest-idle ones while the table is over its bound.
+    fn sweep(&mut self, now: Timestamp) {
+        let limits = self.limits;
+        let idle: Vec<Key> = self
+            .live
+            .iter()
+            .filter(|(_, c)| {
+                let quiet = now.secs - c.last_seen.secs;
+                let half_open = c.facts.syn_ack_frame.is_none() && !c.facts.mid_stream;
+                if c.is_closed() || half_open {
+                    quiet > limits.idle_closed_secs
+                } else {
+                    quiet > limits.idle_open_secs
+                }
+            })
+            .map(|(k, _)| *k)
+            .collect();
+        for k in idle {
+            if let Some(mut c) = self.live.remove(&k) {
+                c.finish();
+                self.finished.push(c);
+                self.stats.evicted_idle += 1;
+            }
+        }
+        if self.live.len() > limits.max_connections {
+            let mut by_age: Vec<(Timestamp, Key)> = self.live.iter().map(|(k, c)| (c.last_seen, *k)).collect();
+            by_age.sort_unstable_by_key(|(t, _)| *t);
+            let excess = self.live.len() - limits.max_connections * 9 / 10;
+            for (_, k) in by_age.into_iter().take(excess) {
+                if let Some(mut c) = self.live.remove(&k) {
+                    c.finish();
+                    self.finished.push(c);
+                    self.stats.evicted_full += 1;
+                }
+            }
+        }
+    }
+
+    /// Conversations finished since the last call, oldest first.
+    pub fn take_finished(&mut self) -> Vec<Connection<S>> {
+        std::mem::take(&mut self.finished)
+    }
+
+    /// Ends every conversation (the capture is over); returns all not yet taken.
+    pub fn finish_all(&mut self) -> Vec<Connection<S>> {
+        let mut rest: Vec<Connection<S>> = self.live.drain().map(|(_, c)| c).collect();
+        rest.sort_by_key(|c| c.facts.first_frame);
+        for c in &mut rest {
+            c.finish();
+        }
+        let mut all = std::mem::take(&mut self.finished);
+        all.extend(rest);
+        all
+    }
+}
