@@ -8,4 +8,5 @@
 
 pub mod capture;
 pub mod packet;
+pub mod smtp;
 pub mod tcp;

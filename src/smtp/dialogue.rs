@@ -1,0 +1,121 @@
+use serde::{Serialize, Serializer};
+
+use super::auth::AuthData;
+use crate::capture::Timestamp;
+use crate::tcp::{GapReason, Side};
+
+/// One step of a dialogue, where it starts on the wire and who sent it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Entry {
+    pub frame: u64,
+    #[serde(serialize_with = "seconds")]
+    pub time: Timestamp,
+    pub from: Side,
+    #[serde(flatten)]
+    pub kind: EntryKind,
+}
+
+pub fn seconds<S: Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
+    // Microseconds are what pcap records hold; more digits would be noise in JSON.
+    let v = (t.as_secs_f64() * 1e6).round() / 1e6;
+    s.serialize_f64(v)
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(untagged)]
+pub enum EntryKind {
+    Command {
+        command: String,
+        argument: String,
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        truncated: bool,
+    },
+    Reply {
+        code: u16,
+        enhanced: Option<String>,
+        lines: Vec<String>,
+        /// The command this reply answers: its verb and frame (`GREETING` for the banner).
+        answers: Option<Answers>,
+    },
+    Auth {
+        auth: AuthData,
+    },
+    Body {
+        body: Body,
+    },
+    Tls {
+        tls: TlsPart,
+    },
+    Gap {
+        gap: Gap,
+    },
+    Unparsed {
+        unparsed: Unparsed,
+    },
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Answers {
+    pub command: String,
+    pub frame: u64,
+}
+
+/// A message body: DATA up to the lone dot, or one BDAT chunk. Counted, never stored.
+#[derive(Clone, Debug, Serialize)]
+pub struct Body {
+    pub kind: BodyKind,
+    pub bytes: u64,
+    pub lines: u64,
+    pub end_frame: u64,
+    /// The end (the lone dot, or the chunk's last byte) was seen.
+    pub complete: bool,
+    /// Part of the body is missing from the capture.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub gaps: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub last: bool,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum BodyKind {
+    Data,
+    Bdat,
+}
+
+/// From here on this side speaks TLS (after STARTTLS, or implicit TLS).
+#[derive(Clone, Debug, Serialize)]
+pub struct TlsPart {
+    pub bytes: u64,
+    pub end_frame: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Gap {
+    pub bytes: u64,
+    pub reason: GapReason,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Unparsed {
+    pub bytes: u64,
+    pub reason: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+}
+
+impl Entry {
+    pub fn command(&self) -> Option<&str> {
+        match &self.kind {
+            EntryKind::Command { command, .. } => Some(command),
+            _ => None,
+        }
+    }
+
+    pub fn reply_code(&self) -> Option<u16> {
+        match &self.kind {
+            EntryKind::Reply { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,881 @@
+use std::collections::VecDeque;
+
+use super::auth::{decode_base64, decode_response};
+use super::dialogue::{Answers, Body, BodyKind, Entry, EntryKind, Gap, TlsPart, Unparsed};
+use super::line::{display_text, Line, LineSplitter};
+use super::reply::{enhanced_code, parse_reply_line};
+use crate::capture::Timestamp;
+use crate::tcp::{GapReason, Side, StreamEvent};
+
+/// Entries kept per session; a hostile peer can send millions of commands.
+const MAX_ENTRIES: usize = 50_000;
+const MAX_OUTSTANDING: usize = 4096;
+const MAX_REPLY_LINES: usize = 1000;
+/// Client bytes held while the reply that decides their meaning is awaited.
+const MAX_HELD: usize = 64 * 1024;
+
+const TLS_HANDSHAKE: u8 = 0x16;
+
+/// Verbs of RFC 5321 and its extensions, for telling commands from other text.
+const VERBS: &[&str] = &[
+    "HELO", "EHLO", "MAIL", "RCPT", "DATA", "BDAT", "RSET", "VRFY", "EXPN", "HELP", "NOOP", "QUIT", "STARTTLS",
+    "AUTH", "TURN", "ETRN", "ATRN", "XCLIENT", "XFORWARD", "SEND", "SOML", "SAML", "LHLO",
+];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Awaiting {
+    Data,
+    Auth,
+    StartTls,
+}
+
+#[derive(Debug)]
+struct Held {
+    data: Vec<u8>,
+    frame: u64,
+    time: Timestamp,
+}
+
+#[derive(Debug, Default)]
+struct BodyScan {
+    entry: Option<usize>,
+    bytes: u64,
+    lines: u64,
+    at_line_start: bool,
+    /// 1 after a `.` at a line start, 2 after `.\r`.
+    dot: u8,
+    gaps: bool,
+}
+
+#[derive(Debug)]
+enum ClientMode {
+    Command,
+    Await { what: Awaiting, held: Vec<Held>, held_bytes: usize },
+    Body(BodyScan),
+    Chunk { entry: Option<usize>, size: u64, remaining: u64, last: bool, gaps: bool },
+    AuthLine,
+    /// `entry` is made when the first TLS byte comes.
+    Tls { entry: Option<usize> },
+    Resync { at_line_start: bool },
+}
+
+#[derive(Debug)]
+enum ServerMode {
+    Replies,
+    Tls { entry: Option<usize> },
+    Resync { at_line_start: bool },
+}
+
+#[derive(Debug)]
+struct PendingReply {
+    code: u16,
+    lines: Vec<String>,
+    first_text: Vec<u8>,
+    frame: u64,
+    time: Timestamp,
+}
+
+#[derive(Debug)]
+struct AuthState {
+    mechanism: String,
+    step: usize,
+    prompt: Option<String>,
+}
+
+#[derive(Debug)]
+struct Outstanding {
+    verb: String,
+    frame: u64,
+}
+
+/// The SMTP dialogue of one conversation, built from both stream directions as their
+/// bytes become known. Bodies are counted, TLS is not parsed, passwords are withheld.
+#[derive(Debug)]
+pub struct SmtpSession {
+    pub dialogue: Vec<Entry>,
+    /// Passwords and their encodings seen in the clear, for scrubbing any output.
+    pub secrets: Vec<String>,
+    /// Entries not kept because the session exceeded its bound.
+    pub dropped_entries: u64,
+    client: ClientMode,
+    client_lines: LineSplitter,
+    commands: u64,
+    auth: Option<AuthState>,
+    server: ServerMode,
+    server_lines: LineSplitter,
+    reply: Option<PendingReply>,
+    replies: u64,
+    outstanding: VecDeque<Outstanding>,
+    greeting_seen: bool,
+    server_spoke: bool,
+    unparsed: [Option<usize>; 2],
+}
+
+impl SmtpSession {
+    /// `mid_stream`: the conversation's start is not in the capture.
+    pub fn new(mid_stream: bool) -> Self {
+        SmtpSession {
+            dialogue: Vec::new(),
+            secrets: Vec::new(),
+            dropped_entries: 0,
+            client: if mid_stream { ClientMode::Resync { at_line_start: false } } else { ClientMode::Command },
+            client_lines: LineSplitter::default(),
+            commands: 0,
+            auth: None,
+            server: if mid_stream { ServerMode::Resync { at_line_start: false } } else { ServerMode::Replies },
+            server_lines: LineSplitter::default(),
+            reply: None,
+            replies: 0,
+            outstanding: VecDeque::new(),
+            greeting_seen: mid_stream,
+            server_spoke: false,
+            unparsed: [None, None],
+        }
+    }
+
+    pub fn event(&mut self, side: Side, frame: u64, time: Timestamp, event: StreamEvent<'_>) {
+        match (side, event) {
+            (Side::Client, StreamEvent::Data(d)) => self.client_data(d, frame, time),
+            (Side::Server, StreamEvent::Data(d)) => self.server_data(d, frame, time),
+            (Side::Client, StreamEvent::Gap { len, reason }) => self.client_gap(len, reason, frame, time),
+            (Side::Server, StreamEvent::Gap { len, reason }) => self.server_gap(len, reason, frame, time),
+        }
+    }
+
+    /// The streams have ended: settle what is still open.
+    pub fn finish(&mut self) {
+        if let ClientMode::Await { .. } = self.client {
+            self.resolve_await(None);
+        }
+        if let Some(line) = self.client_lines.take_partial() {
+            match self.client {
+                ClientMode::Command => self.client_line(line),
+                ClientMode::AuthLine => self.auth_line(line),
+                ClientMode::Resync { .. } => self.resync_client_line(line),
+                _ => {}
+            }
+        }
+        if let Some(line) = self.server_lines.take_partial() {
+            match self.server {
+                ServerMode::Replies => self.server_line(line),
+                ServerMode::Resync { .. } => self.resync_server_line(line),
+                ServerMode::Tls { .. } => {}
+            }
+        }
+        self.flush_reply();
+    }
+
+    fn push(&mut self, frame: u64, time: Timestamp, from: Side, kind: EntryKind) -> usize {
+        self.unparsed[side_index(from)] = None;
+        if self.dialogue.len() >= MAX_ENTRIES {
+            self.dropped_entries += 1;
+            return usize::MAX;
+        }
+        self.dialogue.push(Entry { frame, time, from, kind });
+        self.dialogue.len() - 1
+    }
+
+    fn note_unparsed(&mut self, from: Side, bytes: u64, reason: &'static str, text: Option<String>, frame: u64, time: Timestamp) {
+        if let Some(i) = self.unparsed[side_index(from)] {
+            if let Some(Entry { kind: EntryKind::Unparsed { unparsed }, .. }) = self.dialogue.get_mut(i) {
+                if unparsed.reason == reason {
+                    unparsed.bytes += bytes;
+                    return;
+                }
+            }
+        }
+        let i = self.push(frame, time, from, EntryKind::Unparsed { unparsed: Unparsed { bytes, reason, text } });
+        self.unparsed[side_index(from)] = (i != usize::MAX).then_some(i);
+    }
+
+    // ---- client side ----
+
+    fn client_data(&mut self, mut data: &[u8], frame: u64, time: Timestamp) {
+        while !data.is_empty() {
+            match &mut self.client {
+                ClientMode::Command => {
+                    if self.commands == 0 && self.client_lines.is_empty() && data[0] == TLS_HANDSHAKE {
+                        // Implicit TLS: a ClientHello where a command should be.
+                        self.start_tls(Side::Client, frame, time);
+                        continue;
+                    }
+                    let (line, n) = self.client_lines.feed(data, frame, time);
+                    data = &data[n..];
+                    if let Some(line) = line {
+                        self.client_line(line);
+                    }
+                }
+                ClientMode::AuthLine => {
+                    let (line, n) = self.client_lines.feed(data, frame, time);
+                    data = &data[n..];
+                    if let Some(line) = line {
+                        self.auth_line(line);
+                    }
+                }
+                ClientMode::Await { held, held_bytes, .. } => {
+                    held.push(Held { data: data.to_vec(), frame, time });
+                    *held_bytes += data.len();
+                    data = &[];
+                    // Without a server voice (one-sided capture) or past the bound, decide now.
+                    if !self.server_spoke || *held_bytes > MAX_HELD {
+                        self.resolve_await(None);
+                    }
+                }
+                ClientMode::Body(scan) => {
+                    if scan.entry.is_none() {
+                        let i = self.push(frame, time, Side::Client, EntryKind::Body { body: new_body(BodyKind::Data, frame) });
+                        if let ClientMode::Body(scan) = &mut self.client {
+                            scan.entry = Some(i);
+                        }
+                        continue;
+                    }
+                    let (used, done) = scan_body(scan, data);
+                    data = &data[used..];
+                    let (entry, bytes, lines, gaps) = (scan.entry, scan.bytes, scan.lines, scan.gaps);
+                    if let Some(body) = self.body_mut(entry) {
+                        body.bytes = bytes;
+                        body.lines = lines;
+                        body.end_frame = frame;
+                        body.gaps = gaps;
+                        body.complete = done;
+                    }
+                    if done {
+                        self.client = ClientMode::Command;
+                    }
+                }
+                ClientMode::Chunk { entry, size, remaining, last, gaps } => {
+                    let take = (*remaining).min(data.len() as u64);
+                    *remaining -= take;
+                    data = &data[take as usize..];
+                    let (size, remaining, last, gaps) = (*size, *remaining, *last, *gaps);
+                    let idx = match *entry {
+                        Some(i) => i,
+                        None => {
+                            let mut body = new_body(BodyKind::Bdat, frame);
+                            body.last = last;
+                            let i = self.push(frame, time, Side::Client, EntryKind::Body { body });
+                            if let ClientMode::Chunk { entry, .. } = &mut self.client {
+                                *entry = Some(i);
+                            }
+                            i
+                        }
+                    };
+                    if let Some(body) = self.body_mut(Some(idx)) {
+                        body.bytes = size - remaining;
+                        body.end_frame = frame;
+                        body.complete = remaining == 0;
+                        body.gaps = gaps;
+                    }
+                    if remaining == 0 {
+                        self.client = ClientMode::Command;
+                    }
+                }
+                ClientMode::Tls { entry } => {
+                    let Some(entry) = *entry else {
+                        self.start_tls(Side::Client, frame, time);
+                        continue;
+                    };
+                    self.add_tls(entry, data.len() as u64, frame);
+                    data = &[];
+                }
+                ClientMode::Resync { at_line_start } => {
+                    if !*at_line_start && self.client_lines.is_empty() {
+                        if starts_like_command(data) {
+                            *at_line_start = true;
+                            continue;
+                        }
+                        let skip = memchr::memchr(b'\n', data).map_or(data.len(), |i| i + 1);
+                        if skip < data.len() || data.get(skip - 1) == Some(&b'\n') {
+                            *at_line_start = true;
+                        }
+                        self.note_unparsed(Side::Client, skip as u64, "resynchronising after missing data", None, frame, time);
+                        data = &data[skip..];
+                        continue;
+                    }
+                    let (line, n) = self.client_lines.feed(data, frame, time);
+                    data = &data[n..];
+                    if let Some(line) = line {
+                        self.resync_client_line(line);
+                    }
+                }
+            }
+        }
+    }
+
+    fn resync_client_line(&mut self, line: Line) {
+        if is_command_line(&line.text) {
+            self.client = ClientMode::Command;
+            self.client_line(line);
+        } else {
+            self.note_unparsed(Side::Client, line.wire_len, "resynchronising after missing data", None, line.frame, line.time);
+        }
+    }
+
+    fn client_line(&mut self, line: Line) {
+        let (verb, rest) = split_command(&line.text);
+        let argument_text = display_text(rest);
+        self.commands += 1;
+        let mut argument = argument_text;
+        let mut initial_response: Option<&[u8]> = None;
+        if verb == "AUTH" {
+            let mut parts = rest.splitn(2, |&b| b == b' ');
+            let mech = parts.next().unwrap_or_default();
+            argument = display_text(mech).to_ascii_uppercase();
+            initial_response = parts.next().map(|r| r.trim_ascii()).filter(|r| !r.is_empty());
+        }
+        self.push(
+            line.frame,
+            line.time,
+            Side::Client,
+            EntryKind::Command { command: verb.clone(), argument: argument.clone(), truncated: line.truncated },
+        );
+        if self.outstanding.len() >= MAX_OUTSTANDING {
+            self.outstanding.pop_front();
+        }
+        self.outstanding.push_back(Outstanding { verb: verb.clone(), frame: line.frame });
+        match verb.as_str() {
+            "DATA" => self.await_reply(Awaiting::Data),
+            "STARTTLS" => self.await_reply(Awaiting::StartTls),
+            "AUTH" => {
+                self.auth = Some(AuthState { mechanism: argument, step: 0, prompt: None });
+                if let Some(ir) = initial_response {
+                    // "=" is an empty initial response (RFC 4954).
+                    if ir != b"=" {
+                        let fake = Line { text: ir.to_vec(), ..line };
+                        self.record_auth(fake);
+                    }
+                }
+                self.await_reply(Awaiting::Auth);
+            }
+            "BDAT" => {
+                if let Some((size, last)) = parse_bdat(rest) {
+                    self.client = ClientMode::Chunk { entry: None, size, remaining: size, last, gaps: false };
+                    if size == 0 {
+                        let mut body = new_body(BodyKind::Bdat, line.frame);
+                        body.last = last;
+                        body.complete = true;
+                        self.push(line.frame, line.time, Side::Client, EntryKind::Body { body });
+                        self.client = ClientMode::Command;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn await_reply(&mut self, what: Awaiting) {
+        self.client = ClientMode::Await { what, held: Vec::new(), held_bytes: 0 };
+    }
+
+    fn auth_line(&mut self, line: Line) {
+        self.record_auth(line);
+        self.await_reply(Awaiting::Auth);
+    }
+
+    fn record_auth(&mut self, line: Line) {
+        let (mechanism, step, prompt) = match &self.auth {
+            Some(a) => (a.mechanism.clone(), a.step, a.prompt.clone()),
+            None => ("UNKNOWN".to_string(), 0, None),
+        };
+        let (data, secrets) = decode_response(&mechanism, step, prompt.as_deref(), &line.text);
+        self.secrets.extend(secrets);
+        if let Some(a) = &mut self.auth {
+            a.step += 1;
+        }
+        self.push(line.frame, line.time, Side::Client, EntryKind::Auth { auth: data });
+    }
+
+    /// The reply the client was waiting for came (`code`), or will not (`None`: guess
+    /// from the held bytes). Then the held bytes are read in the mode now known.
+    fn resolve_await(&mut self, code: Option<u16>) {
+        let ClientMode::Await { what, held, .. } = std::mem::replace(&mut self.client, ClientMode::Command) else {
+            return;
+        };
+        let first = held.first().map(|h| h.data.as_slice()).unwrap_or_default();
+        self.client = match (what, code) {
+            (Awaiting::Data, Some(354)) => ClientMode::Body(new_scan()),
+            (Awaiting::Data, None) if !first.is_empty() && !is_command_line(first) => ClientMode::Body(new_scan()),
+            (Awaiting::StartTls, Some(220)) => ClientMode::Tls { entry: None },
+            (Awaiting::StartTls, None) if first.first() == Some(&TLS_HANDSHAKE) => ClientMode::Tls { entry: None },
+            (Awaiting::Auth, Some(334)) => ClientMode::AuthLine,
+            // Unsure whether these are credentials: reading them as such withholds them.
+            (Awaiting::Auth, None) if !first.is_empty() && !is_command_line(first) => ClientMode::AuthLine,
+            _ => ClientMode::Command,
+        };
+        if !matches!(self.client, ClientMode::AuthLine) && what == Awaiting::Auth && code.is_some() {
+            self.auth = None;
+        }
+        for h in held {
+            self.client_data(&h.data, h.frame, h.time);
+        }
+    }
+
+    fn client_gap(&mut self, len: u64, reason: GapReason, frame: u64, time: Timestamp) {
+        if let ClientMode::Await { .. } = self.client {
+            self.resolve_await(None);
+        }
+        self.push(frame, time, Side::Client, EntryKind::Gap { gap: Gap { bytes: len, reason } });
+        match &mut self.client {
+            ClientMode::Body(scan) => {
+                scan.gaps = true;
+                scan.at_line_start = false;
+                scan.dot = 0;
+                let entry = scan.entry;
+                if let Some(b) = self.body_mut(entry) {
+                    b.gaps = true;
+                }
+            }
+            ClientMode::Chunk { entry, remaining, gaps, .. } if len < *remaining => {
+                *remaining -= len;
+                *gaps = true;
+                let entry = *entry;
+                if let Some(b) = self.body_mut(entry) {
+                    b.gaps = true;
+                }
+            }
+            ClientMode::Chunk { entry, .. } => {
+                let entry = *entry;
+                if let Some(b) = self.body_mut(entry) {
+                    b.gaps = true;
+                }
+                self.client_lines.reset();
+                self.client = ClientMode::Resync { at_line_start: false };
+            }
+            ClientMode::Tls { .. } => {}
+            _ => {
+                self.client_lines.reset();
+                self.client = ClientMode::Resync { at_line_start: false };
+            }
+        }
+    }
+
+    fn body_mut(&mut self, entry: Option<usize>) -> Option<&mut Body> {
+        match self.dialogue.get_mut(entry?) {
+            Some(Entry { kind: EntryKind::Body { body }, .. }) => Some(body),
+            _ => None,
+        }
+    }
+
+    // ---- TLS ----
+
+    fn start_tls(&mut self, side: Side, frame: u64, time: Timestamp) {
+        // Past the entry bound the index points nowhere: the TLS part is still TLS, just not listed.
+        let i = Some(self.push(frame, time, side, EntryKind::Tls { tls: TlsPart { bytes: 0, end_frame: frame } }));
+        match side {
+            Side::Client => self.client = ClientMode::Tls { entry: i },
+            Side::Server => self.server = ServerMode::Tls { entry: i },
+        }
+    }
+
+    fn add_tls(&mut self, entry: usize, bytes: u64, frame: u64) {
+        if let Some(Entry { kind: EntryKind::Tls { tls }, .. }) = self.dialogue.get_mut(entry) {
+            tls.bytes += bytes;
+            tls.end_frame = frame;
+        }
+    }
+
+    // ---- server side ----
+
+    fn server_data(&mut self, mut data: &[u8], frame: u64, time: Timestamp) {
+        self.server_spoke = true;
+        while !data.is_empty() {
+            match &mut self.server {
+                ServerMode::Replies => {
+                    if self.replies == 0 && self.reply.is_none() && self.server_lines.is_empty() && data[0] == TLS_HANDSHAKE {
+                        self.start_tls(Side::Server, frame, time);
+                        continue;
+                    }
+                    let (line, n) = self.server_lines.feed(data, frame, time);
+                    data = &data[n..];
+                    if let Some(line) = line {
+                        self.server_line(line);
+                    }
+                }
+                ServerMode::Tls { entry } => {
+                    let Some(entry) = *entry else {
+                        self.start_tls(Side::Server, frame, time);
+                        continue;
+                    };
+                    self.add_tls(entry, data.len() as u64, frame);
+                    data = &[];
+                }
+                ServerMode::Resync { at_line_start } => {
+                    if !*at_line_start && self.server_lines.is_empty() {
+                        if parse_reply_line(first_line(data)).is_some() {
+                            *at_line_start = true;
+                            continue;
+                        }
+                        let skip = memchr::memchr(b'\n', data).map_or(data.len(), |i| i + 1);
+                        if data.get(skip.saturating_sub(1)) == Some(&b'\n') {
+                            *at_line_start = true;
+                        }
+                        self.note_unparsed(Side::Server, skip as u64, "resynchronising after missing data", None, frame, time);
+                        data = &data[skip..];
+                        continue;
+                    }
+                    let (line, n) = self.server_lines.feed(data, frame, time);
+                    data = &data[n..];
+                    if let Some(line) = line {
+                        self.resync_server_line(line);
+                    }
+                }
+            }
+        }
+    }
+
+    fn resync_server_line(&mut self, line: Line) {
+        if parse_reply_line(&line.text).is_some() {
+            self.server = ServerMode::Replies;
+            self.server_line(line);
+        } else {
+            self.note_unparsed(Side::Server, line.wire_len, "resynchronising after missing data", None, line.frame, line.time);
+        }
+    }
+
+    fn server_line(&mut self, line: Line) {
+        let Some(r) = parse_reply_line(&line.text) else {
+            self.flush_reply();
+            let text = display_text(&line.text);
+            self.note_unparsed(Side::Server, line.wire_len, "not an SMTP reply", Some(text), line.frame, line.time);
+            // Whatever it is, it is the server's answer to the oldest open command.
+            self.answered(None);
+            return;
+        };
+        let text = display_text(&line.text);
+        match &mut self.reply {
+            Some(p) if p.code == r.code => {
+                if p.lines.len() < MAX_REPLY_LINES {
+                    p.lines.push(text);
+                }
+            }
+            _ => {
+                self.flush_reply();
+                self.reply = Some(PendingReply {
+                    code: r.code,
+                    lines: vec![text],
+                    first_text: r.text.to_vec(),
+                    frame: line.frame,
+                    time: line.time,
+                });
+            }
+        }
+        if !r.more {
+            self.flush_reply();
+        }
+    }
+
+    /// Completes the reply being read (its last line came, or it was cut short).
+    fn flush_reply(&mut self) {
+        let Some(p) = self.reply.take() else { return };
+        self.replies += 1;
+        let enhanced = enhanced_code(&p.first_text);
+        let answers = self.answer_for(p.code, &p.first_text);
+        self.push(
+            p.frame,
+            p.time,
+            Side::Server,
+            EntryKind::Reply { code: p.code, enhanced, lines: p.lines, answers: answers.clone() },
+        );
+        self.apply_reply(p.code, answers.as_ref().map(|a| a.command.as_str()));
+    }
+
+    /// Which command a reply with `code` answers; takes it off the queue unless the
+    /// exchange goes on (334 during AUTH).
+    fn answer_for(&mut self, code: u16, text: &[u8]) -> Option<Answers> {
+        if !self.greeting_seen && self.outstanding.is_empty() {
+            self.greeting_seen = true;
+            return Some(Answers { command: "GREETING".into(), frame: 0 });
+        }
+        self.greeting_seen = true;
+        let front = self.outstanding.front()?;
+        let answers = Answers { command: front.verb.clone(), frame: front.frame };
+        if front.verb == "AUTH" && code == 334 {
+            let prompt = decode_base64(text).map(|p| display_text(&p));
+            if let Some(a) = &mut self.auth {
+                a.prompt = prompt;
+            }
+        } else {
+            self.outstanding.pop_front();
+        }
+        Some(answers)
+    }
+
+    fn apply_reply(&mut self, code: u16, answered: Option<&str>) {
+        let awaited = match &self.client {
+            ClientMode::Await { what, .. } => Some(*what),
+            _ => None,
+        };
+        let matches = |w: Awaiting| match (w, answered) {
+            (Awaiting::Data, Some("DATA")) | (Awaiting::Auth, Some("AUTH")) | (Awaiting::StartTls, Some("STARTTLS")) => true,
+            _ => false,
+        };
+        if answered == Some("STARTTLS") && code == 220 {
+            self.server_lines.reset();
+            self.server = ServerMode::Tls { entry: None };
+        }
+        match awaited {
+            Some(w) if matches(w) => self.resolve_await(Some(code)),
+            None if answered.is_none() => {
+                // Unmatched (picked up mid-stream): the code tells what the client sends next.
+                if let ClientMode::Resync { .. } = self.client {
+                    match code {
+                        354 => self.client = ClientMode::Body(new_scan()),
+                        334 => self.client = ClientMode::AuthLine,
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// An answer that is not a valid reply still closes the oldest open command.
+    fn answered(&mut self, code: Option<u16>) {
+        self.greeting_seen = true;
+        let verb = self.outstanding.pop_front().map(|o| o.verb);
+        if let (ClientMode::Await { what, .. }, Some(v)) = (&self.client, verb.as_deref()) {
+            let same = matches!(
+                (what, v),
+                (Awaiting::Data, "DATA") | (Awaiting::Auth, "AUTH") | (Awaiting::StartTls, "STARTTLS")
+            );
+            if same {
+                self.resolve_await(Some(code.unwrap_or(0)));
+            }
+        }
+    }
+
+    fn server_gap(&mut self, len: u64, reason: GapReason, frame: u64, time: Timestamp) {
+        if let ServerMode::Tls { .. } = self.server {
+            self.push(frame, time, Side::Server, EntryKind::Gap { gap: Gap { bytes: len, reason } });
+            return;
+        }
+        self.flush_reply();
+        self.push(frame, time, Side::Server, EntryKind::Gap { gap: Gap { bytes: len, reason } });
+        self.server_lines.reset();
+        self.server = ServerMode::Resync { at_line_start: false };
+        // The replies in the gap are lost: which commands they answered is unknown.
+        self.outstanding.clear();
+        if let ClientMode::Await { .. } = self.client {
+            self.resolve_await(None);
+        }
+    }
+}
+
+fn side_index(side: Side) -> usize {
+    match side {
+        Side::Client => 0,
+        Side::Server => 1,
+    }
+}
+
+fn new_scan() -> BodyScan {
+    BodyScan { at_line_start: true, ..BodyScan::default() }
+}
+
+fn new_body(kind: BodyKind, frame: u64) -> Body {
+    Body { kind, bytes: 0, lines: 0, end_frame: frame, complete: false, gaps: false, last: false }
+}
+
+/// Counts body bytes up to the lone-dot line. Returns the bytes consumed (the terminator
+/// included) and whether the terminator was found.
+fn scan_body(scan: &mut BodyScan, data: &[u8]) -> (usize, bool) {
+    let mut i = 0;
+    while i < data.len() {
+        if scan.at_line_start || scan.dot > 0 {
+            match (scan.dot, data[i]) {
+                (0, b'.') => {
+                    scan.dot = 1;
+                    i += 1;
+                    continue;
+                }
+                (1, b'\r') => {
+                    scan.dot = 2;
+                    i += 1;
+                    continue;
+                }
+                (1, b'\n') | (2, b'\n') => {
+                    scan.dot = 0;
+                    return (i + 1, true);
+                }
+                _ => {
+                    // Not the terminator: the dot (and CR) were body bytes.
+                    scan.bytes += u64::from(scan.dot);
+                    scan.dot = 0;
+                    scan.at_line_start = false;
+                }
+            }
+        }
+        match memchr::memchr(b'\n', &data[i..]) {
+            Some(p) => {
+                scan.bytes += p as u64 + 1;
+                scan.lines += 1;
+                i += p + 1;
+                scan.at_line_start = true;
+            }
+            None => {
+                scan.bytes += (data.len() - i) as u64;
+                i = data.len();
+            }
+        }
+    }
+    (i, false)
+}
+
+/// Verb (upper-cased) and argument of a command line.
+fn split_command(text: &[u8]) -> (String, &[u8]) {
+    let (verb, rest) = match text.iter().position(|&b| b == b' ') {
+        Some(i) => (&text[..i], &text[i + 1..]),
+        None => (text, &text[text.len()..]),
+    };
+    (display_text(verb).to_ascii_uppercase(), rest)
+}
+
+fn first_line(data: &[u8]) -> &[u8] {
+    let end = memchr::memchr(b'\n', data).unwrap_or(data.len());
+    &data[..end]
+}
+
+/// A line whose first word is an SMTP verb.
+fn is_command_line(text: &[u8]) -> bool {
+    let line = first_line(text);
+    let word_end = line.iter().position(|&b| b == b' ' || b == b'\r').unwrap_or(line.len());
+    let word = &line[..word_end];
+    VERBS.iter().any(|v| v.as_bytes().eq_ignore_ascii_case(word))
+}
+
+fn starts_like_command(data: &[u8]) -> bool {
+    is_command_line(data) && (memchr::memchr(b'\n', data).is_some() || data.len() >= 4)
+}
+
+/// `BDAT <size> [LAST]` (RFC 3030); `None` when the syntax is wrong (no chunk follows).
+fn parse_bdat(arg: &[u8]) -> Option<(u64, bool)> {
+    let text = std::str::from_utf8(arg).ok()?;
+    let mut words = text.split_ascii_whitespace();
+    let size: u64 = words.next()?.parse().ok()?;
+    let last = match words.next() {
+        None => false,
+        Some(w) if w.eq_ignore_ascii_case("LAST") => true,
+        Some(_) => return None,
+    };
+    words.next().is_none().then_some((size, last))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scan_all(chunks: &[&[u8]]) -> (u64, u64, bool, usize) {
+        let mut s = new_scan();
+        let mut consumed = 0;
+        for c in chunks {
+            let (n, done) = scan_body(&mut s, c);
+            consumed += n;
+            if done {
+                return (s.bytes, s.lines, true, consumed);
+            }
+        }
+        (s.bytes, s.lines, false, consumed)
+    }
+
+    #[test]
+    fn body_ends_at_lone_dot_even_split() {
+        assert_eq!(scan_all(&[b"Subject: x\r\n\r\nhi\r\n.\r\nQUIT\r\n"]), (18, 3, true, 21));
+        assert_eq!(scan_all(&[b"hi\r\n.", b"\r", b"\nQUIT"]), (4, 1, true, 7));
+        assert_eq!(scan_all(&[b"..stuffed\r\n.\n"]), (11, 1, true, 13));
+        assert_eq!(scan_all(&[b".x\r\n", b"no end"]), (10, 1, false, 10));
+    }
+
+    #[test]
+    fn bdat_syntax() {
+        assert_eq!(parse_bdat(b"86 LAST"), Some((86, true)));
+        assert_eq!(parse_bdat(b"129"), Some((129, false)));
+        assert_eq!(parse_bdat(b"1234 SCRAMBLE"), None);
+        assert_eq!(parse_bdat(b"SCRAMBLE"), None);
+        assert_eq!(parse_bdat(b""), None);
+    }
+
+    fn feed(s: &mut SmtpSession, side: Side, frame: u64, data: &[u8]) {
+        s.event(side, frame, Timestamp::default(), StreamEvent::Data(data));
+    }
+
+    fn summary(s: &SmtpSession) -> Vec<String> {
+        s.dialogue
+            .iter()
+            .map(|e| match &e.kind {
+                EntryKind::Command { command, .. } => format!("{} C:{command}", e.frame),
+                EntryKind::Reply { code, .. } => format!("{} S:{code}", e.frame),
+                EntryKind::Auth { auth } => format!("{} auth:{}", e.frame, auth.username.clone().unwrap_or("*".into())),
+                EntryKind::Body { body } => format!("{} body:{}", e.frame, body.bytes),
+                EntryKind::Tls { tls } => format!("{} tls:{}", e.frame, tls.bytes),
+                EntryKind::Gap { gap } => format!("{} gap:{}", e.frame, gap.bytes),
+                EntryKind::Unparsed { unparsed } => format!("{} ?:{}", e.frame, unparsed.bytes),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn pipelined_commands_and_rejected_data_are_not_a_body() {
+        let mut s = SmtpSession::new(false);
+        feed(&mut s, Side::Server, 1, b"220 mx ESMTP\r\n");
+        feed(&mut s, Side::Client, 2, b"MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n");
+        feed(&mut s, Side::Server, 3, b"553 no\r\n503 no\r\n503 no\r\n");
+        feed(&mut s, Side::Client, 4, b"RSET\r\n");
+        s.finish();
+        assert_eq!(
+            summary(&s),
+            ["1 S:220", "2 C:MAIL", "2 C:RCPT", "2 C:DATA", "3 S:553", "3 S:503", "3 S:503", "4 C:RSET"]
+        );
+    }
+
+    #[test]
+    fn auth_login_password_is_withheld() {
+        let mut s = SmtpSession::new(false);
+        feed(&mut s, Side::Server, 1, b"220 x\r\n");
+        feed(&mut s, Side::Client, 2, b"AUTH LOGIN\r\n");
+        feed(&mut s, Side::Server, 3, b"334 VXNlcm5hbWU6\r\n");
+        feed(&mut s, Side::Client, 4, b"dXNlckBleGFtcGxlLmNvbQ==\r\n");
+        feed(&mut s, Side::Server, 5, b"334 UGFzc3dvcmQ6\r\n");
+        feed(&mut s, Side::Client, 6, b"aHVudGVyMg==\r\n");
+        feed(&mut s, Side::Server, 7, b"235 2.7.0 ok\r\n");
+        feed(&mut s, Side::Client, 8, b"QUIT\r\n");
+        s.finish();
+        assert_eq!(
+            summary(&s),
+            ["1 S:220", "2 C:AUTH", "3 S:334", "4 auth:user@example.com", "5 S:334", "6 auth:*", "7 S:235", "8 C:QUIT"]
+        );
+        let json = serde_json::to_string(&s.dialogue).unwrap();
+        assert!(!json.contains("hunter2") && !json.contains("aHVudGVyMg"));
+        assert!(s.secrets.contains(&"hunter2".to_string()));
+    }
+
+    #[test]
+    fn starttls_switches_both_sides_to_tls() {
+        let mut s = SmtpSession::new(false);
+        feed(&mut s, Side::Server, 1, b"220 x\r\n");
+        feed(&mut s, Side::Client, 2, b"STARTTLS\r\n");
+        feed(&mut s, Side::Server, 3, b"220 2.0.0 SMTP server ready\r\n");
+        feed(&mut s, Side::Client, 4, b"\x16\x03\x01\x00\x05hello");
+        feed(&mut s, Side::Server, 5, b"\x16\x03\x03\x00\x02hi");
+        s.finish();
+        assert_eq!(summary(&s), ["1 S:220", "2 C:STARTTLS", "3 S:220", "4 tls:10", "5 tls:7"]);
+    }
+
+    #[test]
+    fn bdat_chunks_are_counted_by_length() {
+        let mut s = SmtpSession::new(false);
+        feed(&mut s, Side::Server, 1, b"220 x\r\n");
+        feed(&mut s, Side::Client, 2, b"BDAT 6\r\nQUIT\r");
+        feed(&mut s, Side::Client, 3, b"\nBDAT 0 LAST\r\nQUIT\r\n");
+        s.finish();
+        assert_eq!(summary(&s), ["1 S:220", "2 C:BDAT", "2 body:6", "3 C:BDAT", "3 body:0", "3 C:QUIT"]);
+    }
+
+    #[test]
+    fn one_sided_capture_reads_the_body() {
+        let mut s = SmtpSession::new(false);
+        feed(&mut s, Side::Client, 1, b"ehlo x\r\nmail FROM:<a>\r\nrcpt TO:<b>\r\ndata\r\n");
+        feed(&mut s, Side::Client, 2, b"From: a\r\n\r\nbody\r\n.\r\nquit\r\n");
+        s.finish();
+        assert_eq!(summary(&s), ["1 C:EHLO", "1 C:MAIL", "1 C:RCPT", "1 C:DATA", "2 body:17", "2 C:QUIT"]);
+    }
+}
