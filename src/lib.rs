@@ -7,6 +7,8 @@
 #![forbid(unsafe_code)]
 
 pub mod capture;
+pub mod dialogue;
 pub mod packet;
+pub mod pop3;
 pub mod smtp;
 pub mod tcp;

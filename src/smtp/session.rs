@@ -1,8 +1,7 @@
 use std::collections::VecDeque;
 
-use super::auth::{decode_base64, decode_response};
-use super::dialogue::{Answers, Body, BodyKind, Entry, EntryKind, Gap, TlsPart, Unparsed};
-use super::line::{display_text, Line, LineSplitter};
+use crate::dialogue::{decode_base64, decode_response};
+use crate::dialogue::{display_text, Answers, Body, BodyKind, Entry, EntryKind, Gap, Line, LineSplitter, TlsPart, Unparsed};
 use super::reply::{enhanced_code, parse_reply_line};
 use crate::capture::Timestamp;
 use crate::tcp::{GapReason, Side, StreamEvent};
@@ -809,6 +808,7 @@ mod tests {
                 EntryKind::Tls { tls } => format!("{} tls:{}", e.frame, tls.bytes),
                 EntryKind::Gap { gap } => format!("{} gap:{}", e.frame, gap.bytes),
                 EntryKind::Unparsed { unparsed } => format!("{} ?:{}", e.frame, unparsed.bytes),
+                EntryKind::Status { status, .. } => format!("{} S:{status}", e.frame),
             })
             .collect()
     }

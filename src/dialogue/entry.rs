@@ -1,6 +1,6 @@
 use serde::{Serialize, Serializer};
 
-use super::auth::AuthData;
+use super::sasl::AuthData;
 use crate::capture::Timestamp;
 use crate::tcp::{GapReason, Side};
 
@@ -35,6 +35,12 @@ pub enum EntryKind {
         enhanced: Option<String>,
         lines: Vec<String>,
         /// The command this reply answers: its verb and frame (`GREETING` for the banner).
+        answers: Option<Answers>,
+    },
+    /// A POP3 response: `+OK`, `-ERR`, or `+` (a SASL challenge).
+    Status {
+        status: String,
+        lines: Vec<String>,
         answers: Option<Answers>,
     },
     Auth {

@@ -1,0 +1,9 @@
+//! Stage 4 commons: what protocol dialogues are made of (entries, lines, SASL answers).
+
+mod entry;
+mod line;
+mod sasl;
+
+pub use entry::{seconds, Answers, Body, BodyKind, Entry, EntryKind, Gap, TlsPart, Unparsed};
+pub use line::{display_text, Line, LineSplitter, MAX_LINE};
+pub use sasl::{decode_base64, decode_response, AuthData};
