@@ -6,9 +6,11 @@
 //! sessions) → [`report`] (text and JSON).
 #![forbid(unsafe_code)]
 
+pub mod analysis;
 pub mod capture;
 pub mod dialogue;
 pub mod packet;
 pub mod pop3;
+pub mod report;
 pub mod smtp;
 pub mod tcp;

@@ -1,1 +1,71 @@
-fn main() {}
+//! The `smtpcap` command: a thin layer over the library.
+#![forbid(unsafe_code)]
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use smtpcap::analysis::analyze_path;
+use smtpcap::report::{to_json, to_text};
+
+/// Explain why scan-to-email fails, from a packet capture.
+#[derive(Parser)]
+#[command(name = "smtpcap", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Analyse captures (pcap, pcapng, gzip; `-` reads standard input).
+    Analyze {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Capture files; `-` for standard input.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+/// Exit statuses, as linters use them.
+const EXIT_OK: u8 = 0;
+const EXIT_UNREADABLE: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Analyze { format, paths } => analyze(format, &paths),
+    }
+}
+
+fn analyze(format: Format, paths: &[PathBuf]) -> ExitCode {
+    let mut status = EXIT_OK;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for (i, path) in paths.iter().enumerate() {
+        let analysis = analyze_path(path);
+        if let Some(e) = &analysis.error {
+            eprintln!("smtpcap: {}: at byte {}: {}", analysis.file, e.offset, e.message);
+            status = EXIT_UNREADABLE;
+        }
+        let rendered = match format {
+            Format::Text => to_text(&analysis),
+            Format::Json => to_json(&analysis),
+        };
+        let sep = if i > 0 && matches!(format, Format::Text) { "\n" } else { "" };
+        if writeln!(out, "{sep}{rendered}").is_err() {
+            // Reader went away (a closed pipe): stop quietly.
+            return ExitCode::from(status);
+        }
+    }
+    ExitCode::from(status)
+}

@@ -6,7 +6,7 @@ use pcap_parser::traits::{PcapNGPacketBlock, PcapReaderIterator};
 use pcap_parser::{LegacyPcapReader, PcapBlockOwned, PcapError, PcapNGReader};
 
 use super::error::{CaptureError, CaptureErrorKind};
-use super::source::{open_source, read_full, Source};
+use super::source::{open_source, read_full, FillingReader, Source};
 use super::time::Timestamp;
 
 /// A libpcap LINKTYPE_ value.
@@ -136,7 +136,7 @@ impl CaptureReader {
                 ));
             }
         };
-        let joined: Box<dyn Read + Send> = Box::new(Cursor::new(magic[..n].to_vec()).chain(reader));
+        let joined: Box<dyn Read + Send> = Box::new(FillingReader(Cursor::new(magic[..n].to_vec()).chain(reader)));
         let header_err = |e: PcapError<&'static [u8]>| {
             let kind = match e {
                 PcapError::Incomplete(_) | PcapError::UnexpectedEof | PcapError::Eof => {

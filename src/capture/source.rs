@@ -53,7 +53,7 @@ pub(crate) fn read_full<R: Read + ?Sized>(r: &mut R, buf: &mut [u8]) -> io::Resu
 
 /// pcap-parser treats a short read as the data available; pipes and decoders give short
 /// reads, so every read is filled as far as the input allows.
-struct FillingReader<R>(R);
+pub(crate) struct FillingReader<R>(pub(crate) R);
 
 impl<R: Read> Read for FillingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {

@@ -50,7 +50,7 @@ pub struct Packet<'a> {
 }
 
 /// What the decoder saw and could not use, for the report's capture facts.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct DecodeStats {
     pub non_ip: u64,
     pub malformed: u64,

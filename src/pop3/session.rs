@@ -83,6 +83,12 @@ impl Pop3Session {
         }
     }
 
+    /// Bytes before the protocol began (a tunnel or proxy handshake), not parsed.
+    pub fn note_prefix(&mut self, side: Side, bytes: u64, frame: u64, time: Timestamp) {
+        let unparsed = Unparsed { bytes, reason: "before the protocol began (tunnel or proxy)", text: None };
+        self.push(frame, time, side, EntryKind::Unparsed { unparsed });
+    }
+
     pub fn finish(&mut self) {
         if let Some(line) = self.client_lines.take_partial() {
             self.client_line(line);

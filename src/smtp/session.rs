@@ -142,6 +142,12 @@ impl SmtpSession {
     }
 
     /// The streams have ended: settle what is still open.
+    /// Bytes before the protocol began (a tunnel or proxy handshake), not parsed.
+    pub fn note_prefix(&mut self, side: Side, bytes: u64, frame: u64, time: Timestamp) {
+        let unparsed = Unparsed { bytes, reason: "before the protocol began (tunnel or proxy)", text: None };
+        self.push(frame, time, side, EntryKind::Unparsed { unparsed });
+    }
+
     pub fn finish(&mut self) {
         if let ClientMode::Await { .. } = self.client {
             self.resolve_await(None);

@@ -96,8 +96,14 @@ impl<S: StreamSink> ConnectionTable<S> {
         self.live.len()
     }
 
-    /// Adds one segment. `new_sink` makes the protocol state of a new conversation.
-    pub fn segment(&mut self, meta: &SegmentMeta, seg: &TcpSegment<'_>, new_sink: impl FnOnce(&Endpoint, &Endpoint) -> S) {
+    /// Adds one segment. `new_sink` makes the protocol state of a new conversation from
+    /// its client, its server, and whether its start (a SYN) is in the capture.
+    pub fn segment(
+        &mut self,
+        meta: &SegmentMeta,
+        seg: &TcpSegment<'_>,
+        new_sink: impl FnOnce(&Endpoint, &Endpoint, bool) -> S,
+    ) {
         let k = key(meta.src, meta.dst);
         if seg.flags.syn {
             if let Some(conn) = self.live.get(&k) {
@@ -112,7 +118,7 @@ impl<S: StreamSink> ConnectionTable<S> {
         }
         if !self.live.contains_key(&k) {
             let (client, server) = self.roles(meta, seg);
-            let sink = new_sink(&client, &server);
+            let sink = new_sink(&client, &server, seg.flags.syn);
             let conn = Connection::new(client, server, meta, sink, self.limits.max_pending_bytes);
             self.live.insert(k, conn);
             self.stats.connections += 1;

@@ -1,0 +1,197 @@
+use serde::Serialize;
+
+use crate::capture::Timestamp;
+use crate::dialogue::Entry;
+use crate::pop3::Pop3Session;
+use crate::smtp::SmtpSession;
+use crate::tcp::{Endpoint, Side, StreamEvent, StreamSink, TcpFacts};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    Smtp,
+    Pop3,
+}
+
+const SMTP_PORTS: [u16; 4] = [25, 587, 465, 2525];
+const POP3_PORT: u16 = 110;
+/// Bytes of each direction looked at before deciding a conversation on another port
+/// is neither SMTP nor POP3.
+const PROBE_LIMIT: usize = 4096;
+
+/// Ports a server listens on, for telling client from server without a handshake.
+pub fn is_server_port(port: u16) -> bool {
+    SMTP_PORTS.contains(&port) || matches!(port, 53 | 80 | 110 | 143 | 443 | 993 | 995 | 1080 | 3128 | 8080 | 9100)
+}
+
+/// The protocol state of one TCP conversation.
+pub enum App {
+    Probe(Probe),
+    Smtp(SmtpSession),
+    Pop3(Pop3Session),
+    /// Not SMTP or POP3: only TCP facts are kept.
+    Other,
+}
+
+/// Buffers the first bytes of a conversation on an unknown port until its content tells.
+pub struct Probe {
+    mid_stream: bool,
+    events: Vec<(Side, u64, Timestamp, Option<Vec<u8>>, u64)>,
+    client: Vec<u8>,
+    server: Vec<u8>,
+}
+
+impl App {
+    pub fn new(client: &Endpoint, server: &Endpoint, syn_seen: bool) -> App {
+        let mid_stream = !syn_seen;
+        if SMTP_PORTS.contains(&server.port) {
+            App::Smtp(SmtpSession::new(mid_stream))
+        } else if server.port == POP3_PORT {
+            App::Pop3(Pop3Session::new(mid_stream))
+        } else if client.port == 53 || server.port == 53 {
+            App::Other
+        } else {
+            App::Probe(Probe { mid_stream, events: Vec::new(), client: Vec::new(), server: Vec::new() })
+        }
+    }
+
+    /// The dialogue, for SMTP and POP3 conversations.
+    pub fn into_dialogue(self) -> Option<(Protocol, Vec<Entry>, Vec<String>, u64)> {
+        match self {
+            App::Smtp(s) => Some((Protocol::Smtp, s.dialogue, s.secrets, s.dropped_entries)),
+            App::Pop3(s) => Some((Protocol::Pop3, s.dialogue, s.secrets, s.dropped_entries)),
+            App::Probe(_) | App::Other => None,
+        }
+    }
+}
+
+impl StreamSink for App {
+    fn event(&mut self, side: Side, frame: u64, time: Timestamp, event: StreamEvent<'_>) {
+        match self {
+            App::Smtp(s) => s.event(side, frame, time, event),
+            App::Pop3(s) => s.event(side, frame, time, event),
+            App::Other => {}
+            App::Probe(p) => {
+                p.push(side, frame, time, &event);
+                if let Some(decided) = p.decide(false) {
+                    *self = decided;
+                }
+            }
+        }
+    }
+
+    fn wants_data(&self) -> bool {
+        !matches!(self, App::Other)
+    }
+
+    fn finish(&mut self, _facts: &TcpFacts) {
+        if let App::Probe(p) = self {
+            *self = p.decide(true).unwrap_or(App::Other);
+        }
+        match self {
+            App::Smtp(s) => s.finish(),
+            App::Pop3(s) => s.finish(),
+            _ => {}
+        }
+    }
+}
+
+impl Probe {
+    fn push(&mut self, side: Side, frame: u64, time: Timestamp, event: &StreamEvent<'_>) {
+        match event {
+            StreamEvent::Data(d) => {
+                let buf = match side {
+                    Side::Client => &mut self.client,
+                    Side::Server => &mut self.server,
+                };
+                let room = PROBE_LIMIT.saturating_sub(buf.len());
+                buf.extend_from_slice(&d[..d.len().min(room)]);
+                self.events.push((side, frame, time, Some(d.to_vec()), 0));
+            }
+            StreamEvent::Gap { len, .. } => self.events.push((side, frame, time, None, *len)),
+        }
+    }
+
+    /// SMTP when the server greets with 2xx and the client says EHLO or HELO (at a line
+    /// start, or after a binary prefix such as a SOCKS handshake); POP3 likewise with
+    /// `+OK` and a POP3 command. `None`: not yet known.
+    fn decide(&mut self, at_end: bool) -> Option<App> {
+        let smtp = find_smtp_greeting(&self.server).zip(find_word(&self.client, &[b"EHLO ", b"HELO ", b"ehlo ", b"helo "]));
+        if let Some((s, c)) = smtp {
+            let session = std::cell::RefCell::new(SmtpSession::new(self.mid_stream));
+            self.replay(
+                s,
+                c,
+                |side, bytes, f, t| session.borrow_mut().note_prefix(side, bytes, f, t),
+                |side, f, t, ev| session.borrow_mut().event(side, f, t, ev),
+            );
+            let session = session.into_inner();
+            return Some(App::Smtp(session));
+        }
+        let pop3 = self
+            .server
+            .starts_with(b"+OK")
+            .then_some(0)
+            .zip(find_word(&self.client, &[b"USER ", b"CAPA", b"APOP ", b"AUTH ", b"STLS"]));
+        if let Some((s, c)) = pop3 {
+            let session = std::cell::RefCell::new(Pop3Session::new(self.mid_stream));
+            self.replay(
+                s,
+                c,
+                |side, bytes, f, t| session.borrow_mut().note_prefix(side, bytes, f, t),
+                |side, f, t, ev| session.borrow_mut().event(side, f, t, ev),
+            );
+            let session = session.into_inner();
+            return Some(App::Pop3(session));
+        }
+        let gave_up = self.client.len() >= PROBE_LIMIT || self.server.len() >= PROBE_LIMIT || self.events.len() > 64;
+        (at_end || gave_up).then_some(App::Other)
+    }
+
+    /// Feeds the buffered events to `sink`, skipping what precedes the protocol.
+    fn replay(
+        &mut self,
+        server_skip: usize,
+        client_skip: usize,
+        mut prefix: impl FnMut(Side, u64, u64, Timestamp),
+        mut sink: impl FnMut(Side, u64, Timestamp, StreamEvent<'_>),
+    ) {
+        let mut skip = [client_skip, server_skip];
+        for (side, frame, time, data, gap) in std::mem::take(&mut self.events) {
+            let i = usize::from(side == Side::Server);
+            match data {
+                Some(d) => {
+                    let cut = skip[i].min(d.len());
+                    skip[i] -= cut;
+                    if cut > 0 {
+                        prefix(side, cut as u64, frame, time);
+                    }
+                    if cut < d.len() {
+                        sink(side, frame, time, StreamEvent::Data(&d[cut..]));
+                    }
+                }
+                None => sink(side, frame, time, StreamEvent::Gap { len: gap, reason: crate::tcp::GapReason::NotCaptured }),
+            }
+        }
+    }
+}
+
+/// Offset of a 2xx reply line at the start of `buf`, after a line end, or after a
+/// non-text byte (the end of a binary prefix).
+fn find_smtp_greeting(buf: &[u8]) -> Option<usize> {
+    (0..buf.len().saturating_sub(3)).find(|&i| {
+        let at_start = i == 0 || buf[i - 1] == b'\n' || (buf[i - 1] < 0x20 && buf[i - 1] != b'\r' && buf[i - 1] != b'\t');
+        at_start
+            && buf[i] == b'2'
+            && buf[i + 1].is_ascii_digit()
+            && buf[i + 2].is_ascii_digit()
+            && matches!(buf.get(i + 3), Some(b' ') | Some(b'-'))
+    })
+}
+
+fn find_word(buf: &[u8], words: &[&[u8]]) -> Option<usize> {
+    (0..buf.len()).find(|&i| {
+        let at_start = i == 0 || buf[i - 1] == b'\n' || buf[i - 1] < 0x20 && buf[i - 1] != b'\r';
+        at_start && words.iter().any(|w| buf[i..].starts_with(w))
+    })
+}

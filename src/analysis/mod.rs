@@ -1,0 +1,192 @@
+//! Stage 5: one capture, end to end: frames → packets → conversations → dialogues.
+
+mod app;
+
+use std::io::Read;
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::capture::{CaptureError, CaptureReader, Timestamp};
+use crate::dialogue::{seconds, Entry};
+use crate::packet::{DecodeStats, PacketDecoder, Transport};
+use crate::tcp::{Connection, ConnectionTable, Endpoint, SegmentMeta, TableLimits, TableStats, TcpFacts};
+
+pub use app::{is_server_port, App, Protocol};
+
+/// Everything smtpcap learned from one capture.
+#[derive(Debug, Serialize)]
+pub struct Analysis {
+    pub file: String,
+    /// `pcap`, `pcap-ns` or `pcapng`; null when the file could not be read at all.
+    pub format: Option<&'static str>,
+    pub compression: Option<&'static str>,
+    pub link_types: Vec<String>,
+    pub packets: u64,
+    #[serde(serialize_with = "opt_seconds")]
+    pub first_time: Option<Timestamp>,
+    #[serde(serialize_with = "opt_seconds")]
+    pub last_time: Option<Timestamp>,
+    /// Why the capture could not be read to its end (what was read is still analysed).
+    pub error: Option<CaptureProblem>,
+    pub decode: DecodeStats,
+    pub tcp: TableStats,
+    pub sessions: Vec<Session>,
+    /// Passwords seen in the clear; never serialised, used to scrub every output.
+    #[serde(skip)]
+    pub secrets: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CaptureProblem {
+    /// Byte offset in the (decompressed) capture.
+    pub offset: u64,
+    pub message: String,
+}
+
+impl From<&CaptureError> for CaptureProblem {
+    fn from(e: &CaptureError) -> Self {
+        CaptureProblem { offset: e.offset, message: e.kind.to_string() }
+    }
+}
+
+/// One SMTP or POP3 conversation.
+#[derive(Debug, Serialize)]
+pub struct Session {
+    pub id: usize,
+    pub protocol: Protocol,
+    pub client: Endpoint,
+    pub server: Endpoint,
+    #[serde(serialize_with = "seconds")]
+    pub start_time: Timestamp,
+    #[serde(serialize_with = "seconds")]
+    pub end_time: Timestamp,
+    pub tcp: TcpFacts,
+    pub dialogue: Vec<Entry>,
+    /// Dialogue entries not kept because the conversation exceeded the bound.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub dropped_entries: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+fn opt_seconds<S: serde::Serializer>(t: &Option<Timestamp>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => seconds(t, s),
+        None => s.serialize_none(),
+    }
+}
+
+/// Analyses the capture at `path` (`-` for standard input).
+pub fn analyze_path(path: &Path) -> Analysis {
+    let name = path.display().to_string();
+    match CaptureReader::open(path) {
+        Ok(reader) => analyze_reader(name, reader),
+        Err(e) => Analysis::unreadable(name, &e),
+    }
+}
+
+/// Analyses a capture from any byte source.
+pub fn analyze_bytes(name: String, bytes: Box<dyn Read + Send>, gzip: bool) -> Analysis {
+    match CaptureReader::from_reader(bytes, gzip) {
+        Ok(reader) => analyze_reader(name, reader),
+        Err(e) => Analysis::unreadable(name, &e),
+    }
+}
+
+impl Analysis {
+    fn unreadable(file: String, e: &CaptureError) -> Self {
+        Analysis {
+            file,
+            format: None,
+            compression: None,
+            link_types: Vec::new(),
+            packets: 0,
+            first_time: None,
+            last_time: None,
+            error: Some(e.into()),
+            decode: DecodeStats::default(),
+            tcp: TableStats::default(),
+            sessions: Vec::new(),
+            secrets: Vec::new(),
+        }
+    }
+}
+
+pub fn analyze_reader(file: String, mut reader: CaptureReader) -> Analysis {
+    let mut decoder = PacketDecoder::default();
+    let mut table: ConnectionTable<App> = ConnectionTable::new(TableLimits::default(), is_server_port);
+    let mut sessions = Vec::new();
+    let mut secrets = Vec::new();
+    let mut first_time = None;
+    let mut last_time = None;
+    let mut error = None;
+    loop {
+        let frame = match reader.next_frame() {
+            Ok(Some(frame)) => frame,
+            Ok(None) => break,
+            Err(e) => {
+                error = Some(CaptureProblem::from(&e));
+                break;
+            }
+        };
+        first_time.get_or_insert(frame.time);
+        last_time = Some(frame.time);
+        let (number, time) = (frame.number, frame.time);
+        let Some(packet) = decoder.decode(&frame) else { continue };
+        if let Transport::Tcp(seg) = &packet.transport {
+            let meta = SegmentMeta {
+                frame: number,
+                time,
+                src: Endpoint { ip: packet.src, port: seg.src_port },
+                dst: Endpoint { ip: packet.dst, port: seg.dst_port },
+            };
+            table.segment(&meta, seg, App::new);
+            for conn in table.take_finished() {
+                collect(conn, &mut sessions, &mut secrets);
+            }
+        }
+    }
+    for conn in table.finish_all() {
+        collect(conn, &mut sessions, &mut secrets);
+    }
+    sessions.sort_by_key(|s: &Session| (s.tcp.first_frame, s.client.port));
+    for (i, s) in sessions.iter_mut().enumerate() {
+        s.id = i + 1;
+    }
+    secrets.sort();
+    secrets.dedup();
+    Analysis {
+        file,
+        format: Some(reader.format().name()),
+        compression: reader.gzip().then_some("gzip"),
+        link_types: reader.link_types().iter().map(|l| l.name()).collect(),
+        packets: reader.frames(),
+        first_time,
+        last_time,
+        error,
+        decode: decoder.stats.clone(),
+        tcp: table.stats.clone(),
+        sessions,
+        secrets,
+    }
+}
+
+fn collect(conn: Connection<App>, sessions: &mut Vec<Session>, secrets: &mut Vec<String>) {
+    let Connection { client, server, facts, sink, .. } = conn;
+    let Some((protocol, dialogue, found_secrets, dropped_entries)) = sink.into_dialogue() else { return };
+    secrets.extend(found_secrets);
+    sessions.push(Session {
+        id: 0,
+        protocol,
+        client,
+        server,
+        start_time: facts.start,
+        end_time: facts.end,
+        tcp: facts,
+        dialogue,
+        dropped_entries,
+    });
+}

@@ -1,0 +1,195 @@
+use std::fmt::Write;
+
+use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
+
+use super::scrub;
+use crate::analysis::{Analysis, Session};
+use crate::dialogue::{BodyKind, EntryKind};
+use crate::tcp::{CloseHow, Handshake, Side};
+
+/// A capture's summary table and each conversation's transcript, with frame numbers.
+pub fn to_text(a: &Analysis) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "== {}", a.file);
+    if let Some(format) = a.format {
+        let gz = a.compression.map(|c| format!(", {c}")).unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "   {format}{gz}, {} packets, link types {}",
+            a.packets,
+            if a.link_types.is_empty() { "-".to_string() } else { a.link_types.join(", ") }
+        );
+    }
+    if let (Some(f), Some(l)) = (a.first_time, a.last_time) {
+        let _ = writeln!(out, "   {} to {} UTC ({:.1} s)", f.utc_string(), l.utc_string(), l.since(f));
+    }
+    if let Some(e) = &a.error {
+        let what = if a.format.is_some() { "capture is damaged" } else { "cannot read capture" };
+        let _ = writeln!(out, "   ERROR: {what}: at byte {}: {}", e.offset, e.message);
+    }
+    if a.sessions.is_empty() {
+        let _ = writeln!(out, "   no SMTP or POP3 conversation found");
+        return scrub(out, &a.secrets);
+    }
+    out.push('\n');
+    out.push_str(&summary_table(a));
+    out.push('\n');
+    for s in &a.sessions {
+        out.push('\n');
+        transcript(&mut out, s);
+    }
+    scrub(out, &a.secrets)
+}
+
+fn summary_table(a: &Analysis) -> String {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic).set_header(vec![
+        "#", "proto", "client", "server", "frames", "handshake", "closed", "last reply",
+    ]);
+    for s in &a.sessions {
+        t.add_row(vec![
+            s.id.to_string(),
+            format!("{:?}", s.protocol).to_lowercase(),
+            s.client.to_string(),
+            s.server.to_string(),
+            format!("{}–{}", s.tcp.first_frame, s.tcp.last_frame),
+            handshake(s.tcp.handshake).to_string(),
+            closed(s),
+            last_reply(s),
+        ]);
+    }
+    format!("{t}\n")
+}
+
+fn handshake(h: Handshake) -> &'static str {
+    match h {
+        Handshake::Complete => "complete",
+        Handshake::SynUnanswered => "SYN unanswered",
+        Handshake::Refused => "refused (RST)",
+        Handshake::NotSeen => "not captured",
+    }
+}
+
+fn closed(s: &Session) -> String {
+    match s.tcp.close {
+        Some(c) => format!(
+            "{} {} (frame {})",
+            side(c.by),
+            match c.how {
+                CloseHow::Fin => "FIN",
+                CloseHow::Rst => "RST",
+            },
+            c.frame
+        ),
+        None => "open at end".into(),
+    }
+}
+
+fn side(s: Side) -> &'static str {
+    match s {
+        Side::Client => "client",
+        Side::Server => "server",
+    }
+}
+
+fn last_reply(s: &Session) -> String {
+    s.dialogue
+        .iter()
+        .rev()
+        .find_map(|e| match &e.kind {
+            EntryKind::Reply { lines, .. } | EntryKind::Status { lines, .. } => {
+                let l = lines.last().cloned().unwrap_or_default();
+                Some(format!("{} (frame {})", clip(&l, 60), e.frame))
+            }
+            _ => None,
+        })
+        .unwrap_or_else(|| "-".into())
+}
+
+fn clip(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        format!("{}…", s.chars().take(n).collect::<String>())
+    }
+}
+
+fn transcript(out: &mut String, s: &Session) {
+    let _ = writeln!(
+        out,
+        "-- session {}: {} → {} ({:?}), frames {}–{}, {}",
+        s.id,
+        s.client,
+        s.server,
+        s.protocol,
+        s.tcp.first_frame,
+        s.tcp.last_frame,
+        s.start_time.utc_string()
+    );
+    if s.tcp.mid_stream {
+        let _ = writeln!(out, "   (the capture starts after this conversation began)");
+    }
+    if !s.tcp.syn_frames.is_empty() && s.tcp.handshake != Handshake::Complete {
+        let frames: Vec<String> = s.tcp.syn_frames.iter().map(u64::to_string).collect();
+        let _ = writeln!(out, "   SYN in frames {}: {}", frames.join(", "), handshake(s.tcp.handshake));
+    }
+    for e in &s.dialogue {
+        let who = match e.from {
+            Side::Client => "C",
+            Side::Server => "S",
+        };
+        let head = format!("   {:>7}  {who}  ", e.frame);
+        let pad = " ".repeat(head.chars().count());
+        let body: Vec<String> = match &e.kind {
+            EntryKind::Command { command, argument, truncated } => {
+                let cut = if *truncated { " [line cut: too long]" } else { "" };
+                vec![format!("{command} {argument}{cut}").trim_end().to_string()]
+            }
+            EntryKind::Reply { lines, .. } | EntryKind::Status { lines, .. } => lines.clone(),
+            EntryKind::Auth { auth } => {
+                let mut parts = vec![format!("[AUTH {}", auth.mechanism)];
+                if let Some(u) = &auth.username {
+                    parts.push(format!("user {u}"));
+                }
+                if auth.redacted {
+                    parts.push("password withheld".into());
+                }
+                if auth.cancelled {
+                    parts.push("cancelled".into());
+                }
+                vec![format!("{}]", parts.join(", "))]
+            }
+            EntryKind::Body { body } => {
+                let kind = match body.kind {
+                    BodyKind::Data => "message",
+                    BodyKind::Bdat if body.last => "BDAT chunk (last)",
+                    BodyKind::Bdat => "BDAT chunk",
+                };
+                let state = if body.complete { "" } else { ", end not in capture" };
+                let gaps = if body.gaps { ", part missing from capture" } else { "" };
+                vec![format!(
+                    "[{kind}: {} bytes, {} lines, frames {}–{}{state}{gaps}]",
+                    body.bytes, body.lines, e.frame, body.end_frame
+                )]
+            }
+            EntryKind::Tls { tls } => {
+                vec![format!("[TLS from here on: {} bytes, frames {}–{}]", tls.bytes, e.frame, tls.end_frame)]
+            }
+            EntryKind::Gap { gap } => vec![format!(
+                "[{} bytes missing from the capture{}]",
+                gap.bytes,
+                match gap.reason {
+                    crate::tcp::GapReason::Snaplen => " (cut by the snapshot length)",
+                    crate::tcp::GapReason::NotCaptured => "",
+                }
+            )],
+            EntryKind::Unparsed { unparsed } => {
+                let text = unparsed.text.as_ref().map(|t| format!(": {t}")).unwrap_or_default();
+                vec![format!("[{} bytes not parsed, {}{text}]", unparsed.bytes, unparsed.reason)]
+            }
+        };
+        for (i, line) in body.iter().enumerate() {
+            let _ = writeln!(out, "{}{}", if i == 0 { &head } else { &pad }, line);
+        }
+    }
+}
