@@ -54,14 +54,21 @@ fn analyze(format: Format, paths: &[PathBuf]) -> ExitCode {
     for (i, path) in paths.iter().enumerate() {
         let analysis = analyze_path(path);
         if let Some(e) = &analysis.error {
-            eprintln!("smtpcap: {}: at byte {}: {}", analysis.file, e.offset, e.message);
+            eprintln!(
+                "smtpcap: {}: at byte {}: {}",
+                analysis.file, e.offset, e.message
+            );
             status = EXIT_UNREADABLE;
         }
         let rendered = match format {
             Format::Text => to_text(&analysis),
             Format::Json => to_json(&analysis),
         };
-        let sep = if i > 0 && matches!(format, Format::Text) { "\n" } else { "" };
+        let sep = if i > 0 && matches!(format, Format::Text) {
+            "\n"
+        } else {
+            ""
+        };
         if writeln!(out, "{sep}{rendered}").is_err() {
             // Reader went away (a closed pipe): stop quietly.
             return ExitCode::from(status);

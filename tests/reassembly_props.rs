@@ -27,7 +27,15 @@ fn run(isn: u32, segments: &[(u64, u64)], stream: &[u8], fin_at: Option<u64>) ->
     r.syn(isn);
     for (i, &(start, end)) in segments.iter().enumerate() {
         let seq = isn.wrapping_add(1).wrapping_add(start as u32);
-        r.segment(seq, &stream[start as usize..end as usize], 0, false, i as u64 + 1, Timestamp::default(), &mut emit);
+        r.segment(
+            seq,
+            &stream[start as usize..end as usize],
+            0,
+            false,
+            i as u64 + 1,
+            Timestamp::default(),
+            &mut emit,
+        );
     }
     if let Some(fin) = fin_at {
         let seq = isn.wrapping_add(1).wrapping_add(fin as u32);

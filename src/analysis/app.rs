@@ -21,7 +21,11 @@ const PROBE_LIMIT: usize = 4096;
 
 /// Ports a server listens on, for telling client from server without a handshake.
 pub fn is_server_port(port: u16) -> bool {
-    SMTP_PORTS.contains(&port) || matches!(port, 53 | 80 | 110 | 143 | 443 | 993 | 995 | 1080 | 3128 | 8080 | 9100)
+    SMTP_PORTS.contains(&port)
+        || matches!(
+            port,
+            53 | 80 | 110 | 143 | 443 | 993 | 995 | 1080 | 3128 | 8080 | 9100
+        )
 }
 
 /// The protocol state of one TCP conversation.
@@ -39,6 +43,9 @@ pub struct Probe {
     events: Vec<(Side, u64, Timestamp, Option<Vec<u8>>, u64)>,
     client: Vec<u8>,
     server: Vec<u8>,
+    /// Offsets in `client` / `server` where a segment's data began.
+    client_starts: Vec<usize>,
+    server_starts: Vec<usize>,
 }
 
 impl App {
@@ -51,7 +58,14 @@ impl App {
         } else if client.port == 53 || server.port == 53 {
             App::Other
         } else {
-            App::Probe(Probe { mid_stream, events: Vec::new(), client: Vec::new(), server: Vec::new() })
+            App::Probe(Probe {
+                mid_stream,
+                events: Vec::new(),
+                client: Vec::new(),
+                server: Vec::new(),
+                client_starts: Vec::new(),
+                server_starts: Vec::new(),
+            })
         }
     }
 
@@ -100,10 +114,11 @@ impl Probe {
     fn push(&mut self, side: Side, frame: u64, time: Timestamp, event: &StreamEvent<'_>) {
         match event {
             StreamEvent::Data(d) => {
-                let buf = match side {
-                    Side::Client => &mut self.client,
-                    Side::Server => &mut self.server,
+                let (buf, starts) = match side {
+                    Side::Client => (&mut self.client, &mut self.client_starts),
+                    Side::Server => (&mut self.server, &mut self.server_starts),
                 };
+                starts.push(buf.len());
                 let room = PROBE_LIMIT.saturating_sub(buf.len());
                 buf.extend_from_slice(&d[..d.len().min(room)]);
                 self.events.push((side, frame, time, Some(d.to_vec()), 0));
@@ -116,7 +131,11 @@ impl Probe {
     /// start, or after a binary prefix such as a SOCKS handshake); POP3 likewise with
     /// `+OK` and a POP3 command. `None`: not yet known.
     fn decide(&mut self, at_end: bool) -> Option<App> {
-        let smtp = find_smtp_greeting(&self.server).zip(find_word(&self.client, &[b"EHLO ", b"HELO ", b"ehlo ", b"helo "]));
+        let smtp = find_smtp_greeting(&self.server, &self.server_starts).zip(find_word(
+            &self.client,
+            &self.client_starts,
+            &[b"EHLO ", b"HELO ", b"ehlo ", b"helo "],
+        ));
         if let Some((s, c)) = smtp {
             let session = std::cell::RefCell::new(SmtpSession::new(self.mid_stream));
             self.replay(
@@ -128,11 +147,11 @@ impl Probe {
             let session = session.into_inner();
             return Some(App::Smtp(session));
         }
-        let pop3 = self
-            .server
-            .starts_with(b"+OK")
-            .then_some(0)
-            .zip(find_word(&self.client, &[b"USER ", b"CAPA", b"APOP ", b"AUTH ", b"STLS"]));
+        let pop3 = self.server.starts_with(b"+OK").then_some(0).zip(find_word(
+            &self.client,
+            &self.client_starts,
+            &[b"USER ", b"CAPA", b"APOP ", b"AUTH ", b"STLS"],
+        ));
         if let Some((s, c)) = pop3 {
             let session = std::cell::RefCell::new(Pop3Session::new(self.mid_stream));
             self.replay(
@@ -144,7 +163,9 @@ impl Probe {
             let session = session.into_inner();
             return Some(App::Pop3(session));
         }
-        let gave_up = self.client.len() >= PROBE_LIMIT || self.server.len() >= PROBE_LIMIT || self.events.len() > 64;
+        let gave_up = self.client.len() >= PROBE_LIMIT
+            || self.server.len() >= PROBE_LIMIT
+            || self.events.len() > 64;
         (at_end || gave_up).then_some(App::Other)
     }
 
@@ -170,18 +191,30 @@ impl Probe {
                         sink(side, frame, time, StreamEvent::Data(&d[cut..]));
                     }
                 }
-                None => sink(side, frame, time, StreamEvent::Gap { len: gap, reason: crate::tcp::GapReason::NotCaptured }),
+                None => sink(
+                    side,
+                    frame,
+                    time,
+                    StreamEvent::Gap {
+                        len: gap,
+                        reason: crate::tcp::GapReason::NotCaptured,
+                    },
+                ),
             }
         }
     }
 }
 
-/// Offset of a 2xx reply line at the start of `buf`, after a line end, or after a
-/// non-text byte (the end of a binary prefix).
-fn find_smtp_greeting(buf: &[u8]) -> Option<usize> {
+/// Where a message can begin: the stream start, a line start, or a segment start (the
+/// end of a binary prefix such as a SOCKS handshake).
+fn message_start(buf: &[u8], starts: &[usize], i: usize) -> bool {
+    i == 0 || buf[i - 1] == b'\n' || starts.binary_search(&i).is_ok()
+}
+
+/// Offset of a 2xx reply line at a message start.
+fn find_smtp_greeting(buf: &[u8], starts: &[usize]) -> Option<usize> {
     (0..buf.len().saturating_sub(3)).find(|&i| {
-        let at_start = i == 0 || buf[i - 1] == b'\n' || (buf[i - 1] < 0x20 && buf[i - 1] != b'\r' && buf[i - 1] != b'\t');
-        at_start
+        message_start(buf, starts, i)
             && buf[i] == b'2'
             && buf[i + 1].is_ascii_digit()
             && buf[i + 2].is_ascii_digit()
@@ -189,9 +222,7 @@ fn find_smtp_greeting(buf: &[u8]) -> Option<usize> {
     })
 }
 
-fn find_word(buf: &[u8], words: &[&[u8]]) -> Option<usize> {
-    (0..buf.len()).find(|&i| {
-        let at_start = i == 0 || buf[i - 1] == b'\n' || buf[i - 1] < 0x20 && buf[i - 1] != b'\r';
-        at_start && words.iter().any(|w| buf[i..].starts_with(w))
-    })
+fn find_word(buf: &[u8], starts: &[usize], words: &[&[u8]]) -> Option<usize> {
+    (0..buf.len())
+        .find(|&i| message_start(buf, starts, i) && words.iter().any(|w| buf[i..].starts_with(w)))
 }

@@ -10,7 +10,9 @@ use serde::Serialize;
 use crate::capture::{CaptureError, CaptureReader, Timestamp};
 use crate::dialogue::{seconds, Entry};
 use crate::packet::{DecodeStats, PacketDecoder, Transport};
-use crate::tcp::{Connection, ConnectionTable, Endpoint, SegmentMeta, TableLimits, TableStats, TcpFacts};
+use crate::tcp::{
+    Connection, ConnectionTable, Endpoint, SegmentMeta, TableLimits, TableStats, TcpFacts,
+};
 
 pub use app::{is_server_port, App, Protocol};
 
@@ -46,7 +48,10 @@ pub struct CaptureProblem {
 
 impl From<&CaptureError> for CaptureProblem {
     fn from(e: &CaptureError) -> Self {
-        CaptureProblem { offset: e.offset, message: e.kind.to_string() }
+        CaptureProblem {
+            offset: e.offset,
+            message: e.kind.to_string(),
+        }
     }
 }
 
@@ -117,7 +122,8 @@ impl Analysis {
 
 pub fn analyze_reader(file: String, mut reader: CaptureReader) -> Analysis {
     let mut decoder = PacketDecoder::default();
-    let mut table: ConnectionTable<App> = ConnectionTable::new(TableLimits::default(), is_server_port);
+    let mut table: ConnectionTable<App> =
+        ConnectionTable::new(TableLimits::default(), is_server_port);
     let mut sessions = Vec::new();
     let mut secrets = Vec::new();
     let mut first_time = None;
@@ -135,13 +141,21 @@ pub fn analyze_reader(file: String, mut reader: CaptureReader) -> Analysis {
         first_time.get_or_insert(frame.time);
         last_time = Some(frame.time);
         let (number, time) = (frame.number, frame.time);
-        let Some(packet) = decoder.decode(&frame) else { continue };
+        let Some(packet) = decoder.decode(&frame) else {
+            continue;
+        };
         if let Transport::Tcp(seg) = &packet.transport {
             let meta = SegmentMeta {
                 frame: number,
                 time,
-                src: Endpoint { ip: packet.src, port: seg.src_port },
-                dst: Endpoint { ip: packet.dst, port: seg.dst_port },
+                src: Endpoint {
+                    ip: packet.src,
+                    port: seg.src_port,
+                },
+                dst: Endpoint {
+                    ip: packet.dst,
+                    port: seg.dst_port,
+                },
             };
             table.segment(&meta, seg, App::new);
             for conn in table.take_finished() {
@@ -175,8 +189,16 @@ pub fn analyze_reader(file: String, mut reader: CaptureReader) -> Analysis {
 }
 
 fn collect(conn: Connection<App>, sessions: &mut Vec<Session>, secrets: &mut Vec<String>) {
-    let Connection { client, server, facts, sink, .. } = conn;
-    let Some((protocol, dialogue, found_secrets, dropped_entries)) = sink.into_dialogue() else { return };
+    let Connection {
+        client,
+        server,
+        facts,
+        sink,
+        ..
+    } = conn;
+    let Some((protocol, dialogue, found_secrets, dropped_entries)) = sink.into_dialogue() else {
+        return;
+    };
     secrets.extend(found_secrets);
     sessions.push(Session {
         id: 0,

@@ -95,7 +95,11 @@ pub struct CaptureReader {
 }
 
 enum Step {
-    Packet { iface: usize, time: Timestamp, orig_len: u32 },
+    Packet {
+        iface: usize,
+        time: Timestamp,
+        orig_len: u32,
+    },
     Skip,
 }
 
@@ -136,7 +140,9 @@ impl CaptureReader {
                 ));
             }
         };
-        let joined: Box<dyn Read + Send> = Box::new(FillingReader(Cursor::new(magic[..n].to_vec()).chain(reader)));
+        let joined: Box<dyn Read + Send> = Box::new(FillingReader(
+            Cursor::new(magic[..n].to_vec()).chain(reader),
+        ));
         let header_err = |e: PcapError<&'static [u8]>| {
             let kind = match e {
                 PcapError::Incomplete(_) | PcapError::UnexpectedEof | PcapError::Eof => {
@@ -255,7 +261,14 @@ impl CaptureReader {
                 Err(e) => Err(classify(e)),
             };
             match step {
-                Ok((size, Step::Packet { iface, time, orig_len })) => {
+                Ok((
+                    size,
+                    Step::Packet {
+                        iface,
+                        time,
+                        orig_len,
+                    },
+                )) => {
                     self.pending_consume = size;
                     return Ok(Some((iface, time, orig_len)));
                 }
@@ -264,15 +277,20 @@ impl CaptureReader {
                 Err(Next::Refill) => self.refill(offset)?,
                 Err(Next::Grow) => {
                     if self.capacity >= MAX_BUFFER {
-                        let claimed = claimed_length(self.inner.data(), self.format, self.big_endian_section);
-                        return Err(CaptureError::new(offset, CaptureErrorKind::RecordTooLarge(claimed)));
+                        let claimed =
+                            claimed_length(self.inner.data(), self.format, self.big_endian_section);
+                        return Err(CaptureError::new(
+                            offset,
+                            CaptureErrorKind::RecordTooLarge(claimed),
+                        ));
                     }
                     self.capacity *= 4;
                     self.inner.grow(self.capacity);
                     self.refill(offset)?;
                 }
                 Err(Next::Truncated) => {
-                    let claimed = claimed_length(self.inner.data(), self.format, self.big_endian_section);
+                    let claimed =
+                        claimed_length(self.inner.data(), self.format, self.big_endian_section);
                     let kind = if claimed > MAX_BUFFER as u64 {
                         CaptureErrorKind::RecordTooLarge(claimed)
                     } else {
@@ -338,7 +356,11 @@ fn classify(e: PcapError<&[u8]>) -> Next {
 fn claimed_length(data: &[u8], format: CaptureFormat, big_endian: bool) -> u64 {
     let field = |at: usize, be: bool| -> Option<u64> {
         let b: [u8; 4] = data.get(at..at + 4)?.try_into().ok()?;
-        Some(u64::from(if be { u32::from_be_bytes(b) } else { u32::from_le_bytes(b) }))
+        Some(u64::from(if be {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        }))
     };
     match format {
         // The byte order of a legacy file is not known here; the smaller reading is the honest one.
@@ -369,7 +391,11 @@ impl Ctx<'_> {
     fn packet(&mut self, iface: usize, time: Timestamp, data: &[u8], orig_len: u32) -> Step {
         self.scratch.clear();
         self.scratch.extend_from_slice(data);
-        Step::Packet { iface, time, orig_len }
+        Step::Packet {
+            iface,
+            time,
+            orig_len,
+        }
     }
 
     fn ng_time(&self, iface: usize, ts: u64) -> Timestamp {
@@ -380,8 +406,13 @@ impl Ctx<'_> {
     }
 }
 
-fn interpret(block: PcapBlockOwned<'_>, ctx: &mut Ctx<'_>, offset: u64) -> Result<Step, CaptureError> {
-    let malformed = |what: &str| CaptureError::new(offset, CaptureErrorKind::Malformed(what.into()));
+fn interpret(
+    block: PcapBlockOwned<'_>,
+    ctx: &mut Ctx<'_>,
+    offset: u64,
+) -> Result<Step, CaptureError> {
+    let malformed =
+        |what: &str| CaptureError::new(offset, CaptureErrorKind::Malformed(what.into()));
     match block {
         PcapBlockOwned::LegacyHeader(h) => {
             let lt = LinkType(h.network.0 as u32);
@@ -390,7 +421,11 @@ fn interpret(block: PcapBlockOwned<'_>, ctx: &mut Ctx<'_>, offset: u64) -> Resul
             Ok(Step::Skip)
         }
         PcapBlockOwned::Legacy(b) => {
-            let nanos = if ctx.nanosecond { b.ts_usec } else { b.ts_usec.saturating_mul(1000) };
+            let nanos = if ctx.nanosecond {
+                b.ts_usec
+            } else {
+                b.ts_usec.saturating_mul(1000)
+            };
             let time = Timestamp::new(i64::from(b.ts_sec), nanos);
             Ok(ctx.packet(usize::MAX, time, b.data, b.origlen))
         }
@@ -407,7 +442,11 @@ fn interpret(block: PcapBlockOwned<'_>, ctx: &mut Ctx<'_>, offset: u64) -> Resul
                 let units_per_sec = idb
                     .ts_resolution()
                     .ok_or_else(|| malformed("pcapng interface block (invalid if_tsresol)"))?;
-                ctx.interfaces.push(Interface { link_type: lt, units_per_sec, ts_offset: idb.ts_offset() });
+                ctx.interfaces.push(Interface {
+                    link_type: lt,
+                    units_per_sec,
+                    ts_offset: idb.ts_offset(),
+                });
                 Ok(Step::Skip)
             }
             Block::EnhancedPacket(epb) => {
@@ -423,11 +462,15 @@ fn interpret(block: PcapBlockOwned<'_>, ctx: &mut Ctx<'_>, offset: u64) -> Resul
             }
             Block::SimplePacket(spb) => {
                 if ctx.interfaces.is_empty() {
-                    return Err(malformed("pcapng simple packet block (no interface described)"));
+                    return Err(malformed(
+                        "pcapng simple packet block (no interface described)",
+                    ));
                 }
                 Ok(ctx.packet(0, Timestamp::default(), spb.packet_data(), spb.origlen))
             }
-            Block::Unknown(ub) if ub.block_type == OPB_MAGIC || ub.block_type.swap_bytes() == OPB_MAGIC => {
+            Block::Unknown(ub)
+                if ub.block_type == OPB_MAGIC || ub.block_type.swap_bytes() == OPB_MAGIC =>
+            {
                 obsolete_packet(ub.data, ctx, offset)
             }
             _ => Ok(Step::Skip),
@@ -440,11 +483,19 @@ fn obsolete_packet(body: &[u8], ctx: &mut Ctx<'_>, offset: u64) -> Result<Step, 
     let be = *ctx.big_endian_section;
     let u16_at = |at: usize| -> Option<u32> {
         let b: [u8; 2] = body.get(at..at + 2)?.try_into().ok()?;
-        Some(u32::from(if be { u16::from_be_bytes(b) } else { u16::from_le_bytes(b) }))
+        Some(u32::from(if be {
+            u16::from_be_bytes(b)
+        } else {
+            u16::from_le_bytes(b)
+        }))
     };
     let u32_at = |at: usize| -> Option<u32> {
         let b: [u8; 4] = body.get(at..at + 4)?.try_into().ok()?;
-        Some(if be { u32::from_be_bytes(b) } else { u32::from_le_bytes(b) })
+        Some(if be {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        })
     };
     let parsed = (|| {
         let iface = u16_at(0)? as usize;
@@ -455,12 +506,17 @@ fn obsolete_packet(body: &[u8], ctx: &mut Ctx<'_>, offset: u64) -> Result<Step, 
         Some((iface, ts, data, origlen))
     })();
     let (iface, ts, data, origlen) = parsed.ok_or_else(|| {
-        CaptureError::new(offset, CaptureErrorKind::Malformed("pcapng obsolete packet block".into()))
+        CaptureError::new(
+            offset,
+            CaptureErrorKind::Malformed("pcapng obsolete packet block".into()),
+        )
     })?;
     if iface >= ctx.interfaces.len() {
         return Err(CaptureError::new(
             offset,
-            CaptureErrorKind::Malformed(format!("pcapng packet block (interface {iface} was never described)")),
+            CaptureErrorKind::Malformed(format!(
+                "pcapng packet block (interface {iface} was never described)"
+            )),
         ));
     }
     let time = ctx.ng_time(iface, ts);

@@ -76,7 +76,10 @@ mod tests {
 
     #[test]
     fn utc_string_known_dates() {
-        assert_eq!(Timestamp::new(0, 0).utc_string(), "1970-01-01 00:00:00.000000");
+        assert_eq!(
+            Timestamp::new(0, 0).utc_string(),
+            "1970-01-01 00:00:00.000000"
+        );
         assert_eq!(
             Timestamp::new(1_254_722_767, 492_000_000).utc_string(),
             "2009-10-05 06:06:07.492000"
@@ -85,7 +88,13 @@ mod tests {
 
     #[test]
     fn units_conversion() {
-        assert_eq!(Timestamp::from_units(1_500_000, 1_000_000), Timestamp::new(1, 500_000_000));
-        assert_eq!(Timestamp::from_units(3, 1_000_000_000), Timestamp::new(0, 3));
+        assert_eq!(
+            Timestamp::from_units(1_500_000, 1_000_000),
+            Timestamp::new(1, 500_000_000)
+        );
+        assert_eq!(
+            Timestamp::from_units(3, 1_000_000_000),
+            Timestamp::new(0, 3)
+        );
     }
 }

@@ -29,11 +29,16 @@ pub enum EntryKind {
         argument: String,
         #[serde(skip_serializing_if = "std::ops::Not::not")]
         truncated: bool,
+        /// Set when the line ends in a later frame than it starts.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        end_frame: Option<u64>,
     },
     Reply {
         code: u16,
         enhanced: Option<String>,
         lines: Vec<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        end_frame: Option<u64>,
         /// The command this reply answers: its verb and frame (`GREETING` for the banner).
         answers: Option<Answers>,
     },
@@ -94,6 +99,19 @@ pub enum BodyKind {
 pub struct TlsPart {
     pub bytes: u64,
     pub end_frame: u64,
+    /// The first bytes have the form of a TLS record (false: e.g. a decrypted capture, or a
+    /// client that went on in plain text).
+    pub looks_like_tls: bool,
+}
+
+/// Whether `data` starts like a TLS record (content type 20–24, major version 3) or an
+/// SSLv2-framed ClientHello.
+pub fn looks_like_tls(data: &[u8]) -> bool {
+    match data {
+        [t, 3, ..] => (20..=24).contains(t),
+        [t, ..] if t & 0x80 != 0 => true,
+        _ => false,
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]

@@ -6,6 +6,8 @@ pub struct Line {
     pub text: Vec<u8>,
     pub frame: u64,
     pub time: Timestamp,
+    /// Frame that held the line's last byte (Wireshark shows the line there).
+    pub end_frame: u64,
     /// Bytes of the line on the wire, line ending included.
     pub wire_len: u64,
     /// The line was longer than what is kept; `text` holds its beginning.
@@ -26,6 +28,7 @@ pub struct LineSplitter {
     start: Option<(u64, Timestamp)>,
     wire_len: u64,
     truncated: bool,
+    end_frame: u64,
 }
 
 impl LineSplitter {
@@ -48,6 +51,7 @@ impl LineSplitter {
             self.truncated = true;
         }
         self.buf.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        self.end_frame = frame;
         if done {
             (self.take(true), chunk.len())
         } else {
@@ -87,7 +91,15 @@ impl LineSplitter {
                 text.pop();
             }
         }
-        let line = Line { text, frame, time, wire_len: self.wire_len, truncated: self.truncated, terminated };
+        let line = Line {
+            text,
+            frame,
+            time,
+            end_frame: self.end_frame,
+            wire_len: self.wire_len,
+            truncated: self.truncated,
+            terminated,
+        };
         self.wire_len = 0;
         self.truncated = false;
         Some(line)
@@ -139,7 +151,11 @@ mod tests {
     fn crlf_bare_lf_split_and_unterminated() {
         assert_eq!(
             lines(&[b"EH", b"LO x\r\nMAIL FROM:<a>\nRC", b"PT"]),
-            vec![("EHLO x".into(), 1), ("MAIL FROM:<a>".into(), 2), ("RCPT".into(), 2)]
+            vec![
+                ("EHLO x".into(), 1),
+                ("MAIL FROM:<a>".into(), 2),
+                ("RCPT".into(), 2)
+            ]
         );
     }
 

@@ -4,6 +4,8 @@ mod entry;
 mod line;
 mod sasl;
 
-pub use entry::{seconds, Answers, Body, BodyKind, Entry, EntryKind, Gap, TlsPart, Unparsed};
+pub use entry::{
+    looks_like_tls, seconds, Answers, Body, BodyKind, Entry, EntryKind, Gap, TlsPart, Unparsed,
+};
 pub use line::{display_text, Line, LineSplitter, MAX_LINE};
 pub use sasl::{decode_base64, decode_response, AuthData};

@@ -20,13 +20,26 @@ pub struct AuthData {
 /// Decodes base64 as AUTH uses it; `None` when the line is not base64.
 pub fn decode_base64(text: &[u8]) -> Option<Vec<u8>> {
     let t = text.trim_ascii();
-    STANDARD.decode(t).or_else(|_| STANDARD_NO_PAD.decode(t)).ok()
+    STANDARD
+        .decode(t)
+        .or_else(|_| STANDARD_NO_PAD.decode(t))
+        .ok()
 }
 
 /// The meaning of a client AUTH line, and the secrets it holds (for the output scrubber).
 /// `prompt` is the server's decoded 334 challenge, `step` counts the client's lines.
-pub fn decode_response(mechanism: &str, step: usize, prompt: Option<&str>, line: &[u8]) -> (AuthData, Vec<String>) {
-    let mut data = AuthData { mechanism: mechanism.to_string(), username: None, redacted: false, cancelled: false };
+pub fn decode_response(
+    mechanism: &str,
+    step: usize,
+    prompt: Option<&str>,
+    line: &[u8],
+) -> (AuthData, Vec<String>) {
+    let mut data = AuthData {
+        mechanism: mechanism.to_string(),
+        username: None,
+        redacted: false,
+        cancelled: false,
+    };
     let mut secrets = Vec::new();
     let raw = line.trim_ascii();
     if raw == b"*" {
@@ -81,15 +94,13 @@ pub fn decode_response(mechanism: &str, step: usize, prompt: Option<&str>, line:
             data.username = user.map(display_text);
             secret(&mut data, &plain);
         }
-        "CRAM-MD5" => {
-            match plain.iter().rposition(|&b| b == b' ') {
-                Some(i) => {
-                    data.username = Some(display_text(&plain[..i]));
-                    secret(&mut data, &plain[i + 1..]);
-                }
-                None => secret(&mut data, &plain),
+        "CRAM-MD5" => match plain.iter().rposition(|&b| b == b' ') {
+            Some(i) => {
+                data.username = Some(display_text(&plain[..i]));
+                secret(&mut data, &plain[i + 1..]);
             }
-        }
+            None => secret(&mut data, &plain),
+        },
         _ => secret(&mut data, &plain),
     }
     secrets.retain(|s| !s.is_empty());

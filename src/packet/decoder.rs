@@ -128,7 +128,12 @@ impl PacketDecoder {
                     dst_port: tcp.destination_port(),
                     seq: tcp.sequence_number(),
                     ack: tcp.acknowledgment_number(),
-                    flags: TcpFlags { syn: tcp.syn(), ack: tcp.ack(), fin: tcp.fin(), rst: tcp.rst() },
+                    flags: TcpFlags {
+                        syn: tcp.syn(),
+                        ack: tcp.ack(),
+                        fin: tcp.fin(),
+                        rst: tcp.rst(),
+                    },
                     payload: tcp.payload(),
                     missing,
                 }),
@@ -155,7 +160,11 @@ impl PacketDecoder {
             }
             _ => Transport::Other,
         };
-        Some(Packet { src, dst, transport })
+        Some(Packet {
+            src,
+            dst,
+            transport,
+        })
     }
 
     fn reassemble(&mut self, ip_bytes: &[u8], frame: u64) -> Option<()> {

@@ -26,7 +26,11 @@ pub fn strip_link(link: LinkType, data: &[u8]) -> Option<(NetProto, usize)> {
                 u32::from_be_bytes(b)
             } else {
                 let le = u32::from_le_bytes(b);
-                if le <= 0xffff { le } else { u32::from_be_bytes(b) }
+                if le <= 0xffff {
+                    le
+                } else {
+                    u32::from_be_bytes(b)
+                }
             };
             match family {
                 2 => Some((NetProto::Ipv4, 4)),
@@ -50,8 +54,14 @@ fn ether_type_chain(data: &[u8], type_at: usize) -> Option<(NetProto, usize)> {
     ether_type_chain_at(data, type_at, type_at + 2)
 }
 
-fn ether_type_chain_at(data: &[u8], type_at: usize, mut payload_at: usize) -> Option<(NetProto, usize)> {
-    let read = |at: usize| -> Option<u16> { Some(u16::from_be_bytes(data.get(at..at + 2)?.try_into().ok()?)) };
+fn ether_type_chain_at(
+    data: &[u8],
+    type_at: usize,
+    mut payload_at: usize,
+) -> Option<(NetProto, usize)> {
+    let read = |at: usize| -> Option<u16> {
+        Some(u16::from_be_bytes(data.get(at..at + 2)?.try_into().ok()?))
+    };
     let mut ether_type = read(type_at)?;
     // 802.1Q, 802.1ad (QinQ) and the old 0x9100 tag: 2 bytes TCI, then the next EtherType.
     for _ in 0..MAX_TAGS {
@@ -85,8 +95,14 @@ mod tests {
 
     #[test]
     fn ethernet_plain_vlan_and_qinq() {
-        assert_eq!(strip_link(LinkType::ETHERNET, &eth(&[], ETH_IPV4)), Some((NetProto::Ipv4, 14)));
-        assert_eq!(strip_link(LinkType::ETHERNET, &eth(&[0x8100], ETH_IPV6)), Some((NetProto::Ipv6, 18)));
+        assert_eq!(
+            strip_link(LinkType::ETHERNET, &eth(&[], ETH_IPV4)),
+            Some((NetProto::Ipv4, 14))
+        );
+        assert_eq!(
+            strip_link(LinkType::ETHERNET, &eth(&[0x8100], ETH_IPV6)),
+            Some((NetProto::Ipv6, 18))
+        );
         assert_eq!(
             strip_link(LinkType::ETHERNET, &eth(&[0x88a8, 0x8100], ETH_IPV4)),
             Some((NetProto::Ipv4, 22))
@@ -96,19 +112,34 @@ mod tests {
 
     #[test]
     fn null_loopback_both_byte_orders() {
-        assert_eq!(strip_link(LinkType::NULL, &[2, 0, 0, 0, 0x45]), Some((NetProto::Ipv4, 4)));
-        assert_eq!(strip_link(LinkType::NULL, &[0, 0, 0, 30, 0x60]), Some((NetProto::Ipv6, 4)));
-        assert_eq!(strip_link(LinkType::LOOP, &[0, 0, 0, 2, 0x45]), Some((NetProto::Ipv4, 4)));
+        assert_eq!(
+            strip_link(LinkType::NULL, &[2, 0, 0, 0, 0x45]),
+            Some((NetProto::Ipv4, 4))
+        );
+        assert_eq!(
+            strip_link(LinkType::NULL, &[0, 0, 0, 30, 0x60]),
+            Some((NetProto::Ipv6, 4))
+        );
+        assert_eq!(
+            strip_link(LinkType::LOOP, &[0, 0, 0, 2, 0x45]),
+            Some((NetProto::Ipv4, 4))
+        );
     }
 
     #[test]
     fn sll_and_sll2() {
         let mut sll = vec![0u8; 14];
         sll.extend_from_slice(&ETH_IPV4.to_be_bytes());
-        assert_eq!(strip_link(LinkType::LINUX_SLL, &sll), Some((NetProto::Ipv4, 16)));
+        assert_eq!(
+            strip_link(LinkType::LINUX_SLL, &sll),
+            Some((NetProto::Ipv4, 16))
+        );
         let mut sll2 = ETH_IPV6.to_be_bytes().to_vec();
         sll2.extend_from_slice(&[0u8; 18]);
-        assert_eq!(strip_link(LinkType::LINUX_SLL2, &sll2), Some((NetProto::Ipv6, 20)));
+        assert_eq!(
+            strip_link(LinkType::LINUX_SLL2, &sll2),
+            Some((NetProto::Ipv6, 20))
+        );
     }
 
     #[test]

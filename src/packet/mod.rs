@@ -3,5 +3,7 @@
 mod decoder;
 mod link;
 
-pub use decoder::{DecodeStats, Packet, PacketDecoder, TcpFlags, TcpSegment, Transport, UdpDatagram};
+pub use decoder::{
+    DecodeStats, Packet, PacketDecoder, TcpFlags, TcpSegment, Transport, UdpDatagram,
+};
 pub use link::{strip_link, NetProto};

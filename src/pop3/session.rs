@@ -2,8 +2,8 @@ use std::collections::VecDeque;
 
 use crate::capture::Timestamp;
 use crate::dialogue::{
-    decode_base64, decode_response, display_text, Answers, AuthData, Body, BodyKind, Entry, EntryKind, Gap, Line,
-    LineSplitter, TlsPart, Unparsed,
+    decode_base64, decode_response, display_text, looks_like_tls, Answers, AuthData, Body,
+    BodyKind, Entry, EntryKind, Gap, Line, LineSplitter, TlsPart, Unparsed,
 };
 use crate::tcp::{Side, StreamEvent};
 
@@ -15,8 +15,13 @@ const MAX_LISTED_LINES: usize = 1000;
 enum ServerMode {
     Status,
     /// A multi-line response up to the lone dot: listed (CAPA, LIST, UIDL) or counted (RETR, TOP).
-    Multi { entry: Option<usize>, listed: bool },
-    Tls { entry: Option<usize> },
+    Multi {
+        entry: Option<usize>,
+        listed: bool,
+    },
+    Tls {
+        entry: Option<usize>,
+    },
     Lost,
 }
 
@@ -49,9 +54,17 @@ impl Pop3Session {
             dialogue: Vec::new(),
             secrets: Vec::new(),
             dropped_entries: 0,
-            client: if mid_stream { ClientMode::Lost } else { ClientMode::Command },
+            client: if mid_stream {
+                ClientMode::Lost
+            } else {
+                ClientMode::Command
+            },
             client_lines: LineSplitter::default(),
-            server: if mid_stream { ServerMode::Lost } else { ServerMode::Status },
+            server: if mid_stream {
+                ServerMode::Lost
+            } else {
+                ServerMode::Status
+            },
             server_lines: LineSplitter::default(),
             outstanding: VecDeque::new(),
             greeting_seen: mid_stream,
@@ -66,7 +79,14 @@ impl Pop3Session {
                 Side::Server => self.server_data(d, frame, time),
             },
             StreamEvent::Gap { len, reason } => {
-                self.push(frame, time, side, EntryKind::Gap { gap: Gap { bytes: len, reason } });
+                self.push(
+                    frame,
+                    time,
+                    side,
+                    EntryKind::Gap {
+                        gap: Gap { bytes: len, reason },
+                    },
+                );
                 match side {
                     Side::Client if !matches!(self.client, ClientMode::Tls { .. }) => {
                         self.client_lines.reset();
@@ -85,7 +105,11 @@ impl Pop3Session {
 
     /// Bytes before the protocol began (a tunnel or proxy handshake), not parsed.
     pub fn note_prefix(&mut self, side: Side, bytes: u64, frame: u64, time: Timestamp) {
-        let unparsed = Unparsed { bytes, reason: "before the protocol began (tunnel or proxy)", text: None };
+        let unparsed = Unparsed {
+            bytes,
+            reason: "before the protocol began (tunnel or proxy)",
+            text: None,
+        };
         self.push(frame, time, side, EntryKind::Unparsed { unparsed });
     }
 
@@ -103,7 +127,12 @@ impl Pop3Session {
             self.dropped_entries += 1;
             return usize::MAX;
         }
-        self.dialogue.push(Entry { frame, time, from, kind });
+        self.dialogue.push(Entry {
+            frame,
+            time,
+            from,
+            kind,
+        });
         self.dialogue.len() - 1
     }
 
@@ -115,11 +144,17 @@ impl Pop3Session {
                         frame,
                         time,
                         from: Side::Client,
-                        kind: EntryKind::Tls { tls: TlsPart { bytes: 0, end_frame: frame } },
+                        kind: EntryKind::Tls {
+                            tls: TlsPart {
+                                bytes: 0,
+                                end_frame: frame,
+                                looks_like_tls: false,
+                            },
+                        },
                     });
                     self.dialogue.len() - 1
                 });
-                add_tls(&mut self.dialogue, idx, data.len() as u64, frame);
+                add_tls(&mut self.dialogue, idx, data, frame);
                 return;
             }
             let (line, n) = self.client_lines.feed(data, frame, time);
@@ -140,7 +175,12 @@ impl Pop3Session {
                     s.1 += 1;
                 }
                 self.client = ClientMode::Command;
-                self.push(line.frame, line.time, Side::Client, EntryKind::Auth { auth });
+                self.push(
+                    line.frame,
+                    line.time,
+                    Side::Client,
+                    EntryKind::Auth { auth },
+                );
                 return;
             }
             ClientMode::Lost => {
@@ -151,7 +191,11 @@ impl Pop3Session {
                         line.time,
                         Side::Client,
                         EntryKind::Unparsed {
-                            unparsed: Unparsed { bytes: line.wire_len, reason: "resynchronising after missing data", text: None },
+                            unparsed: Unparsed {
+                                bytes: line.wire_len,
+                                reason: "resynchronising after missing data",
+                                text: None,
+                            },
                         },
                     );
                     return;
@@ -166,7 +210,8 @@ impl Pop3Session {
         let rest = text.get(split + 1..).unwrap_or_default();
         let argument = match verb.as_str() {
             "PASS" => {
-                self.secrets.push(String::from_utf8_lossy(rest).into_owned());
+                self.secrets
+                    .push(String::from_utf8_lossy(rest).into_owned());
                 self.secrets.push(display_text(rest));
                 String::new()
             }
@@ -185,7 +230,12 @@ impl Pop3Session {
                 if let Some(ir) = words.next().filter(|r| !r.is_empty() && *r != b"=") {
                     let (auth, secrets) = decode_response(&mech, 0, None, ir);
                     self.secrets.extend(secrets);
-                    self.push(line.frame, line.time, Side::Client, EntryKind::Auth { auth });
+                    self.push(
+                        line.frame,
+                        line.time,
+                        Side::Client,
+                        EntryKind::Auth { auth },
+                    );
                     if let Some(s) = &mut self.sasl {
                         s.1 = 1;
                     }
@@ -195,10 +245,27 @@ impl Pop3Session {
             _ => display_text(rest),
         };
         let redacted = verb == "PASS" || verb == "APOP";
-        self.push(line.frame, line.time, Side::Client, EntryKind::Command { command: verb.clone(), argument, truncated: line.truncated });
+        let end_frame = (line.end_frame != line.frame).then_some(line.end_frame);
+        let command = EntryKind::Command {
+            command: verb.clone(),
+            argument,
+            truncated: line.truncated,
+            end_frame,
+        };
+        self.push(line.frame, line.time, Side::Client, command);
         if redacted {
-            let auth = AuthData { mechanism: verb.clone(), username: None, redacted: true, cancelled: false };
-            self.push(line.frame, line.time, Side::Client, EntryKind::Auth { auth });
+            let auth = AuthData {
+                mechanism: verb.clone(),
+                username: None,
+                redacted: true,
+                cancelled: false,
+            };
+            self.push(
+                line.frame,
+                line.time,
+                Side::Client,
+                EntryKind::Auth { auth },
+            );
         }
         if self.outstanding.len() >= MAX_OUTSTANDING {
             self.outstanding.pop_front();
@@ -214,11 +281,17 @@ impl Pop3Session {
                         frame,
                         time,
                         from: Side::Server,
-                        kind: EntryKind::Tls { tls: TlsPart { bytes: 0, end_frame: frame } },
+                        kind: EntryKind::Tls {
+                            tls: TlsPart {
+                                bytes: 0,
+                                end_frame: frame,
+                                looks_like_tls: false,
+                            },
+                        },
                     });
                     self.dialogue.len() - 1
                 });
-                add_tls(&mut self.dialogue, idx, data.len() as u64, frame);
+                add_tls(&mut self.dialogue, idx, data, frame);
                 return;
             }
             let (line, n) = self.server_lines.feed(data, frame, time);
@@ -234,7 +307,11 @@ impl Pop3Session {
             ServerMode::Multi { entry, listed } => {
                 let (entry, listed) = (*entry, *listed);
                 if line.text == b"." {
-                    if let Some(Entry { kind: EntryKind::Body { body }, .. }) = entry.and_then(|i| self.dialogue.get_mut(i)) {
+                    if let Some(Entry {
+                        kind: EntryKind::Body { body },
+                        ..
+                    }) = entry.and_then(|i| self.dialogue.get_mut(i))
+                    {
                         body.complete = true;
                         body.end_frame = line.frame;
                     }
@@ -242,12 +319,18 @@ impl Pop3Session {
                     return;
                 }
                 match entry.and_then(|i| self.dialogue.get_mut(i)) {
-                    Some(Entry { kind: EntryKind::Status { lines, .. }, .. }) if listed => {
+                    Some(Entry {
+                        kind: EntryKind::Status { lines, .. },
+                        ..
+                    }) if listed => {
                         if lines.len() < MAX_LISTED_LINES {
                             lines.push(display_text(&line.text));
                         }
                     }
-                    Some(Entry { kind: EntryKind::Body { body }, .. }) => {
+                    Some(Entry {
+                        kind: EntryKind::Body { body },
+                        ..
+                    }) => {
                         body.bytes += line.wire_len;
                         body.lines += 1;
                         body.end_frame = line.frame;
@@ -263,7 +346,11 @@ impl Pop3Session {
                         line.time,
                         Side::Server,
                         EntryKind::Unparsed {
-                            unparsed: Unparsed { bytes: line.wire_len, reason: "resynchronising after missing data", text: None },
+                            unparsed: Unparsed {
+                                bytes: line.wire_len,
+                                reason: "resynchronising after missing data",
+                                text: None,
+                            },
                         },
                     );
                     return;
@@ -284,34 +371,62 @@ impl Pop3Session {
                 line.frame,
                 line.time,
                 Side::Server,
-                EntryKind::Unparsed { unparsed: Unparsed { bytes: line.wire_len, reason: "not a POP3 response", text: Some(text) } },
+                EntryKind::Unparsed {
+                    unparsed: Unparsed {
+                        bytes: line.wire_len,
+                        reason: "not a POP3 response",
+                        text: Some(text),
+                    },
+                },
             );
             return;
         };
         let answers = if !self.greeting_seen {
             self.greeting_seen = true;
-            Some(Answers { command: "GREETING".into(), frame: 0 })
+            Some(Answers {
+                command: "GREETING".into(),
+                frame: 0,
+            })
         } else if status == "+" {
             // A SASL challenge: the exchange goes on.
-            let prompt = decode_base64(line.text.get(2..).unwrap_or_default()).map(|p| display_text(&p));
+            let prompt =
+                decode_base64(line.text.get(2..).unwrap_or_default()).map(|p| display_text(&p));
             if let Some(s) = &mut self.sasl {
                 s.2 = prompt;
             }
             self.client = ClientMode::Sasl;
-            self.outstanding.front().map(|(v, f)| Answers { command: v.clone(), frame: *f })
+            self.outstanding.front().map(|(v, f)| Answers {
+                command: v.clone(),
+                frame: *f,
+            })
         } else {
-            self.outstanding.pop_front().map(|(v, f)| Answers { command: v, frame: f })
+            self.outstanding.pop_front().map(|(v, f)| Answers {
+                command: v,
+                frame: f,
+            })
         };
-        let verb = answers.as_ref().map(|a| a.command.clone()).unwrap_or_default();
+        let verb = answers
+            .as_ref()
+            .map(|a| a.command.clone())
+            .unwrap_or_default();
         let idx = self.push(
             line.frame,
             line.time,
             Side::Server,
-            EntryKind::Status { status: status.to_string(), lines: vec![text], answers },
+            EntryKind::Status {
+                status: status.to_string(),
+                lines: vec![text],
+                answers,
+            },
         );
         if status == "+OK" {
             match verb.as_str() {
-                "CAPA" | "LIST" | "UIDL" => self.server = ServerMode::Multi { entry: Some(idx), listed: true },
+                "CAPA" | "LIST" | "UIDL" => {
+                    self.server = ServerMode::Multi {
+                        entry: Some(idx),
+                        listed: true,
+                    }
+                }
                 "RETR" | "TOP" => {
                     let body = Body {
                         kind: BodyKind::Data,
@@ -322,8 +437,16 @@ impl Pop3Session {
                         gaps: false,
                         last: false,
                     };
-                    let i = self.push(line.frame, line.time, Side::Server, EntryKind::Body { body });
-                    self.server = ServerMode::Multi { entry: Some(i), listed: false };
+                    let i = self.push(
+                        line.frame,
+                        line.time,
+                        Side::Server,
+                        EntryKind::Body { body },
+                    );
+                    self.server = ServerMode::Multi {
+                        entry: Some(i),
+                        listed: false,
+                    };
                 }
                 "STLS" => {
                     self.server = ServerMode::Tls { entry: None };
@@ -335,9 +458,16 @@ impl Pop3Session {
     }
 }
 
-fn add_tls(dialogue: &mut [Entry], idx: usize, bytes: u64, frame: u64) {
-    if let Some(Entry { kind: EntryKind::Tls { tls }, .. }) = dialogue.get_mut(idx) {
-        tls.bytes += bytes;
+fn add_tls(dialogue: &mut [Entry], idx: usize, data: &[u8], frame: u64) {
+    if let Some(Entry {
+        kind: EntryKind::Tls { tls },
+        ..
+    }) = dialogue.get_mut(idx)
+    {
+        if tls.bytes == 0 {
+            tls.looks_like_tls = looks_like_tls(data);
+        }
+        tls.bytes += data.len() as u64;
         tls.end_frame = frame;
     }
 }
@@ -350,8 +480,21 @@ fn first_word(text: &[u8]) -> String {
 fn is_pop3_verb(verb: &str) -> bool {
     matches!(
         verb,
-        "USER" | "PASS" | "APOP" | "AUTH" | "STAT" | "LIST" | "RETR" | "DELE" | "NOOP" | "RSET" | "QUIT" | "TOP" | "UIDL"
-            | "CAPA" | "STLS"
+        "USER"
+            | "PASS"
+            | "APOP"
+            | "AUTH"
+            | "STAT"
+            | "LIST"
+            | "RETR"
+            | "DELE"
+            | "NOOP"
+            | "RSET"
+            | "QUIT"
+            | "TOP"
+            | "UIDL"
+            | "CAPA"
+            | "STLS"
     )
 }
 
@@ -364,12 +507,32 @@ mod tests {
         let mut s = Pop3Session::new(false);
         let t = Timestamp::default();
         s.event(Side::Server, 1, t, StreamEvent::Data(b"+OK POP3 ready\r\n"));
-        s.event(Side::Client, 2, t, StreamEvent::Data(b"USER office@domain.com\r\n"));
+        s.event(
+            Side::Client,
+            2,
+            t,
+            StreamEvent::Data(b"USER office@domain.com\r\n"),
+        );
         s.event(Side::Server, 3, t, StreamEvent::Data(b"+OK\r\n"));
-        s.event(Side::Client, 4, t, StreamEvent::Data(b"PASS Winter2026!\r\n"));
-        s.event(Side::Server, 5, t, StreamEvent::Data(b"-ERR authentication failed\r\n"));
+        s.event(
+            Side::Client,
+            4,
+            t,
+            StreamEvent::Data(b"PASS Winter2026!\r\n"),
+        );
+        s.event(
+            Side::Server,
+            5,
+            t,
+            StreamEvent::Data(b"-ERR authentication failed\r\n"),
+        );
         s.event(Side::Client, 6, t, StreamEvent::Data(b"CAPA\r\n"));
-        s.event(Side::Server, 7, t, StreamEvent::Data(b"+OK\r\nUSER\r\nSTLS\r\n.\r\n"));
+        s.event(
+            Side::Server,
+            7,
+            t,
+            StreamEvent::Data(b"+OK\r\nUSER\r\nSTLS\r\n.\r\n"),
+        );
         s.finish();
         let json = serde_json::to_string(&s.dialogue).unwrap();
         assert!(!json.contains("Winter2026"), "{json}");

@@ -12,7 +12,10 @@ const MIN_SCRUB_LEN: usize = 4;
 
 /// Replaces every occurrence of a known secret in rendered output.
 pub fn scrub(mut out: String, secrets: &[String]) -> String {
-    let mut secrets: Vec<&String> = secrets.iter().filter(|s| s.len() >= MIN_SCRUB_LEN).collect();
+    let mut secrets: Vec<&String> = secrets
+        .iter()
+        .filter(|s| s.len() >= MIN_SCRUB_LEN)
+        .collect();
     // Longest first, so a secret that contains another is removed whole.
     secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
     for s in secrets {
@@ -38,7 +41,10 @@ mod tests {
     fn scrubs_plain_and_json_escaped_forms() {
         let secrets = vec!["pa\"ss1".to_string(), "abc".to_string()];
         assert_eq!(scrub("x pa\"ss1 y".into(), &secrets), "x [withheld] y");
-        assert_eq!(scrub(r#"{"a":"pa\"ss1"}"#.into(), &secrets), r#"{"a":"[withheld]"}"#);
+        assert_eq!(
+            scrub(r#"{"a":"pa\"ss1"}"#.into(), &secrets),
+            r#"{"a":"[withheld]"}"#
+        );
         assert_eq!(scrub("abc".into(), &secrets), "abc");
     }
 }

@@ -17,14 +17,28 @@ pub fn to_text(a: &Analysis) -> String {
             out,
             "   {format}{gz}, {} packets, link types {}",
             a.packets,
-            if a.link_types.is_empty() { "-".to_string() } else { a.link_types.join(", ") }
+            if a.link_types.is_empty() {
+                "-".to_string()
+            } else {
+                a.link_types.join(", ")
+            }
         );
     }
     if let (Some(f), Some(l)) = (a.first_time, a.last_time) {
-        let _ = writeln!(out, "   {} to {} UTC ({:.1} s)", f.utc_string(), l.utc_string(), l.since(f));
+        let _ = writeln!(
+            out,
+            "   {} to {} UTC ({:.1} s)",
+            f.utc_string(),
+            l.utc_string(),
+            l.since(f)
+        );
     }
     if let Some(e) = &a.error {
-        let what = if a.format.is_some() { "capture is damaged" } else { "cannot read capture" };
+        let what = if a.format.is_some() {
+            "capture is damaged"
+        } else {
+            "cannot read capture"
+        };
         let _ = writeln!(out, "   ERROR: {what}: at byte {}: {}", e.offset, e.message);
     }
     if a.sessions.is_empty() {
@@ -43,9 +57,18 @@ pub fn to_text(a: &Analysis) -> String {
 
 fn summary_table(a: &Analysis) -> String {
     let mut t = Table::new();
-    t.load_preset(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic).set_header(vec![
-        "#", "proto", "client", "server", "frames", "handshake", "closed", "last reply",
-    ]);
+    t.load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header(vec![
+            "#",
+            "proto",
+            "client",
+            "server",
+            "frames",
+            "handshake",
+            "closed",
+            "last reply",
+        ]);
     for s in &a.sessions {
         t.add_row(vec![
             s.id.to_string(),
@@ -131,7 +154,12 @@ fn transcript(out: &mut String, s: &Session) {
     }
     if !s.tcp.syn_frames.is_empty() && s.tcp.handshake != Handshake::Complete {
         let frames: Vec<String> = s.tcp.syn_frames.iter().map(u64::to_string).collect();
-        let _ = writeln!(out, "   SYN in frames {}: {}", frames.join(", "), handshake(s.tcp.handshake));
+        let _ = writeln!(
+            out,
+            "   SYN in frames {}: {}",
+            frames.join(", "),
+            handshake(s.tcp.handshake)
+        );
     }
     for e in &s.dialogue {
         let who = match e.from {
@@ -141,7 +169,7 @@ fn transcript(out: &mut String, s: &Session) {
         let head = format!("   {:>7}  {who}  ", e.frame);
         let pad = " ".repeat(head.chars().count());
         let body: Vec<String> = match &e.kind {
-            EntryKind::Command { command, argument, truncated } => {
+            EntryKind::Command { command, argument, truncated, .. } => {
                 let cut = if *truncated { " [line cut: too long]" } else { "" };
                 vec![format!("{command} {argument}{cut}").trim_end().to_string()]
             }
@@ -172,9 +200,13 @@ fn transcript(out: &mut String, s: &Session) {
                     body.bytes, body.lines, e.frame, body.end_frame
                 )]
             }
-            EntryKind::Tls { tls } => {
+            EntryKind::Tls { tls } if tls.looks_like_tls => {
                 vec![format!("[TLS from here on: {} bytes, frames {}–{}]", tls.bytes, e.frame, tls.end_frame)]
             }
+            EntryKind::Tls { tls } => vec![format!(
+                "[after the switch to TLS: {} bytes that are not TLS records (a decrypted capture, or a peer that went on in plain text), frames {}–{}]",
+                tls.bytes, e.frame, tls.end_frame
+            )],
             EntryKind::Gap { gap } => vec![format!(
                 "[{} bytes missing from the capture{}]",
                 gap.bytes,

@@ -1,9 +1,12 @@
 use std::collections::VecDeque;
 
-use crate::dialogue::{decode_base64, decode_response};
-use crate::dialogue::{display_text, Answers, Body, BodyKind, Entry, EntryKind, Gap, Line, LineSplitter, TlsPart, Unparsed};
 use super::reply::{enhanced_code, parse_reply_line};
 use crate::capture::Timestamp;
+use crate::dialogue::{decode_base64, decode_response};
+use crate::dialogue::{
+    display_text, looks_like_tls, Answers, Body, BodyKind, Entry, EntryKind, Gap, Line,
+    LineSplitter, TlsPart, Unparsed,
+};
 use crate::tcp::{GapReason, Side, StreamEvent};
 
 /// Entries kept per session; a hostile peer can send millions of commands.
@@ -15,10 +18,16 @@ const MAX_HELD: usize = 64 * 1024;
 
 const TLS_HANDSHAKE: u8 = 0x16;
 
+/// What the reply to the end-of-data dot answers.
+const END_OF_DATA: &str = "end of data";
+/// What the reply to a line that is not a command answers.
+const NOT_A_COMMAND: &str = "not a command";
+
 /// Verbs of RFC 5321 and its extensions, for telling commands from other text.
 const VERBS: &[&str] = &[
-    "HELO", "EHLO", "MAIL", "RCPT", "DATA", "BDAT", "RSET", "VRFY", "EXPN", "HELP", "NOOP", "QUIT", "STARTTLS",
-    "AUTH", "TURN", "ETRN", "ATRN", "XCLIENT", "XFORWARD", "SEND", "SOML", "SAML", "LHLO",
+    "HELO", "EHLO", "MAIL", "RCPT", "DATA", "BDAT", "RSET", "VRFY", "EXPN", "HELP", "NOOP", "QUIT",
+    "STARTTLS", "AUTH", "TURN", "ETRN", "ATRN", "XCLIENT", "XFORWARD", "SEND", "SOML", "SAML",
+    "LHLO",
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,13 +58,27 @@ struct BodyScan {
 #[derive(Debug)]
 enum ClientMode {
     Command,
-    Await { what: Awaiting, held: Vec<Held>, held_bytes: usize },
+    Await {
+        what: Awaiting,
+        held: Vec<Held>,
+        held_bytes: usize,
+    },
     Body(BodyScan),
-    Chunk { entry: Option<usize>, size: u64, remaining: u64, last: bool, gaps: bool },
+    Chunk {
+        entry: Option<usize>,
+        size: u64,
+        remaining: u64,
+        last: bool,
+        gaps: bool,
+    },
     AuthLine,
     /// `entry` is made when the first TLS byte comes.
-    Tls { entry: Option<usize> },
-    Resync { at_line_start: bool },
+    Tls {
+        entry: Option<usize>,
+    },
+    Resync {
+        at_line_start: bool,
+    },
 }
 
 #[derive(Debug)]
@@ -71,6 +94,7 @@ struct PendingReply {
     lines: Vec<String>,
     first_text: Vec<u8>,
     frame: u64,
+    end_frame: u64,
     time: Timestamp,
 }
 
@@ -108,6 +132,8 @@ pub struct SmtpSession {
     greeting_seen: bool,
     server_spoke: bool,
     unparsed: [Option<usize>; 2],
+    /// The last AUTH was refused; base64 lines that follow are still credentials.
+    after_failed_auth: bool,
 }
 
 impl SmtpSession {
@@ -117,11 +143,23 @@ impl SmtpSession {
             dialogue: Vec::new(),
             secrets: Vec::new(),
             dropped_entries: 0,
-            client: if mid_stream { ClientMode::Resync { at_line_start: false } } else { ClientMode::Command },
+            client: if mid_stream {
+                ClientMode::Resync {
+                    at_line_start: false,
+                }
+            } else {
+                ClientMode::Command
+            },
             client_lines: LineSplitter::default(),
             commands: 0,
             auth: None,
-            server: if mid_stream { ServerMode::Resync { at_line_start: false } } else { ServerMode::Replies },
+            server: if mid_stream {
+                ServerMode::Resync {
+                    at_line_start: false,
+                }
+            } else {
+                ServerMode::Replies
+            },
             server_lines: LineSplitter::default(),
             reply: None,
             replies: 0,
@@ -129,6 +167,7 @@ impl SmtpSession {
             greeting_seen: mid_stream,
             server_spoke: false,
             unparsed: [None, None],
+            after_failed_auth: false,
         }
     }
 
@@ -136,15 +175,23 @@ impl SmtpSession {
         match (side, event) {
             (Side::Client, StreamEvent::Data(d)) => self.client_data(d, frame, time),
             (Side::Server, StreamEvent::Data(d)) => self.server_data(d, frame, time),
-            (Side::Client, StreamEvent::Gap { len, reason }) => self.client_gap(len, reason, frame, time),
-            (Side::Server, StreamEvent::Gap { len, reason }) => self.server_gap(len, reason, frame, time),
+            (Side::Client, StreamEvent::Gap { len, reason }) => {
+                self.client_gap(len, reason, frame, time)
+            }
+            (Side::Server, StreamEvent::Gap { len, reason }) => {
+                self.server_gap(len, reason, frame, time)
+            }
         }
     }
 
     /// The streams have ended: settle what is still open.
     /// Bytes before the protocol began (a tunnel or proxy handshake), not parsed.
     pub fn note_prefix(&mut self, side: Side, bytes: u64, frame: u64, time: Timestamp) {
-        let unparsed = Unparsed { bytes, reason: "before the protocol began (tunnel or proxy)", text: None };
+        let unparsed = Unparsed {
+            bytes,
+            reason: "before the protocol began (tunnel or proxy)",
+            text: None,
+        };
         self.push(frame, time, side, EntryKind::Unparsed { unparsed });
     }
 
@@ -176,20 +223,48 @@ impl SmtpSession {
             self.dropped_entries += 1;
             return usize::MAX;
         }
-        self.dialogue.push(Entry { frame, time, from, kind });
+        self.dialogue.push(Entry {
+            frame,
+            time,
+            from,
+            kind,
+        });
         self.dialogue.len() - 1
     }
 
-    fn note_unparsed(&mut self, from: Side, bytes: u64, reason: &'static str, text: Option<String>, frame: u64, time: Timestamp) {
+    fn note_unparsed(
+        &mut self,
+        from: Side,
+        bytes: u64,
+        reason: &'static str,
+        text: Option<String>,
+        frame: u64,
+        time: Timestamp,
+    ) {
         if let Some(i) = self.unparsed[side_index(from)] {
-            if let Some(Entry { kind: EntryKind::Unparsed { unparsed }, .. }) = self.dialogue.get_mut(i) {
+            if let Some(Entry {
+                kind: EntryKind::Unparsed { unparsed },
+                ..
+            }) = self.dialogue.get_mut(i)
+            {
                 if unparsed.reason == reason {
                     unparsed.bytes += bytes;
                     return;
                 }
             }
         }
-        let i = self.push(frame, time, from, EntryKind::Unparsed { unparsed: Unparsed { bytes, reason, text } });
+        let i = self.push(
+            frame,
+            time,
+            from,
+            EntryKind::Unparsed {
+                unparsed: Unparsed {
+                    bytes,
+                    reason,
+                    text,
+                },
+            },
+        );
         self.unparsed[side_index(from)] = (i != usize::MAX).then_some(i);
     }
 
@@ -199,7 +274,10 @@ impl SmtpSession {
         while !data.is_empty() {
             match &mut self.client {
                 ClientMode::Command => {
-                    if self.commands == 0 && self.client_lines.is_empty() && data[0] == TLS_HANDSHAKE {
+                    if self.commands == 0
+                        && self.client_lines.is_empty()
+                        && data[0] == TLS_HANDSHAKE
+                    {
                         // Implicit TLS: a ClientHello where a command should be.
                         self.start_tls(Side::Client, frame, time);
                         continue;
@@ -217,8 +295,14 @@ impl SmtpSession {
                         self.auth_line(line);
                     }
                 }
-                ClientMode::Await { held, held_bytes, .. } => {
-                    held.push(Held { data: data.to_vec(), frame, time });
+                ClientMode::Await {
+                    held, held_bytes, ..
+                } => {
+                    held.push(Held {
+                        data: data.to_vec(),
+                        frame,
+                        time,
+                    });
                     *held_bytes += data.len();
                     data = &[];
                     // Without a server voice (one-sided capture) or past the bound, decide now.
@@ -228,7 +312,14 @@ impl SmtpSession {
                 }
                 ClientMode::Body(scan) => {
                     if scan.entry.is_none() {
-                        let i = self.push(frame, time, Side::Client, EntryKind::Body { body: new_body(BodyKind::Data, frame) });
+                        let i = self.push(
+                            frame,
+                            time,
+                            Side::Client,
+                            EntryKind::Body {
+                                body: new_body(BodyKind::Data, frame),
+                            },
+                        );
                         if let ClientMode::Body(scan) = &mut self.client {
                             scan.entry = Some(i);
                         }
@@ -236,7 +327,8 @@ impl SmtpSession {
                     }
                     let (used, done) = scan_body(scan, data);
                     data = &data[used..];
-                    let (entry, bytes, lines, gaps) = (scan.entry, scan.bytes, scan.lines, scan.gaps);
+                    let (entry, bytes, lines, gaps) =
+                        (scan.entry, scan.bytes, scan.lines, scan.gaps);
                     if let Some(body) = self.body_mut(entry) {
                         body.bytes = bytes;
                         body.lines = lines;
@@ -246,9 +338,16 @@ impl SmtpSession {
                     }
                     if done {
                         self.client = ClientMode::Command;
+                        self.expect_reply(END_OF_DATA, frame);
                     }
                 }
-                ClientMode::Chunk { entry, size, remaining, last, gaps } => {
+                ClientMode::Chunk {
+                    entry,
+                    size,
+                    remaining,
+                    last,
+                    gaps,
+                } => {
                     let take = (*remaining).min(data.len() as u64);
                     *remaining -= take;
                     data = &data[take as usize..];
@@ -280,7 +379,7 @@ impl SmtpSession {
                         self.start_tls(Side::Client, frame, time);
                         continue;
                     };
-                    self.add_tls(entry, data.len() as u64, frame);
+                    self.add_tls(entry, data, frame);
                     data = &[];
                 }
                 ClientMode::Resync { at_line_start } => {
@@ -293,7 +392,14 @@ impl SmtpSession {
                         if skip < data.len() || data.get(skip - 1) == Some(&b'\n') {
                             *at_line_start = true;
                         }
-                        self.note_unparsed(Side::Client, skip as u64, "resynchronising after missing data", None, frame, time);
+                        self.note_unparsed(
+                            Side::Client,
+                            skip as u64,
+                            "resynchronising after missing data",
+                            None,
+                            frame,
+                            time,
+                        );
                         data = &data[skip..];
                         continue;
                     }
@@ -312,41 +418,92 @@ impl SmtpSession {
             self.client = ClientMode::Command;
             self.client_line(line);
         } else {
-            self.note_unparsed(Side::Client, line.wire_len, "resynchronising after missing data", None, line.frame, line.time);
+            self.note_unparsed(
+                Side::Client,
+                line.wire_len,
+                "resynchronising after missing data",
+                None,
+                line.frame,
+                line.time,
+            );
         }
     }
 
     fn client_line(&mut self, line: Line) {
         let (verb, rest) = split_command(&line.text);
-        let argument_text = display_text(rest);
         self.commands += 1;
+        let known = VERBS.contains(&verb.as_str());
+        if known {
+            self.after_failed_auth = false;
+        } else if self.after_failed_auth && decode_base64(&line.text).is_some() {
+            // Credentials sent on although AUTH was refused: still credentials.
+            let end = line.end_frame;
+            self.record_auth(line);
+            self.expect_reply(NOT_A_COMMAND, end);
+            return;
+        }
+        if !known && !plausible_verb(&verb) {
+            // Not a command (binary junk, or text the client meant as a message body),
+            // but the server answers it like one.
+            let mut text = display_text(&line.text);
+            if text.chars().count() > 200 {
+                text = text.chars().take(200).collect::<String>() + "…";
+            }
+            let unparsed = Unparsed {
+                bytes: line.wire_len,
+                reason: "not an SMTP command",
+                text: Some(text),
+            };
+            self.push(
+                line.frame,
+                line.time,
+                Side::Client,
+                EntryKind::Unparsed { unparsed },
+            );
+            self.unparsed[0] = None;
+            self.expect_reply(NOT_A_COMMAND, line.frame);
+            return;
+        }
+        let argument_text = display_text(rest);
         let mut argument = argument_text;
         let mut initial_response: Option<&[u8]> = None;
         if verb == "AUTH" {
             let mut parts = rest.splitn(2, |&b| b == b' ');
             let mech = parts.next().unwrap_or_default();
             argument = display_text(mech).to_ascii_uppercase();
-            initial_response = parts.next().map(|r| r.trim_ascii()).filter(|r| !r.is_empty());
+            initial_response = parts
+                .next()
+                .map(|r| r.trim_ascii())
+                .filter(|r| !r.is_empty());
         }
         self.push(
             line.frame,
             line.time,
             Side::Client,
-            EntryKind::Command { command: verb.clone(), argument: argument.clone(), truncated: line.truncated },
+            EntryKind::Command {
+                command: verb.clone(),
+                argument: argument.clone(),
+                truncated: line.truncated,
+                end_frame: (line.end_frame != line.frame).then_some(line.end_frame),
+            },
         );
-        if self.outstanding.len() >= MAX_OUTSTANDING {
-            self.outstanding.pop_front();
-        }
-        self.outstanding.push_back(Outstanding { verb: verb.clone(), frame: line.frame });
+        self.expect_reply(&verb, line.frame);
         match verb.as_str() {
             "DATA" => self.await_reply(Awaiting::Data),
             "STARTTLS" => self.await_reply(Awaiting::StartTls),
             "AUTH" => {
-                self.auth = Some(AuthState { mechanism: argument, step: 0, prompt: None });
+                self.auth = Some(AuthState {
+                    mechanism: argument,
+                    step: 0,
+                    prompt: None,
+                });
                 if let Some(ir) = initial_response {
                     // "=" is an empty initial response (RFC 4954).
                     if ir != b"=" {
-                        let fake = Line { text: ir.to_vec(), ..line };
+                        let fake = Line {
+                            text: ir.to_vec(),
+                            ..line
+                        };
                         self.record_auth(fake);
                     }
                 }
@@ -354,12 +511,23 @@ impl SmtpSession {
             }
             "BDAT" => {
                 if let Some((size, last)) = parse_bdat(rest) {
-                    self.client = ClientMode::Chunk { entry: None, size, remaining: size, last, gaps: false };
+                    self.client = ClientMode::Chunk {
+                        entry: None,
+                        size,
+                        remaining: size,
+                        last,
+                        gaps: false,
+                    };
                     if size == 0 {
                         let mut body = new_body(BodyKind::Bdat, line.frame);
                         body.last = last;
                         body.complete = true;
-                        self.push(line.frame, line.time, Side::Client, EntryKind::Body { body });
+                        self.push(
+                            line.frame,
+                            line.time,
+                            Side::Client,
+                            EntryKind::Body { body },
+                        );
                         self.client = ClientMode::Command;
                     }
                 }
@@ -368,8 +536,22 @@ impl SmtpSession {
         }
     }
 
+    fn expect_reply(&mut self, verb: &str, frame: u64) {
+        if self.outstanding.len() >= MAX_OUTSTANDING {
+            self.outstanding.pop_front();
+        }
+        self.outstanding.push_back(Outstanding {
+            verb: verb.to_string(),
+            frame,
+        });
+    }
+
     fn await_reply(&mut self, what: Awaiting) {
-        self.client = ClientMode::Await { what, held: Vec::new(), held_bytes: 0 };
+        self.client = ClientMode::Await {
+            what,
+            held: Vec::new(),
+            held_bytes: 0,
+        };
     }
 
     fn auth_line(&mut self, line: Line) {
@@ -387,28 +569,43 @@ impl SmtpSession {
         if let Some(a) = &mut self.auth {
             a.step += 1;
         }
-        self.push(line.frame, line.time, Side::Client, EntryKind::Auth { auth: data });
+        self.push(
+            line.frame,
+            line.time,
+            Side::Client,
+            EntryKind::Auth { auth: data },
+        );
     }
 
     /// The reply the client was waiting for came (`code`), or will not (`None`: guess
     /// from the held bytes). Then the held bytes are read in the mode now known.
     fn resolve_await(&mut self, code: Option<u16>) {
-        let ClientMode::Await { what, held, .. } = std::mem::replace(&mut self.client, ClientMode::Command) else {
+        let ClientMode::Await { what, held, .. } =
+            std::mem::replace(&mut self.client, ClientMode::Command)
+        else {
             return;
         };
         let first = held.first().map(|h| h.data.as_slice()).unwrap_or_default();
         self.client = match (what, code) {
             (Awaiting::Data, Some(354)) => ClientMode::Body(new_scan()),
-            (Awaiting::Data, None) if !first.is_empty() && !is_command_line(first) => ClientMode::Body(new_scan()),
+            (Awaiting::Data, None) if !first.is_empty() && !is_command_line(first) => {
+                ClientMode::Body(new_scan())
+            }
             (Awaiting::StartTls, Some(220)) => ClientMode::Tls { entry: None },
-            (Awaiting::StartTls, None) if first.first() == Some(&TLS_HANDSHAKE) => ClientMode::Tls { entry: None },
+            (Awaiting::StartTls, None) if first.first() == Some(&TLS_HANDSHAKE) => {
+                ClientMode::Tls { entry: None }
+            }
             (Awaiting::Auth, Some(334)) => ClientMode::AuthLine,
             // Unsure whether these are credentials: reading them as such withholds them.
-            (Awaiting::Auth, None) if !first.is_empty() && !is_command_line(first) => ClientMode::AuthLine,
+            (Awaiting::Auth, None) if !first.is_empty() && !is_command_line(first) => {
+                ClientMode::AuthLine
+            }
             _ => ClientMode::Command,
         };
-        if !matches!(self.client, ClientMode::AuthLine) && what == Awaiting::Auth && code.is_some() {
+        if !matches!(self.client, ClientMode::AuthLine) && what == Awaiting::Auth && code.is_some()
+        {
             self.auth = None;
+            self.after_failed_auth = !code.is_some_and(|c| (200..300).contains(&c));
         }
         for h in held {
             self.client_data(&h.data, h.frame, h.time);
@@ -419,7 +616,14 @@ impl SmtpSession {
         if let ClientMode::Await { .. } = self.client {
             self.resolve_await(None);
         }
-        self.push(frame, time, Side::Client, EntryKind::Gap { gap: Gap { bytes: len, reason } });
+        self.push(
+            frame,
+            time,
+            Side::Client,
+            EntryKind::Gap {
+                gap: Gap { bytes: len, reason },
+            },
+        );
         match &mut self.client {
             ClientMode::Body(scan) => {
                 scan.gaps = true;
@@ -430,7 +634,12 @@ impl SmtpSession {
                     b.gaps = true;
                 }
             }
-            ClientMode::Chunk { entry, remaining, gaps, .. } if len < *remaining => {
+            ClientMode::Chunk {
+                entry,
+                remaining,
+                gaps,
+                ..
+            } if len < *remaining => {
                 *remaining -= len;
                 *gaps = true;
                 let entry = *entry;
@@ -444,19 +653,26 @@ impl SmtpSession {
                     b.gaps = true;
                 }
                 self.client_lines.reset();
-                self.client = ClientMode::Resync { at_line_start: false };
+                self.client = ClientMode::Resync {
+                    at_line_start: false,
+                };
             }
             ClientMode::Tls { .. } => {}
             _ => {
                 self.client_lines.reset();
-                self.client = ClientMode::Resync { at_line_start: false };
+                self.client = ClientMode::Resync {
+                    at_line_start: false,
+                };
             }
         }
     }
 
     fn body_mut(&mut self, entry: Option<usize>) -> Option<&mut Body> {
         match self.dialogue.get_mut(entry?) {
-            Some(Entry { kind: EntryKind::Body { body }, .. }) => Some(body),
+            Some(Entry {
+                kind: EntryKind::Body { body },
+                ..
+            }) => Some(body),
             _ => None,
         }
     }
@@ -465,16 +681,28 @@ impl SmtpSession {
 
     fn start_tls(&mut self, side: Side, frame: u64, time: Timestamp) {
         // Past the entry bound the index points nowhere: the TLS part is still TLS, just not listed.
-        let i = Some(self.push(frame, time, side, EntryKind::Tls { tls: TlsPart { bytes: 0, end_frame: frame } }));
+        let tls = TlsPart {
+            bytes: 0,
+            end_frame: frame,
+            looks_like_tls: false,
+        };
+        let i = Some(self.push(frame, time, side, EntryKind::Tls { tls }));
         match side {
             Side::Client => self.client = ClientMode::Tls { entry: i },
             Side::Server => self.server = ServerMode::Tls { entry: i },
         }
     }
 
-    fn add_tls(&mut self, entry: usize, bytes: u64, frame: u64) {
-        if let Some(Entry { kind: EntryKind::Tls { tls }, .. }) = self.dialogue.get_mut(entry) {
-            tls.bytes += bytes;
+    fn add_tls(&mut self, entry: usize, data: &[u8], frame: u64) {
+        if let Some(Entry {
+            kind: EntryKind::Tls { tls },
+            ..
+        }) = self.dialogue.get_mut(entry)
+        {
+            if tls.bytes == 0 {
+                tls.looks_like_tls = looks_like_tls(data);
+            }
+            tls.bytes += data.len() as u64;
             tls.end_frame = frame;
         }
     }
@@ -486,7 +714,11 @@ impl SmtpSession {
         while !data.is_empty() {
             match &mut self.server {
                 ServerMode::Replies => {
-                    if self.replies == 0 && self.reply.is_none() && self.server_lines.is_empty() && data[0] == TLS_HANDSHAKE {
+                    if self.replies == 0
+                        && self.reply.is_none()
+                        && self.server_lines.is_empty()
+                        && data[0] == TLS_HANDSHAKE
+                    {
                         self.start_tls(Side::Server, frame, time);
                         continue;
                     }
@@ -501,7 +733,7 @@ impl SmtpSession {
                         self.start_tls(Side::Server, frame, time);
                         continue;
                     };
-                    self.add_tls(entry, data.len() as u64, frame);
+                    self.add_tls(entry, data, frame);
                     data = &[];
                 }
                 ServerMode::Resync { at_line_start } => {
@@ -514,7 +746,14 @@ impl SmtpSession {
                         if data.get(skip.saturating_sub(1)) == Some(&b'\n') {
                             *at_line_start = true;
                         }
-                        self.note_unparsed(Side::Server, skip as u64, "resynchronising after missing data", None, frame, time);
+                        self.note_unparsed(
+                            Side::Server,
+                            skip as u64,
+                            "resynchronising after missing data",
+                            None,
+                            frame,
+                            time,
+                        );
                         data = &data[skip..];
                         continue;
                     }
@@ -533,7 +772,14 @@ impl SmtpSession {
             self.server = ServerMode::Replies;
             self.server_line(line);
         } else {
-            self.note_unparsed(Side::Server, line.wire_len, "resynchronising after missing data", None, line.frame, line.time);
+            self.note_unparsed(
+                Side::Server,
+                line.wire_len,
+                "resynchronising after missing data",
+                None,
+                line.frame,
+                line.time,
+            );
         }
     }
 
@@ -541,7 +787,14 @@ impl SmtpSession {
         let Some(r) = parse_reply_line(&line.text) else {
             self.flush_reply();
             let text = display_text(&line.text);
-            self.note_unparsed(Side::Server, line.wire_len, "not an SMTP reply", Some(text), line.frame, line.time);
+            self.note_unparsed(
+                Side::Server,
+                line.wire_len,
+                "not an SMTP reply",
+                Some(text),
+                line.frame,
+                line.time,
+            );
             // Whatever it is, it is the server's answer to the oldest open command.
             self.answered(None);
             return;
@@ -552,6 +805,7 @@ impl SmtpSession {
                 if p.lines.len() < MAX_REPLY_LINES {
                     p.lines.push(text);
                 }
+                p.end_frame = line.end_frame;
             }
             _ => {
                 self.flush_reply();
@@ -560,6 +814,7 @@ impl SmtpSession {
                     lines: vec![text],
                     first_text: r.text.to_vec(),
                     frame: line.frame,
+                    end_frame: line.end_frame,
                     time: line.time,
                 });
             }
@@ -579,7 +834,13 @@ impl SmtpSession {
             p.frame,
             p.time,
             Side::Server,
-            EntryKind::Reply { code: p.code, enhanced, lines: p.lines, answers: answers.clone() },
+            EntryKind::Reply {
+                code: p.code,
+                enhanced,
+                lines: p.lines,
+                end_frame: (p.end_frame != p.frame).then_some(p.end_frame),
+                answers: answers.clone(),
+            },
         );
         self.apply_reply(p.code, answers.as_ref().map(|a| a.command.as_str()));
     }
@@ -589,11 +850,17 @@ impl SmtpSession {
     fn answer_for(&mut self, code: u16, text: &[u8]) -> Option<Answers> {
         if !self.greeting_seen && self.outstanding.is_empty() {
             self.greeting_seen = true;
-            return Some(Answers { command: "GREETING".into(), frame: 0 });
+            return Some(Answers {
+                command: "GREETING".into(),
+                frame: 0,
+            });
         }
         self.greeting_seen = true;
         let front = self.outstanding.front()?;
-        let answers = Answers { command: front.verb.clone(), frame: front.frame };
+        let answers = Answers {
+            command: front.verb.clone(),
+            frame: front.frame,
+        };
         if front.verb == "AUTH" && code == 334 {
             let prompt = decode_base64(text).map(|p| display_text(&p));
             if let Some(a) = &mut self.auth {
@@ -611,7 +878,9 @@ impl SmtpSession {
             _ => None,
         };
         let matches = |w: Awaiting| match (w, answered) {
-            (Awaiting::Data, Some("DATA")) | (Awaiting::Auth, Some("AUTH")) | (Awaiting::StartTls, Some("STARTTLS")) => true,
+            (Awaiting::Data, Some("DATA"))
+            | (Awaiting::Auth, Some("AUTH"))
+            | (Awaiting::StartTls, Some("STARTTLS")) => true,
             _ => false,
         };
         if answered == Some("STARTTLS") && code == 220 {
@@ -641,7 +910,9 @@ impl SmtpSession {
         if let (ClientMode::Await { what, .. }, Some(v)) = (&self.client, verb.as_deref()) {
             let same = matches!(
                 (what, v),
-                (Awaiting::Data, "DATA") | (Awaiting::Auth, "AUTH") | (Awaiting::StartTls, "STARTTLS")
+                (Awaiting::Data, "DATA")
+                    | (Awaiting::Auth, "AUTH")
+                    | (Awaiting::StartTls, "STARTTLS")
             );
             if same {
                 self.resolve_await(Some(code.unwrap_or(0)));
@@ -651,13 +922,29 @@ impl SmtpSession {
 
     fn server_gap(&mut self, len: u64, reason: GapReason, frame: u64, time: Timestamp) {
         if let ServerMode::Tls { .. } = self.server {
-            self.push(frame, time, Side::Server, EntryKind::Gap { gap: Gap { bytes: len, reason } });
+            self.push(
+                frame,
+                time,
+                Side::Server,
+                EntryKind::Gap {
+                    gap: Gap { bytes: len, reason },
+                },
+            );
             return;
         }
         self.flush_reply();
-        self.push(frame, time, Side::Server, EntryKind::Gap { gap: Gap { bytes: len, reason } });
+        self.push(
+            frame,
+            time,
+            Side::Server,
+            EntryKind::Gap {
+                gap: Gap { bytes: len, reason },
+            },
+        );
         self.server_lines.reset();
-        self.server = ServerMode::Resync { at_line_start: false };
+        self.server = ServerMode::Resync {
+            at_line_start: false,
+        };
         // The replies in the gap are lost: which commands they answered is unknown.
         self.outstanding.clear();
         if let ClientMode::Await { .. } = self.client {
@@ -674,11 +961,22 @@ fn side_index(side: Side) -> usize {
 }
 
 fn new_scan() -> BodyScan {
-    BodyScan { at_line_start: true, ..BodyScan::default() }
+    BodyScan {
+        at_line_start: true,
+        ..BodyScan::default()
+    }
 }
 
 fn new_body(kind: BodyKind, frame: u64) -> Body {
-    Body { kind, bytes: 0, lines: 0, end_frame: frame, complete: false, gaps: false, last: false }
+    Body {
+        kind,
+        bytes: 0,
+        lines: 0,
+        end_frame: frame,
+        complete: false,
+        gaps: false,
+        last: false,
+    }
 }
 
 /// Counts body bytes up to the lone-dot line. Returns the bytes consumed (the terminator
@@ -740,12 +1038,25 @@ fn first_line(data: &[u8]) -> &[u8] {
     &data[..end]
 }
 
+/// An unknown word that could still be an extension verb (e.g. XEXCH50).
+fn plausible_verb(verb: &str) -> bool {
+    (1..=16).contains(&verb.len())
+        && verb
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// A line whose first word is an SMTP verb.
 fn is_command_line(text: &[u8]) -> bool {
     let line = first_line(text);
-    let word_end = line.iter().position(|&b| b == b' ' || b == b'\r').unwrap_or(line.len());
+    let word_end = line
+        .iter()
+        .position(|&b| b == b' ' || b == b'\r')
+        .unwrap_or(line.len());
     let word = &line[..word_end];
-    VERBS.iter().any(|v| v.as_bytes().eq_ignore_ascii_case(word))
+    VERBS
+        .iter()
+        .any(|v| v.as_bytes().eq_ignore_ascii_case(word))
 }
 
 fn starts_like_command(data: &[u8]) -> bool {
@@ -784,7 +1095,10 @@ mod tests {
 
     #[test]
     fn body_ends_at_lone_dot_even_split() {
-        assert_eq!(scan_all(&[b"Subject: x\r\n\r\nhi\r\n.\r\nQUIT\r\n"]), (18, 3, true, 21));
+        assert_eq!(
+            scan_all(&[b"Subject: x\r\n\r\nhi\r\n.\r\nQUIT\r\n"]),
+            (18, 3, true, 21)
+        );
         assert_eq!(scan_all(&[b"hi\r\n.", b"\r", b"\nQUIT"]), (4, 1, true, 7));
         assert_eq!(scan_all(&[b"..stuffed\r\n.\n"]), (11, 1, true, 13));
         assert_eq!(scan_all(&[b".x\r\n", b"no end"]), (10, 1, false, 10));
@@ -809,7 +1123,11 @@ mod tests {
             .map(|e| match &e.kind {
                 EntryKind::Command { command, .. } => format!("{} C:{command}", e.frame),
                 EntryKind::Reply { code, .. } => format!("{} S:{code}", e.frame),
-                EntryKind::Auth { auth } => format!("{} auth:{}", e.frame, auth.username.clone().unwrap_or("*".into())),
+                EntryKind::Auth { auth } => format!(
+                    "{} auth:{}",
+                    e.frame,
+                    auth.username.clone().unwrap_or("*".into())
+                ),
                 EntryKind::Body { body } => format!("{} body:{}", e.frame, body.bytes),
                 EntryKind::Tls { tls } => format!("{} tls:{}", e.frame, tls.bytes),
                 EntryKind::Gap { gap } => format!("{} gap:{}", e.frame, gap.bytes),
@@ -823,13 +1141,21 @@ mod tests {
     fn pipelined_commands_and_rejected_data_are_not_a_body() {
         let mut s = SmtpSession::new(false);
         feed(&mut s, Side::Server, 1, b"220 mx ESMTP\r\n");
-        feed(&mut s, Side::Client, 2, b"MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n");
+        feed(
+            &mut s,
+            Side::Client,
+            2,
+            b"MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n",
+        );
         feed(&mut s, Side::Server, 3, b"553 no\r\n503 no\r\n503 no\r\n");
         feed(&mut s, Side::Client, 4, b"RSET\r\n");
         s.finish();
         assert_eq!(
             summary(&s),
-            ["1 S:220", "2 C:MAIL", "2 C:RCPT", "2 C:DATA", "3 S:553", "3 S:503", "3 S:503", "4 C:RSET"]
+            [
+                "1 S:220", "2 C:MAIL", "2 C:RCPT", "2 C:DATA", "3 S:553", "3 S:503", "3 S:503",
+                "4 C:RSET"
+            ]
         );
     }
 
@@ -847,7 +1173,16 @@ mod tests {
         s.finish();
         assert_eq!(
             summary(&s),
-            ["1 S:220", "2 C:AUTH", "3 S:334", "4 auth:user@example.com", "5 S:334", "6 auth:*", "7 S:235", "8 C:QUIT"]
+            [
+                "1 S:220",
+                "2 C:AUTH",
+                "3 S:334",
+                "4 auth:user@example.com",
+                "5 S:334",
+                "6 auth:*",
+                "7 S:235",
+                "8 C:QUIT"
+            ]
         );
         let json = serde_json::to_string(&s.dialogue).unwrap();
         assert!(!json.contains("hunter2") && !json.contains("aHVudGVyMg"));
@@ -863,7 +1198,10 @@ mod tests {
         feed(&mut s, Side::Client, 4, b"\x16\x03\x01\x00\x05hello");
         feed(&mut s, Side::Server, 5, b"\x16\x03\x03\x00\x02hi");
         s.finish();
-        assert_eq!(summary(&s), ["1 S:220", "2 C:STARTTLS", "3 S:220", "4 tls:10", "5 tls:7"]);
+        assert_eq!(
+            summary(&s),
+            ["1 S:220", "2 C:STARTTLS", "3 S:220", "4 tls:10", "5 tls:7"]
+        );
     }
 
     #[test]
@@ -873,15 +1211,38 @@ mod tests {
         feed(&mut s, Side::Client, 2, b"BDAT 6\r\nQUIT\r");
         feed(&mut s, Side::Client, 3, b"\nBDAT 0 LAST\r\nQUIT\r\n");
         s.finish();
-        assert_eq!(summary(&s), ["1 S:220", "2 C:BDAT", "2 body:6", "3 C:BDAT", "3 body:0", "3 C:QUIT"]);
+        assert_eq!(
+            summary(&s),
+            ["1 S:220", "2 C:BDAT", "2 body:6", "3 C:BDAT", "3 body:0", "3 C:QUIT"]
+        );
     }
 
     #[test]
     fn one_sided_capture_reads_the_body() {
         let mut s = SmtpSession::new(false);
-        feed(&mut s, Side::Client, 1, b"ehlo x\r\nmail FROM:<a>\r\nrcpt TO:<b>\r\ndata\r\n");
-        feed(&mut s, Side::Client, 2, b"From: a\r\n\r\nbody\r\n.\r\nquit\r\n");
+        feed(
+            &mut s,
+            Side::Client,
+            1,
+            b"ehlo x\r\nmail FROM:<a>\r\nrcpt TO:<b>\r\ndata\r\n",
+        );
+        feed(
+            &mut s,
+            Side::Client,
+            2,
+            b"From: a\r\n\r\nbody\r\n.\r\nquit\r\n",
+        );
         s.finish();
-        assert_eq!(summary(&s), ["1 C:EHLO", "1 C:MAIL", "1 C:RCPT", "1 C:DATA", "2 body:17", "2 C:QUIT"]);
+        assert_eq!(
+            summary(&s),
+            [
+                "1 C:EHLO",
+                "1 C:MAIL",
+                "1 C:RCPT",
+                "1 C:DATA",
+                "2 body:17",
+                "2 C:QUIT"
+            ]
+        );
     }
 }

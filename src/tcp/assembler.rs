@@ -79,8 +79,13 @@ impl Assembler {
             if s > cursor {
                 holes.push((cursor, s));
             }
-            if let (Content::Data(new), Some(Piece { content: Content::Data(old), .. })) =
-                (&content, self.pieces.get(&s))
+            if let (
+                Content::Data(new),
+                Some(Piece {
+                    content: Content::Data(old),
+                    ..
+                }),
+            ) = (&content, self.pieces.get(&s))
             {
                 let lo = s.max(start);
                 let hi = (s + len).min(end);
@@ -105,7 +110,14 @@ impl Assembler {
                 }
                 Content::Missing(_) => Content::Missing(hi - lo),
             };
-            self.pieces.insert(lo, Piece { content: piece_content, frame, time });
+            self.pieces.insert(
+                lo,
+                Piece {
+                    content: piece_content,
+                    frame,
+                    time,
+                },
+            );
         }
     }
 
@@ -148,7 +160,12 @@ mod tests {
     use super::*;
 
     fn data(a: &mut Assembler, start: u64, bytes: &[u8]) {
-        a.insert(start, Content::Data(bytes.to_vec()), 1, Timestamp::default());
+        a.insert(
+            start,
+            Content::Data(bytes.to_vec()),
+            1,
+            Timestamp::default(),
+        );
     }
 
     fn drain(a: &mut Assembler, mut at: u64) -> Vec<u8> {

@@ -109,7 +109,13 @@ pub struct Connection<S> {
 }
 
 impl<S: StreamSink> Connection<S> {
-    pub(super) fn new(client: Endpoint, server: Endpoint, meta: &SegmentMeta, sink: S, max_pending: u64) -> Self {
+    pub(super) fn new(
+        client: Endpoint,
+        server: Endpoint,
+        meta: &SegmentMeta,
+        sink: S,
+        max_pending: u64,
+    ) -> Self {
         Connection {
             client,
             server,
@@ -132,7 +138,10 @@ impl<S: StreamSink> Connection<S> {
                 server_stream: StreamStats::default(),
             },
             sink,
-            streams: [StreamReassembler::new(max_pending), StreamReassembler::new(max_pending)],
+            streams: [
+                StreamReassembler::new(max_pending),
+                StreamReassembler::new(max_pending),
+            ],
             client_isn: None,
             last_seen: meta.time,
         }
@@ -194,7 +203,11 @@ impl<S: StreamSink> Connection<S> {
                 f.reset_frames.push(meta.frame);
             }
             if f.close.is_none() {
-                f.close = Some(Close { by: side, how: CloseHow::Rst, frame: meta.frame });
+                f.close = Some(Close {
+                    by: side,
+                    how: CloseHow::Rst,
+                    frame: meta.frame,
+                });
             }
         }
         if seg.flags.fin {
@@ -204,7 +217,11 @@ impl<S: StreamSink> Connection<S> {
             };
             fin.get_or_insert(meta.frame);
             if f.close.is_none() {
-                f.close = Some(Close { by: side, how: CloseHow::Fin, frame: meta.frame });
+                f.close = Some(Close {
+                    by: side,
+                    how: CloseHow::Fin,
+                    frame: meta.frame,
+                });
             }
         }
 
@@ -215,12 +232,20 @@ impl<S: StreamSink> Connection<S> {
             Side::Server => (server_stream, client_stream),
         };
         if seg.flags.ack && !seg.flags.rst {
-            peer.peer_ack(seg.ack, meta.frame, meta.time, &mut |fr, t, ev| sink.event(side.other(), fr, t, ev));
+            peer.peer_ack(seg.ack, meta.frame, meta.time, &mut |fr, t, ev| {
+                sink.event(side.other(), fr, t, ev)
+            });
         }
         if !seg.flags.rst {
-            own.segment(seq, seg.payload, seg.missing, seg.flags.fin, meta.frame, meta.time, &mut |fr, t, ev| {
-                sink.event(side, fr, t, ev)
-            });
+            own.segment(
+                seq,
+                seg.payload,
+                seg.missing,
+                seg.flags.fin,
+                meta.frame,
+                meta.time,
+                &mut |fr, t, ev| sink.event(side, fr, t, ev),
+            );
         }
         if !sink.wants_data() {
             own.discard_data();
@@ -233,15 +258,21 @@ impl<S: StreamSink> Connection<S> {
         let (frame, time) = (self.facts.last_frame, self.facts.end);
         let Connection { streams, sink, .. } = self;
         let [client_stream, server_stream] = streams;
-        client_stream.flush(frame, time, &mut |fr, t, ev| sink.event(Side::Client, fr, t, ev));
-        server_stream.flush(frame, time, &mut |fr, t, ev| sink.event(Side::Server, fr, t, ev));
+        client_stream.flush(frame, time, &mut |fr, t, ev| {
+            sink.event(Side::Client, fr, t, ev)
+        });
+        server_stream.flush(frame, time, &mut |fr, t, ev| {
+            sink.event(Side::Server, fr, t, ev)
+        });
         let f = &mut self.facts;
         f.client_stream = client_stream.stats.clone();
         f.server_stream = server_stream.stats.clone();
         f.handshake = if f.syn_ack_frame.is_some() {
             Handshake::Complete
         } else if !f.syn_frames.is_empty() {
-            let server_reset = f.close.is_some_and(|c| c.how == CloseHow::Rst && c.by == Side::Server);
+            let server_reset = f
+                .close
+                .is_some_and(|c| c.how == CloseHow::Rst && c.by == Side::Server);
             if server_reset {
                 Handshake::Refused
             } else if f.server_packets == 0 {

@@ -136,7 +136,9 @@ impl StreamReassembler {
             };
             self.base = Some(start);
         }
-        let Some(off) = self.offset_of(seq) else { return };
+        let Some(off) = self.offset_of(seq) else {
+            return;
+        };
         if total > 0 {
             self.stats.segments += 1;
         }
@@ -173,15 +175,19 @@ impl StreamReassembler {
             self.drain(emit);
         } else {
             self.stats.out_of_order += 1;
-            self.pending.insert(start, Content::Data(data.to_vec()), frame, time);
+            self.pending
+                .insert(start, Content::Data(data.to_vec()), frame, time);
             if missing > 0 {
                 let at = start + data.len() as u64;
-                self.pending.insert(at, Content::Missing(missing), frame, time);
+                self.pending
+                    .insert(at, Content::Missing(missing), frame, time);
             }
             self.stats.conflicting_overlaps = self.pending.conflicting_overlaps;
             if self.pending.stored_bytes() > self.max_pending {
                 // Waited long enough for the hole: it is missing from the capture.
-                if let (Some(first), Some((f, t))) = (self.pending.first_offset(), self.pending.first_stamp()) {
+                if let (Some(first), Some((f, t))) =
+                    (self.pending.first_offset(), self.pending.first_stamp())
+                {
                     self.skip_to(first, f, t, emit);
                 }
             }
@@ -200,9 +206,15 @@ impl StreamReassembler {
         if !self.pending.is_empty() {
             let end = self.next + data.len() as u64 + missing;
             if self.pending.first_offset().is_some_and(|f| f < end) {
-                self.pending.insert(self.next, Content::Data(data.to_vec()), frame, time);
+                self.pending
+                    .insert(self.next, Content::Data(data.to_vec()), frame, time);
                 if missing > 0 {
-                    self.pending.insert(self.next + data.len() as u64, Content::Missing(missing), frame, time);
+                    self.pending.insert(
+                        self.next + data.len() as u64,
+                        Content::Missing(missing),
+                        frame,
+                        time,
+                    );
                 }
                 self.stats.conflicting_overlaps = self.pending.conflicting_overlaps;
                 return;
@@ -237,7 +249,12 @@ impl StreamReassembler {
 
     /// Delivers what the assembler holds contiguously from the delivery point.
     fn drain(&mut self, emit: &mut dyn FnMut(u64, Timestamp, StreamEvent<'_>)) {
-        while let Some(Piece { content, frame, time }) = self.pending.pop_at(self.next) {
+        while let Some(Piece {
+            content,
+            frame,
+            time,
+        }) = self.pending.pop_at(self.next)
+        {
             match content {
                 Content::Data(d) => {
                     self.next += d.len() as u64;
@@ -279,7 +296,9 @@ impl StreamReassembler {
             }
             return;
         }
-        let Some(off) = self.offset_of(ack) else { return };
+        let Some(off) = self.offset_of(ack) else {
+            return;
+        };
         let mut target = off.max(0) as u64;
         if let Some(fin) = self.fin {
             target = target.min(fin);
@@ -295,15 +314,28 @@ impl StreamReassembler {
                     self.skip_to(first.min(target), f, t, emit);
                 }
                 None => {
-                    self.gap(target - self.next, GapReason::NotCaptured, frame, time, emit);
+                    self.gap(
+                        target - self.next,
+                        GapReason::NotCaptured,
+                        frame,
+                        time,
+                        emit,
+                    );
                 }
             }
         }
     }
 
     /// The conversation is over (or the capture is): every hole is now a gap.
-    pub fn flush(&mut self, frame: u64, time: Timestamp, emit: &mut dyn FnMut(u64, Timestamp, StreamEvent<'_>)) {
-        while let (Some(first), Some((f, t))) = (self.pending.first_offset(), self.pending.first_stamp()) {
+    pub fn flush(
+        &mut self,
+        frame: u64,
+        time: Timestamp,
+        emit: &mut dyn FnMut(u64, Timestamp, StreamEvent<'_>),
+    ) {
+        while let (Some(first), Some((f, t))) =
+            (self.pending.first_offset(), self.pending.first_stamp())
+        {
             self.skip_to(first, f, t, emit);
         }
         if let Some(fin) = self.fin {

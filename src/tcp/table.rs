@@ -136,9 +136,16 @@ impl<S: StreamSink> ConnectionTable<S> {
     fn roles(&self, meta: &SegmentMeta, seg: &TcpSegment<'_>) -> (Endpoint, Endpoint) {
         let (src, dst) = (meta.src, meta.dst);
         if seg.flags.syn {
-            return if seg.flags.ack { (dst, src) } else { (src, dst) };
+            return if seg.flags.ack {
+                (dst, src)
+            } else {
+                (src, dst)
+            };
         }
-        match ((self.is_server_port)(src.port), (self.is_server_port)(dst.port)) {
+        match (
+            (self.is_server_port)(src.port),
+            (self.is_server_port)(dst.port),
+        ) {
             (true, false) => (dst, src),
             (false, true) => (src, dst),
             // Servers listen on the lower port far more often than not.
@@ -172,7 +179,8 @@ impl<S: StreamSink> ConnectionTable<S> {
             }
         }
         if self.live.len() > limits.max_connections {
-            let mut by_age: Vec<(Timestamp, Key)> = self.live.iter().map(|(k, c)| (c.last_seen, *k)).collect();
+            let mut by_age: Vec<(Timestamp, Key)> =
+                self.live.iter().map(|(k, c)| (c.last_seen, *k)).collect();
             by_age.sort_unstable_by_key(|(t, _)| *t);
             let excess = self.live.len() - limits.max_connections * 9 / 10;
             for (_, k) in by_age.into_iter().take(excess) {
