@@ -1,0 +1,246 @@
+#!/usr/bin/env bash
+# Re-records the captures in samples/ with real SMTP clients (swaks, curl, msmtp, Python
+# smtplib, a raw-socket CHUNKING client) talking to scripts/exo_sim.py, an SMTP server
+# that answers as Exchange Online does. Client and server live in two network namespaces
+# joined by a veth pair; tcpdump and dumpcap record. Traffic never leaves the namespaces.
+#
+# Needs root, iproute2, nftables, ethtool, tcpdump, dumpcap (wireshark-common), editcap,
+# swaks, curl, msmtp, openssl, python3, tcprewrite (tcpreplay).
+# Usage: scripts/record-samples.sh [OUTDIR]
+#
+# The kernels this runs on have no 802.1Q support, so the VLAN sample is a real
+# recording whose frames tcprewrite tagged afterwards.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+out=$(realpath -m "${1:-$here/../samples}")
+mkdir -p "$out"
+work=$(mktemp -d)
+S=smtpcap-srv
+C=smtpcap-cli
+R=smtpcap-rtr
+SRV4=192.0.2.25 CLI4=192.0.2.10          # TEST-NET-1 (RFC 5737): documentation addresses
+SRV6=2001:db8::25 CLI6=2001:db8::10      # RFC 3849 documentation prefix
+SRVR=203.0.113.25 CLIR=198.51.100.10     # TEST-NET-3 / TEST-NET-2, routed through $R
+USER=office@domain.com
+PASS='Scan2Mail!2026'
+server_pid=
+
+cleanup() {
+    [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
+    ip netns pids $S 2>/dev/null | xargs -r kill 2>/dev/null || true
+    ip netns pids $C 2>/dev/null | xargs -r kill 2>/dev/null || true
+    ip netns del $S 2>/dev/null || true
+    ip netns del $C 2>/dev/null || true
+    ip netns del $R 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+in_s() { ip netns exec $S "$@"; }
+in_c() { ip netns exec $C "$@"; }
+
+setup() {
+    ip netns del $S 2>/dev/null || true
+    ip netns del $C 2>/dev/null || true
+    ip netns del $R 2>/dev/null || true
+    ip netns add $S
+    ip netns add $C
+    ip netns add $R
+    ip link add vc type veth peer name vs
+    ip link set vc netns $C
+    ip link set vs netns $S
+    for ns in $S $C; do ip -n $ns link set lo up; done
+    ip -n $S addr add $SRV4/24 dev vs
+    ip -n $C addr add $CLI4/24 dev vc
+    ip -n $S addr add $SRV6/64 dev vs nodad
+    ip -n $C addr add $CLI6/64 dev vc nodad
+    ip -n $S link set vs up
+    ip -n $C link set vc up
+    # A routed path for the packet-loss sample: client - router - server.
+    ip link add vc2 type veth peer name rc
+    ip link add vs2 type veth peer name rs
+    ip link set vc2 netns $C
+    ip link set rc netns $R
+    ip link set vs2 netns $S
+    ip link set rs netns $R
+    ip -n $C addr add $CLIR/24 dev vc2
+    ip -n $R addr add 198.51.100.1/24 dev rc
+    ip -n $R addr add 203.0.113.1/24 dev rs
+    ip -n $S addr add $SRVR/24 dev vs2
+    for l in vc2; do ip -n $C link set $l up; done
+    for l in rc rs lo; do ip -n $R link set $l up; done
+    ip -n $S link set vs2 up
+    ip -n $C route add 203.0.113.0/24 via 198.51.100.1
+    ip -n $S route add 198.51.100.0/24 via 203.0.113.1
+    ip netns exec $R sysctl -qw net.ipv4.ip_forward=1
+    # Per-connection byte counts for the packet-loss rule; must be on before any traffic.
+    ip netns exec $R sysctl -qw net.netfilter.nf_conntrack_acct=1
+    for f in tx sg tso gso gro; do
+        for d in rc rs; do ip netns exec $R ethtool -K $d $f off >/dev/null 2>&1 || true; done
+        in_c ethtool -K vc2 $f off >/dev/null 2>&1 || true
+        in_s ethtool -K vs2 $f off >/dev/null 2>&1 || true
+    done
+    # Segments as they are on a wire: no offload super-packets in the capture.
+    # One feature per call: ethtool rejects the whole call when one change is refused.
+    for f in tx sg tso gso gro; do
+        in_s ethtool -K vs $f off >/dev/null 2>&1 || true
+        in_c ethtool -K vc $f off >/dev/null 2>&1 || true
+    done
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=outlook.com" \
+        -addext "subjectAltName=DNS:smtp.office365.com,DNS:*.outlook.office365.com" \
+        -keyout "$work/key.pem" -out "$work/cert.pem" >/dev/null 2>&1
+    printf 'From: %s\r\nTo: scans@domain.com\r\nSubject: Scan from MX-4070N\r\nDate: Fri, 27 Nov 2026 07:00:00 +0000\r\n\r\nScanned document attached.\r\n' "$USER" >"$work/msg.txt"
+    # A message large enough for many segments in flight (for the packet-loss sample).
+    { printf 'Subject: large scan\r\n\r\n'; for i in $(seq 1 1500); do printf 'Scanned page line %05d of a large document.\r\n' "$i"; done; } >"$work/large.txt"
+}
+
+# server MODE SCENARIO [exo_sim options...]: (re)starts the simulator on every address.
+server() {
+    [ -n "$server_pid" ] && { kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; }
+    local mode=$1 scenario=$2
+    shift 2
+    local listen=()
+    for a in $SRV4 "[$SRV6]" $SRVR; do for p in 25 587 465; do listen+=(--listen "$a:$p"); done; done
+    # Not through in_s: $! must be the process itself (ip netns exec execs it), not a subshell.
+    ip netns exec $S python3 "$here/exo_sim.py" "${listen[@]}" --mode "$mode" --scenario "$scenario" \
+        --user "$USER" --password "$PASS" --cert "$work/cert.pem" --key "$work/key.pem" "$@" &
+    server_pid=$!
+    for _ in $(seq 1 50); do in_s ss -ltn | grep -q "$SRV4:587" && return; sleep 0.1; done
+    echo "server did not start" >&2
+    exit 1
+}
+
+# capture FILE TOOL [IFACE] [FILTER]: starts a recorder in the server namespace.
+capture() {
+    local file=$1 tool=$2 iface=${3:-vs} filter=${4:-tcp or udp port 53}
+    case $tool in
+        tcpdump) ip netns exec $S tcpdump --immediate-mode -i "$iface" -s 0 -U -w "$file" "$filter" 2>"$file.log" & ;;
+        dumpcap) ip netns exec $S dumpcap -q -i "$iface" -s 0 -w "$file" -f "$filter" 2>"$file.log" & ;;
+    esac
+    capture_pids+=($!)
+    for _ in $(seq 1 50); do grep -qiE "listening|capturing" "$file.log" 2>/dev/null && return; sleep 0.1; done
+    sleep 0.5
+}
+
+capture_pids=()
+stop_captures() {
+    sleep 0.5
+    for p in "${capture_pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+    for p in "${capture_pids[@]}"; do wait "$p" 2>/dev/null || true; done
+    capture_pids=()
+    rm -f "$work"/*.log "$out"/*.log
+}
+
+# record NAME TOOL CLIENT...: one capture of one client run.
+record() {
+    local name=$1 tool=$2
+    shift 2
+    capture "$out/$name" "$tool"
+    in_c "$@" >/dev/null 2>&1 || true
+    stop_captures
+    echo "recorded $name"
+}
+
+setup
+swaks_base=(swaks --from "$USER" --to scans@domain.com --helo MX-4070N.domain.local --data "@$work/msg.txt" --timeout 10)
+
+# Plain ESMTP to a tenant MX, no TLS (swaks).
+server mx ok
+record plain-mx-swaks.pcap tcpdump "${swaks_base[@]}" --server $SRV4 --port 25
+
+# The supported configuration: 587, STARTTLS, AUTH inside TLS (curl).
+server submission ok
+record submission-starttls-curl.pcap tcpdump curl -sS --url "smtp://$SRV4:587" --mail-from "$USER" \
+    --mail-rcpt scans@domain.com --upload-file "$work/msg.txt" --ssl-reqd -k -u "$USER:$PASS"
+
+# AUTH LOGIN in clear text (a server that offers it before TLS), swaks; also gzip-compressed.
+server submission ok --auth-plaintext --no-starttls
+record auth-login-cleartext-swaks.pcap tcpdump "${swaks_base[@]}" --server $SRV4 --port 587 \
+    --auth LOGIN --auth-user "$USER" --auth-password "$PASS"
+gzip -9 -n -c "$out/auth-login-cleartext-swaks.pcap" >"$out/auth-login-cleartext-swaks.pcap.gz"
+rm "$out/auth-login-cleartext-swaks.pcap"
+
+# AUTH PLAIN with an initial response in clear text (msmtp).
+record auth-plain-cleartext-msmtp.pcap tcpdump sh -c "printf 'Subject: scan\r\n\r\nbody\r\n' | msmtp --host=$SRV4 --port=587 --auth=plain --tls=off --user=$USER --passwordeval='echo $PASS' --from=$USER --domain=MX-4070N.domain.local scans@domain.com"
+
+# PIPELINING with two recipients (swaks).
+server mx ok
+record pipelining-swaks.pcap tcpdump "${swaks_base[@]}" --to scans@domain.com,archive@domain.com --server $SRV4 --port 25 --pipeline
+
+# CHUNKING: pipelined MAIL/RCPT/BDAT and three chunks (Python socket client).
+record bdat-python.pcap tcpdump python3 "$here/clients/bdat_client.py" $SRV4 --port 25 --chunks 3
+
+# Several transactions in one session with RSET between them (Python smtplib).
+record multi-transaction-smtplib.pcap tcpdump python3 "$here/clients/smtplib_client.py" $SRV4 --port 25 --messages 3 --rset
+
+# 5xx at RCPT (Spamhaus) and 4xx at RCPT (throttling), swaks.
+server mx spamhaus
+record reply-5xx-spamhaus-swaks.pcap tcpdump "${swaks_base[@]}" --server $SRV4 --port 25
+server mx throttled
+record reply-4xx-throttled-swaks.pcap tcpdump "${swaks_base[@]}" --server $SRV4 --port 25
+
+# IPv6, written as pcapng by dumpcap.
+server submission ok
+record ipv6-starttls-swaks.pcapng dumpcap "${swaks_base[@]}" --server "$SRV6" --port 587 -tls \
+    --auth LOGIN --auth-user "$USER" --auth-password "$PASS"
+
+# tcpdump -i any: Linux cooked capture v2 (SLL2).
+server mx ok
+capture "$out/sll2-any-swaks.pcap" tcpdump any "tcp port 25"
+in_c "${swaks_base[@]}" --server $SRV4 --port 25 >/dev/null 2>&1 || true
+stop_captures
+echo "recorded sll2-any-swaks.pcap"
+
+# 802.1Q: a real recording whose frames tcprewrite tags with VLAN 100 (see the header).
+record vlan-untagged.pcap tcpdump "${swaks_base[@]}" --server $SRV4 --port 25
+tcprewrite --enet-vlan=add --enet-vlan-tag=100 --enet-vlan-cfi=0 --enet-vlan-pri=0 \
+    --infile="$out/vlan-untagged.pcap" --outfile="$out/vlan-tagged-swaks.pcap"
+rm "$out/vlan-untagged.pcap"
+echo "tagged vlan-tagged-swaks.pcap"
+
+# Packet loss on the wire: the router drops, once, the first client packet past 30 kB of
+# the conversation (in the message body). The capture at the server sees the hole, the
+# segments after it, then the retransmission: the stream arrives out of order. The clean
+# twin is the same client run over the same path without the drop.
+capture "$out/loss-clean-swaks.pcap" tcpdump vs2
+in_c "${swaks_base[@]}" --server $SRVR --port 25 --data "@$work/large.txt" >/dev/null 2>&1 || true
+stop_captures
+ip netns exec $R nft -f - <<'EOF'
+table inet smtpcap_loss {
+  chain lossy {
+    type filter hook forward priority 0; policy accept;
+    tcp dport 25 ct mark 0 ct original bytes > 30000 ct mark set 1 counter drop
+  }
+}
+EOF
+capture "$out/loss-reordered-swaks.pcap" tcpdump vs2
+in_c "${swaks_base[@]}" --server $SRVR --port 25 --data "@$work/large.txt" >/dev/null 2>&1 || true
+stop_captures
+ip netns exec $R nft list table inet smtpcap_loss | grep -q "packets 1 " || { echo "the loss rule did not drop" >&2; exit 1; }
+ip netns exec $R nft delete table inet smtpcap_loss
+echo "recorded loss-clean-swaks.pcap, loss-reordered-swaks.pcap"
+
+# Packets the capture missed: the same session recorded twice at once, once whole and
+# once through a filter that drops the segment carrying RCPT (a lossy mirror port).
+payload='(ip[2:2] - ((ip[0] & 0xf) << 2) - ((tcp[12] & 0xf0) >> 2))'
+at='((tcp[12] & 0xf0) >> 2)'
+capture "$out/missed-clean-smtplib.pcap" tcpdump vs "tcp port 25"
+capture "$out/missed-rcpt-smtplib.pcap" tcpdump vs "tcp port 25 and not ($payload >= 4 and (tcp[$at:4] = 0x52435054 or tcp[$at:4] = 0x72637074))"
+in_c python3 "$here/clients/smtplib_client.py" $SRV4 --port 25 --messages 2 >/dev/null 2>&1 || true
+stop_captures
+echo "recorded missed-clean-smtplib.pcap, missed-rcpt-smtplib.pcap"
+
+# A capture started in the middle of a conversation (the client pauses after EHLO), with
+# its whole twin recorded at the same time.
+capture "$out/midstream-clean-smtplib.pcap" tcpdump vs "tcp port 25"
+ip netns exec $C python3 "$here/clients/smtplib_client.py" $SRV4 --port 25 --messages 2 --pause-after-ehlo 2 >/dev/null 2>&1 &
+client=$!
+sleep 1
+capture "$out/midstream-late-smtplib.pcap" tcpdump vs "tcp port 25"
+wait $client || true
+stop_captures
+echo "recorded midstream-clean-smtplib.pcap, midstream-late-smtplib.pcap"
+
+chmod 644 "$out"/*
+ls -l "$out"
