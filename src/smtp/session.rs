@@ -134,6 +134,8 @@ pub struct SmtpSession {
     unparsed: [Option<usize>; 2],
     /// The last AUTH was refused; base64 lines that follow are still credentials.
     after_failed_auth: bool,
+    /// Frame where the last complete reply ended.
+    last_reply_frame: Option<u64>,
 }
 
 impl SmtpSession {
@@ -168,6 +170,7 @@ impl SmtpSession {
             server_spoke: false,
             unparsed: [None, None],
             after_failed_auth: false,
+            last_reply_frame: None,
         }
     }
 
@@ -787,6 +790,9 @@ impl SmtpSession {
         let Some(r) = parse_reply_line(&line.text) else {
             self.flush_reply();
             let text = display_text(&line.text);
+            // Right after a reply in the same segment, it is a piece of that reply (a raw
+            // line break inside echoed text); otherwise it answers the oldest open command.
+            let continues_reply = self.last_reply_frame == Some(line.frame);
             self.note_unparsed(
                 Side::Server,
                 line.wire_len,
@@ -795,8 +801,9 @@ impl SmtpSession {
                 line.frame,
                 line.time,
             );
-            // Whatever it is, it is the server's answer to the oldest open command.
-            self.answered(None);
+            if !continues_reply {
+                self.answered(None);
+            }
             return;
         };
         let text = display_text(&line.text);
@@ -828,6 +835,7 @@ impl SmtpSession {
     fn flush_reply(&mut self) {
         let Some(p) = self.reply.take() else { return };
         self.replies += 1;
+        self.last_reply_frame = Some(p.end_frame);
         let enhanced = enhanced_code(&p.first_text);
         let answers = self.answer_for(p.code, &p.first_text);
         self.push(
@@ -848,14 +856,15 @@ impl SmtpSession {
     /// Which command a reply with `code` answers; takes it off the queue unless the
     /// exchange goes on (334 during AUTH).
     fn answer_for(&mut self, code: u16, text: &[u8]) -> Option<Answers> {
-        if !self.greeting_seen && self.outstanding.is_empty() {
+        // The server speaks first: its first reply is the greeting, even when the client
+        // sent something before it arrived.
+        if !self.greeting_seen {
             self.greeting_seen = true;
             return Some(Answers {
                 command: "GREETING".into(),
                 frame: 0,
             });
         }
-        self.greeting_seen = true;
         let front = self.outstanding.front()?;
         let answers = Answers {
             command: front.verb.clone(),

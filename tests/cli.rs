@@ -1,0 +1,134 @@
+//! The binary as people run it: formats, standard input, exit statuses, bad paths.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+fn smtpcap() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_smtpcap"));
+    c.current_dir(common::root());
+    c
+}
+
+#[test]
+fn text_output_has_the_summary_and_the_transcript() {
+    let out = smtpcap()
+        .args(["analyze", "samples/plain-mx-swaks.pcap"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("handshake"), "{text}");
+    assert!(text.contains("C  EHLO MX-4070N.domain.local"), "{text}");
+    assert!(text.contains("S  250 2.1.5 Recipient OK"), "{text}");
+}
+
+#[test]
+fn json_output_has_the_documented_fields() {
+    let out = smtpcap()
+        .args([
+            "analyze",
+            "--format",
+            "json",
+            "samples/pipelining-swaks.pcap",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for key in ["file", "format", "link_types", "packets", "sessions"] {
+        assert!(v.get(key).is_some(), "missing {key}");
+    }
+    let s = &v["sessions"][0];
+    assert_eq!(s["protocol"], "smtp");
+    assert_eq!(s["server"]["port"], 25);
+    assert!(s["client"]["ip"].is_string());
+    let d = s["dialogue"].as_array().unwrap();
+    assert!(d
+        .iter()
+        .all(|e| e["frame"].as_u64().is_some_and(|f| f >= 1) && e["time"].is_f64()));
+    let rcpts = d.iter().filter(|e| e["command"] == "RCPT").count();
+    assert_eq!(rcpts, 2);
+    let reply = d
+        .iter()
+        .find(|e| e["code"] == 250 && e["enhanced"] == "2.1.5")
+        .unwrap();
+    assert_eq!(reply["from"], "server");
+    assert!(reply["lines"].as_array().unwrap()[0]
+        .as_str()
+        .unwrap()
+        .starts_with("250 2.1.5"));
+}
+
+#[test]
+fn reads_standard_input_compressed_or_not() {
+    for file in [
+        "samples/plain-mx-swaks.pcap",
+        "samples/auth-login-cleartext-swaks.pcap.gz",
+    ] {
+        let bytes = std::fs::read(common::root().join(file)).unwrap();
+        let mut child = smtpcap()
+            .args(["analyze", "--format", "json", "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(&bytes).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{file}");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["file"], "-");
+        assert_eq!(v["sessions"].as_array().unwrap().len(), 1, "{file}");
+    }
+}
+
+#[test]
+fn unreadable_inputs_exit_2_name_the_file_and_the_others_go_on() {
+    let dir = std::env::temp_dir().join(format!("smtpcap-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let junk = dir.join("not-a-capture.pcap");
+    std::fs::write(&junk, b"hello, this is text").unwrap();
+    let out = smtpcap()
+        .args(["analyze", "--format", "json"])
+        .arg(&junk)
+        .arg("samples/does-not-exist.pcap")
+        .arg(&dir)
+        .arg("samples/plain-mx-swaks.pcap")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("not-a-capture.pcap: at byte 0: not a pcap or pcapng capture"),
+        "{err}"
+    );
+    assert!(err.contains("does-not-exist.pcap"), "{err}");
+    assert!(err.contains("is a directory"), "{err}");
+    // The good capture after the bad ones is still analysed.
+    assert!(String::from_utf8(out.stdout)
+        .unwrap()
+        .contains("VE1EUR01FT034.mail.protection.outlook.com"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_truncated_capture_is_reported_and_what_was_read_is_analysed() {
+    let bytes = std::fs::read(common::root().join("samples/plain-mx-swaks.pcap")).unwrap();
+    let cut = &bytes[..bytes.len() - 30];
+    let mut child = smtpcap()
+        .args(["analyze", "--format", "json", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(cut).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("cut off inside a record"), "{err}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["error"]["offset"].as_u64().unwrap() > 24);
+    assert!(!v["sessions"].as_array().unwrap().is_empty());
+}

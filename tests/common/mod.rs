@@ -1,0 +1,115 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use smtpcap::analysis::{analyze_path, Analysis};
+use smtpcap::dialogue::{BodyKind, EntryKind};
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The captures in `samples/`, as paths relative to the package root.
+pub fn samples() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(root().join("samples"))
+        .expect("samples/ exists")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| is_capture(p))
+        .map(|p| PathBuf::from("samples").join(p.file_name().unwrap()))
+        .collect();
+    v.sort();
+    v
+}
+
+pub fn is_capture(p: &Path) -> bool {
+    let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    [".pcap", ".pcapng", ".cap", ".pcap.gz", ".pcapng.gz"]
+        .iter()
+        .any(|e| name.ends_with(e))
+}
+
+/// `../shared/captures/public`, or `None` (with a note on stderr) where it is not beside
+/// the checkout.
+pub fn public_dir() -> Option<PathBuf> {
+    let dir = root().join("../shared/captures/public");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!(
+            "SKIPPED: {} not found (the shared captures are not beside this checkout)",
+            dir.display()
+        );
+        None
+    }
+}
+
+pub fn public_captures() -> Vec<PathBuf> {
+    let Some(dir) = public_dir() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut stack = vec![dir];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if is_capture(&p) {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+pub fn analyze(path: &Path) -> Analysis {
+    std::env::set_current_dir(root()).unwrap();
+    analyze_path(path)
+}
+
+/// A session's dialogue without frames and times: what must not depend on how the
+/// capture was taken. Gaps and unparsed bytes are left out.
+pub fn content(a: &Analysis, session: usize) -> Vec<String> {
+    a.sessions[session]
+        .dialogue
+        .iter()
+        .filter_map(|e| {
+            let who = format!("{:?}", e.from);
+            Some(match &e.kind {
+                EntryKind::Command {
+                    command, argument, ..
+                } => format!("{who} {command} {argument}"),
+                EntryKind::Reply { code, lines, .. } => {
+                    format!("{who} {code} {}", lines.join(" | "))
+                }
+                EntryKind::Status { status, lines, .. } => {
+                    format!("{who} {status} {}", lines.join(" | "))
+                }
+                EntryKind::Auth { auth } => {
+                    format!("{who} auth {:?} {}", auth.username, auth.redacted)
+                }
+                EntryKind::Body { body } => format!(
+                    "{who} body {} {} {}",
+                    if body.kind == BodyKind::Data {
+                        "data"
+                    } else {
+                        "bdat"
+                    },
+                    body.bytes,
+                    body.complete
+                ),
+                EntryKind::Tls { tls } => format!("{who} tls {}", tls.looks_like_tls),
+                EntryKind::Gap { .. } | EntryKind::Unparsed { .. } => return None,
+            })
+        })
+        .collect()
+}
+
+pub fn which(tool: &str) -> bool {
+    std::process::Command::new(tool)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
