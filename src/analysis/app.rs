@@ -37,10 +37,19 @@ pub enum App {
     Other,
 }
 
+/// A stream event held by the probe: data, or a gap of `gap` bytes.
+struct Buffered {
+    side: Side,
+    frame: u64,
+    time: Timestamp,
+    data: Option<Vec<u8>>,
+    gap: u64,
+}
+
 /// Buffers the first bytes of a conversation on an unknown port until its content tells.
 pub struct Probe {
     mid_stream: bool,
-    events: Vec<(Side, u64, Timestamp, Option<Vec<u8>>, u64)>,
+    events: Vec<Buffered>,
     client: Vec<u8>,
     server: Vec<u8>,
     /// Offsets in `client` / `server` where a segment's data began.
@@ -121,9 +130,21 @@ impl Probe {
                 starts.push(buf.len());
                 let room = PROBE_LIMIT.saturating_sub(buf.len());
                 buf.extend_from_slice(&d[..d.len().min(room)]);
-                self.events.push((side, frame, time, Some(d.to_vec()), 0));
+                self.events.push(Buffered {
+                    side,
+                    frame,
+                    time,
+                    data: Some(d.to_vec()),
+                    gap: 0,
+                });
             }
-            StreamEvent::Gap { len, .. } => self.events.push((side, frame, time, None, *len)),
+            StreamEvent::Gap { len, .. } => self.events.push(Buffered {
+                side,
+                frame,
+                time,
+                data: None,
+                gap: *len,
+            }),
         }
     }
 
@@ -178,7 +199,14 @@ impl Probe {
         mut sink: impl FnMut(Side, u64, Timestamp, StreamEvent<'_>),
     ) {
         let mut skip = [client_skip, server_skip];
-        for (side, frame, time, data, gap) in std::mem::take(&mut self.events) {
+        for Buffered {
+            side,
+            frame,
+            time,
+            data,
+            gap,
+        } in std::mem::take(&mut self.events)
+        {
             let i = usize::from(side == Side::Server);
             match data {
                 Some(d) => {

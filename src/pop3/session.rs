@@ -322,10 +322,8 @@ impl Pop3Session {
                     Some(Entry {
                         kind: EntryKind::Status { lines, .. },
                         ..
-                    }) if listed => {
-                        if lines.len() < MAX_LISTED_LINES {
-                            lines.push(display_text(&line.text));
-                        }
+                    }) if listed && lines.len() < MAX_LISTED_LINES => {
+                        lines.push(display_text(&line.text));
                     }
                     Some(Entry {
                         kind: EntryKind::Body { body },

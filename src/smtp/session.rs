@@ -37,6 +37,16 @@ enum Awaiting {
     StartTls,
 }
 
+impl Awaiting {
+    /// Whether the reply to `verb` is the one awaited.
+    fn answered_by(self, verb: &str) -> bool {
+        matches!(
+            (self, verb),
+            (Awaiting::Data, "DATA") | (Awaiting::Auth, "AUTH") | (Awaiting::StartTls, "STARTTLS")
+        )
+    }
+}
+
 #[derive(Debug)]
 struct Held {
     data: Vec<u8>,
@@ -886,18 +896,13 @@ impl SmtpSession {
             ClientMode::Await { what, .. } => Some(*what),
             _ => None,
         };
-        let matches = |w: Awaiting| match (w, answered) {
-            (Awaiting::Data, Some("DATA"))
-            | (Awaiting::Auth, Some("AUTH"))
-            | (Awaiting::StartTls, Some("STARTTLS")) => true,
-            _ => false,
-        };
+
         if answered == Some("STARTTLS") && code == 220 {
             self.server_lines.reset();
             self.server = ServerMode::Tls { entry: None };
         }
         match awaited {
-            Some(w) if matches(w) => self.resolve_await(Some(code)),
+            Some(w) if answered.is_some_and(|v| w.answered_by(v)) => self.resolve_await(Some(code)),
             None if answered.is_none() => {
                 // Unmatched (picked up mid-stream): the code tells what the client sends next.
                 if let ClientMode::Resync { .. } = self.client {
@@ -917,13 +922,7 @@ impl SmtpSession {
         self.greeting_seen = true;
         let verb = self.outstanding.pop_front().map(|o| o.verb);
         if let (ClientMode::Await { what, .. }, Some(v)) = (&self.client, verb.as_deref()) {
-            let same = matches!(
-                (what, v),
-                (Awaiting::Data, "DATA")
-                    | (Awaiting::Auth, "AUTH")
-                    | (Awaiting::StartTls, "STARTTLS")
-            );
-            if same {
+            if what.answered_by(v) {
                 self.resolve_await(Some(code.unwrap_or(0)));
             }
         }
