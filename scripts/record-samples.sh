@@ -91,6 +91,7 @@ setup() {
         -addext "subjectAltName=DNS:smtp.office365.com,DNS:*.outlook.office365.com" \
         -keyout "$work/key.pem" -out "$work/cert.pem" >/dev/null 2>&1
     printf 'From: %s\r\nTo: scans@domain.com\r\nSubject: Scan from MX-4070N\r\nDate: Fri, 27 Nov 2026 07:00:00 +0000\r\n\r\nScanned document attached.\r\n' "$USER" >"$work/msg.txt"
+    { printf 'Subject: scan\r\n\r\n'; for i in $(seq 1 60); do printf 'Scanned page line %05d of a document.\r\n' "$i"; done; } >"$work/medium.txt"
     # A message large enough for many segments in flight (for the packet-loss sample).
     { printf 'Subject: large scan\r\n\r\n'; for i in $(seq 1 1500); do printf 'Scanned page line %05d of a large document.\r\n' "$i"; done; } >"$work/large.txt"
 }
@@ -221,6 +222,17 @@ ip netns exec $R nft list table inet smtpcap_loss | grep -q "packets 1 " || { ec
 ip netns exec $R nft delete table inet smtpcap_loss
 echo "recorded loss-clean-swaks.pcap, loss-reordered-swaks.pcap"
 
+# IPv4 fragments: the client stops setting DF and the router's link to the server has an
+# MTU of 576, so the router fragments the client's segments on their way.
+in_c sysctl -qw net.ipv4.ip_no_pmtu_disc=1
+ip -n $R link set rs mtu 576
+capture "$out/fragments-router-swaks.pcap" tcpdump vs2
+in_c "${swaks_base[@]}" --server $SRVR --port 25 --data "@$work/medium.txt" >/dev/null 2>&1 || true
+stop_captures
+ip -n $R link set rs mtu 1500
+in_c sysctl -qw net.ipv4.ip_no_pmtu_disc=0
+echo "recorded fragments-router-swaks.pcap"
+
 # Packets the capture missed: the same session recorded twice at once, once whole and
 # once through a filter that drops the segment carrying RCPT (a lossy mirror port).
 payload='(ip[2:2] - ((ip[0] & 0xf) << 2) - ((tcp[12] & 0xf0) >> 2))'
@@ -241,6 +253,14 @@ capture "$out/midstream-late-smtplib.pcap" tcpdump vs "tcp port 25"
 wait $client || true
 stop_captures
 echo "recorded midstream-clean-smtplib.pcap, midstream-late-smtplib.pcap"
+
+# Other container formats of the same traffic, as the Wireshark tools write them:
+# nanosecond pcap (editcap), and one pcapng with two sections (cat) whose first section
+# has two interfaces of different link types (mergecap of an Ethernet and an SLL2 capture).
+editcap -F nsecpcap "$out/plain-mx-swaks.pcap" "$out/plain-mx-nanosecond.pcap"
+mergecap -F pcapng -w "$work/two-interfaces.pcapng" "$out/pipelining-swaks.pcap" "$out/sll2-any-swaks.pcap"
+cat "$work/two-interfaces.pcapng" "$out/ipv6-starttls-swaks.pcapng" >"$out/multi-section-interface.pcapng"
+echo "converted plain-mx-nanosecond.pcap, multi-section-interface.pcapng"
 
 chmod 644 "$out"/*
 ls -l "$out"

@@ -522,3 +522,88 @@ fn obsolete_packet(body: &[u8], ctx: &mut Ctx<'_>, offset: u64) -> Result<Step, 
     let time = ctx.ng_time(iface, ts);
     Ok(ctx.packet(iface, time, data, origlen))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block(kind: u32, body: &[u8]) -> Vec<u8> {
+        let len = (12 + body.len()).div_ceil(4) * 4;
+        let mut b = kind.to_le_bytes().to_vec();
+        b.extend((len as u32).to_le_bytes());
+        b.extend(body);
+        b.resize(len - 4, 0);
+        b.extend((len as u32).to_le_bytes());
+        b
+    }
+
+    fn shb() -> Vec<u8> {
+        let mut body = 0x1a2b3c4du32.to_le_bytes().to_vec();
+        body.extend(1u16.to_le_bytes());
+        body.extend(0u16.to_le_bytes());
+        body.extend((-1i64).to_le_bytes());
+        block(0x0a0d0d0a, &body)
+    }
+
+    fn idb(link: u16) -> Vec<u8> {
+        let mut body = link.to_le_bytes().to_vec();
+        body.extend(0u16.to_le_bytes());
+        body.extend(65535u32.to_le_bytes());
+        block(1, &body)
+    }
+
+    #[test]
+    fn simple_and_obsolete_packet_blocks_are_frames() {
+        let packet = [0xaau8; 20];
+        let mut file = shb();
+        file.extend(idb(1));
+        let mut spb = 20u32.to_le_bytes().to_vec();
+        spb.extend(packet);
+        file.extend(block(3, &spb));
+        let mut opb = 0u16.to_le_bytes().to_vec();
+        opb.extend(0u16.to_le_bytes());
+        opb.extend(0u32.to_le_bytes());
+        opb.extend(1_000_000u32.to_le_bytes());
+        opb.extend(20u32.to_le_bytes());
+        opb.extend(20u32.to_le_bytes());
+        opb.extend(packet);
+        file.extend(block(2, &opb));
+        let mut r = CaptureReader::from_reader(Box::new(Cursor::new(file)), false).unwrap();
+        let f1 = r.next_frame().unwrap().unwrap();
+        assert_eq!((f1.number, f1.data.len(), f1.link_type), (1, 20, LinkType::ETHERNET));
+        let f2 = r.next_frame().unwrap().unwrap();
+        assert_eq!((f2.number, f2.data.len(), f2.time), (2, 20, Timestamp::new(1, 0)));
+        assert!(r.next_frame().unwrap().is_none());
+    }
+
+    #[test]
+    fn packet_block_naming_an_undescribed_interface_is_an_error() {
+        let mut file = shb();
+        let mut epb = 3u32.to_le_bytes().to_vec();
+        epb.extend([0u8; 8]);
+        epb.extend(4u32.to_le_bytes());
+        epb.extend(4u32.to_le_bytes());
+        epb.extend([1, 2, 3, 4]);
+        file.extend(block(6, &epb));
+        let mut r = CaptureReader::from_reader(Box::new(Cursor::new(file)), false).unwrap();
+        let e = r.next_frame().unwrap_err();
+        assert_eq!(e.offset, 28);
+        assert!(e.to_string().contains("interface 3 was never described"), "{e}");
+    }
+
+    #[test]
+    fn absurd_record_length_is_named() {
+        let mut file = vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0];
+        file.extend([0u8; 8]);
+        file.extend(65535u32.to_le_bytes());
+        file.extend(1u32.to_le_bytes());
+        file.extend([0u8; 8]);
+        file.extend(0xffff_fff0u32.to_le_bytes());
+        file.extend(60u32.to_le_bytes());
+        file.extend([0u8; 100]);
+        let mut r = CaptureReader::from_reader(Box::new(Cursor::new(file)), false).unwrap();
+        let e = r.next_frame().unwrap_err();
+        assert_eq!(e.offset, 24);
+        assert!(matches!(e.kind, CaptureErrorKind::RecordTooLarge(n) if n >= 0xffff_fff0 || n == 0xf0ff_ffff), "{e}");
+    }
+}
