@@ -14,3 +14,4 @@ pub mod pop3;
 pub mod report;
 pub mod smtp;
 pub mod tcp;
+pub mod tls;

@@ -49,7 +49,13 @@ fn nanosecond_pcap_reads_like_microsecond() {
     assert_eq!(ns.format, Some("pcap-ns"));
     assert_eq!(common::content(&us, 0), common::content(&ns, 0));
     assert_eq!(us.sessions[0].start_time, ns.sessions[0].start_time);
-    let frames = |a: &smtpcap::analysis::Analysis| a.sessions[0].dialogue.iter().map(|e| e.frame).collect::<Vec<_>>();
+    let frames = |a: &smtpcap::analysis::Analysis| {
+        a.sessions[0]
+            .dialogue
+            .iter()
+            .map(|e| e.frame)
+            .collect::<Vec<_>>()
+    };
     assert_eq!(frames(&us), frames(&ns));
 }
 
@@ -62,9 +68,18 @@ fn pcapng_with_two_sections_and_two_link_types_numbers_frames_across_them() {
     let sll2 = common::analyze("samples/sll2-any-swaks.pcap".as_ref());
     let ipv6 = common::analyze("samples/ipv6-starttls-swaks.pcapng".as_ref());
     // mergecap interleaves by time; the second section follows the first.
-    let mut firsts: Vec<Vec<String>> = a.sessions.iter().enumerate().map(|(i, _)| common::content(&a, i)).collect();
+    let mut firsts: Vec<Vec<String>> = a
+        .sessions
+        .iter()
+        .enumerate()
+        .map(|(i, _)| common::content(&a, i))
+        .collect();
     firsts.sort();
-    let mut expected = vec![common::content(&pipelining, 0), common::content(&sll2, 0), common::content(&ipv6, 0)];
+    let mut expected = vec![
+        common::content(&pipelining, 0),
+        common::content(&sll2, 0),
+        common::content(&ipv6, 0),
+    ];
     expected.sort();
     assert_eq!(firsts, expected);
     assert_eq!(a.packets, pipelining.packets + sll2.packets + ipv6.packets);
@@ -75,9 +90,16 @@ fn pcapng_with_two_sections_and_two_link_types_numbers_frames_across_them() {
 #[test]
 fn ipv4_fragments_made_by_a_router_are_reassembled() {
     let a = common::analyze("samples/fragments-router-swaks.pcap".as_ref());
-    assert!(a.decode.fragments >= 2 && a.decode.reassembled >= 1, "{:?}", a.decode);
+    assert!(
+        a.decode.fragments >= 2 && a.decode.reassembled >= 1,
+        "{:?}",
+        a.decode
+    );
     assert_eq!(a.decode.fragments_dropped, 0);
-    let body = common::content(&a, 0).into_iter().find(|l| l.contains(" body ")).unwrap();
+    let body = common::content(&a, 0)
+        .into_iter()
+        .find(|l| l.contains(" body "))
+        .unwrap();
     assert!(body.ends_with(" true"), "{body}");
     assert_eq!(a.sessions[0].tcp.client_stream.gap_bytes, 0);
 }

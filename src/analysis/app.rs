@@ -5,6 +5,7 @@ use crate::dialogue::Entry;
 use crate::pop3::Pop3Session;
 use crate::smtp::SmtpSession;
 use crate::tcp::{Endpoint, Side, StreamEvent, StreamSink, TcpFacts};
+use crate::tls::TlsFacts;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -26,6 +27,15 @@ pub fn is_server_port(port: u16) -> bool {
             port,
             53 | 80 | 110 | 143 | 443 | 993 | 995 | 1080 | 3128 | 8080 | 9100
         )
+}
+
+/// What a finished conversation's protocol state hands on.
+pub struct Dialogue {
+    pub protocol: Protocol,
+    pub entries: Vec<Entry>,
+    pub tls: Option<TlsFacts>,
+    pub secrets: Vec<String>,
+    pub dropped_entries: u64,
 }
 
 /// The protocol state of one TCP conversation.
@@ -79,10 +89,22 @@ impl App {
     }
 
     /// The dialogue, for SMTP and POP3 conversations.
-    pub fn into_dialogue(self) -> Option<(Protocol, Vec<Entry>, Vec<String>, u64)> {
+    pub fn into_dialogue(self) -> Option<Dialogue> {
         match self {
-            App::Smtp(s) => Some((Protocol::Smtp, s.dialogue, s.secrets, s.dropped_entries)),
-            App::Pop3(s) => Some((Protocol::Pop3, s.dialogue, s.secrets, s.dropped_entries)),
+            App::Smtp(s) => Some(Dialogue {
+                protocol: Protocol::Smtp,
+                tls: s.tls_facts(),
+                entries: s.dialogue,
+                secrets: s.secrets,
+                dropped_entries: s.dropped_entries,
+            }),
+            App::Pop3(s) => Some(Dialogue {
+                protocol: Protocol::Pop3,
+                tls: None,
+                entries: s.dialogue,
+                secrets: s.secrets,
+                dropped_entries: s.dropped_entries,
+            }),
             App::Probe(_) | App::Other => None,
         }
     }

@@ -13,8 +13,9 @@ use crate::packet::{DecodeStats, PacketDecoder, Transport};
 use crate::tcp::{
     Connection, ConnectionTable, Endpoint, SegmentMeta, TableLimits, TableStats, TcpFacts,
 };
+use crate::tls::TlsFacts;
 
-pub use app::{is_server_port, App, Protocol};
+pub use app::{is_server_port, App, Dialogue, Protocol};
 
 /// Everything smtpcap learned from one capture.
 #[derive(Debug, Serialize)]
@@ -68,6 +69,8 @@ pub struct Session {
     pub end_time: Timestamp,
     pub tcp: TcpFacts,
     pub dialogue: Vec<Entry>,
+    /// What the capture shows of the TLS session (after STARTTLS, or implicit TLS).
+    pub tls: Option<TlsFacts>,
     /// Dialogue entries not kept because the conversation exceeded the bound.
     #[serde(skip_serializing_if = "is_zero")]
     pub dropped_entries: u64,
@@ -196,19 +199,20 @@ fn collect(conn: Connection<App>, sessions: &mut Vec<Session>, secrets: &mut Vec
         sink,
         ..
     } = conn;
-    let Some((protocol, dialogue, found_secrets, dropped_entries)) = sink.into_dialogue() else {
+    let Some(d) = sink.into_dialogue() else {
         return;
     };
-    secrets.extend(found_secrets);
+    secrets.extend(d.secrets);
     sessions.push(Session {
         id: 0,
-        protocol,
+        protocol: d.protocol,
         client,
         server,
         start_time: facts.start,
         end_time: facts.end,
         tcp: facts,
-        dialogue,
-        dropped_entries,
+        dialogue: d.entries,
+        tls: d.tls,
+        dropped_entries: d.dropped_entries,
     });
 }

@@ -570,9 +570,15 @@ mod tests {
         file.extend(block(2, &opb));
         let mut r = CaptureReader::from_reader(Box::new(Cursor::new(file)), false).unwrap();
         let f1 = r.next_frame().unwrap().unwrap();
-        assert_eq!((f1.number, f1.data.len(), f1.link_type), (1, 20, LinkType::ETHERNET));
+        assert_eq!(
+            (f1.number, f1.data.len(), f1.link_type),
+            (1, 20, LinkType::ETHERNET)
+        );
         let f2 = r.next_frame().unwrap().unwrap();
-        assert_eq!((f2.number, f2.data.len(), f2.time), (2, 20, Timestamp::new(1, 0)));
+        assert_eq!(
+            (f2.number, f2.data.len(), f2.time),
+            (2, 20, Timestamp::new(1, 0))
+        );
         assert!(r.next_frame().unwrap().is_none());
     }
 
@@ -588,7 +594,10 @@ mod tests {
         let mut r = CaptureReader::from_reader(Box::new(Cursor::new(file)), false).unwrap();
         let e = r.next_frame().unwrap_err();
         assert_eq!(e.offset, 28);
-        assert!(e.to_string().contains("interface 3 was never described"), "{e}");
+        assert!(
+            e.to_string().contains("interface 3 was never described"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -604,6 +613,9 @@ mod tests {
         let mut r = CaptureReader::from_reader(Box::new(Cursor::new(file)), false).unwrap();
         let e = r.next_frame().unwrap_err();
         assert_eq!(e.offset, 24);
-        assert!(matches!(e.kind, CaptureErrorKind::RecordTooLarge(n) if n >= 0xffff_fff0 || n == 0xf0ff_ffff), "{e}");
+        assert!(
+            matches!(e.kind, CaptureErrorKind::RecordTooLarge(n) if n >= 0xffff_fff0 || n == 0xf0ff_ffff),
+            "{e}"
+        );
     }
 }

@@ -8,6 +8,7 @@ use crate::dialogue::{
     LineSplitter, TlsPart, Unparsed,
 };
 use crate::tcp::{GapReason, Side, StreamEvent};
+use crate::tls::{TlsFacts, TlsObserver};
 
 /// Entries kept per session; a hostile peer can send millions of commands.
 const MAX_ENTRIES: usize = 50_000;
@@ -146,6 +147,8 @@ pub struct SmtpSession {
     after_failed_auth: bool,
     /// Frame where the last complete reply ended.
     last_reply_frame: Option<u64>,
+    tls: TlsObserver,
+    tls_seen: bool,
 }
 
 impl SmtpSession {
@@ -181,6 +184,8 @@ impl SmtpSession {
             unparsed: [None, None],
             after_failed_auth: false,
             last_reply_frame: None,
+            tls: TlsObserver::default(),
+            tls_seen: false,
         }
     }
 
@@ -198,6 +203,11 @@ impl SmtpSession {
     }
 
     /// The streams have ended: settle what is still open.
+    /// What the capture shows of the TLS session, when there was one.
+    pub fn tls_facts(&self) -> Option<TlsFacts> {
+        self.tls_seen.then(|| self.tls.facts.clone())
+    }
+
     /// Bytes before the protocol began (a tunnel or proxy handshake), not parsed.
     pub fn note_prefix(&mut self, side: Side, bytes: u64, frame: u64, time: Timestamp) {
         let unparsed = Unparsed {
@@ -392,7 +402,7 @@ impl SmtpSession {
                         self.start_tls(Side::Client, frame, time);
                         continue;
                     };
-                    self.add_tls(entry, data, frame);
+                    self.add_tls(Side::Client, entry, data, frame);
                     data = &[];
                 }
                 ClientMode::Resync { at_line_start } => {
@@ -670,7 +680,7 @@ impl SmtpSession {
                     at_line_start: false,
                 };
             }
-            ClientMode::Tls { .. } => {}
+            ClientMode::Tls { .. } => self.tls.gap(Side::Client),
             _ => {
                 self.client_lines.reset();
                 self.client = ClientMode::Resync {
@@ -706,7 +716,9 @@ impl SmtpSession {
         }
     }
 
-    fn add_tls(&mut self, entry: usize, data: &[u8], frame: u64) {
+    fn add_tls(&mut self, side: Side, entry: usize, data: &[u8], frame: u64) {
+        self.tls_seen = true;
+        self.tls.feed(side, data, frame);
         if let Some(Entry {
             kind: EntryKind::Tls { tls },
             ..
@@ -746,7 +758,7 @@ impl SmtpSession {
                         self.start_tls(Side::Server, frame, time);
                         continue;
                     };
-                    self.add_tls(entry, data, frame);
+                    self.add_tls(Side::Server, entry, data, frame);
                     data = &[];
                 }
                 ServerMode::Resync { at_line_start } => {
@@ -930,6 +942,7 @@ impl SmtpSession {
 
     fn server_gap(&mut self, len: u64, reason: GapReason, frame: u64, time: Timestamp) {
         if let ServerMode::Tls { .. } = self.server {
+            self.tls.gap(Side::Server);
             self.push(
                 frame,
                 time,

@@ -1,0 +1,295 @@
+use tls_parser::{
+    parse_tls_extensions, parse_tls_message_handshake, TlsExtension, TlsMessage,
+    TlsMessageHandshake,
+};
+
+use super::facts::{AlertFact, CertificateFact, ClientHelloFact, ServerHelloFact, TlsFacts};
+use super::{exo_accepts_cipher, version_name};
+use crate::tcp::Side;
+
+const RECORD_HEADER: usize = 5;
+/// RFC 8446 §5.2: 2^14 + 256 for a ciphertext; a little more is tolerated.
+const MAX_RECORD: usize = (1 << 14) + 2048;
+/// Handshake bytes kept while a message spans records (certificate chains).
+const MAX_HANDSHAKE: usize = 128 * 1024;
+
+const CHANGE_CIPHER_SPEC: u8 = 20;
+const ALERT: u8 = 21;
+const HANDSHAKE: u8 = 22;
+const APPLICATION_DATA: u8 = 23;
+
+#[derive(Debug, Default)]
+struct Direction {
+    /// Bytes of a record not complete yet.
+    partial: Vec<u8>,
+    partial_frame: u64,
+    /// Handshake messages not complete yet.
+    handshake: Vec<u8>,
+    /// This side has switched to encrypted records (CCS sent, or TLS 1.3 after the hellos).
+    encrypted: bool,
+    encrypted_records: u64,
+    lost: bool,
+}
+
+/// Follows the TLS records of both directions of one connection.
+#[derive(Debug, Default)]
+pub struct TlsObserver {
+    client: Direction,
+    server: Direction,
+    tls13: bool,
+    pub facts: TlsFacts,
+}
+
+impl TlsObserver {
+    pub fn feed(&mut self, side: Side, data: &[u8], frame: u64) {
+        let dir = self.dir(side);
+        if dir.lost {
+            return;
+        }
+        if dir.partial.is_empty() {
+            let used = self.records(side, data, frame, frame);
+            let dir = self.dir(side);
+            if !dir.lost {
+                dir.partial = data[used..].to_vec();
+                dir.partial_frame = frame;
+            }
+        } else {
+            // A record began in an earlier segment: finish it with these bytes.
+            let mut buf = std::mem::take(&mut dir.partial);
+            buf.extend_from_slice(data);
+            let first = dir.partial_frame;
+            let used = self.records(side, &buf, first, frame);
+            let dir = self.dir(side);
+            if !dir.lost {
+                dir.partial_frame = if used == 0 { first } else { frame };
+                buf.drain(..used);
+                dir.partial = buf;
+            }
+        }
+    }
+
+    /// Handles the complete records at the start of `data`; returns the bytes used. The
+    /// first record is attributed to `first_frame`, later ones to `frame`.
+    fn records(&mut self, side: Side, data: &[u8], first_frame: u64, frame: u64) -> usize {
+        let mut at = 0;
+        while data.len() - at >= RECORD_HEADER {
+            let rest = &data[at..];
+            if !plausible_header(rest) {
+                self.lose(side);
+                return at;
+            }
+            let n = record_len(rest);
+            if rest.len() < n {
+                break;
+            }
+            self.record(side, &rest[..n], if at == 0 { first_frame } else { frame });
+            at += n;
+        }
+        at
+    }
+
+    /// Bytes of this direction are missing: record boundaries are lost from here on.
+    pub fn gap(&mut self, side: Side) {
+        self.lose(side);
+    }
+
+    fn lose(&mut self, side: Side) {
+        let dir = self.dir(side);
+        dir.lost = true;
+        dir.partial.clear();
+        self.facts.lost_sync = true;
+    }
+
+    fn dir(&mut self, side: Side) -> &mut Direction {
+        match side {
+            Side::Client => &mut self.client,
+            Side::Server => &mut self.server,
+        }
+    }
+
+    fn record(&mut self, side: Side, record: &[u8], frame: u64) {
+        let kind = record[0];
+        let body = &record[RECORD_HEADER..];
+        let encrypted = self.dir(side).encrypted;
+        match kind {
+            HANDSHAKE if !encrypted => {
+                let dir = self.dir(side);
+                if dir.handshake.len() + body.len() > MAX_HANDSHAKE {
+                    dir.handshake.clear();
+                    return;
+                }
+                dir.handshake.extend_from_slice(body);
+                self.handshake_messages(side, frame);
+            }
+            CHANGE_CIPHER_SPEC => {
+                // In TLS 1.3 this is a compatibility record; encryption began with the hellos.
+                self.dir(side).encrypted = true;
+            }
+            ALERT if !encrypted && body.len() == 2 => {
+                let fatal = body[0] == 2;
+                self.facts.alerts.push(AlertFact {
+                    frame,
+                    from: side,
+                    level: if fatal { "fatal" } else { "warning" }.into(),
+                    description: Some(super::alert_meaning(body[1]).into()),
+                    code: Some(body[1]),
+                });
+            }
+            ALERT => self.facts.alerts.push(AlertFact {
+                frame,
+                from: side,
+                level: "encrypted".into(),
+                description: None,
+                code: None,
+            }),
+            APPLICATION_DATA | HANDSHAKE => {
+                let tls13 = self.tls13;
+                let dir = self.dir(side);
+                dir.encrypted_records += 1;
+                let n = dir.encrypted_records;
+                // The first encrypted records finish the handshake (TLS 1.3: the server's
+                // EncryptedExtensions..Finished flight, the client's Finished).
+                let handshake_records = if tls13 { 1 } else { 0 };
+                if kind == APPLICATION_DATA && n > handshake_records {
+                    let f = &mut self.facts;
+                    match side {
+                        Side::Client => {
+                            f.client_records += 1;
+                            f.client_bytes += body.len() as u64;
+                            f.client_data_frame.get_or_insert(frame);
+                        }
+                        Side::Server => {
+                            f.server_records += 1;
+                            f.server_bytes += body.len() as u64;
+                        }
+                    }
+                }
+                self.facts.established = self.facts.server_hello.is_some()
+                    && self.client.encrypted
+                    && self.server.encrypted
+                    && self.facts.client_records + self.facts.server_records > 0
+                    && !self.facts.alerts.iter().any(|a| a.level == "fatal");
+            }
+            _ => {}
+        }
+    }
+
+    fn handshake_messages(&mut self, side: Side, frame: u64) {
+        loop {
+            let buf = &self.dir(side).handshake;
+            if buf.len() < 4 {
+                return;
+            }
+            let len = 4
+                + ((usize::from(buf[1]) << 16) | (usize::from(buf[2]) << 8) | usize::from(buf[3]));
+            if buf.len() < len {
+                return;
+            }
+            let message: Vec<u8> = self.dir(side).handshake.drain(..len).collect();
+            if let Ok((_, TlsMessage::Handshake(hs))) = parse_tls_message_handshake(&message) {
+                self.handshake(side, hs, frame);
+            }
+        }
+    }
+
+    fn handshake(&mut self, side: Side, hs: TlsMessageHandshake<'_>, frame: u64) {
+        match hs {
+            TlsMessageHandshake::ClientHello(ch) if side == Side::Client => {
+                let mut versions: Vec<u16> = vec![ch.version.0];
+                let mut sni = None;
+                if let Some(Ok((_, exts))) = ch.ext.map(parse_tls_extensions) {
+                    for e in exts {
+                        match e {
+                            TlsExtension::SupportedVersions(v) => {
+                                versions =
+                                    v.iter().map(|v| v.0).filter(|v| !is_grease(*v)).collect();
+                            }
+                            TlsExtension::SNI(names) => {
+                                sni = names
+                                    .first()
+                                    .map(|(_, n)| String::from_utf8_lossy(n).into_owned());
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                let highest = versions
+                    .iter()
+                    .copied()
+                    .filter(|v| *v <= 0x0304)
+                    .max()
+                    .unwrap_or(ch.version.0);
+                self.facts.client_hello = Some(ClientHelloFact {
+                    frame,
+                    highest_version: version_name(highest),
+                    versions: versions.iter().map(|v| version_name(*v)).collect(),
+                    sni,
+                    cipher_suites: ch.ciphers.len(),
+                    offers_exo_cipher: ch.ciphers.iter().any(|c| exo_accepts_cipher(c.0)),
+                });
+            }
+            TlsMessageHandshake::ServerHello(sh) if side == Side::Server => {
+                let mut version = sh.version.0;
+                if let Some(Ok((_, exts))) = sh.ext.map(parse_tls_extensions) {
+                    for e in exts {
+                        if let TlsExtension::SupportedVersions(v) = e {
+                            if let Some(v) = v.first() {
+                                version = v.0;
+                            }
+                        }
+                    }
+                }
+                let cipher = sh
+                    .cipher
+                    .get_ciphersuite()
+                    .map_or_else(|| format!("0x{:04x}", sh.cipher.0), |c| c.name.to_string());
+                self.facts.server_hello = Some(ServerHelloFact {
+                    frame,
+                    version: version_name(version),
+                    cipher,
+                });
+                if version == 0x0304 {
+                    // Everything after the hellos is encrypted in TLS 1.3.
+                    self.tls13 = true;
+                    self.client.encrypted = true;
+                    self.server.encrypted = true;
+                }
+            }
+            TlsMessageHandshake::Certificate(c) if side == Side::Server => {
+                if let Some(first) = c.cert_chain.first() {
+                    if let Ok((_, cert)) = x509_parser::parse_x509_certificate(first.data) {
+                        let mut names = Vec::new();
+                        if let Ok(Some(san)) = cert.subject_alternative_name() {
+                            for n in &san.value.general_names {
+                                if let x509_parser::extensions::GeneralName::DNSName(d) = n {
+                                    names.push(d.to_string());
+                                }
+                            }
+                        }
+                        self.facts.certificate = Some(CertificateFact {
+                            frame,
+                            subject: cert.subject().to_string(),
+                            issuer: cert.issuer().to_string(),
+                            names,
+                            not_after: cert.validity().not_after.to_string(),
+                        });
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn record_len(data: &[u8]) -> usize {
+    RECORD_HEADER + usize::from(u16::from_be_bytes([data[3], data[4]]))
+}
+
+fn plausible_header(data: &[u8]) -> bool {
+    (20..=24).contains(&data[0]) && data[1] == 3 && record_len(data) <= MAX_RECORD
+}
+
+/// RFC 8701 GREASE values (0x?a?a) are not versions.
+fn is_grease(v: u16) -> bool {
+    v & 0x0f0f == 0x0a0a && (v >> 8) == (v & 0xff)
+}
