@@ -8,6 +8,7 @@
 
 pub mod analysis;
 pub mod capture;
+pub mod diagnosis;
 pub mod dialogue;
 pub mod packet;
 pub mod pop3;

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use smtpcap::analysis::analyze_path;
+use smtpcap::diagnosis::{diagnose, CATALOGUE};
 use smtpcap::report::{to_json, to_text};
 
 /// Explain why scan-to-email fails, from a packet capture.
@@ -28,6 +29,8 @@ enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// List the findings smtpcap can report (see docs/findings.md).
+    Findings,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -36,14 +39,22 @@ enum Format {
     Json,
 }
 
-/// Exit statuses, as linters use them.
+/// Exit statuses, as linters use them: 0 no error finding, 1 an error finding, 2 a capture
+/// could not be read (the worst wins).
 const EXIT_OK: u8 = 0;
+const EXIT_FINDINGS: u8 = 1;
 const EXIT_UNREADABLE: u8 = 2;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Analyze { format, paths } => analyze(format, &paths),
+        Command::Findings => {
+            for k in CATALOGUE {
+                println!("{:<26} {:<8} {}", k.id, k.severity.name(), k.title);
+            }
+            ExitCode::from(EXIT_OK)
+        }
     }
 }
 
@@ -53,16 +64,19 @@ fn analyze(format: Format, paths: &[PathBuf]) -> ExitCode {
     let mut out = stdout.lock();
     for (i, path) in paths.iter().enumerate() {
         let analysis = analyze_path(path);
+        let diagnosis = diagnose(&analysis);
         if let Some(e) = &analysis.error {
             eprintln!(
                 "smtpcap: {}: at byte {}: {}",
                 analysis.file, e.offset, e.message
             );
             status = EXIT_UNREADABLE;
+        } else if diagnosis.has_errors() {
+            status = status.max(EXIT_FINDINGS);
         }
         let rendered = match format {
-            Format::Text => to_text(&analysis),
-            Format::Json => to_json(&analysis),
+            Format::Text => to_text(&analysis, &diagnosis),
+            Format::Json => to_json(&analysis, &diagnosis),
         };
         let sep = if i > 0 && matches!(format, Format::Text) {
             "\n"

@@ -17,7 +17,8 @@ fn text_output_has_the_summary_and_the_transcript() {
         .args(["analyze", "samples/plain-mx-swaks.pcap"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0));
+    // Sending to the tenant MX is an error finding (mx-endpoint): exit status 1.
+    assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("handshake"), "{text}");
     assert!(text.contains("C  EHLO MX-4070N.domain.local"), "{text}");
@@ -35,7 +36,7 @@ fn json_output_has_the_documented_fields() {
         ])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(out.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     for key in ["file", "format", "link_types", "packets", "sessions"] {
         assert!(v.get(key).is_some(), "missing {key}");
@@ -62,6 +63,36 @@ fn json_output_has_the_documented_fields() {
 }
 
 #[test]
+fn the_supported_configuration_exits_0() {
+    let out = smtpcap()
+        .args(["analyze", "samples/submission-starttls-curl.pcap"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn findings_lists_the_catalogue() {
+    let out = smtpcap().arg("findings").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    for id in [
+        "mx-endpoint",
+        "no-starttls",
+        "not-authenticated",
+        "capture-incomplete",
+    ] {
+        assert!(text.lines().any(|l| l.starts_with(id)), "{id} missing");
+    }
+    assert_eq!(text.lines().count(), smtpcap::diagnosis::CATALOGUE.len());
+}
+
+#[test]
 fn reads_standard_input_compressed_or_not() {
     for file in [
         "samples/plain-mx-swaks.pcap",
@@ -76,7 +107,8 @@ fn reads_standard_input_compressed_or_not() {
             .unwrap();
         child.stdin.take().unwrap().write_all(&bytes).unwrap();
         let out = child.wait_with_output().unwrap();
-        assert_eq!(out.status.code(), Some(0), "{file}");
+        // mx-endpoint, and cleartext-credentials: error findings.
+        assert_eq!(out.status.code(), Some(1), "{file}");
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(v["file"], "-");
         assert_eq!(v["sessions"].as_array().unwrap().len(), 1, "{file}");

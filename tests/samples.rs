@@ -3,8 +3,6 @@
 
 mod common;
 
-use smtpcap::report::to_json;
-
 #[test]
 fn every_sample_matches_its_expected_json() {
     let bless = std::env::var_os("SMTPCAP_BLESS").is_some();
@@ -17,7 +15,7 @@ fn every_sample_matches_its_expected_json() {
     let mut failures = Vec::new();
     for s in &samples {
         let a = common::analyze(s);
-        let json = to_json(&a);
+        let json = common::render(&a).1;
         let name = s.file_name().unwrap().to_string_lossy().to_string();
         let expected_path = common::root()
             .join("samples/expected")

@@ -4,8 +4,6 @@ mod common;
 
 use std::path::PathBuf;
 
-use smtpcap::report::{to_json, to_text};
-
 const SAMPLE_PASSWORD: &str = "Scan2Mail!2026";
 
 fn forms(secret: &str) -> Vec<String> {
@@ -29,7 +27,8 @@ fn no_output_holds_a_password() {
     let mut checked_secrets = 0;
     for c in &captures {
         let a = common::analyze(c);
-        let outputs = [to_text(&a), to_json(&a)];
+        let (text, json) = common::render(&a);
+        let outputs = [text, json];
         let mut secrets = forms(SAMPLE_PASSWORD);
         secrets.extend(a.secrets.iter().filter(|s| s.len() >= 4).cloned());
         checked_secrets += a.secrets.len();
@@ -50,9 +49,11 @@ fn no_output_holds_a_password() {
 #[test]
 fn user_names_are_shown() {
     let a = common::analyze("samples/auth-login-cleartext-swaks.pcap.gz".as_ref());
-    assert!(to_text(&a).contains("user office@domain.com"));
+    assert!(common::render(&a).0.contains("user office@domain.com"));
     assert!(a.secrets.iter().any(|s| s == SAMPLE_PASSWORD));
     let p = common::analyze("samples/auth-plain-cleartext-msmtp.pcap".as_ref());
-    assert!(to_json(&p).contains("\"username\": \"office@domain.com\""));
+    assert!(common::render(&p)
+        .1
+        .contains("\"username\": \"office@domain.com\""));
     assert!(p.secrets.iter().any(|s| s == SAMPLE_PASSWORD));
 }

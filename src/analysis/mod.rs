@@ -34,6 +34,8 @@ pub struct Analysis {
     pub error: Option<CaptureProblem>,
     pub decode: DecodeStats,
     pub tcp: TableStats,
+    /// Serialised by the report, next to each session's diagnosis.
+    #[serde(skip)]
     pub sessions: Vec<Session>,
     /// Passwords seen in the clear; never serialised, used to scrub every output.
     #[serde(skip)]

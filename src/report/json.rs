@@ -1,9 +1,45 @@
-use super::scrub;
-use crate::analysis::Analysis;
+use serde::Serialize;
 
-/// The analysis as one pretty-printed JSON document (see docs/json-format.md).
-pub fn to_json(a: &Analysis) -> String {
-    let out = serde_json::to_string_pretty(a)
+use super::scrub;
+use crate::analysis::{Analysis, Session};
+use crate::diagnosis::{Diagnosis, Finding, SessionDiagnosis};
+
+#[derive(Serialize)]
+struct Document<'a> {
+    #[serde(flatten)]
+    capture: &'a Analysis,
+    sessions: Vec<SessionView<'a>>,
+    findings: &'a [Finding],
+}
+
+#[derive(Serialize)]
+struct SessionView<'a> {
+    #[serde(flatten)]
+    session: &'a Session,
+    #[serde(flatten)]
+    diagnosis: Option<&'a SessionDiagnosis>,
+}
+
+fn document<'a>(a: &'a Analysis, d: &'a Diagnosis) -> Document<'a> {
+    let sessions = a
+        .sessions
+        .iter()
+        .enumerate()
+        .map(|(i, session)| SessionView {
+            session,
+            diagnosis: d.sessions.get(i),
+        })
+        .collect();
+    Document {
+        capture: a,
+        sessions,
+        findings: &d.findings,
+    }
+}
+
+/// The analysis and its diagnosis as one pretty-printed JSON document (docs/json-format.md).
+pub fn to_json(a: &Analysis, d: &Diagnosis) -> String {
+    let out = serde_json::to_string_pretty(&document(a, d))
         .unwrap_or_else(|e| format!("{{\"error\": \"cannot serialise: {e}\"}}"));
     scrub(out, &a.secrets)
 }

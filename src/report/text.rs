@@ -4,11 +4,12 @@ use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
 
 use super::scrub;
 use crate::analysis::{Analysis, Session};
+use crate::diagnosis::{Diagnosis, Outcome, SessionDiagnosis, Severity, SUPPORTED};
 use crate::dialogue::{BodyKind, EntryKind};
 use crate::tcp::{CloseHow, Handshake, Side};
 
 /// A capture's summary table and each conversation's transcript, with frame numbers.
-pub fn to_text(a: &Analysis) -> String {
+pub fn to_text(a: &Analysis, d: &Diagnosis) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "== {}", a.file);
     if let Some(format) = a.format {
@@ -45,9 +46,10 @@ pub fn to_text(a: &Analysis) -> String {
         let _ = writeln!(out, "   no SMTP or POP3 conversation found");
         return scrub(out, &a.secrets);
     }
+    let _ = writeln!(out, "\n{}", verdict(d));
     out.push('\n');
-    out.push_str(&summary_table(a));
-    out.push('\n');
+    out.push_str(&summary_table(a, d));
+    findings(&mut out, d);
     for s in &a.sessions {
         out.push('\n');
         transcript(&mut out, s);
@@ -55,7 +57,88 @@ pub fn to_text(a: &Analysis) -> String {
     scrub(out, &a.secrets)
 }
 
-fn summary_table(a: &Analysis) -> String {
+/// One line: what is wrong, or that nothing is.
+pub fn verdict(d: &Diagnosis) -> String {
+    let worst = d.findings.iter().find(|f| f.severity == Severity::Error);
+    if let Some(f) = worst {
+        let more = d
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .count()
+            - 1;
+        let more = if more > 0 {
+            format!(
+                " (and {more} more error{})",
+                if more > 1 { "s" } else { "" }
+            )
+        } else {
+            String::new()
+        };
+        return format!("VERDICT: FAIL: {} [{}]{more}", f.title, f.id);
+    }
+    let delivered = d.sessions.iter().any(|s| s.outcome == Outcome::Delivered);
+    let encrypted = d
+        .sessions
+        .iter()
+        .any(|s| s.outcome == Outcome::EncryptedMessageTransferred);
+    let base = if delivered {
+        "VERDICT: OK: a message was accepted"
+    } else if encrypted {
+        "VERDICT: OK so far: a message-sized transfer went through TLS (its acceptance is encrypted)"
+    } else if d.sessions.is_empty() {
+        "VERDICT: nothing to judge: no SMTP conversation"
+    } else {
+        "VERDICT: no message was sent"
+    };
+    match d.findings.iter().find(|f| f.severity == Severity::Warning) {
+        Some(w) => format!("{base}; warning: {} [{}]", w.title, w.id),
+        None => base.to_string(),
+    }
+}
+
+fn findings(out: &mut String, d: &Diagnosis) {
+    if d.findings.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\nFindings:");
+    for f in &d.findings {
+        let session = f
+            .session
+            .map(|s| format!(" (session {s})"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "\n  {} [{}] {}{session}",
+            f.severity.name().to_uppercase(),
+            f.id,
+            f.title
+        );
+        for e in &f.evidence {
+            let _ = writeln!(out, "      frame {:>6}: {}", e.frame, clip(&e.text, 160));
+        }
+        let _ = writeln!(out, "    Why: {}", f.explanation);
+        let _ = writeln!(out, "    Fix: {}", f.remediation);
+    }
+    if d.findings.iter().any(|f| Diagnosis::device_side(f.id)) {
+        let _ = writeln!(
+            out,
+            "\n  Supported configuration (Sharp MX, Microsoft 365): {SUPPORTED}"
+        );
+    }
+}
+
+fn outcome_cell(sd: Option<&SessionDiagnosis>) -> String {
+    let Some(sd) = sd else { return "-".into() };
+    match (sd.outcome, sd.stage) {
+        (Outcome::Rejected, Some(stage)) => {
+            format!("rejected at {}", format!("{stage:?}").to_lowercase())
+        }
+        (o, _) => o.name().to_string(),
+    }
+}
+
+fn summary_table(a: &Analysis, d: &Diagnosis) -> String {
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic)
@@ -67,17 +150,24 @@ fn summary_table(a: &Analysis) -> String {
             "frames",
             "handshake",
             "closed",
+            "outcome",
             "last reply",
         ]);
-    for s in &a.sessions {
+    for (i, s) in a.sessions.iter().enumerate() {
+        let sd = d.sessions.get(i);
+        let server = match sd.and_then(|x| x.server_name.as_ref()) {
+            Some(n) => format!("{}\n{n}", s.server),
+            None => s.server.to_string(),
+        };
         t.add_row(vec![
             s.id.to_string(),
             format!("{:?}", s.protocol).to_lowercase(),
             s.client.to_string(),
-            s.server.to_string(),
+            server,
             format!("{}–{}", s.tcp.first_frame, s.tcp.last_frame),
             handshake(s.tcp.handshake).to_string(),
             closed(s),
+            outcome_cell(sd),
             last_reply(s),
         ]);
     }

@@ -14,6 +14,8 @@ pub struct TlsFacts {
     /// Encrypted records after the handshake, and their payload bytes, per direction.
     pub client_records: u64,
     pub client_bytes: u64,
+    /// The largest client record after the handshake (commands are small; a message is not).
+    pub largest_client_record: u64,
     pub server_records: u64,
     pub server_bytes: u64,
     /// Frame of the client's first record after the handshake.

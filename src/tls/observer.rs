@@ -156,6 +156,8 @@ impl TlsObserver {
                         Side::Client => {
                             f.client_records += 1;
                             f.client_bytes += body.len() as u64;
+                            f.largest_client_record =
+                                f.largest_client_record.max(body.len() as u64);
                             f.client_data_frame.get_or_insert(frame);
                         }
                         Side::Server => {

@@ -107,6 +107,15 @@ pub fn content(a: &Analysis, session: usize) -> Vec<String> {
         .collect()
 }
 
+/// The text and JSON reports of an analysis, with its diagnosis.
+pub fn render(a: &Analysis) -> (String, String) {
+    let d = smtpcap::diagnosis::diagnose(a);
+    (
+        smtpcap::report::to_text(a, &d),
+        smtpcap::report::to_json(a, &d),
+    )
+}
+
 pub fn which(tool: &str) -> bool {
     std::process::Command::new(tool)
         .arg("--version")

@@ -1,0 +1,273 @@
+use serde::Serialize;
+
+use crate::analysis::{Protocol, Session};
+use crate::dialogue::EntryKind;
+use crate::tcp::{Handshake, Side};
+use crate::tls::TlsFacts;
+
+/// How a session ended, as far as the capture shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// A message was accepted in clear text.
+    Delivered,
+    /// A 4xx/5xx reply stopped the attempt (see `stage`).
+    Rejected,
+    /// SYNs unanswered, or refused.
+    NoConnection,
+    /// The STARTTLS or implicit-TLS handshake did not complete.
+    TlsFailed,
+    /// TLS was established and the client sent a message-sized volume (whether it was
+    /// accepted cannot be seen).
+    EncryptedMessageTransferred,
+    /// TLS was established but no message-sized transfer followed.
+    EncryptedNoMessage,
+    /// Greeting and EHLO (maybe STARTTLS, AUTH) then QUIT, no MAIL: a connection test.
+    TestOnly,
+    /// The capture ends, or a gap hides the result.
+    Incomplete,
+}
+
+impl Outcome {
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Delivered => "delivered",
+            Outcome::Rejected => "rejected",
+            Outcome::NoConnection => "no-connection",
+            Outcome::TlsFailed => "tls-failed",
+            Outcome::EncryptedMessageTransferred => "encrypted-message-transferred",
+            Outcome::EncryptedNoMessage => "encrypted-no-message",
+            Outcome::TestOnly => "test-only",
+            Outcome::Incomplete => "incomplete",
+        }
+    }
+}
+
+/// The step of the dialogue a rejection happened at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stage {
+    Greeting,
+    Helo,
+    Starttls,
+    Auth,
+    Mail,
+    Rcpt,
+    Data,
+}
+
+pub fn stage_of(command: &str) -> Option<Stage> {
+    Some(match command {
+        "GREETING" => Stage::Greeting,
+        "EHLO" | "HELO" | "LHLO" => Stage::Helo,
+        "STARTTLS" | "STLS" => Stage::Starttls,
+        "AUTH" | "USER" | "PASS" | "APOP" => Stage::Auth,
+        "MAIL" => Stage::Mail,
+        "RCPT" => Stage::Rcpt,
+        "DATA" | "BDAT" | "end of data" => Stage::Data,
+        _ => return None,
+    })
+}
+
+/// One message attempt: MAIL up to the end of the data, or a reset.
+#[derive(Clone, Debug, Serialize)]
+pub struct Transaction {
+    pub mail_frame: u64,
+    pub sender: String,
+    pub sender_reply: Option<u16>,
+    pub recipients: Vec<Recipient>,
+    /// Reply to the end of the data (DATA's lone dot, or BDAT LAST).
+    pub data_reply: Option<u16>,
+    pub data_reply_frame: Option<u64>,
+    pub accepted: bool,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Recipient {
+    pub address: String,
+    pub frame: u64,
+    pub reply: Option<u16>,
+}
+
+/// Client application data after the handshake that shows a message went through TLS:
+/// a record of this size (commands are far smaller), or this many bytes in all, or as
+/// many records as EHLO, AUTH (3), MAIL, RCPT, DATA, body and QUIT make. A refused login
+/// takes at most six small records (EHLO, AUTH LOGIN, user, password, retry or QUIT).
+const MESSAGE_RECORD: u64 = 512;
+const MESSAGE_BYTES: u64 = 4096;
+const MESSAGE_RECORDS: u64 = 8;
+const MESSAGE_RECORDS_BYTES: u64 = 400;
+
+pub fn transactions(session: &Session) -> Vec<Transaction> {
+    let mut out: Vec<Transaction> = Vec::new();
+    let mut open: Option<Transaction> = None;
+    for e in &session.dialogue {
+        match &e.kind {
+            EntryKind::Command {
+                command, argument, ..
+            } => match command.as_str() {
+                "MAIL" => {
+                    if let Some(t) = open.take() {
+                        out.push(t);
+                    }
+                    open = Some(Transaction {
+                        mail_frame: e.frame,
+                        sender: address(argument),
+                        sender_reply: None,
+                        recipients: Vec::new(),
+                        data_reply: None,
+                        data_reply_frame: None,
+                        accepted: false,
+                    });
+                }
+                "RCPT" => {
+                    if let Some(t) = &mut open {
+                        t.recipients.push(Recipient {
+                            address: address(argument),
+                            frame: e.frame,
+                            reply: None,
+                        });
+                    }
+                }
+                "RSET" => {
+                    if let Some(t) = open.take() {
+                        out.push(t);
+                    }
+                }
+                _ => {}
+            },
+            EntryKind::Reply {
+                code,
+                answers: Some(a),
+                ..
+            } => {
+                let Some(t) = &mut open else { continue };
+                match a.command.as_str() {
+                    "MAIL" if a.frame == t.mail_frame => t.sender_reply = Some(*code),
+                    "RCPT" => {
+                        if let Some(r) = t
+                            .recipients
+                            .iter_mut()
+                            .find(|r| r.frame == a.frame && r.reply.is_none())
+                        {
+                            r.reply = Some(*code);
+                        }
+                    }
+                    "end of data" | "BDAT" | "DATA" if *code != 354 => {
+                        // BDAT chunks other than LAST are answered 250 too; the last reply counts.
+                        t.data_reply = Some(*code);
+                        t.data_reply_frame = Some(e.frame);
+                        t.accepted = (200..300).contains(code) && a.command != "DATA";
+                    }
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+    }
+    out.extend(open);
+    out
+}
+
+fn address(argument: &str) -> String {
+    let rest = argument.split_once(':').map_or(argument, |(_, r)| r).trim();
+    let end = rest
+        .find('>')
+        .map_or_else(|| rest.find(' ').unwrap_or(rest.len()), |i| i + 1);
+    rest[..end]
+        .trim_matches(|c| c == '<' || c == '>')
+        .to_string()
+}
+
+/// The decisive reply: the last 4xx/5xx the client did not get past.
+pub struct Deciding {
+    pub frame: u64,
+    pub code: u16,
+    pub line: String,
+    pub stage: Option<Stage>,
+}
+
+pub fn deciding_reply(session: &Session) -> Option<Deciding> {
+    let mut last: Option<Deciding> = None;
+    for e in &session.dialogue {
+        if let EntryKind::Reply {
+            code,
+            lines,
+            answers,
+            ..
+        } = &e.kind
+        {
+            let stage = answers.as_ref().and_then(|a| stage_of(&a.command));
+            if *code >= 400 && stage.is_some() {
+                last = Some(Deciding {
+                    frame: e.frame,
+                    code: *code,
+                    line: lines.join(" "),
+                    stage,
+                });
+            } else if (200..400).contains(code) {
+                // A later success at the same or a later stage means the client got past it.
+                if let (Some(d), Some(s)) = (&last, stage) {
+                    if s as u8 >= d.stage.map_or(0, |x| x as u8) {
+                        last = None;
+                    }
+                }
+            }
+        }
+    }
+    last
+}
+
+pub fn message_sized(tls: &TlsFacts) -> bool {
+    tls.largest_client_record >= MESSAGE_RECORD
+        || tls.client_bytes >= MESSAGE_BYTES
+        || (tls.client_records >= MESSAGE_RECORDS && tls.client_bytes >= MESSAGE_RECORDS_BYTES)
+}
+
+/// The session's outcome, and the stage for a rejection.
+pub fn outcome(session: &Session, txs: &[Transaction]) -> (Outcome, Option<Stage>) {
+    match session.tcp.handshake {
+        Handshake::SynUnanswered | Handshake::Refused => return (Outcome::NoConnection, None),
+        _ => {}
+    }
+    if txs.iter().any(|t| t.accepted) {
+        return (Outcome::Delivered, None);
+    }
+    let tls_started = session
+        .dialogue
+        .iter()
+        .any(|e| e.from == Side::Client && matches!(e.kind, EntryKind::Tls { .. }));
+    if tls_started {
+        let Some(tls) = &session.tls else {
+            return (Outcome::Incomplete, None);
+        };
+        if tls.established {
+            let sized = message_sized(tls);
+            return (
+                if sized {
+                    Outcome::EncryptedMessageTransferred
+                } else {
+                    Outcome::EncryptedNoMessage
+                },
+                None,
+            );
+        }
+        if tls.lost_sync && tls.server_hello.is_some() {
+            return (Outcome::Incomplete, None);
+        }
+        return (Outcome::TlsFailed, None);
+    }
+    if let Some(d) = deciding_reply(session) {
+        return (Outcome::Rejected, d.stage);
+    }
+    let commands: Vec<&str> = session
+        .dialogue
+        .iter()
+        .filter_map(|e| e.command())
+        .collect();
+    let quit = commands.contains(&"QUIT");
+    if session.protocol == Protocol::Smtp && quit && !commands.contains(&"MAIL") {
+        return (Outcome::TestOnly, None);
+    }
+    (Outcome::Incomplete, None)
+}
