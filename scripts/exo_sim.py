@@ -229,6 +229,30 @@ class Session:
             self.say("235 2.7.0 Authentication successful")
 
 
+async def pop3(reader, writer):
+    """POP3 as Exchange Online answers it since Basic authentication for POP was removed."""
+    writer.write(b"+OK The Microsoft Exchange POP3 service is ready. [UABOADQAUAAyADgANwBDAEEAMAAwADYANAAuAA==]\r\n")
+    await writer.drain()
+    while True:
+        line = await reader.readline()
+        if not line:
+            return
+        verb = line.split(b" ")[0].strip().upper()
+        if verb == b"USER":
+            writer.write(b"+OK\r\n")
+        elif verb == b"PASS":
+            writer.write(b"-ERR Logon failure: unknown user name or bad password.\r\n")
+        elif verb == b"CAPA":
+            writer.write(b"+OK\r\nTOP\r\nUIDL\r\nSASL PLAIN\r\nUSER\r\n.\r\n")
+        elif verb == b"QUIT":
+            writer.write(b"+OK Microsoft Exchange Server POP3 server signing off.\r\n")
+            await writer.drain()
+            return
+        else:
+            writer.write(b"-ERR Protocol error. 14\r\n")
+        await writer.drain()
+
+
 async def main():
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--listen", action="append", default=[], help="ADDR:PORT, repeatable ([v6]:port for IPv6)")
@@ -238,6 +262,7 @@ async def main():
     p.add_argument("--no-starttls", action="store_true")
     p.add_argument("--user", default="office@domain.com")
     p.add_argument("--password", default="Scan2Mail!2026")
+    p.add_argument("--pop3", action="append", default=[], help="ADDR:PORT for a POP3 listener")
     p.add_argument("--cert", required=True)
     p.add_argument("--key", required=True)
     a = p.parse_args()
@@ -254,6 +279,9 @@ async def main():
     for spec in a.listen:
         host, _, port = spec.rpartition(":")
         servers.append(await asyncio.start_server(handle, host.strip("[]"), int(port)))
+    for spec in a.pop3:
+        host, _, port = spec.rpartition(":")
+        servers.append(await asyncio.start_server(pop3, host.strip("[]"), int(port)))
     await asyncio.gather(*(s.serve_forever() for s in servers))
 
 

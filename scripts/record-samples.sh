@@ -21,6 +21,7 @@ C=smtpcap-cli
 R=smtpcap-rtr
 SRV4=192.0.2.25 CLI4=192.0.2.10          # TEST-NET-1 (RFC 5737): documentation addresses
 SRV6=2001:db8::25 CLI6=2001:db8::10      # RFC 3849 documentation prefix
+DNS4=192.0.2.53
 SRVR=203.0.113.25 CLIR=198.51.100.10     # TEST-NET-3 / TEST-NET-2, routed through $R
 USER=office@domain.com
 PASS='Scan2Mail!2026'
@@ -33,7 +34,7 @@ cleanup() {
     ip netns del $S 2>/dev/null || true
     ip netns del $C 2>/dev/null || true
     ip netns del $R 2>/dev/null || true
-    rm -rf "$work"
+    rm -rf "/etc/netns/$C" "$work"
 }
 trap cleanup EXIT
 
@@ -52,6 +53,10 @@ setup() {
     ip link set vs netns $S
     for ns in $S $C; do ip -n $ns link set lo up; done
     ip -n $S addr add $SRV4/24 dev vs
+    ip -n $S addr add $DNS4/24 dev vs
+    # The client resolves names through the responder in the server namespace.
+    mkdir -p /etc/netns/$C
+    echo "nameserver $DNS4" >/etc/netns/$C/resolv.conf
     ip -n $C addr add $CLI4/24 dev vc
     ip -n $S addr add $SRV6/64 dev vs nodad
     ip -n $C addr add $CLI6/64 dev vc nodad
@@ -103,6 +108,7 @@ server() {
     shift 2
     local listen=()
     for a in $SRV4 "[$SRV6]" $SRVR; do for p in 25 587 465; do listen+=(--listen "$a:$p"); done; done
+    listen+=(--pop3 "$SRV4:110")
     # Not through in_s: $! must be the process itself (ip netns exec execs it), not a subshell.
     ip netns exec $S python3 "$here/exo_sim.py" "${listen[@]}" --mode "$mode" --scenario "$scenario" \
         --user "$USER" --password "$PASS" --cert "$work/cert.pem" --key "$work/key.pem" "$@" &
@@ -130,7 +136,7 @@ stop_captures() {
     for p in "${capture_pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
     for p in "${capture_pids[@]}"; do wait "$p" 2>/dev/null || true; done
     capture_pids=()
-    rm -f "$work"/*.log "$out"/*.log
+    rm -f "$work"/*.log "$out"/*.log "$out"/scenarios/*.log
 }
 
 # record NAME TOOL CLIENT...: one capture of one client run.
@@ -254,6 +260,59 @@ wait $client || true
 stop_captures
 echo "recorded midstream-clean-smtplib.pcap, midstream-late-smtplib.pcap"
 
+# The seed guide's scenarios and misleading indicators, and each finding a capture can
+# show, as a device would produce them: names resolved through DNS, the server answering
+# as the endpoint named. Where Exchange Online answers inside TLS (login results), a
+# "lab" server offering AUTH in clear makes the reply visible (--auth-plaintext).
+sc="$out/scenarios"
+mkdir -p "$sc"
+ip netns exec $S python3 "$here/dns_sim.py" --listen $DNS4 \
+    --a smtp.office365.com=$SRV4 --a contoso-com.mail.protection.outlook.com=$SRV4 &
+mx=contoso-com.mail.protection.outlook.com
+sub=smtp.office365.com
+py=(python3 "$here/clients/smtplib_client.py")
+lab=(--auth-plaintext --no-starttls)
+
+server mx spamhaus
+record scenarios/mx-port25-spamhaus.pcap tcpdump "${swaks_base[@]}" --server $mx --port 25
+server mx ok
+record scenarios/auth-on-mx.pcap tcpdump "${py[@]}" $mx --port 25 --force-auth --user "$USER" --password "$PASS"
+server mx relay-denied
+record scenarios/mx-relay-denied.pcap tcpdump "${swaks_base[@]}" --to someone@example.net --server $mx --port 25
+server mx wrong-region
+record scenarios/mx-wrong-region.pcap tcpdump "${swaks_base[@]}" --server $mx --port 25
+server submission ok
+record scenarios/supported-587.pcap tcpdump "${py[@]}" $sub --port 587 --starttls --user "$USER" --password "$PASS" --attachment-kb 48
+record scenarios/starttls-without-auth.pcap tcpdump "${py[@]}" $sub --port 587 --starttls
+record scenarios/connection-test.pcap tcpdump "${py[@]}" $sub --port 587 --quit-after-ehlo
+record scenarios/ssl-disabled-auth-on.pcap tcpdump "${py[@]}" $sub --port 587 --force-auth --send-after-failed-auth --user "$USER" --password "$PASS"
+record scenarios/implicit-tls-465.pcap tcpdump "${swaks_base[@]}" --server $sub --port 465 --tls-on-connect
+record scenarios/connection-refused.pcap tcpdump "${swaks_base[@]}" --server $sub --port 2525
+record scenarios/dns-typo.pcap tcpdump "${swaks_base[@]}" --server smtp.office365.co --port 587
+record scenarios/pop-before-smtp.pcap tcpdump "${py[@]}" $sub --port 587 --starttls --user "$USER" --password "$PASS" --attachment-kb 48 --pop-first $SRV4:110
+server submission bad-helo
+record scenarios/invalid-helo.pcap tcpdump "${swaks_base[@]}" --helo "MX-4070N..local" --server $sub --port 587
+server submission tls10-rejected
+record scenarios/tls-too-old.pcap tcpdump "${py[@]}" $sub --port 587 --starttls --tls-max 1.1 --user "$USER" --password "$PASS"
+for s in auth-failed auth-disabled basic-retired concurrent; do
+    server submission $s "${lab[@]}"
+    record scenarios/lab-$s.pcap tcpdump "${swaks_base[@]}" --server $sub --port 587 --auth LOGIN --auth-user "$USER" --auth-password "$PASS"
+done
+server submission send-as-denied "${lab[@]}"
+record scenarios/lab-send-as-denied.pcap tcpdump "${swaks_base[@]}" --from scanner@domain.com --server $sub --port 587 --auth LOGIN --auth-user "$USER" --auth-password "$PASS"
+# A filtered port: the server namespace drops SYNs to 25 (the capture, before netfilter,
+# still sees them); the client retries until its timeout.
+in_s nft -f - <<'EOF'
+table inet smtpcap_block {
+  chain in {
+    type filter hook input priority 0; policy accept;
+    tcp dport 25 drop
+  }
+}
+EOF
+record scenarios/port-blocked.pcap tcpdump "${swaks_base[@]}" --server $mx --port 25 --timeout 4
+in_s nft delete table inet smtpcap_block
+
 # Other container formats of the same traffic, as the Wireshark tools write them:
 # nanosecond pcap (editcap), and one pcapng with two sections (cat) whose first section
 # has two interfaces of different link types (mergecap of an Ethernet and an SLL2 capture).
@@ -262,5 +321,5 @@ mergecap -F pcapng -w "$work/two-interfaces.pcapng" "$out/pipelining-swaks.pcap"
 cat "$work/two-interfaces.pcapng" "$out/ipv6-starttls-swaks.pcapng" >"$out/multi-section-interface.pcapng"
 echo "converted plain-mx-nanosecond.pcap, multi-section-interface.pcapng"
 
-chmod 644 "$out"/*
+chmod 644 "$out"/*.pcap* "$out"/scenarios/*
 ls -l "$out"

@@ -10,6 +10,7 @@ pub mod analysis;
 pub mod capture;
 pub mod diagnosis;
 pub mod dialogue;
+pub mod dns;
 pub mod packet;
 pub mod pop3;
 pub mod report;

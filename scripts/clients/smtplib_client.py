@@ -16,6 +16,14 @@ def message(i, sender, rcpt, size):
     return m
 
 
+def with_scan(m, kb):
+    if kb:
+        import random
+        data = random.Random(4070).randbytes(kb * 1024)
+        m.add_attachment(data, maintype="application", subtype="pdf", filename="scan.pdf")
+    return m
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("server")
@@ -30,8 +38,27 @@ def main():
     p.add_argument("--rset", action="store_true", help="send RSET between messages")
     p.add_argument("--pause-after-ehlo", type=float, default=0.0)
     p.add_argument("--tls-max", choices=["1.0", "1.1", "1.2", "1.3"])
+    p.add_argument("--force-auth", action="store_true",
+                   help="send AUTH LOGIN even when not advertised, as a device with authentication enabled does")
+    p.add_argument("--send-after-failed-auth", action="store_true", help="try to send although AUTH failed")
+    p.add_argument("--attachment-kb", type=int, default=0, help="add a binary 'scan' of this size")
+    p.add_argument("--pop-first", help="log in with POP3 at this host:port first (POP before SMTP)")
+    p.add_argument("--quit-after-ehlo", action="store_true", help="a connection test: EHLO, then QUIT")
     a = p.parse_args()
     rcpts = a.rcpt or ["scans@domain.com"]
+    if a.pop_first:
+        import poplib
+        host, _, port = a.pop_first.rpartition(":")
+        try:
+            pop = poplib.POP3(host, int(port), timeout=10)
+            pop.user(a.user or a.sender)
+            pop.pass_(a.password or "")
+        except poplib.error_proto as e:
+            print("pop3:", e)
+        try:
+            pop.quit()
+        except Exception:
+            pass
     s = smtplib.SMTP(a.server, a.port, local_hostname="MX-4070N.domain.local", timeout=20)
     s.ehlo()
     if a.pause_after_ehlo:
@@ -47,13 +74,24 @@ def main():
             ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
         s.starttls(context=ctx)
         s.ehlo()
-    if a.user:
+    if a.quit_after_ehlo:
+        s.quit()
+        return
+    if a.force_auth:
+        import base64
+        code, _ = s.docmd("AUTH", "LOGIN " + base64.b64encode(a.user.encode()).decode())
+        if code == 334:
+            code, _ = s.docmd(base64.b64encode(a.password.encode()).decode())
+        if code != 235 and not a.send_after_failed_auth:
+            s.quit()
+            return
+    elif a.user:
         s.login(a.user, a.password)
     for i in range(a.messages):
         if i and a.rset:
             s.rset()
         try:
-            s.send_message(message(i + 1, a.sender, ", ".join(rcpts), a.size), a.sender, rcpts)
+            s.send_message(with_scan(message(i + 1, a.sender, ", ".join(rcpts), a.size), a.attachment_kb), a.sender, rcpts)
         except smtplib.SMTPException as e:
             print("refused:", e)
     s.quit()

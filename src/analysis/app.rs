@@ -41,8 +41,9 @@ pub struct Dialogue {
 /// The protocol state of one TCP conversation.
 pub enum App {
     Probe(Probe),
-    Smtp(SmtpSession),
-    Pop3(Pop3Session),
+    // Boxed: most conversations are neither, and carry only the small variants.
+    Smtp(Box<SmtpSession>),
+    Pop3(Box<Pop3Session>),
     /// Not SMTP or POP3: only TCP facts are kept.
     Other,
 }
@@ -71,9 +72,9 @@ impl App {
     pub fn new(client: &Endpoint, server: &Endpoint, syn_seen: bool) -> App {
         let mid_stream = !syn_seen;
         if SMTP_PORTS.contains(&server.port) {
-            App::Smtp(SmtpSession::new(mid_stream))
+            App::Smtp(Box::new(SmtpSession::new(mid_stream)))
         } else if server.port == POP3_PORT {
-            App::Pop3(Pop3Session::new(mid_stream))
+            App::Pop3(Box::new(Pop3Session::new(mid_stream)))
         } else if client.port == 53 || server.port == 53 {
             App::Other
         } else {
@@ -188,7 +189,7 @@ impl Probe {
                 |side, f, t, ev| session.borrow_mut().event(side, f, t, ev),
             );
             let session = session.into_inner();
-            return Some(App::Smtp(session));
+            return Some(App::Smtp(Box::new(session)));
         }
         let pop3 = self.server.starts_with(b"+OK").then_some(0).zip(find_word(
             &self.client,
@@ -204,7 +205,7 @@ impl Probe {
                 |side, f, t, ev| session.borrow_mut().event(side, f, t, ev),
             );
             let session = session.into_inner();
-            return Some(App::Pop3(session));
+            return Some(App::Pop3(Box::new(session)));
         }
         let gave_up = self.client.len() >= PROBE_LIMIT
             || self.server.len() >= PROBE_LIMIT

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::capture::{CaptureError, CaptureReader, Timestamp};
 use crate::dialogue::{seconds, Entry};
+use crate::dns::{DnsLog, Lookup};
 use crate::packet::{DecodeStats, PacketDecoder, Transport};
 use crate::tcp::{
     Connection, ConnectionTable, Endpoint, SegmentMeta, TableLimits, TableStats, TcpFacts,
@@ -34,6 +35,8 @@ pub struct Analysis {
     pub error: Option<CaptureProblem>,
     pub decode: DecodeStats,
     pub tcp: TableStats,
+    /// DNS lookups (UDP port 53).
+    pub dns: Vec<Lookup>,
     /// Serialised by the report, next to each session's diagnosis.
     #[serde(skip)]
     pub sessions: Vec<Session>,
@@ -58,6 +61,12 @@ impl From<&CaptureError> for CaptureProblem {
     }
 }
 
+#[derive(Debug, Clone, Serialize)]
+pub struct DnsName {
+    pub name: String,
+    pub frame: u64,
+}
+
 /// One SMTP or POP3 conversation.
 #[derive(Debug, Serialize)]
 pub struct Session {
@@ -73,6 +82,8 @@ pub struct Session {
     pub dialogue: Vec<Entry>,
     /// What the capture shows of the TLS session (after STARTTLS, or implicit TLS).
     pub tls: Option<TlsFacts>,
+    /// The name the server's address was looked up as, and the frame of the answer.
+    pub dns_name: Option<DnsName>,
     /// Dialogue entries not kept because the conversation exceeded the bound.
     #[serde(skip_serializing_if = "is_zero")]
     pub dropped_entries: u64,
@@ -120,6 +131,7 @@ impl Analysis {
             decode: DecodeStats::default(),
             tcp: TableStats::default(),
             sessions: Vec::new(),
+            dns: Vec::new(),
             secrets: Vec::new(),
         }
     }
@@ -127,6 +139,7 @@ impl Analysis {
 
 pub fn analyze_reader(file: String, mut reader: CaptureReader) -> Analysis {
     let mut decoder = PacketDecoder::default();
+    let mut dns = DnsLog::default();
     let mut table: ConnectionTable<App> =
         ConnectionTable::new(TableLimits::default(), is_server_port);
     let mut sessions = Vec::new();
@@ -149,6 +162,19 @@ pub fn analyze_reader(file: String, mut reader: CaptureReader) -> Analysis {
         let Some(packet) = decoder.decode(&frame) else {
             continue;
         };
+        if let Transport::Udp(u) = &packet.transport {
+            if u.src_port == 53 || u.dst_port == 53 {
+                let src = Endpoint {
+                    ip: packet.src,
+                    port: u.src_port,
+                };
+                let dst = Endpoint {
+                    ip: packet.dst,
+                    port: u.dst_port,
+                };
+                dns.datagram(number, src, dst, u.payload);
+            }
+        }
         if let Transport::Tcp(seg) = &packet.transport {
             let meta = SegmentMeta {
                 frame: number,
@@ -177,6 +203,13 @@ pub fn analyze_reader(file: String, mut reader: CaptureReader) -> Analysis {
     }
     secrets.sort();
     secrets.dedup();
+    let names = dns.names();
+    for s in &mut sessions {
+        s.dns_name = names.get(&s.server.ip).map(|(name, frame)| DnsName {
+            name: name.clone(),
+            frame: *frame,
+        });
+    }
     Analysis {
         file,
         format: Some(reader.format().name()),
@@ -189,6 +222,7 @@ pub fn analyze_reader(file: String, mut reader: CaptureReader) -> Analysis {
         decode: decoder.stats.clone(),
         tcp: table.stats.clone(),
         sessions,
+        dns: dns.lookups,
         secrets,
     }
 }
@@ -215,6 +249,7 @@ fn collect(conn: Connection<App>, sessions: &mut Vec<Session>, secrets: &mut Vec
         tcp: facts,
         dialogue: d.entries,
         tls: d.tls,
+        dns_name: None,
         dropped_entries: d.dropped_entries,
     });
 }

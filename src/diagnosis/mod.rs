@@ -140,7 +140,7 @@ pub fn diagnose(a: &Analysis) -> Diagnosis {
         } else {
             None
         };
-        let clue = role::classify(s, None);
+        let clue = role::classify(s, s.dns_name.as_ref().map(|n| (n.name.as_str(), n.frame)));
         session_findings(
             &mut findings,
             s,
@@ -499,6 +499,14 @@ fn session_findings(
             }
             f.add("tls-handshake-failed", id, evidence);
         }
+        if out == Outcome::EncryptedNoMessage {
+            let frame = tls.client_data_frame.unwrap_or(s.tcp.first_frame);
+            let text = format!(
+                "TLS established; then only {} small encrypted records ({} bytes) from the client before the end",
+                tls.client_records, tls.client_bytes
+            );
+            f.add("encrypted-no-message", id, vec![Evidence { frame, text }]);
+        }
         if matches!(
             out,
             Outcome::EncryptedMessageTransferred | Outcome::EncryptedNoMessage
@@ -532,6 +540,22 @@ fn session_findings(
         ev.extend(gap_evidence(s, GapReason::NotCaptured));
         f.add("capture-incomplete", id, ev);
     }
+}
+
+/// A name a device would use for its mail server.
+fn mail_server_like(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    [
+        "smtp",
+        "mail",
+        "mx",
+        "outlook",
+        "office365",
+        "exchange",
+        "relay",
+    ]
+    .iter()
+    .any(|w| n.contains(w))
 }
 
 fn gap_evidence(s: &Session, reason: GapReason) -> Vec<Evidence> {
@@ -607,6 +631,37 @@ fn capture_findings(f: &mut Findings, a: &Analysis, diags: &[SessionDiagnosis]) 
                 ],
             );
         }
+    }
+    // A name fails when no lookup of it (of any type) succeeded: AAAA without records is normal.
+    let resolved = |name: &str| {
+        a.dns
+            .iter()
+            .any(|l| l.name.eq_ignore_ascii_case(name) && !l.failed())
+    };
+    for l in a
+        .dns
+        .iter()
+        .filter(|l| l.failed() && mail_server_like(&l.name) && !resolved(&l.name))
+    {
+        let mut ev = vec![Evidence {
+            frame: l.frame,
+            text: format!("DNS query for {} ({})", l.name, l.qtype),
+        }];
+        ev.push(match (l.response_frame, &l.rcode) {
+            (Some(rf), Some(rc)) if rc != "NOERROR" => Evidence {
+                frame: rf,
+                text: format!("answer: {rc}"),
+            },
+            (Some(rf), _) => Evidence {
+                frame: rf,
+                text: "answer: no address".into(),
+            },
+            (None, _) => Evidence {
+                frame: l.frame,
+                text: "no answer in the capture".into(),
+            },
+        });
+        f.add("dns-failure", None, ev);
     }
     if a.decode.truncated > 0 && !f.list.iter().any(|x| x.id == "capture-truncated") {
         let text = format!(

@@ -38,10 +38,10 @@ pub fn classify_name(name: &str) -> ServerRole {
 
 /// Every clue the capture gives, best first: the DNS name, the greeting and EHLO host
 /// names, the certificate's names, the SNI.
-pub fn classify(session: &Session, dns_name: Option<&str>) -> RoleClue {
+pub fn classify(session: &Session, dns_name: Option<(&str, u64)>) -> RoleClue {
     let mut clues: Vec<(String, Option<u64>, &'static str)> = Vec::new();
-    if let Some(n) = dns_name {
-        clues.push((n.to_string(), None, "DNS lookup"));
+    if let Some((n, frame)) = dns_name {
+        clues.push((n.to_string(), Some(frame), "DNS lookup"));
     }
     for e in &session.dialogue {
         if let EntryKind::Reply {

@@ -10,14 +10,20 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The captures in `samples/`, as paths relative to the package root.
+/// The captures in `samples/` and `samples/scenarios/`, as paths relative to the package root.
 pub fn samples() -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(root().join("samples"))
-        .expect("samples/ exists")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| is_capture(p))
-        .map(|p| PathBuf::from("samples").join(p.file_name().unwrap()))
-        .collect();
+    let mut v = Vec::new();
+    for dir in ["samples", "samples/scenarios"] {
+        for e in std::fs::read_dir(root().join(dir))
+            .expect("samples/ exists")
+            .flatten()
+        {
+            let p = e.path();
+            if is_capture(&p) {
+                v.push(PathBuf::from(dir).join(p.file_name().unwrap()));
+            }
+        }
+    }
     v.sort();
     v
 }

@@ -1,0 +1,125 @@
+//! Stage 4: DNS lookups (UDP port 53), parsed with simple-dns: which names were asked,
+//! what they resolved to, and which lookups failed.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use serde::Serialize;
+use simple_dns::rdata::RData;
+use simple_dns::{Packet, PacketFlag, RCODE};
+
+use crate::tcp::Endpoint;
+
+/// One query and its answer, if the capture holds it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Lookup {
+    pub frame: u64,
+    pub client: Endpoint,
+    pub server: Endpoint,
+    pub name: String,
+    pub qtype: String,
+    /// Frame of the response, if seen.
+    pub response_frame: Option<u64>,
+    /// `NOERROR`, `NXDOMAIN`, `SERVFAIL`, `REFUSED`, …; null without a response.
+    pub rcode: Option<String>,
+    pub addresses: Vec<IpAddr>,
+    pub cnames: Vec<String>,
+    pub mx: Vec<String>,
+}
+
+impl Lookup {
+    /// The lookup failed: an error code, a response without an answer, or no response.
+    pub fn failed(&self) -> bool {
+        match self.rcode.as_deref() {
+            None => true,
+            Some("NOERROR") => {
+                self.addresses.is_empty() && self.cnames.is_empty() && self.mx.is_empty()
+            }
+            Some(_) => true,
+        }
+    }
+}
+
+const MAX_LOOKUPS: usize = 100_000;
+
+/// Collects the DNS exchanges of a capture.
+#[derive(Debug, Default)]
+pub struct DnsLog {
+    pub lookups: Vec<Lookup>,
+    /// Queries waiting for an answer: (client, server, id) → index.
+    pending: HashMap<(Endpoint, Endpoint, u16), usize>,
+    pub malformed: u64,
+}
+
+impl DnsLog {
+    pub fn datagram(&mut self, frame: u64, src: Endpoint, dst: Endpoint, payload: &[u8]) {
+        let Ok(p) = Packet::parse(payload) else {
+            self.malformed += 1;
+            return;
+        };
+        let Some(q) = p.questions.first() else { return };
+        if !p.has_flags(PacketFlag::RESPONSE) {
+            if self.lookups.len() >= MAX_LOOKUPS {
+                return;
+            }
+            self.pending.insert((src, dst, p.id()), self.lookups.len());
+            self.lookups.push(Lookup {
+                frame,
+                client: src,
+                server: dst,
+                name: q.qname.to_string(),
+                qtype: format!("{:?}", q.qtype)
+                    .trim_start_matches("TYPE(")
+                    .trim_end_matches(')')
+                    .to_string(),
+                response_frame: None,
+                rcode: None,
+                addresses: Vec::new(),
+                cnames: Vec::new(),
+                mx: Vec::new(),
+            });
+            return;
+        }
+        let Some(i) = self.pending.remove(&(dst, src, p.id())) else {
+            return;
+        };
+        let Some(l) = self.lookups.get_mut(i) else {
+            return;
+        };
+        l.response_frame = Some(frame);
+        l.rcode = Some(rcode_name(p.rcode()));
+        for a in &p.answers {
+            match &a.rdata {
+                RData::A(x) => l.addresses.push(IpAddr::V4(Ipv4Addr::from(x.address))),
+                RData::AAAA(x) => l.addresses.push(IpAddr::V6(Ipv6Addr::from(x.address))),
+                RData::CNAME(c) => l.cnames.push(c.0.to_string()),
+                RData::MX(m) => l.mx.push(m.exchange.to_string()),
+                _ => {}
+            }
+        }
+    }
+
+    /// The name each address was looked up as (the first successful lookup wins).
+    pub fn names(&self) -> HashMap<IpAddr, (String, u64)> {
+        let mut m = HashMap::new();
+        for l in &self.lookups {
+            for a in &l.addresses {
+                m.entry(*a)
+                    .or_insert_with(|| (l.name.clone(), l.response_frame.unwrap_or(l.frame)));
+            }
+        }
+        m
+    }
+}
+
+fn rcode_name(r: RCODE) -> String {
+    match r {
+        RCODE::NoError => "NOERROR".into(),
+        RCODE::FormatError => "FORMERR".into(),
+        RCODE::ServerFailure => "SERVFAIL".into(),
+        RCODE::NameError => "NXDOMAIN".into(),
+        RCODE::NotImplemented => "NOTIMP".into(),
+        RCODE::Refused => "REFUSED".into(),
+        other => format!("{other:?}").to_uppercase(),
+    }
+}
