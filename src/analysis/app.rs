@@ -2,6 +2,7 @@ use serde::Serialize;
 
 use crate::capture::Timestamp;
 use crate::dialogue::Entry;
+use crate::dns::DnsOverTcp;
 use crate::pop3::Pop3Session;
 use crate::smtp::SmtpSession;
 use crate::tcp::{Endpoint, Side, StreamEvent, StreamSink, TcpFacts};
@@ -44,6 +45,8 @@ pub enum App {
     // Boxed: most conversations are neither, and carry only the small variants.
     Smtp(Box<SmtpSession>),
     Pop3(Box<Pop3Session>),
+    /// DNS over TCP: its messages join the capture's DNS lookups.
+    Dns(Box<DnsOverTcp>),
     /// Not SMTP or POP3: only TCP facts are kept.
     Other,
 }
@@ -69,14 +72,14 @@ pub struct Probe {
 }
 
 impl App {
-    pub fn new(client: &Endpoint, server: &Endpoint, syn_seen: bool) -> App {
+    pub fn new(_client: &Endpoint, server: &Endpoint, syn_seen: bool) -> App {
         let mid_stream = !syn_seen;
         if SMTP_PORTS.contains(&server.port) {
             App::Smtp(Box::new(SmtpSession::new(mid_stream)))
         } else if server.port == POP3_PORT {
             App::Pop3(Box::new(Pop3Session::new(mid_stream)))
-        } else if client.port == 53 || server.port == 53 {
-            App::Other
+        } else if server.port == 53 {
+            App::Dns(Box::default())
         } else {
             App::Probe(Probe {
                 mid_stream,
@@ -106,7 +109,7 @@ impl App {
                 secrets: s.secrets,
                 dropped_entries: s.dropped_entries,
             }),
-            App::Probe(_) | App::Other => None,
+            App::Probe(_) | App::Dns(_) | App::Other => None,
         }
     }
 }
@@ -117,6 +120,10 @@ impl StreamSink for App {
             App::Smtp(s) => s.event(side, frame, time, event),
             App::Pop3(s) => s.event(side, frame, time, event),
             App::Other => {}
+            App::Dns(d) => match event {
+                StreamEvent::Data(data) => d.data(side == Side::Client, data, frame),
+                StreamEvent::Gap { .. } => d.gap(side == Side::Client),
+            },
             App::Probe(p) => {
                 p.push(side, frame, time, &event);
                 if let Some(decided) = p.decide(false) {

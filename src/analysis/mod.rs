@@ -190,12 +190,12 @@ pub fn analyze_reader(file: String, mut reader: CaptureReader) -> Analysis {
             };
             table.segment(&meta, seg, App::new);
             for conn in table.take_finished() {
-                collect(conn, &mut sessions, &mut secrets);
+                collect(conn, &mut sessions, &mut secrets, &mut dns);
             }
         }
     }
     for conn in table.finish_all() {
-        collect(conn, &mut sessions, &mut secrets);
+        collect(conn, &mut sessions, &mut secrets, &mut dns);
     }
     sessions.sort_by_key(|s: &Session| (s.tcp.first_frame, s.client.port));
     for (i, s) in sessions.iter_mut().enumerate() {
@@ -203,6 +203,7 @@ pub fn analyze_reader(file: String, mut reader: CaptureReader) -> Analysis {
     }
     secrets.sort();
     secrets.dedup();
+    dns.lookups.sort_by_key(|l| l.frame);
     let names = dns.names();
     for s in &mut sessions {
         s.dns_name = names.get(&s.server.ip).map(|(name, frame)| DnsName {
@@ -227,7 +228,12 @@ pub fn analyze_reader(file: String, mut reader: CaptureReader) -> Analysis {
     }
 }
 
-fn collect(conn: Connection<App>, sessions: &mut Vec<Session>, secrets: &mut Vec<String>) {
+fn collect(
+    conn: Connection<App>,
+    sessions: &mut Vec<Session>,
+    secrets: &mut Vec<String>,
+    dns: &mut DnsLog,
+) {
     let Connection {
         client,
         server,
@@ -235,6 +241,17 @@ fn collect(conn: Connection<App>, sessions: &mut Vec<Session>, secrets: &mut Vec
         sink,
         ..
     } = conn;
+    if let App::Dns(d) = &sink {
+        for (from_client, frame, message) in &d.messages {
+            let (src, dst) = if *from_client {
+                (client, server)
+            } else {
+                (server, client)
+            };
+            dns.datagram(*frame, src, dst, message);
+        }
+        return;
+    }
     let Some(d) = sink.into_dialogue() else {
         return;
     };

@@ -123,3 +123,100 @@ fn rcode_name(r: RCODE) -> String {
         other => format!("{other:?}").to_uppercase(),
     }
 }
+
+/// DNS over TCP (RFC 1035 §4.2.2): messages with a two-byte length, in either direction.
+#[derive(Debug, Default)]
+pub struct DnsOverTcp {
+    buf: [Vec<u8>; 2],
+    first_frame: [u64; 2],
+    /// Complete messages: (from the client?, frame of the first byte, bytes).
+    pub messages: Vec<(bool, u64, Vec<u8>)>,
+}
+
+const MAX_TCP_MESSAGES: usize = 10_000;
+
+impl DnsOverTcp {
+    pub fn data(&mut self, from_client: bool, data: &[u8], frame: u64) {
+        let i = usize::from(!from_client);
+        if self.buf[i].is_empty() {
+            self.first_frame[i] = frame;
+        }
+        self.buf[i].extend_from_slice(data);
+        loop {
+            let b = &self.buf[i];
+            if b.len() < 2 {
+                return;
+            }
+            let len = usize::from(u16::from_be_bytes([b[0], b[1]]));
+            if b.len() < 2 + len {
+                return;
+            }
+            let msg = b[2..2 + len].to_vec();
+            self.buf[i].drain(..2 + len);
+            if self.messages.len() < MAX_TCP_MESSAGES {
+                self.messages.push((from_client, self.first_frame[i], msg));
+            }
+            self.first_frame[i] = frame;
+        }
+    }
+
+    /// Bytes are missing: the framing of this direction is lost.
+    pub fn gap(&mut self, from_client: bool) {
+        self.buf[usize::from(!from_client)].clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(id: u16, name: &str) -> Vec<u8> {
+        let mut q = id.to_be_bytes().to_vec();
+        q.extend([0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]);
+        for label in name.split('.') {
+            q.push(label.len() as u8);
+            q.extend(label.as_bytes());
+        }
+        q.extend([0, 0, 1, 0, 1]);
+        q
+    }
+
+    fn nxdomain(id: u16, name: &str) -> Vec<u8> {
+        let mut r = query(id, name);
+        r[2] = 0x81;
+        r[3] = 0x83;
+        r
+    }
+
+    #[test]
+    fn tcp_messages_split_across_segments_are_framed() {
+        let mut t = DnsOverTcp::default();
+        let q = query(7, "smtp.office365.co");
+        let mut framed = (q.len() as u16).to_be_bytes().to_vec();
+        framed.extend(&q);
+        t.data(true, &framed[..5], 10);
+        t.data(true, &framed[5..], 11);
+        let r = nxdomain(7, "smtp.office365.co");
+        let mut framed = (r.len() as u16).to_be_bytes().to_vec();
+        framed.extend(&r);
+        t.data(false, &framed, 12);
+        assert_eq!(t.messages.len(), 2);
+        assert_eq!((t.messages[0].0, t.messages[0].1), (true, 10));
+        let mut log = DnsLog::default();
+        let c = Endpoint {
+            ip: "192.0.2.10".parse().unwrap(),
+            port: 40000,
+        };
+        let s = Endpoint {
+            ip: "192.0.2.53".parse().unwrap(),
+            port: 53,
+        };
+        for (from_client, frame, m) in &t.messages {
+            let (src, dst) = if *from_client { (c, s) } else { (s, c) };
+            log.datagram(*frame, src, dst, m);
+        }
+        assert_eq!(log.lookups.len(), 1);
+        assert_eq!(log.lookups[0].rcode.as_deref(), Some("NXDOMAIN"));
+        assert!(log.lookups[0].failed());
+    }
+}
