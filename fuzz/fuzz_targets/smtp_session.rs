@@ -1,0 +1,37 @@
+#![no_main]
+//! Arbitrary client and server bytes, in arbitrary chunks and with gaps, through the SMTP
+//! and POP3 state machines; the dialogue must serialise.
+use libfuzzer_sys::fuzz_target;
+use smtpcap::capture::Timestamp;
+use smtpcap::pop3::Pop3Session;
+use smtpcap::smtp::SmtpSession;
+use smtpcap::tcp::{GapReason, Side, StreamEvent};
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&mode, mut rest)) = data.split_first() else { return };
+    let mut smtp = SmtpSession::new(mode & 1 == 1);
+    let mut pop3 = Pop3Session::new(mode & 1 == 1);
+    let mut frame = 0;
+    while let Some((&ctl, tail)) = rest.split_first() {
+        frame += 1;
+        let n = usize::from(ctl >> 2).min(tail.len());
+        let (chunk, next) = tail.split_at(n);
+        rest = next;
+        let side = if ctl & 1 == 0 { Side::Client } else { Side::Server };
+        let ev = if ctl & 2 == 2 && n == 0 {
+            StreamEvent::Gap { len: u64::from(ctl), reason: GapReason::NotCaptured }
+        } else {
+            StreamEvent::Data(chunk)
+        };
+        let ev2 = match &ev {
+            StreamEvent::Data(d) => StreamEvent::Data(d),
+            StreamEvent::Gap { len, reason } => StreamEvent::Gap { len: *len, reason: *reason },
+        };
+        smtp.event(side, frame, Timestamp::default(), ev);
+        pop3.event(side, frame, Timestamp::default(), ev2);
+    }
+    smtp.finish();
+    pop3.finish();
+    let _ = serde_json::to_string(&smtp.dialogue).unwrap();
+    let _ = serde_json::to_string(&pop3.dialogue).unwrap();
+});
