@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod analysis;
+pub mod batch;
 pub mod capture;
 pub mod diagnosis;
 pub mod dialogue;

@@ -118,6 +118,17 @@ pub fn analyze_bytes(name: String, bytes: Box<dyn Read + Send>, gzip: bool) -> A
 }
 
 impl Analysis {
+    /// Keeps only the sessions (and DNS lookups) of hosts in `nets`: a device or a server.
+    pub fn retain_hosts(&mut self, nets: &[ipnet::IpNet]) {
+        if nets.is_empty() {
+            return;
+        }
+        let hit = |ip: &std::net::IpAddr| nets.iter().any(|n| n.contains(ip));
+        self.sessions
+            .retain(|s| hit(&s.client.ip) || hit(&s.server.ip));
+        self.dns.retain(|l| hit(&l.client.ip) || hit(&l.server.ip));
+    }
+
     fn unreadable(file: String, e: &CaptureError) -> Self {
         Analysis {
             file,

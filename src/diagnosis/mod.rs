@@ -63,6 +63,11 @@ impl Diagnosis {
         self.findings.iter().any(|f| f.severity == Severity::Error)
     }
 
+    /// Drops the findings below `min` (info < warning < error).
+    pub fn retain_min_severity(&mut self, min: Severity) {
+        self.findings.retain(|f| f.severity <= min);
+    }
+
     /// Whether a finding's fix is a setting on the device.
     pub fn device_side(id: &str) -> bool {
         DEVICE_SIDE.contains(&id)
@@ -529,12 +534,20 @@ fn session_findings(
         let ev = gap_evidence(s, GapReason::Snaplen);
         f.add("capture-truncated", id, ev);
     }
-    if s.tcp.mid_stream || st.iter().any(|x| x.gap_bytes > x.snaplen_bytes) {
+    let one_sided = s.tcp.server_packets == 0 && s.tcp.client_stream.bytes > 0;
+    if s.tcp.mid_stream || one_sided || st.iter().any(|x| x.gap_bytes > x.snaplen_bytes) {
         let mut ev = Vec::new();
         if s.tcp.mid_stream {
             ev.push(Evidence {
                 frame: first,
                 text: "the capture starts after this conversation began".into(),
+            });
+        }
+        if one_sided {
+            ev.push(Evidence {
+                frame: first,
+                text: "the capture holds only the client's packets; no server reply can be seen"
+                    .into(),
             });
         }
         ev.extend(gap_evidence(s, GapReason::NotCaptured));

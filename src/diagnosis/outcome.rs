@@ -233,11 +233,16 @@ pub fn outcome(session: &Session, txs: &[Transaction]) -> (Outcome, Option<Stage
     if txs.iter().any(|t| t.accepted) {
         return (Outcome::Delivered, None);
     }
-    let tls_started = session
-        .dialogue
-        .iter()
-        .any(|e| e.from == Side::Client && matches!(e.kind, EntryKind::Tls { .. }));
-    if tls_started {
+    let client_tls = session.dialogue.iter().find_map(|e| match &e.kind {
+        EntryKind::Tls { tls } if e.from == Side::Client => Some(tls.looks_like_tls),
+        _ => None,
+    });
+    if client_tls == Some(false) {
+        // After the switch to TLS the bytes are not TLS records (a decrypted capture):
+        // what happened there is not parsed.
+        return (Outcome::Incomplete, None);
+    }
+    if client_tls.is_some() {
         let Some(tls) = &session.tls else {
             return (Outcome::Incomplete, None);
         };

@@ -14,6 +14,16 @@ pub enum ServerRole {
     Other,
 }
 
+impl ServerRole {
+    pub fn name(self) -> &'static str {
+        match self {
+            ServerRole::ExoSubmission => "exo-submission",
+            ServerRole::ExoInboundMx => "exo-inbound-mx",
+            ServerRole::Other => "other",
+        }
+    }
+}
+
 /// The role and the clue it was told from (a name and where it was seen).
 pub struct RoleClue {
     pub role: ServerRole,

@@ -43,3 +43,10 @@ pub fn to_json(a: &Analysis, d: &Diagnosis) -> String {
         .unwrap_or_else(|e| format!("{{\"error\": \"cannot serialise: {e}\"}}"));
     scrub(out, &a.secrets)
 }
+
+/// The same document on one line (JSON Lines).
+pub fn to_json_line(a: &Analysis, d: &Diagnosis) -> String {
+    let out = serde_json::to_string(&document(a, d))
+        .unwrap_or_else(|e| format!("{{\"error\": \"cannot serialise: {e}\"}}"));
+    scrub(out, &a.secrets)
+}

@@ -1,10 +1,13 @@
-//! Stage 6: what people read: a text transcript and summary, or JSON.
+//! Stage 7: what people read: text for the technician, Markdown for a ticket, JSON and
+//! JSON Lines for tools.
 
 mod json;
+mod markdown;
 mod text;
 
-pub use json::to_json;
-pub use text::to_text;
+pub use json::{to_json, to_json_line};
+pub use markdown::to_markdown;
+pub use text::{display_filter, to_text, verdict, TextOptions};
 
 /// Shortest secret scrubbed from rendered text; shorter ones would match ordinary words.
 /// The structured output never holds a secret; this is the second line of defence.

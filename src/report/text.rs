@@ -8,8 +8,48 @@ use crate::diagnosis::{Diagnosis, Outcome, SessionDiagnosis, Severity, SUPPORTED
 use crate::dialogue::{BodyKind, EntryKind};
 use crate::tcp::{CloseHow, Handshake, Side};
 
-/// A capture's summary table and each conversation's transcript, with frame numbers.
-pub fn to_text(a: &Analysis, d: &Diagnosis) -> String {
+/// How the text report is rendered.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TextOptions {
+    /// Each conversation's full transcript, after the findings.
+    pub transcript: bool,
+    /// ANSI colours (for a terminal).
+    pub color: bool,
+}
+
+const RED: &str = "\x1b[1;31m";
+const YELLOW: &str = "\x1b[1;33m";
+const GREEN: &str = "\x1b[1;32m";
+const BOLD: &str = "\x1b[1m";
+const RESET: &str = "\x1b[0m";
+
+fn paint(on: bool, style: &str, text: &str) -> String {
+    if on {
+        format!("{style}{text}{RESET}")
+    } else {
+        text.to_string()
+    }
+}
+
+/// A Wireshark display filter that isolates one conversation.
+pub fn display_filter(s: &Session) -> String {
+    let field = |ip: &std::net::IpAddr| if ip.is_ipv6() { "ipv6.addr" } else { "ip.addr" };
+    format!(
+        "{}=={} && {}=={} && tcp.port=={} && tcp.port=={} && frame.number>={} && frame.number<={}",
+        field(&s.client.ip),
+        s.client.ip,
+        field(&s.server.ip),
+        s.server.ip,
+        s.client.port,
+        s.server.port,
+        s.tcp.first_frame,
+        s.tcp.last_frame
+    )
+}
+
+/// A capture's verdict, summary table, findings with their evidence and fix, each
+/// conversation's Wireshark filter, and (on request) its transcript.
+pub fn to_text(a: &Analysis, d: &Diagnosis, opts: &TextOptions) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "== {}", a.file);
     if let Some(format) = a.format {
@@ -46,13 +86,27 @@ pub fn to_text(a: &Analysis, d: &Diagnosis) -> String {
         let _ = writeln!(out, "   no SMTP or POP3 conversation found");
         return scrub(out, &a.secrets);
     }
-    let _ = writeln!(out, "\n{}", verdict(d));
+    let v = verdict(d);
+    let style = if v.contains("FAIL") {
+        RED
+    } else if v.contains("warning") {
+        YELLOW
+    } else {
+        GREEN
+    };
+    let _ = writeln!(out, "\n{}", paint(opts.color, style, &v));
     out.push('\n');
     out.push_str(&summary_table(a, d));
-    findings(&mut out, d);
+    findings(&mut out, d, opts.color);
+    let _ = writeln!(out, "\nWireshark display filters:");
     for s in &a.sessions {
-        out.push('\n');
-        transcript(&mut out, s);
+        let _ = writeln!(out, "  session {}: {}", s.id, display_filter(s));
+    }
+    if opts.transcript {
+        for s in &a.sessions {
+            out.push('\n');
+            transcript(&mut out, s);
+        }
     }
     scrub(out, &a.secrets)
 }
@@ -97,7 +151,7 @@ pub fn verdict(d: &Diagnosis) -> String {
     }
 }
 
-fn findings(out: &mut String, d: &Diagnosis) {
+fn findings(out: &mut String, d: &Diagnosis, color: bool) {
     if d.findings.is_empty() {
         return;
     }
@@ -107,13 +161,13 @@ fn findings(out: &mut String, d: &Diagnosis) {
             .session
             .map(|s| format!(" (session {s})"))
             .unwrap_or_default();
-        let _ = writeln!(
-            out,
-            "\n  {} [{}] {}{session}",
-            f.severity.name().to_uppercase(),
-            f.id,
-            f.title
-        );
+        let style = match f.severity {
+            Severity::Error => RED,
+            Severity::Warning => YELLOW,
+            Severity::Info => BOLD,
+        };
+        let label = paint(color, style, &f.severity.name().to_uppercase());
+        let _ = writeln!(out, "\n  {label} [{}] {}{session}", f.id, f.title);
         for e in &f.evidence {
             let _ = writeln!(out, "      frame {:>6}: {}", e.frame, clip(&e.text, 160));
         }

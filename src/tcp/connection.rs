@@ -275,10 +275,13 @@ impl<S: StreamSink> Connection<S> {
                 .is_some_and(|c| c.how == CloseHow::Rst && c.by == Side::Server);
             if server_reset {
                 Handshake::Refused
-            } else if f.server_packets == 0 {
+            } else if f.server_packets == 0
+                && f.client_stream.bytes + f.client_stream.gap_bytes == 0
+            {
                 Handshake::SynUnanswered
             } else {
-                // The server spoke but its SYN-ACK is not in the capture.
+                // The server spoke, or the client sent data (so the handshake completed),
+                // but the SYN-ACK is not in the capture.
                 Handshake::NotSeen
             }
         } else {

@@ -116,8 +116,12 @@ pub fn content(a: &Analysis, session: usize) -> Vec<String> {
 /// The text and JSON reports of an analysis, with its diagnosis.
 pub fn render(a: &Analysis) -> (String, String) {
     let d = smtpcap::diagnosis::diagnose(a);
+    let opts = smtpcap::report::TextOptions {
+        transcript: true,
+        color: false,
+    };
     (
-        smtpcap::report::to_text(a, &d),
+        smtpcap::report::to_text(a, &d, &opts),
         smtpcap::report::to_json(a, &d),
     )
 }

@@ -1,0 +1,197 @@
+//! Which files a run analyses: files named on the command line, and capture files found
+//! (recursively, by content) in the directories named.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// One capture to analyse, in the order the run reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Input {
+    pub path: PathBuf,
+}
+
+/// Expands directories (recursively, sorted by path) to the capture files they hold,
+/// recognised by content; files named directly are kept whatever they hold, so that a
+/// wrong file gets its error message. `-` stands for standard input.
+pub fn expand(paths: &[PathBuf]) -> Vec<Input> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut found = Vec::new();
+            walk(p, &mut found);
+            found.sort();
+            out.extend(found.into_iter().map(|path| Input { path }));
+        } else {
+            out.push(Input { path: p.clone() });
+        }
+    }
+    out
+}
+
+fn walk(dir: &Path, found: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        let Ok(ft) = e.file_type() else { continue };
+        if ft.is_dir() {
+            walk(&p, found);
+        } else if ft.is_file() && is_capture_file(&p) {
+            found.push(p);
+        }
+    }
+}
+
+/// A pcap or pcapng file, or a gzip-compressed one, by its first bytes.
+pub fn is_capture_file(path: &Path) -> bool {
+    let Ok(mut f) = File::open(path) else {
+        return false;
+    };
+    let mut head = [0u8; 4];
+    if f.read_exact(&mut head).is_err() {
+        return false;
+    }
+    if head[..2] == [0x1f, 0x8b] {
+        let Ok(f) = File::open(path) else {
+            return false;
+        };
+        let mut gz = flate2::read::MultiGzDecoder::new(f);
+        if gz.read_exact(&mut head).is_err() {
+            return false;
+        }
+    }
+    is_capture_magic(&head)
+}
+
+pub fn is_capture_magic(head: &[u8; 4]) -> bool {
+    matches!(
+        head,
+        [0x0a, 0x0d, 0x0d, 0x0a]
+            | [0xd4, 0xc3, 0xb2, 0xa1]
+            | [0xa1, 0xb2, 0xc3, 0xd4]
+            | [0x4d, 0x3c, 0xb2, 0xa1]
+            | [0xa1, 0xb2, 0x3c, 0x4d]
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn directories_yield_captures_by_content_recursively() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let found = expand(&[root.join("samples")]);
+        assert!(found.len() >= 40, "{}", found.len());
+        assert!(found
+            .iter()
+            .any(|i| i.path.ends_with("scenarios/supported-587.pcap")));
+        assert!(found
+            .iter()
+            .any(|i| i.path.ends_with("auth-login-cleartext-swaks.pcap.gz")));
+        // README.md and the expected JSON files are not captures.
+        assert!(found
+            .iter()
+            .all(|i| !i.path.to_string_lossy().ends_with(".md")));
+        assert!(found
+            .iter()
+            .all(|i| !i.path.to_string_lossy().ends_with(".json")));
+        let mut sorted = found.clone();
+        sorted.sort_by(|a, b| a.path.cmp(&b.path));
+        assert_eq!(found, sorted);
+    }
+}
+
+/// What a run produces, and how.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputFormat {
+    Text,
+    Json,
+    Jsonl,
+    Markdown,
+}
+
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    pub format: OutputFormat,
+    pub text: crate::report::TextOptions,
+    /// Keep only the sessions of these devices or servers (empty: all).
+    pub hosts: Vec<ipnet::IpNet>,
+    pub min_severity: crate::diagnosis::Severity,
+}
+
+/// Exit statuses, as linters use them: the worst over all captures wins.
+pub const EXIT_OK: u8 = 0;
+pub const EXIT_FINDINGS: u8 = 1;
+pub const EXIT_UNREADABLE: u8 = 2;
+
+/// One capture's rendered report and what the batch summary shows of it.
+#[derive(Clone, Debug)]
+pub struct CaptureResult {
+    pub file: String,
+    pub rendered: String,
+    pub status: u8,
+    pub verdict: String,
+    pub main_finding: Option<String>,
+    pub sessions: usize,
+    /// Why the capture could not be read to its end.
+    pub error: Option<String>,
+}
+
+/// Analyses, diagnoses and renders one capture.
+pub fn run_one(input: &Input, opts: &RunOptions) -> CaptureResult {
+    use crate::report::{to_json, to_json_line, to_markdown, to_text, verdict};
+    let mut a = crate::analysis::analyze_path(&input.path);
+    a.retain_hosts(&opts.hosts);
+    let mut d = crate::diagnosis::diagnose(&a);
+    let status = if a.error.is_some() {
+        EXIT_UNREADABLE
+    } else if d.has_errors() {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    };
+    d.retain_min_severity(opts.min_severity);
+    let rendered = match opts.format {
+        OutputFormat::Text => to_text(&a, &d, &opts.text),
+        OutputFormat::Json => to_json(&a, &d),
+        OutputFormat::Jsonl => to_json_line(&a, &d),
+        OutputFormat::Markdown => to_markdown(&a, &d),
+    };
+    let error = a
+        .error
+        .as_ref()
+        .map(|e| format!("at byte {}: {}", e.offset, e.message));
+    let verdict = match &error {
+        Some(e) if a.format.is_none() => format!("cannot read: {e}"),
+        _ => verdict(&d).trim_start_matches("VERDICT: ").to_string(),
+    };
+    CaptureResult {
+        file: a.file.clone(),
+        rendered,
+        status,
+        verdict,
+        main_finding: d.findings.first().map(|f| f.id.to_string()),
+        sessions: a.sessions.len(),
+        error,
+    }
+}
+
+/// The table that closes a batch in the text view.
+pub fn summary_table(results: &[CaptureResult]) -> String {
+    let mut t = comfy_table::Table::new();
+    t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(comfy_table::ContentArrangement::Dynamic)
+        .set_header(vec!["capture", "verdict", "main finding", "sessions"]);
+    for r in results {
+        t.add_row(vec![
+            r.file.clone(),
+            r.verdict.clone(),
+            r.main_finding.clone().unwrap_or_else(|| "-".into()),
+            r.sessions.to_string(),
+        ]);
+    }
+    format!("{t}\n")
+}
