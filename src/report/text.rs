@@ -142,6 +142,10 @@ pub fn verdict(d: &Diagnosis) -> String {
         "VERDICT: OK so far: a message-sized transfer went through TLS (its acceptance is encrypted)"
     } else if d.sessions.is_empty() {
         "VERDICT: nothing to judge: no SMTP conversation"
+    } else if d.sessions.iter().any(|s| s.outcome == Outcome::Incomplete) {
+        "VERDICT: the result cannot be seen: the capture does not hold it"
+    } else if d.sessions.iter().all(|s| s.outcome == Outcome::TestOnly) {
+        "VERDICT: only connection tests: no message was sent"
     } else {
         "VERDICT: no message was sent"
     };
