@@ -27,8 +27,8 @@ fn no_output_holds_a_password() {
     let mut checked_secrets = 0;
     for c in &captures {
         let a = common::analyze(c);
-        let (text, json) = common::render(&a);
-        let outputs = [text, json];
+        // Text with transcripts, JSON, JSON Lines and the Markdown escalation report.
+        let outputs = common::render_all(&a);
         let mut secrets = forms(SAMPLE_PASSWORD);
         secrets.extend(a.secrets.iter().filter(|s| s.len() >= 4).cloned());
         checked_secrets += a.secrets.len();

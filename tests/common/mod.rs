@@ -113,17 +113,25 @@ pub fn content(a: &Analysis, session: usize) -> Vec<String> {
         .collect()
 }
 
-/// The text and JSON reports of an analysis, with its diagnosis.
-pub fn render(a: &Analysis) -> (String, String) {
+/// Every report of an analysis, with its diagnosis: text (with transcripts), JSON,
+/// JSON Lines and Markdown.
+pub fn render_all(a: &Analysis) -> Vec<String> {
     let d = smtpcap::diagnosis::diagnose(a);
-    let opts = smtpcap::report::TextOptions {
-        transcript: true,
-        color: false,
-    };
-    (
+    let opts = smtpcap::report::TextOptions { transcript: true, color: false };
+    vec![
         smtpcap::report::to_text(a, &d, &opts),
         smtpcap::report::to_json(a, &d),
-    )
+        smtpcap::report::to_json_line(a, &d),
+        smtpcap::report::to_markdown(a, &d),
+    ]
+}
+
+/// The text and JSON reports of an analysis.
+pub fn render(a: &Analysis) -> (String, String) {
+    let mut all = render_all(a);
+    all.truncate(2);
+    let json = all.pop().unwrap_or_default();
+    (all.pop().unwrap_or_default(), json)
 }
 
 pub fn which(tool: &str) -> bool {
