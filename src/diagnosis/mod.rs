@@ -365,7 +365,7 @@ fn session_findings(
             if let Some((af, at)) = &auth_frame {
                 evidence.push(Evidence {
                     frame: *af,
-                    text: at.clone(),
+                    text: format!("{at} (sent)"),
                 });
             }
             evidence.extend(ev());

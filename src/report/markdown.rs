@@ -119,6 +119,8 @@ pub fn to_markdown(a: &Analysis, d: &Diagnosis) -> String {
     if !checklist.is_empty() {
         let _ = writeln!(out, "## Settings to change\n\n{}\n", md(SHARP_SMTP));
         for (item, ids) in checklist {
+            // The number only orders the items as the settings page lists them.
+            let item = item.split_once(". ").map_or(item, |(_, rest)| rest);
             let _ = writeln!(out, "- [ ] {} ({})", item, ids.join(", "));
         }
     }

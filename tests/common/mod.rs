@@ -117,7 +117,10 @@ pub fn content(a: &Analysis, session: usize) -> Vec<String> {
 /// JSON Lines and Markdown.
 pub fn render_all(a: &Analysis) -> Vec<String> {
     let d = smtpcap::diagnosis::diagnose(a);
-    let opts = smtpcap::report::TextOptions { transcript: true, color: false };
+    let opts = smtpcap::report::TextOptions {
+        transcript: true,
+        color: false,
+    };
     vec![
         smtpcap::report::to_text(a, &d, &opts),
         smtpcap::report::to_json(a, &d),
