@@ -38,7 +38,8 @@ fn walk(dir: &Path, found: &mut Vec<PathBuf>) {
         let Ok(ft) = e.file_type() else { continue };
         if ft.is_dir() {
             walk(&p, found);
-        } else if ft.is_file() && is_capture_file(&p) {
+        } else if (ft.is_file() || (ft.is_symlink() && p.is_file())) && is_capture_file(&p) {
+            // Links to files are followed; links to directories are not (no loops).
             found.push(p);
         }
     }
@@ -79,6 +80,18 @@ pub fn is_capture_magic(head: &[u8; 4]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn links_to_capture_files_are_followed() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let dir = std::env::temp_dir().join(format!("smtpcap-links-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let link = dir.join("visit.pcap");
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(root.join("samples/plain-mx-swaks.pcap"), &link).unwrap();
+        assert_eq!(expand(&[dir.clone()]), vec![Input { path: link }]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn directories_yield_captures_by_content_recursively() {
