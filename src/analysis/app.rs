@@ -182,6 +182,11 @@ impl Probe {
     /// start, or after a binary prefix such as a SOCKS handshake); POP3 likewise with
     /// `+OK` and a POP3 command. `None`: not yet known.
     fn decide(&mut self, at_end: bool) -> Option<App> {
+        // SMTP and POP3 servers speak first: a client that has sent a full segment's worth
+        // before any server byte (a print job, say) is neither. A proxy handshake is short.
+        if self.server.is_empty() && self.client.len() > 1024 {
+            return Some(App::Other);
+        }
         let smtp = find_smtp_greeting(&self.server, &self.server_starts).zip(find_word(
             &self.client,
             &self.client_starts,

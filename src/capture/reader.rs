@@ -72,7 +72,7 @@ struct Interface {
     ts_offset: i64,
 }
 
-const INITIAL_BUFFER: usize = 1 << 20;
+const INITIAL_BUFFER: usize = 128 << 10;
 /// No real packet record is larger; a bigger claimed length means a damaged file.
 const MAX_BUFFER: usize = 64 << 20;
 const OPB_MAGIC: u32 = 0x0000_0002;
@@ -90,7 +90,6 @@ pub struct CaptureReader {
     pending_consume: usize,
     capacity: usize,
     frames: u64,
-    scratch: Vec<u8>,
     done: bool,
 }
 
@@ -99,6 +98,9 @@ enum Step {
         iface: usize,
         time: Timestamp,
         orig_len: u32,
+        /// Where the packet's data lies: its address and length in the reader's buffer.
+        addr: usize,
+        len: usize,
     },
     Skip,
 }
@@ -175,7 +177,6 @@ impl CaptureReader {
             pending_consume: 0,
             capacity: INITIAL_BUFFER,
             frames: 0,
-            scratch: Vec::with_capacity(65536),
             done: false,
         })
     }
@@ -210,17 +211,19 @@ impl CaptureReader {
             return Ok(None);
         }
         match self.advance() {
-            Ok(Some((iface, time, orig_len))) => {
+            Ok(Some((iface, time, orig_len, at, len))) => {
                 self.frames += 1;
                 let link_type = self
                     .interfaces
                     .get(iface)
                     .map_or(self.legacy_link, |i| i.link_type);
+                // The record is not consumed yet: its bytes are where the parser saw them.
+                let data = self.inner.data().get(at..at + len).unwrap_or_default();
                 Ok(Some(Frame {
                     number: self.frames,
                     time,
                     link_type,
-                    data: &self.scratch,
+                    data,
                     orig_len,
                 }))
             }
@@ -235,13 +238,17 @@ impl CaptureReader {
         }
     }
 
-    fn advance(&mut self) -> Result<Option<(usize, Timestamp, u32)>, CaptureError> {
+    /// The next packet: its interface, time, length on the wire, and the offset and
+    /// length of its data in `self.inner.data()`. Frames are not copied.
+    #[allow(clippy::type_complexity)]
+    fn advance(&mut self) -> Result<Option<(usize, Timestamp, u32, usize, usize)>, CaptureError> {
         if self.pending_consume > 0 {
             self.inner.consume(self.pending_consume);
             self.pending_consume = 0;
         }
         loop {
             let offset = self.inner.consumed() as u64;
+            let base = self.inner.data().as_ptr() as usize;
             let step = match self.inner.next() {
                 Ok((size, block)) => {
                     let step = interpret(
@@ -252,7 +259,6 @@ impl CaptureReader {
                             big_endian_section: &mut self.big_endian_section,
                             nanosecond: self.nanosecond,
                             legacy_link: &mut self.legacy_link,
-                            scratch: &mut self.scratch,
                         },
                         offset,
                     )?;
@@ -267,10 +273,12 @@ impl CaptureReader {
                         iface,
                         time,
                         orig_len,
+                        addr,
+                        len,
                     },
                 )) => {
                     self.pending_consume = size;
-                    return Ok(Some((iface, time, orig_len)));
+                    return Ok(Some((iface, time, orig_len, addr.wrapping_sub(base), len)));
                 }
                 Ok((size, Step::Skip)) => self.inner.consume(size),
                 Err(Next::Eof) => return Ok(None),
@@ -378,7 +386,6 @@ struct Ctx<'c> {
     big_endian_section: &'c mut bool,
     nanosecond: bool,
     legacy_link: &'c mut LinkType,
-    scratch: &'c mut Vec<u8>,
 }
 
 impl Ctx<'_> {
@@ -389,12 +396,12 @@ impl Ctx<'_> {
     }
 
     fn packet(&mut self, iface: usize, time: Timestamp, data: &[u8], orig_len: u32) -> Step {
-        self.scratch.clear();
-        self.scratch.extend_from_slice(data);
         Step::Packet {
             iface,
             time,
             orig_len,
+            addr: data.as_ptr() as usize,
+            len: data.len(),
         }
     }
 

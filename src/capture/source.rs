@@ -28,11 +28,13 @@ pub fn open_source(path: &Path) -> io::Result<Source> {
     let n = read_full(&mut raw, &mut head)?;
     let gzip = n == 2 && head == [0x1f, 0x8b];
     let joined = Cursor::new(head[..n].to_vec()).chain(raw);
-    let buffered = BufReader::with_capacity(256 * 1024, joined);
+    // Plain captures are read straight into the parser's buffer (no second copy); the
+    // decompressor wants a buffered source.
     let reader: Box<dyn Read + Send> = if gzip {
+        let buffered = BufReader::with_capacity(256 * 1024, joined);
         Box::new(FillingReader(MultiGzDecoder::new(buffered)))
     } else {
-        Box::new(FillingReader(buffered))
+        Box::new(FillingReader(joined))
     };
     Ok(Source { reader, gzip })
 }
