@@ -213,7 +213,8 @@ echo "tagged vlan-tagged-swaks.pcap"
 capture "$out/loss-clean-swaks.pcap" tcpdump vs2
 in_c "${swaks_base[@]}" --server $SRVR --port 25 --data "@$work/large.txt" >/dev/null 2>&1 || true
 stop_captures
-ip netns exec $R nft -f - <<'EOF'
+for attempt in 1 2 3; do
+    ip netns exec $R nft -f - <<'EOF'
 table inet smtpcap_loss {
   chain lossy {
     type filter hook forward priority 0; policy accept;
@@ -221,11 +222,15 @@ table inet smtpcap_loss {
   }
 }
 EOF
-capture "$out/loss-reordered-swaks.pcap" tcpdump vs2
-in_c "${swaks_base[@]}" --server $SRVR --port 25 --data "@$work/large.txt" >/dev/null 2>&1 || true
-stop_captures
-ip netns exec $R nft list table inet smtpcap_loss | grep -q "packets 1 " || { echo "the loss rule did not drop" >&2; exit 1; }
-ip netns exec $R nft delete table inet smtpcap_loss
+    capture "$out/loss-reordered-swaks.pcap" tcpdump vs2
+    in_c "${swaks_base[@]}" --server $SRVR --port 25 --data "@$work/large.txt" >/dev/null 2>&1 || true
+    stop_captures
+    dropped=$(ip netns exec $R nft list table inet smtpcap_loss | grep -o 'packets [0-9]*' | grep -o '[0-9]*')
+    ip netns exec $R nft delete table inet smtpcap_loss
+    [ "${dropped:-0}" -ge 1 ] && break
+    echo "the loss rule did not drop (attempt $attempt)" >&2
+    [ "$attempt" = 3 ] && exit 1
+done
 echo "recorded loss-clean-swaks.pcap, loss-reordered-swaks.pcap"
 
 # IPv4 fragments: the client stops setting DF and the router's link to the server has an
@@ -300,6 +305,16 @@ for s in auth-failed auth-disabled basic-retired concurrent; do
 done
 server submission send-as-denied "${lab[@]}"
 record scenarios/lab-send-as-denied.pcap tcpdump "${swaks_base[@]}" --from scanner@domain.com --server $sub --port 587 --auth LOGIN --auth-user "$USER" --auth-password "$PASS"
+server submission restricted-sender "${lab[@]}"
+record scenarios/lab-restricted-sender.pcap tcpdump "${swaks_base[@]}" --server $sub --port 587 --auth LOGIN --auth-user "$USER" --auth-password "$PASS"
+# A capture with a snapshot length (tcpdump -s 80): the replies are cut.
+server mx ok
+ip netns exec $S tcpdump --immediate-mode -i vs -s 80 -U -w "$sc/snaplen-80.pcap" 'tcp or udp port 53' 2>"$sc/snaplen-80.pcap.log" &
+capture_pids+=($!)
+sleep 1
+in_c "${swaks_base[@]}" --server $mx --port 25 >/dev/null 2>&1 || true
+stop_captures
+echo "recorded scenarios/snaplen-80.pcap"
 # A filtered port: the server namespace drops SYNs to 25 (the capture, before netfilter,
 # still sees them); the client retries until its timeout.
 in_s nft -f - <<'EOF'

@@ -89,7 +89,10 @@ mod tests {
         let link = dir.join("visit.pcap");
         let _ = std::fs::remove_file(&link);
         std::os::unix::fs::symlink(root.join("samples/plain-mx-swaks.pcap"), &link).unwrap();
-        assert_eq!(expand(std::slice::from_ref(&dir)), vec![Input { path: link }]);
+        assert_eq!(
+            expand(std::slice::from_ref(&dir)),
+            vec![Input { path: link }]
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -192,7 +192,7 @@ fn a_directory_is_searched_recursively_and_ends_with_a_summary() {
         "captures out of order: {files:?}"
     );
     let summary = text
-        .rfind("== Summary of 20 captures")
+        .rfind("== Summary of 22 captures")
         .expect("summary table");
     assert!(text[summary..].contains("supported-587.pcap"));
     assert!(text[summary..].contains("OK so far"));
@@ -206,7 +206,7 @@ fn jsonl_is_one_line_per_capture_and_markdown_has_the_report_sections() {
         .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 20);
+    assert_eq!(lines.len(), 22);
     for l in &lines {
         let v: serde_json::Value = serde_json::from_str(l).unwrap();
         assert!(v["findings"].is_array());

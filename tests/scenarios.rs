@@ -122,6 +122,19 @@ const CASES: &[Case] = &[
         outcomes: &["rejected/mail"],
         findings: &["cleartext-credentials", "temporary-failure"],
     },
+    Case {
+        file: "lab-restricted-sender.pcap",
+        outcomes: &["rejected/mail"],
+        findings: &["cleartext-credentials", "restricted-sender"],
+    },
+    // tcpdump -s 80: every command and reply is cut, but their starts (and the 250 after
+    // the message) are there.
+    // The greeting, the EHLO list and the DNS answer are cut too: the role and STARTTLS cannot be told.
+    Case {
+        file: "snaplen-80.pcap",
+        outcomes: &["delivered"],
+        findings: &["capture-truncated"],
+    },
 ];
 
 #[test]

@@ -46,6 +46,8 @@ const NO_CRLF: &str = "the last line of the stream has no CRLF";
 const AUTH_ANSWER: &str = "the line after a 334 challenge is the AUTH answer, not a command";
 const BAD_BDAT: &str = "BDAT with invalid syntax carries no chunk; the next line is a command";
 const AFTER_GAP: &str = "after the 1000 missing bytes smtpcap resynchronises; tshark stops";
+const CUT_BODY: &str =
+    "the body's end was cut by the snapshot length; the server's 250 ends it, so this is a command";
 const BDAT_SEGMENT: &str =
     "MAIL/RCPT/BDAT sharing a segment with the chunk: tshark 4.0 does not decode them";
 
@@ -138,6 +140,7 @@ const MISTAKES: &[TsharkMistake] = &[
     ours("samples/bdat-python.pcap", 9, "C:BDAT", BDAT_SEGMENT),
     ours("samples/bdat-python.pcap", 11, "C:BDAT", BDAT_SEGMENT),
     ours("samples/bdat-python.pcap", 13, "C:BDAT", BDAT_SEGMENT),
+    ours("samples/scenarios/snaplen-80.pcap", 21, "C:QUIT", CUT_BODY),
 ];
 
 /// Tokens of smtpcap's SMTP sessions, each at the frame Wireshark shows it (the last

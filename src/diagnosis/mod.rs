@@ -578,7 +578,7 @@ fn gap_evidence(s: &Session, reason: GapReason) -> Vec<Evidence> {
             EntryKind::Gap { gap } if gap.reason == reason => Some(Evidence {
                 frame: e.frame,
                 text: format!(
-                    "{} bytes from the {:?} missing from the capture",
+                    "missing from the capture: {} bytes sent by the {:?}",
                     gap.bytes, e.from
                 )
                 .to_lowercase(),

@@ -265,6 +265,11 @@ pub fn outcome(session: &Session, txs: &[Transaction]) -> (Outcome, Option<Stage
     if let Some(d) = deciding_reply(session) {
         return (Outcome::Rejected, d.stage);
     }
+    // Missing bytes may hide the MAIL that would make this more than a test.
+    let gaps = session.tcp.client_stream.gap_bytes + session.tcp.server_stream.gap_bytes > 0;
+    if gaps || session.tcp.mid_stream {
+        return (Outcome::Incomplete, None);
+    }
     let commands: Vec<&str> = session
         .dialogue
         .iter()

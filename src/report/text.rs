@@ -318,7 +318,7 @@ fn transcript(out: &mut String, s: &Session) {
         let pad = " ".repeat(head.chars().count());
         let body: Vec<String> = match &e.kind {
             EntryKind::Command { command, argument, truncated, .. } => {
-                let cut = if *truncated { " [line cut: too long]" } else { "" };
+                let cut = if *truncated { " [line cut short]" } else { "" };
                 vec![format!("{command} {argument}{cut}").trim_end().to_string()]
             }
             EntryKind::Reply { lines, .. } | EntryKind::Status { lines, .. } => lines.clone(),

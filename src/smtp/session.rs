@@ -639,6 +639,22 @@ impl SmtpSession {
         if let ClientMode::Await { .. } = self.client {
             self.resolve_await(None);
         }
+        // The start of a command cut by the gap (a snapshot length) is still worth showing.
+        if matches!(
+            self.client,
+            ClientMode::Command
+                | ClientMode::Resync {
+                    at_line_start: true
+                }
+        ) {
+            if let Some(mut line) = self.client_lines.take_partial() {
+                if matches!(self.client, ClientMode::Command) || is_command_line(&line.text) {
+                    line.truncated = true;
+                    self.client = ClientMode::Command;
+                    self.client_line(line);
+                }
+            }
+        }
         self.push(
             frame,
             time,
@@ -858,6 +874,15 @@ impl SmtpSession {
         let Some(p) = self.reply.take() else { return };
         self.replies += 1;
         self.last_reply_frame = Some(p.end_frame);
+        // A server says nothing during a message body but at its end: when the capture
+        // missed the lone dot, a reply still ends the body.
+        if let ClientMode::Body(scan) = &self.client {
+            if scan.gaps {
+                self.client = ClientMode::Command;
+                self.client_lines.reset();
+                self.expect_reply(END_OF_DATA, p.frame);
+            }
+        }
         let enhanced = enhanced_code(&p.first_text);
         let answers = self.answer_for(p.code, &p.first_text);
         self.push(
@@ -952,6 +977,22 @@ impl SmtpSession {
                 },
             );
             return;
+        }
+        // The start of a reply line cut by the gap still carries its code.
+        if matches!(
+            self.server,
+            ServerMode::Replies
+                | ServerMode::Resync {
+                    at_line_start: true
+                }
+        ) {
+            if let Some(mut line) = self.server_lines.take_partial() {
+                if parse_reply_line(&line.text).is_some() {
+                    line.truncated = true;
+                    self.server = ServerMode::Replies;
+                    self.server_line(line);
+                }
+            }
         }
         self.flush_reply();
         self.push(
