@@ -6,7 +6,7 @@
 # Generates bench/data/gen-SIZE.pcap (deterministic, examples/gencap.rs) if missing, warms
 # the page cache, then reports for each tool the best wall time of 3 runs, MB/s, packets/s
 # and peak resident memory (GNU time). With --big, the memory check is repeated on a larger
-# capture; with --batch N, N captures (links to the same file, read from the page cache) are
+# capture (SKIP_TSHARK=1 leaves tshark out); with --batch N, N captures (links to the same file, read from the page cache) are
 # analysed in one parallel run and one after another.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,14 +33,14 @@ best_of() {
     shift
     for _ in $(seq "$n"); do
         /usr/bin/time -f "%e %M" -o /tmp/smtpcap-bench.time "$@" >/dev/null 2>&1 || true
-        read -r t m </tmp/smtpcap-bench.time
+        read -r t m < <(tail -n 1 /tmp/smtpcap-bench.time)
         if [ -z "$best" ] || awk "BEGIN{exit !($t < $best)}"; then best=$t; fi
         [ "$m" -gt "$rss" ] && rss=$m
     done
     echo "$best $rss"
 }
 f=$(capture "$size")
-bytes=$(stat -c %s "$f")
+bytes=$(stat -L -c %s "$f")
 packets=$(capinfos -c -M "$f" 2>/dev/null | awk '/Number of packets/ {print $NF}' || echo 0)
 cat "$f" >/dev/null
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
@@ -55,7 +55,7 @@ row() {
 row cat "$tc" "$mc"
 read -r ts ms < <(best_of 3 "$bin" analyze --jobs 1 --format jsonl "$f")
 row "smtpcap (1 thread)" "$ts" "$ms"
-if command -v tshark >/dev/null 2>&1; then
+if [ -z "${SKIP_TSHARK:-}" ] && command -v tshark >/dev/null 2>&1; then
     read -r tt mt < <(best_of 1 tshark -n -r "$f" -Y smtp -T fields -e frame.number -e smtp.req.command -e smtp.response.code)
     row "tshark SMTP dissection" "$tt" "$mt"
     awk -v a="$tt" -v b="$ts" 'BEGIN { printf "\nsmtpcap is %.0f× faster than tshark.\n", a/b }'
@@ -65,7 +65,7 @@ if [ -n "$big" ]; then
     cat "$fb" >/dev/null
     read -r tb mb < <(best_of 1 "$bin" analyze --jobs 1 --format jsonl "$fb")
     echo
-    echo "$fb ($(stat -c %s "$fb") bytes): $tb s, peak RSS $((mb / 1024)) MiB"
+    echo "$fb ($(stat -L -c %s "$fb") bytes): $tb s, peak RSS $((mb / 1024)) MiB"
 fi
 if [ "$batch" -gt 1 ]; then
     dir=bench/data/batch
