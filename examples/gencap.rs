@@ -2,7 +2,12 @@
 //! submissions (with and without STARTTLS) among print jobs to port 9100 and UDP noise, as
 //! a copier's mirror port sees them.
 //!
-//! `cargo run --release --example gencap -- OUT.pcap SIZE_MB [SEED]`
+//! `cargo run --release --example gencap -- OUT.pcap SIZE_MB [SEED] [--hostile]`
+//!
+//! `--hostile` mixes in what an attacker or a broken device sends: a flood of SYNs that
+//! are never answered (to port 25 and elsewhere), SMTP clients sending endless lines
+//! without CRLF or millions of pipelined commands, and servers sending endless
+//! multi-line replies.
 #![forbid(unsafe_code)]
 
 use std::collections::VecDeque;
@@ -33,6 +38,8 @@ enum Step {
     Bulk(bool, usize),
     /// TLS records of this many bytes in all.
     Tls(bool, usize),
+    /// A pattern repeated to this many bytes.
+    Repeat(bool, &'static [u8], usize),
 }
 
 struct Flow {
@@ -80,6 +87,20 @@ fn smtp_script(rng: &mut Rng, tls: bool) -> VecDeque<Step> {
         ));
     }
     s
+}
+
+fn hostile_flow(rng: &mut Rng, n: u64) -> Flow {
+    let mut f = new_flow(rng, n);
+    let greeting = Step::Text(false, b"220 mx.example ESMTP\r\n".to_vec());
+    let big = 2_000_000 + rng.below(8_000_000) as usize;
+    let abuse = match rng.below(3) {
+        0 => Step::Repeat(true, b"AAAAAAAAAAAAAAAA", big),
+        1 => Step::Repeat(true, b"NOOP\r\n", big),
+        _ => Step::Repeat(false, b"250-FLOODFLOODFLOOD\r\n", big),
+    };
+    f.server = ([192, 0, 2, 25], 25);
+    f.steps = VecDeque::from([greeting, Step::Text(true, b"EHLO x\r\n".to_vec()), abuse]);
+    f
 }
 
 fn new_flow(rng: &mut Rng, n: u64) -> Flow {
@@ -196,7 +217,7 @@ fn step<W: Write>(
             };
             let (from_client, total) = match st {
                 Step::Text(c, d) => (*c, d.len()),
-                Step::Bulk(c, n) | Step::Tls(c, n) => (*c, *n),
+                Step::Bulk(c, n) | Step::Tls(c, n) | Step::Repeat(c, _, n) => (*c, *n),
             };
             let n = (total - f.sent).min(MSS);
             buf.clear();
@@ -206,6 +227,7 @@ fn step<W: Write>(
                     (0..n)
                         .map(|k| b"Scanned page data line of a print job.\r\n"[(f.sent + k) % 40]),
                 ),
+                Step::Repeat(_, p, _) => buf.extend((0..n).map(|k| p[(f.sent + k) % p.len()])),
                 Step::Tls(..) => {
                     buf.extend((0..n).map(|_| rng.next() as u8));
                     if f.sent % 16384 == 0 && n >= 5 {
@@ -251,6 +273,7 @@ fn main() -> std::io::Result<()> {
     }
     let size = args[2].parse::<u64>().map_err(std::io::Error::other)? << 20;
     let seed = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(4070u64) | 1;
+    let hostile = args.iter().any(|a| a == "--hostile");
     let mut rng = Rng(seed);
     let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(&args[1])?);
     out.write_all(&[
@@ -269,7 +292,30 @@ fn main() -> std::io::Result<()> {
     while w.bytes < size {
         while flows.len() < 24 {
             made += 1;
-            flows.push(new_flow(&mut rng, made));
+            let f = if hostile && rng.below(4) == 0 {
+                hostile_flow(&mut rng, made)
+            } else {
+                new_flow(&mut rng, made)
+            };
+            flows.push(f);
+        }
+        if hostile && rng.below(2) == 0 {
+            // A SYN from a random address and port, never answered.
+            let r = rng.next();
+            let dport = if r & 1 == 0 { 25 } else { (r >> 8) as u16 };
+            w.frame.clear();
+            PacketBuilder::ethernet2([2, 0, 0, 0, 0, 4], [2, 0, 0, 0, 0, 2])
+                .ipv4(
+                    [10, (r >> 24) as u8, (r >> 32) as u8, (r >> 40) as u8],
+                    [192, 0, 2, 25],
+                    64,
+                )
+                .tcp((r >> 48) as u16 | 1024, dport, r as u32, 64240)
+                .syn()
+                .write(&mut w.frame, &[])
+                .map_err(std::io::Error::other)?;
+            w.record()?;
+            continue;
         }
         let k = rng.below(flows.len() as u64) as usize;
         if !step(&mut w, &mut flows[k], &mut rng, &mut buf)? {

@@ -32,7 +32,8 @@ fn analyse_bounded(name: String, bytes: Vec<u8>) -> Analysis {
         let _ = common::render_all(&a);
         let _ = tx.send(a);
     });
-    rx.recv_timeout(Duration::from_secs(10)).expect("analysis hung or panicked")
+    rx.recv_timeout(Duration::from_secs(10))
+        .expect("analysis hung or panicked")
 }
 
 fn plain_bytes(path: &std::path::Path) -> Vec<u8> {
@@ -40,7 +41,9 @@ fn plain_bytes(path: &std::path::Path) -> Vec<u8> {
     if raw.starts_with(&[0x1f, 0x8b]) {
         use std::io::Read;
         let mut out = Vec::new();
-        flate2::read::MultiGzDecoder::new(&raw[..]).read_to_end(&mut out).unwrap();
+        flate2::read::MultiGzDecoder::new(&raw[..])
+            .read_to_end(&mut out)
+            .unwrap();
         out
     } else {
         raw
@@ -82,9 +85,16 @@ fn hundreds_of_damaged_variants_never_panic_or_hang_and_say_what_is_wrong() {
                 data.truncate(cut);
                 let a = analyse_bounded(name.clone(), data);
                 if legacy {
-                    let e = a.error.as_ref().unwrap_or_else(|| panic!("{name}: cut at {cut} not reported"));
+                    let e = a
+                        .error
+                        .as_ref()
+                        .unwrap_or_else(|| panic!("{name}: cut at {cut} not reported"));
                     assert!(e.message.contains("cut off"), "{name}: {}", e.message);
-                    assert!(e.offset as usize <= cut, "{name}: offset {} past the cut {cut}", e.offset);
+                    assert!(
+                        e.offset as usize <= cut,
+                        "{name}: offset {} past the cut {cut}",
+                        e.offset
+                    );
                 }
             }
             1 => {
@@ -100,11 +110,19 @@ fn hundreds_of_damaged_variants_never_panic_or_hang_and_say_what_is_wrong() {
                 let starts = record_starts(&data);
                 if legacy && starts.len() > 2 {
                     let r = starts[1 + rng.below(starts.len() - 2)];
-                    data[r + 8..r + 12].copy_from_slice(&(0x4000_0000u32 + rng.next() as u32 % 1000).to_le_bytes());
+                    data[r + 8..r + 12].copy_from_slice(
+                        &(0x4000_0000u32 + rng.next() as u32 % 1000).to_le_bytes(),
+                    );
                     let a = analyse_bounded(name.clone(), data);
-                    let e = a.error.as_ref().unwrap_or_else(|| panic!("{name}: absurd length not reported"));
+                    let e = a
+                        .error
+                        .as_ref()
+                        .unwrap_or_else(|| panic!("{name}: absurd length not reported"));
                     assert_eq!(e.offset as usize, r, "{name}: {}", e.message);
-                    assert!(a.packets > 0, "{name}: the records before the damage are still read");
+                    assert!(
+                        a.packets > 0,
+                        "{name}: the records before the damage are still read"
+                    );
                 } else {
                     analyse_bounded(name, data);
                 }
@@ -113,7 +131,8 @@ fn hundreds_of_damaged_variants_never_panic_or_hang_and_say_what_is_wrong() {
                 // Randomised payloads: keep the record headers, scramble the packet bytes.
                 if legacy {
                     for r in record_starts(&data) {
-                        let caplen = u32::from_le_bytes(data[r + 8..r + 12].try_into().unwrap()) as usize;
+                        let caplen =
+                            u32::from_le_bytes(data[r + 8..r + 12].try_into().unwrap()) as usize;
                         for b in &mut data[r + 16 + 54.min(caplen)..r + 16 + caplen] {
                             *b = rng.next() as u8;
                         }
@@ -130,11 +149,17 @@ fn hundreds_of_damaged_variants_never_panic_or_hang_and_say_what_is_wrong() {
 #[test]
 fn empty_random_and_wrong_magic_files_are_named_errors() {
     let a = analyse_bounded("empty".into(), Vec::new());
-    assert_eq!(a.error.as_ref().map(|e| e.message.as_str()), Some("the file is empty"));
+    assert_eq!(
+        a.error.as_ref().map(|e| e.message.as_str()),
+        Some("the file is empty")
+    );
     let mut rng = Rng(7);
     let random: Vec<u8> = (0..4096).map(|_| rng.next() as u8).collect();
     let a = analyse_bounded("random".into(), random);
-    assert!(a.error.as_ref().is_some_and(|e| e.offset == 0 && e.message.starts_with("not a pcap or pcapng")));
+    assert!(a
+        .error
+        .as_ref()
+        .is_some_and(|e| e.offset == 0 && e.message.starts_with("not a pcap or pcapng")));
     let a = analyse_bounded("pcapng-bad-length".into(), {
         let mut d = plain_bytes("samples/ipv6-starttls-swaks.pcapng".as_ref());
         // The second block's length: make it not a multiple of 4 and too large.

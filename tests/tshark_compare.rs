@@ -156,8 +156,16 @@ fn ours_tokens(a: &Analysis) -> (Tokens, Vec<(u64, u64)>, Vec<u16>) {
         for e in &s.dialogue {
             let (token, end) = match &e.kind {
                 EntryKind::Command {
-                    command, end_frame, ..
-                } => (format!("C:{command}"), *end_frame),
+                    command,
+                    end_frame,
+                    repeated,
+                    ..
+                } => {
+                    // A folded repeat stands for one more token per copy.
+                    let key = (end_frame.unwrap_or(e.frame), format!("C:{command}"));
+                    *t.entry(key).or_default() += *repeated as usize;
+                    (format!("C:{command}"), *end_frame)
+                }
                 EntryKind::Reply {
                     code, end_frame, ..
                 } => (format!("S:{code}"), *end_frame),

@@ -42,6 +42,11 @@ pub struct Dialogue {
 /// The protocol state of one TCP conversation.
 pub enum App {
     Probe(Probe),
+    /// An SMTP port, no byte yet: the session is made when data comes (a SYN flood to
+    /// port 25 costs no session state).
+    SmtpIdle {
+        mid_stream: bool,
+    },
     // Boxed: most conversations are neither, and carry only the small variants.
     Smtp(Box<SmtpSession>),
     Pop3(Box<Pop3Session>),
@@ -75,7 +80,7 @@ impl App {
     pub fn new(_client: &Endpoint, server: &Endpoint, syn_seen: bool) -> App {
         let mid_stream = !syn_seen;
         if SMTP_PORTS.contains(&server.port) {
-            App::Smtp(Box::new(SmtpSession::new(mid_stream)))
+            App::SmtpIdle { mid_stream }
         } else if server.port == POP3_PORT {
             App::Pop3(Box::new(Pop3Session::new(mid_stream)))
         } else if server.port == 53 {
@@ -109,6 +114,13 @@ impl App {
                 secrets: s.secrets,
                 dropped_entries: s.dropped_entries,
             }),
+            App::SmtpIdle { .. } => Some(Dialogue {
+                protocol: Protocol::Smtp,
+                tls: None,
+                entries: Vec::new(),
+                secrets: Vec::new(),
+                dropped_entries: 0,
+            }),
             App::Probe(_) | App::Dns(_) | App::Other => None,
         }
     }
@@ -116,7 +128,11 @@ impl App {
 
 impl StreamSink for App {
     fn event(&mut self, side: Side, frame: u64, time: Timestamp, event: StreamEvent<'_>) {
+        if let App::SmtpIdle { mid_stream } = *self {
+            *self = App::Smtp(Box::new(SmtpSession::new(mid_stream)));
+        }
         match self {
+            App::SmtpIdle { .. } => {}
             App::Smtp(s) => s.event(side, frame, time, event),
             App::Pop3(s) => s.event(side, frame, time, event),
             App::Other => {}

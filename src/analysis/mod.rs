@@ -37,6 +37,9 @@ pub struct Analysis {
     pub tcp: TableStats,
     /// DNS lookups (UDP port 53).
     pub dns: Vec<Lookup>,
+    /// Connection attempts that carried no data, beyond the first thousand listed as
+    /// sessions (a SYN flood must not fill memory).
+    pub attempts_not_listed: u64,
     /// Serialised by the report, next to each session's diagnosis.
     #[serde(skip)]
     pub sessions: Vec<Session>,
@@ -143,6 +146,7 @@ impl Analysis {
             tcp: TableStats::default(),
             sessions: Vec::new(),
             dns: Vec::new(),
+            attempts_not_listed: 0,
             secrets: Vec::new(),
         }
     }
@@ -151,6 +155,7 @@ impl Analysis {
 pub fn analyze_reader(file: String, mut reader: CaptureReader) -> Analysis {
     let mut decoder = PacketDecoder::default();
     let mut dns = DnsLog::default();
+    let mut attempts = Attempts::default();
     let mut table: ConnectionTable<App> =
         ConnectionTable::new(TableLimits::default(), is_server_port);
     let mut sessions = Vec::new();
@@ -201,19 +206,18 @@ pub fn analyze_reader(file: String, mut reader: CaptureReader) -> Analysis {
             };
             table.segment(&meta, seg, App::new);
             for conn in table.take_finished() {
-                collect(conn, &mut sessions, &mut secrets, &mut dns);
+                collect(conn, &mut sessions, &mut secrets, &mut dns, &mut attempts);
             }
         }
     }
-    for conn in table.finish_all() {
-        collect(conn, &mut sessions, &mut secrets, &mut dns);
-    }
+    table.finish_all(|conn| collect(conn, &mut sessions, &mut secrets, &mut dns, &mut attempts));
     sessions.sort_by_key(|s: &Session| (s.tcp.first_frame, s.client.port));
     for (i, s) in sessions.iter_mut().enumerate() {
         s.id = i + 1;
     }
     secrets.sort();
     secrets.dedup();
+    let attempts_not_listed = attempts.not_listed;
     dns.lookups.sort_by_key(|l| l.frame);
     let names = dns.names();
     for s in &mut sessions {
@@ -235,15 +239,26 @@ pub fn analyze_reader(file: String, mut reader: CaptureReader) -> Analysis {
         tcp: table.stats.clone(),
         sessions,
         dns: dns.lookups,
+        attempts_not_listed,
         secrets,
     }
 }
+
+/// Sessions without data listed so far, and those beyond the limit.
+#[derive(Default)]
+struct Attempts {
+    listed: u64,
+    not_listed: u64,
+}
+
+const MAX_LISTED_ATTEMPTS: u64 = 1000;
 
 fn collect(
     conn: Connection<App>,
     sessions: &mut Vec<Session>,
     secrets: &mut Vec<String>,
     dns: &mut DnsLog,
+    attempts: &mut Attempts,
 ) {
     let Connection {
         client,
@@ -266,6 +281,13 @@ fn collect(
     let Some(d) = sink.into_dialogue() else {
         return;
     };
+    if d.entries.is_empty() && facts.client_stream.bytes == 0 && facts.server_stream.bytes == 0 {
+        if attempts.listed >= MAX_LISTED_ATTEMPTS {
+            attempts.not_listed += 1;
+            return;
+        }
+        attempts.listed += 1;
+    }
     secrets.extend(d.secrets);
     sessions.push(Session {
         id: 0,

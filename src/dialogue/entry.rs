@@ -32,6 +32,9 @@ pub enum EntryKind {
         /// Set when the line ends in a later frame than it starts.
         #[serde(skip_serializing_if = "Option::is_none")]
         end_frame: Option<u64>,
+        /// The same command sent again this many times right after (a flood folded).
+        #[serde(skip_serializing_if = "is_zero")]
+        repeated: u64,
     },
     Reply {
         code: u16,
@@ -142,4 +145,8 @@ impl Entry {
             _ => None,
         }
     }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }

@@ -251,6 +251,7 @@ impl Pop3Session {
             argument,
             truncated: line.truncated,
             end_frame,
+            repeated: 0,
         };
         self.push(line.frame, line.time, Side::Client, command);
         if redacted {

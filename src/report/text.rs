@@ -317,8 +317,9 @@ fn transcript(out: &mut String, s: &Session) {
         let head = format!("   {:>7}  {who}  ", e.frame);
         let pad = " ".repeat(head.chars().count());
         let body: Vec<String> = match &e.kind {
-            EntryKind::Command { command, argument, truncated, .. } => {
+            EntryKind::Command { command, argument, truncated, repeated, .. } => {
                 let cut = if *truncated { " [line cut short]" } else { "" };
+                let cut = if *repeated > 0 { format!("{cut} [×{} in this frame]", repeated + 1) } else { cut.to_string() };
                 vec![format!("{command} {argument}{cut}").trim_end().to_string()]
             }
             EntryKind::Reply { lines, .. } | EntryKind::Status { lines, .. } => lines.clone(),

@@ -1,3 +1,4 @@
+use std::borrow::Cow;
 use std::collections::VecDeque;
 
 use super::reply::{enhanced_code, parse_reply_line};
@@ -10,8 +11,9 @@ use crate::dialogue::{
 use crate::tcp::{GapReason, Side, StreamEvent};
 use crate::tls::{TlsFacts, TlsObserver};
 
-/// Entries kept per session; a hostile peer can send millions of commands.
-const MAX_ENTRIES: usize = 50_000;
+/// Entries kept per session (real ones have well under a hundred); a hostile peer can
+/// send millions of commands.
+const MAX_ENTRIES: usize = 2_000;
 const MAX_OUTSTANDING: usize = 4096;
 const MAX_REPLY_LINES: usize = 1000;
 /// Client bytes held while the reply that decides their meaning is awaited.
@@ -118,7 +120,8 @@ struct AuthState {
 
 #[derive(Debug)]
 struct Outstanding {
-    verb: String,
+    /// Known verbs are static; only unknown ones allocate.
+    verb: Cow<'static, str>,
     frame: u64,
 }
 
@@ -149,6 +152,8 @@ pub struct SmtpSession {
     last_reply_frame: Option<u64>,
     tls: TlsObserver,
     tls_seen: bool,
+    /// The last command entry: its index, its bytes and its verb, for folding repeats.
+    last_command: Option<(usize, Vec<u8>, &'static str)>,
 }
 
 impl SmtpSession {
@@ -186,6 +191,7 @@ impl SmtpSession {
             last_reply_frame: None,
             tls: TlsObserver::default(),
             tls_seen: false,
+            last_command: None,
         }
     }
 
@@ -453,8 +459,32 @@ impl SmtpSession {
     }
 
     fn client_line(&mut self, line: Line) {
-        let (verb, rest) = split_command(&line.text);
         self.commands += 1;
+        // A command repeating the one just before in the same segment (a flood of NOOPs,
+        // say) is counted on it: each frame still shows what it holds.
+        if let Some((at, raw, verb)) = &self.last_command {
+            let same_frame = self.dialogue.last().is_some_and(|e| e.frame == line.frame);
+            let folds = !matches!(*verb, "DATA" | "BDAT" | "AUTH" | "STARTTLS");
+            if *at + 1 == self.dialogue.len() && same_frame && folds && *raw == line.text {
+                let verb = *verb;
+                if let Some(Entry {
+                    kind: EntryKind::Command { repeated, .. },
+                    ..
+                }) = self.dialogue.last_mut()
+                {
+                    *repeated += 1;
+                }
+                self.expect_reply(verb, line.frame);
+                return;
+            }
+        }
+        if self.dialogue.len() >= MAX_ENTRIES {
+            // Past the bound only the reply matching goes on; nothing is allocated.
+            self.dropped_entries += 1;
+            self.expect_reply(NOT_A_COMMAND, line.frame);
+            return;
+        }
+        let (verb, rest) = split_command(&line.text);
         let known = VERBS.contains(&verb.as_str());
         if known {
             self.after_failed_auth = false;
@@ -499,7 +529,7 @@ impl SmtpSession {
                 .map(|r| r.trim_ascii())
                 .filter(|r| !r.is_empty());
         }
-        self.push(
+        let at = self.push(
             line.frame,
             line.time,
             Side::Client,
@@ -508,8 +538,13 @@ impl SmtpSession {
                 argument: argument.clone(),
                 truncated: line.truncated,
                 end_frame: (line.end_frame != line.frame).then_some(line.end_frame),
+                repeated: 0,
             },
         );
+        self.last_command = VERBS
+            .iter()
+            .find(|v| **v == verb)
+            .map(|v| (at, line.text.clone(), *v));
         self.expect_reply(&verb, line.frame);
         match verb.as_str() {
             "DATA" => self.await_reply(Awaiting::Data),
@@ -563,10 +598,15 @@ impl SmtpSession {
         if self.outstanding.len() >= MAX_OUTSTANDING {
             self.outstanding.pop_front();
         }
-        self.outstanding.push_back(Outstanding {
-            verb: verb.to_string(),
-            frame,
-        });
+        let verb = match VERBS
+            .iter()
+            .chain([END_OF_DATA, NOT_A_COMMAND].iter())
+            .find(|v| **v == verb)
+        {
+            Some(v) => Cow::Borrowed(*v),
+            None => Cow::Owned(verb.to_string()),
+        };
+        self.outstanding.push_back(Outstanding { verb, frame });
     }
 
     fn await_reply(&mut self, what: Awaiting) {
@@ -844,11 +884,10 @@ impl SmtpSession {
             }
             return;
         };
-        let text = display_text(&line.text);
         match &mut self.reply {
             Some(p) if p.code == r.code => {
                 if p.lines.len() < MAX_REPLY_LINES {
-                    p.lines.push(text);
+                    p.lines.push(display_text(&line.text));
                 }
                 p.end_frame = line.end_frame;
             }
@@ -856,7 +895,7 @@ impl SmtpSession {
                 self.flush_reply();
                 self.reply = Some(PendingReply {
                     code: r.code,
-                    lines: vec![text],
+                    lines: vec![display_text(&line.text)],
                     first_text: r.text.to_vec(),
                     frame: line.frame,
                     end_frame: line.end_frame,
@@ -914,7 +953,7 @@ impl SmtpSession {
         }
         let front = self.outstanding.front()?;
         let answers = Answers {
-            command: front.verb.clone(),
+            command: front.verb.to_string(),
             frame: front.frame,
         };
         if front.verb == "AUTH" && code == 334 {
@@ -957,7 +996,7 @@ impl SmtpSession {
     /// An answer that is not a valid reply still closes the oldest open command.
     fn answered(&mut self, code: Option<u16>) {
         self.greeting_seen = true;
-        let verb = self.outstanding.pop_front().map(|o| o.verb);
+        let verb = self.outstanding.pop_front().map(|o| o.verb.into_owned());
         if let (ClientMode::Await { what, .. }, Some(v)) = (&self.client, verb.as_deref()) {
             if what.answered_by(v) {
                 self.resolve_await(Some(code.unwrap_or(0)));
@@ -1092,7 +1131,13 @@ fn split_command(text: &[u8]) -> (String, &[u8]) {
         Some(i) => (&text[..i], &text[i + 1..]),
         None => (text, &text[text.len()..]),
     };
-    (display_text(verb).to_ascii_uppercase(), rest)
+    match VERBS
+        .iter()
+        .find(|v| v.as_bytes().eq_ignore_ascii_case(verb))
+    {
+        Some(v) => ((*v).to_string(), rest),
+        None => (display_text(verb).to_ascii_uppercase(), rest),
+    }
 }
 
 fn first_line(data: &[u8]) -> &[u8] {

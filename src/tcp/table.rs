@@ -42,7 +42,9 @@ pub struct TableLimits {
 impl Default for TableLimits {
     fn default() -> Self {
         TableLimits {
-            max_connections: 1 << 18,
+            // About 900 bytes each: 32,768 stay under 30 MiB, far more than a copier's port
+            // carries at once; past it the longest idle are closed.
+            max_connections: 32_768,
             max_pending_bytes: 4 << 20,
             idle_open_secs: 3600,
             idle_closed_secs: 120,
@@ -75,7 +77,8 @@ const SWEEP_EVERY: u64 = 8192;
 pub struct ConnectionTable<S> {
     // FxHash: the key is a 4-tuple from the capture, hashed on every packet; SipHash's
     // flooding resistance costs a sixth of the run time and buys nothing here.
-    live: FxHashMap<Key, Connection<S>>,
+    /// Boxed: the table's slots stay small, so growing it does not copy connections.
+    live: FxHashMap<Key, Box<Connection<S>>>,
     finished: Vec<Connection<S>>,
     limits: TableLimits,
     is_server_port: fn(u16) -> bool,
@@ -115,7 +118,7 @@ impl<S: StreamSink> ConnectionTable<S> {
                 if conn.is_new_attempt(side, seg.seq, seg.flags.ack) {
                     if let Some(mut old) = self.live.remove(&k) {
                         old.finish();
-                        self.finished.push(old);
+                        self.finished.push(*old);
                     }
                 }
             }
@@ -127,13 +130,14 @@ impl<S: StreamSink> ConnectionTable<S> {
                 let (client, server) = roles(is_server_port, meta, seg);
                 let sink = new_sink(&client, &server, seg.flags.syn);
                 self.stats.connections += 1;
-                v.insert(Connection::new(
+                let max_pending = self.limits.max_pending_bytes;
+                v.insert(Box::new(Connection::new(
                     client,
                     server,
                     meta,
                     sink,
-                    self.limits.max_pending_bytes,
-                ))
+                    max_pending,
+                )))
             }
         };
         conn.segment(meta, seg);
@@ -164,7 +168,7 @@ impl<S: StreamSink> ConnectionTable<S> {
         for k in idle {
             if let Some(mut c) = self.live.remove(&k) {
                 c.finish();
-                self.finished.push(c);
+                self.finished.push(*c);
                 self.stats.evicted_idle += 1;
             }
         }
@@ -176,7 +180,7 @@ impl<S: StreamSink> ConnectionTable<S> {
             for (_, k) in by_age.into_iter().take(excess) {
                 if let Some(mut c) = self.live.remove(&k) {
                     c.finish();
-                    self.finished.push(c);
+                    self.finished.push(*c);
                     self.stats.evicted_full += 1;
                 }
             }
@@ -188,16 +192,17 @@ impl<S: StreamSink> ConnectionTable<S> {
         std::mem::take(&mut self.finished)
     }
 
-    /// Ends every conversation (the capture is over); returns all not yet taken.
-    pub fn finish_all(&mut self) -> Vec<Connection<S>> {
-        let mut rest: Vec<Connection<S>> = self.live.drain().map(|(_, c)| c).collect();
-        rest.sort_by_key(|c| c.facts.first_frame);
-        for c in &mut rest {
-            c.finish();
+    /// Ends every conversation (the capture is over) and hands each on, those finished
+    /// earlier first; the caller orders them.
+    pub fn finish_all(&mut self, mut each: impl FnMut(Connection<S>)) {
+        for c in std::mem::take(&mut self.finished) {
+            each(c);
         }
-        let mut all = std::mem::take(&mut self.finished);
-        all.extend(rest);
-        all
+        // One at a time: collecting them first would hold a second copy of the table.
+        for (_, mut c) in self.live.drain() {
+            c.finish();
+            each(*c);
+        }
     }
 }
 
