@@ -2,8 +2,8 @@ use std::collections::VecDeque;
 
 use crate::capture::Timestamp;
 use crate::dialogue::{
-    decode_base64, decode_response, display_text, looks_like_tls, Answers, AuthData, Body,
-    BodyKind, Entry, EntryKind, Gap, Line, LineSplitter, TlsPart, Unparsed,
+    decode_base64, decode_response, display_text, looks_like_tls, push_bounded, Answers, AuthData,
+    Body, BodyKind, Entry, EntryKind, Gap, Line, LineSplitter, TlsPart, Unparsed,
 };
 use crate::tcp::{Side, StreamEvent};
 
@@ -123,38 +123,32 @@ impl Pop3Session {
     }
 
     fn push(&mut self, frame: u64, time: Timestamp, from: Side, kind: EntryKind) -> usize {
-        if self.dialogue.len() >= MAX_ENTRIES {
-            self.dropped_entries += 1;
-            return usize::MAX;
-        }
-        self.dialogue.push(Entry {
+        let entry = Entry {
             frame,
             time,
             from,
             kind,
-        });
-        self.dialogue.len() - 1
+        };
+        push_bounded(
+            &mut self.dialogue,
+            MAX_ENTRIES,
+            &mut self.dropped_entries,
+            entry,
+        )
     }
 
     fn client_data(&mut self, mut data: &[u8], frame: u64, time: Timestamp) {
         while !data.is_empty() {
             if let ClientMode::Tls { entry } = &mut self.client {
-                let idx = *entry.get_or_insert_with(|| {
-                    self.dialogue.push(Entry {
-                        frame,
-                        time,
-                        from: Side::Client,
-                        kind: EntryKind::Tls {
-                            tls: TlsPart {
-                                bytes: 0,
-                                end_frame: frame,
-                                looks_like_tls: false,
-                            },
-                        },
-                    });
-                    self.dialogue.len() - 1
-                });
-                add_tls(&mut self.dialogue, idx, data, frame);
+                tls_bytes(
+                    &mut self.dialogue,
+                    &mut self.dropped_entries,
+                    entry,
+                    Side::Client,
+                    data,
+                    frame,
+                    time,
+                );
                 return;
             }
             let (line, n) = self.client_lines.feed(data, frame, time);
@@ -277,22 +271,15 @@ impl Pop3Session {
     fn server_data(&mut self, mut data: &[u8], frame: u64, time: Timestamp) {
         while !data.is_empty() {
             if let ServerMode::Tls { entry } = &mut self.server {
-                let idx = *entry.get_or_insert_with(|| {
-                    self.dialogue.push(Entry {
-                        frame,
-                        time,
-                        from: Side::Server,
-                        kind: EntryKind::Tls {
-                            tls: TlsPart {
-                                bytes: 0,
-                                end_frame: frame,
-                                looks_like_tls: false,
-                            },
-                        },
-                    });
-                    self.dialogue.len() - 1
-                });
-                add_tls(&mut self.dialogue, idx, data, frame);
+                tls_bytes(
+                    &mut self.dialogue,
+                    &mut self.dropped_entries,
+                    entry,
+                    Side::Server,
+                    data,
+                    frame,
+                    time,
+                );
                 return;
             }
             let (line, n) = self.server_lines.feed(data, frame, time);
@@ -455,6 +442,34 @@ impl Pop3Session {
             }
         }
     }
+}
+
+/// Records one side's TLS bytes in its TLS entry, which is made at the first byte.
+#[allow(clippy::too_many_arguments)]
+fn tls_bytes(
+    dialogue: &mut Vec<Entry>,
+    dropped: &mut u64,
+    entry: &mut Option<usize>,
+    from: Side,
+    data: &[u8],
+    frame: u64,
+    time: Timestamp,
+) {
+    let idx = *entry.get_or_insert_with(|| {
+        let tls = TlsPart {
+            bytes: 0,
+            end_frame: frame,
+            looks_like_tls: false,
+        };
+        let e = Entry {
+            frame,
+            time,
+            from,
+            kind: EntryKind::Tls { tls },
+        };
+        push_bounded(dialogue, MAX_ENTRIES, dropped, e)
+    });
+    add_tls(dialogue, idx, data, frame);
 }
 
 fn add_tls(dialogue: &mut [Entry], idx: usize, data: &[u8], frame: u64) {

@@ -5,8 +5,8 @@ use super::reply::{enhanced_code, parse_reply_line};
 use crate::capture::Timestamp;
 use crate::dialogue::{decode_base64, decode_response};
 use crate::dialogue::{
-    display_text, looks_like_tls, Answers, Body, BodyKind, Entry, EntryKind, Gap, Line,
-    LineSplitter, TlsPart, Unparsed,
+    display_text, looks_like_tls, push_bounded, Answers, Body, BodyKind, Entry, EntryKind, Gap,
+    Line, LineSplitter, TlsPart, Unparsed,
 };
 use crate::tcp::{GapReason, Side, StreamEvent};
 use crate::tls::{TlsFacts, TlsObserver};
@@ -20,6 +20,9 @@ const MAX_REPLY_LINES: usize = 1000;
 const MAX_HELD: usize = 64 * 1024;
 
 const TLS_HANDSHAKE: u8 = 0x16;
+
+/// Why bytes after missing data were skipped.
+const RESYNC: &str = "resynchronising after missing data";
 
 /// What the reply to the end-of-data dot answers.
 const END_OF_DATA: &str = "end of data";
@@ -248,17 +251,23 @@ impl SmtpSession {
 
     fn push(&mut self, frame: u64, time: Timestamp, from: Side, kind: EntryKind) -> usize {
         self.unparsed[side_index(from)] = None;
-        if self.dialogue.len() >= MAX_ENTRIES {
-            self.dropped_entries += 1;
-            return usize::MAX;
-        }
-        self.dialogue.push(Entry {
+        let entry = Entry {
             frame,
             time,
             from,
             kind,
-        });
-        self.dialogue.len() - 1
+        };
+        push_bounded(
+            &mut self.dialogue,
+            MAX_ENTRIES,
+            &mut self.dropped_entries,
+            entry,
+        )
+    }
+
+    /// Bytes skipped while looking for the next line start after missing data.
+    fn note_resync(&mut self, side: Side, bytes: usize, frame: u64, time: Timestamp) {
+        self.note_unparsed(side, bytes as u64, RESYNC, None, frame, time);
     }
 
     fn note_unparsed(
@@ -417,18 +426,9 @@ impl SmtpSession {
                             *at_line_start = true;
                             continue;
                         }
-                        let skip = memchr::memchr(b'\n', data).map_or(data.len(), |i| i + 1);
-                        if skip < data.len() || data.get(skip - 1) == Some(&b'\n') {
-                            *at_line_start = true;
-                        }
-                        self.note_unparsed(
-                            Side::Client,
-                            skip as u64,
-                            "resynchronising after missing data",
-                            None,
-                            frame,
-                            time,
-                        );
+                        let (skip, line_end) = to_next_line(data);
+                        *at_line_start = line_end;
+                        self.note_resync(Side::Client, skip, frame, time);
                         data = &data[skip..];
                         continue;
                     }
@@ -450,7 +450,7 @@ impl SmtpSession {
             self.note_unparsed(
                 Side::Client,
                 line.wire_len,
-                "resynchronising after missing data",
+                RESYNC,
                 None,
                 line.frame,
                 line.time,
@@ -823,18 +823,9 @@ impl SmtpSession {
                             *at_line_start = true;
                             continue;
                         }
-                        let skip = memchr::memchr(b'\n', data).map_or(data.len(), |i| i + 1);
-                        if data.get(skip.saturating_sub(1)) == Some(&b'\n') {
-                            *at_line_start = true;
-                        }
-                        self.note_unparsed(
-                            Side::Server,
-                            skip as u64,
-                            "resynchronising after missing data",
-                            None,
-                            frame,
-                            time,
-                        );
+                        let (skip, line_end) = to_next_line(data);
+                        *at_line_start = line_end;
+                        self.note_resync(Side::Server, skip, frame, time);
                         data = &data[skip..];
                         continue;
                     }
@@ -856,7 +847,7 @@ impl SmtpSession {
             self.note_unparsed(
                 Side::Server,
                 line.wire_len,
-                "resynchronising after missing data",
+                RESYNC,
                 None,
                 line.frame,
                 line.time,
@@ -1137,6 +1128,14 @@ fn split_command(text: &[u8]) -> (String, &[u8]) {
     {
         Some(v) => ((*v).to_string(), rest),
         None => (display_text(verb).to_ascii_uppercase(), rest),
+    }
+}
+
+/// Bytes up to and including the next line end, and whether there was one.
+fn to_next_line(data: &[u8]) -> (usize, bool) {
+    match memchr::memchr(b'\n', data) {
+        Some(i) => (i + 1, true),
+        None => (data.len(), false),
     }
 }
 
