@@ -20,7 +20,9 @@ for t in "${targets[@]}"; do
         case $f in *.gz) gzip -dc "$f" >"$corpus/seed-$(basename "$f" .gz)" ;; *) cp "$f" "$corpus/seed-$(basename "$f")" ;; esac
     done
     start=$(date +%s)
-    cargo fuzz run -O "$t" "$corpus" -- -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
+    extra=()
+    [ -n "${FUZZ_MAX_LEN:-}" ] && extra+=(-max_len="$FUZZ_MAX_LEN")
+    cargo fuzz run -O "$t" "$corpus" -- -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 "${extra[@]}" \
         >"fuzz/logs/$t.log" 2>&1 || echo "$t: FAILED (see fuzz/logs/$t.log)"
     end=$(date +%s)
     runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "fuzz/logs/$t.log" | grep -o '[0-9]*$' || echo 0)
