@@ -322,3 +322,59 @@ fn commands_and_reply_codes_equal_tshark_apart_from_its_known_mistakes() {
     );
     eprintln!("compared {} captures with tshark", captures.len());
 }
+
+#[test]
+fn quoted_evidence_is_in_the_frame_wireshark_shows() {
+    if !common::which("tshark") {
+        eprintln!("SKIPPED: tshark is not installed (.ci/run installs it)");
+        return;
+    }
+    let mut checked = 0;
+    for path in common::samples() {
+        let a = common::analyze(&path);
+        let d = smtpcap::diagnosis::diagnose(&a);
+        for f in &d.findings {
+            for e in &f.evidence {
+                let t = e.text.as_bytes();
+                let is_reply = t.len() > 4
+                    && (b'2'..=b'5').contains(&t[0])
+                    && t[1..3].iter().all(u8::is_ascii_digit)
+                    && t[3] == b' ';
+                if !is_reply {
+                    continue;
+                }
+                let out = Command::new("tshark")
+                    .args(["-n", "-r"])
+                    .arg(common::root().join(&path))
+                    .args([
+                        "-Y",
+                        &format!("frame.number=={}", e.frame),
+                        "-T",
+                        "fields",
+                        "-e",
+                        "tcp.payload",
+                    ])
+                    .output()
+                    .expect("tshark runs");
+                let hex = String::from_utf8_lossy(&out.stdout).replace([':', '\n'], "");
+                let payload: Vec<u8> = (0..hex.len() / 2)
+                    .filter_map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok())
+                    .collect();
+                let quoted = e.text.trim_end_matches('…');
+                let head = &quoted.as_bytes()[..quoted.len().min(40)];
+                assert!(
+                    payload.windows(head.len()).any(|w| w == head),
+                    "{}: {} evidence {:?} is not in frame {} as Wireshark reads it",
+                    path.display(),
+                    f.id,
+                    e.text,
+                    e.frame
+                );
+                checked += 1;
+            }
+        }
+    }
+    // Every quoted reply of every sample (16 when this was written).
+    assert!(checked >= 16, "only {checked} quoted replies checked");
+    eprintln!("{checked} quoted replies found in their frames by tshark");
+}
