@@ -228,3 +228,162 @@ fn roles(
         _ => (src, dst),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::packet::TcpFlags;
+    use crate::tcp::{Handshake, StreamEvent};
+
+    #[derive(Default)]
+    struct Count {
+        bytes: u64,
+    }
+
+    impl StreamSink for Count {
+        fn event(&mut self, _side: Side, _frame: u64, _time: Timestamp, ev: StreamEvent<'_>) {
+            if let StreamEvent::Data(d) = ev {
+                self.bytes += d.len() as u64;
+            }
+        }
+    }
+
+    const C: Endpoint = Endpoint {
+        ip: std::net::IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 10)),
+        port: 40000,
+    };
+    const S: Endpoint = Endpoint {
+        ip: std::net::IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 25)),
+        port: 25,
+    };
+
+    struct Feed {
+        t: ConnectionTable<Count>,
+        frame: u64,
+    }
+
+    impl Feed {
+        fn new() -> Self {
+            Feed {
+                t: ConnectionTable::new(TableLimits::default(), |p| p == 25),
+                frame: 0,
+            }
+        }
+        fn seg(&mut self, from_client: bool, seq: u32, ack: u32, flags: TcpFlags, payload: &[u8]) {
+            self.frame += 1;
+            let (src, dst) = if from_client { (C, S) } else { (S, C) };
+            let meta = SegmentMeta {
+                frame: self.frame,
+                time: Timestamp::new(self.frame as i64, 0),
+                src,
+                dst,
+            };
+            let seg = TcpSegment {
+                src_port: src.port,
+                dst_port: dst.port,
+                seq,
+                ack,
+                flags,
+                payload,
+                missing: 0,
+            };
+            self.t.segment(&meta, &seg, |_, _, _| Count::default());
+        }
+        fn all(mut self) -> Vec<Connection<Count>> {
+            let mut v = Vec::new();
+            self.t.finish_all(|c| v.push(c));
+            v.sort_by_key(|c| c.facts.first_frame);
+            v
+        }
+    }
+
+    const SYN: TcpFlags = TcpFlags {
+        syn: true,
+        ack: false,
+        fin: false,
+        rst: false,
+    };
+    const SYNACK: TcpFlags = TcpFlags {
+        syn: true,
+        ack: true,
+        fin: false,
+        rst: false,
+    };
+    const ACK: TcpFlags = TcpFlags {
+        syn: false,
+        ack: true,
+        fin: false,
+        rst: false,
+    };
+    const FIN: TcpFlags = TcpFlags {
+        syn: false,
+        ack: true,
+        fin: true,
+        rst: false,
+    };
+    const RST: TcpFlags = TcpFlags {
+        syn: false,
+        ack: true,
+        fin: false,
+        rst: true,
+    };
+
+    #[test]
+    fn a_new_syn_on_a_closed_tuple_starts_a_new_conversation() {
+        let mut f = Feed::new();
+        f.seg(true, 100, 0, SYN, b"");
+        f.seg(false, 500, 101, SYNACK, b"");
+        f.seg(false, 501, 101, ACK, b"220 hi\r\n");
+        f.seg(true, 101, 509, FIN, b"");
+        f.seg(false, 509, 102, FIN, b"");
+        // The device retries from the same port with a new ISN.
+        f.seg(true, 9000, 0, SYN, b"");
+        f.seg(false, 700, 9001, SYNACK, b"");
+        let all = f.all();
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[0].sink.bytes, 8);
+        assert_eq!(all[0].facts.handshake, Handshake::Complete);
+        assert_eq!(all[1].facts.first_frame, 6);
+    }
+
+    #[test]
+    fn a_retransmitted_syn_is_the_same_attempt() {
+        let mut f = Feed::new();
+        f.seg(true, 100, 0, SYN, b"");
+        f.seg(true, 100, 0, SYN, b"");
+        f.seg(true, 100, 0, SYN, b"");
+        let all = f.all();
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].facts.syn_frames, vec![1, 2, 3]);
+        assert_eq!(all[0].facts.handshake, Handshake::SynUnanswered);
+    }
+
+    #[test]
+    fn a_reset_answering_the_syn_is_a_refusal() {
+        let mut f = Feed::new();
+        f.seg(true, 100, 0, SYN, b"");
+        f.seg(false, 0, 101, RST, b"");
+        let all = f.all();
+        assert_eq!(all[0].facts.handshake, Handshake::Refused);
+        assert_eq!(all[0].facts.close.map(|c| c.by), Some(Side::Server));
+    }
+
+    #[test]
+    fn a_client_only_capture_is_not_an_unanswered_syn() {
+        let mut f = Feed::new();
+        f.seg(true, 100, 0, SYN, b"");
+        f.seg(true, 101, 501, ACK, b"EHLO x\r\n");
+        let all = f.all();
+        assert_eq!(all[0].facts.handshake, Handshake::NotSeen);
+        assert_eq!(all[0].sink.bytes, 8);
+    }
+
+    #[test]
+    fn without_a_handshake_the_server_port_names_the_server() {
+        let mut f = Feed::new();
+        f.seg(false, 501, 101, ACK, b"250 ok\r\n");
+        let all = f.all();
+        assert_eq!((all[0].client, all[0].server), (C, S));
+        assert!(all[0].facts.mid_stream);
+    }
+}
