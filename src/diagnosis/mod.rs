@@ -145,7 +145,11 @@ pub fn diagnose(a: &Analysis) -> Diagnosis {
         } else {
             None
         };
-        let clue = role::classify(s, s.dns_name.as_ref().map(|n| (n.name.as_str(), n.frame)));
+        let mut clue = role::classify(s, s.dns_name.as_ref().map(|n| (n.name.as_str(), n.frame)));
+        if s.protocol == Protocol::Pop3 {
+            // The roles name SMTP endpoints; a POP3 server is none of them.
+            clue.role = ServerRole::Other;
+        }
         session_findings(
             &mut findings,
             s,

@@ -230,6 +230,18 @@ pub fn outcome(session: &Session, txs: &[Transaction]) -> (Outcome, Option<Stage
         Handshake::SynUnanswered | Handshake::Refused => return (Outcome::NoConnection, None),
         _ => {}
     }
+    if session.protocol == Protocol::Pop3 {
+        // A POP3 login refused (-ERR to USER, PASS, APOP or AUTH) is a rejection at auth.
+        let refused = session.dialogue.iter().any(|e| {
+            matches!(&e.kind, EntryKind::Status { status, answers: Some(a), .. }
+                if status == "-ERR" && matches!(a.command.as_str(), "USER" | "PASS" | "APOP" | "AUTH"))
+        });
+        return if refused {
+            (Outcome::Rejected, Some(Stage::Auth))
+        } else {
+            (Outcome::Incomplete, None)
+        };
+    }
     if txs.iter().any(|t| t.accepted) {
         return (Outcome::Delivered, None);
     }
