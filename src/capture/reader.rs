@@ -199,11 +199,6 @@ impl CaptureReader {
         self.frames
     }
 
-    /// Bytes of the (decompressed) capture consumed so far.
-    pub fn offset(&self) -> u64 {
-        self.inner.consumed() as u64
-    }
-
     /// The next frame, `Ok(None)` at the end, or an error naming the byte offset.
     /// After an error the reader is finished.
     pub fn next_frame(&mut self) -> Result<Option<Frame<'_>>, CaptureError> {

@@ -289,9 +289,4 @@ impl<S: StreamSink> Connection<S> {
         };
         sink.finish(&self.facts);
     }
-
-    /// Stream events are seen by the sink only; this reports which stream reached its FIN.
-    pub fn stream_finished(&self, side: Side) -> bool {
-        self.streams[side.index()].finished()
-    }
 }

@@ -81,20 +81,6 @@ impl StreamReassembler {
         self.pending.clear();
     }
 
-    /// Stream offset of the next byte to deliver.
-    pub fn position(&self) -> u64 {
-        self.next
-    }
-
-    pub fn fin_offset(&self) -> Option<u64> {
-        self.fin
-    }
-
-    /// True once every byte up to the FIN has been delivered.
-    pub fn finished(&self) -> bool {
-        self.fin.is_some_and(|f| self.next >= f)
-    }
-
     fn offset_of(&self, seq: SeqNumber) -> Option<i64> {
         let base = self.base?;
         let next_seq = base + (self.next as u32);

@@ -99,10 +99,6 @@ impl<S: StreamSink> ConnectionTable<S> {
         }
     }
 
-    pub fn live(&self) -> usize {
-        self.live.len()
-    }
-
     /// Adds one segment. `new_sink` makes the protocol state of a new conversation from
     /// its client, its server, and whether its start (a SYN) is in the capture.
     pub fn segment(
