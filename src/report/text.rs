@@ -288,11 +288,11 @@ fn clip(s: &str, n: usize) -> String {
 fn transcript(out: &mut String, s: &Session) {
     let _ = writeln!(
         out,
-        "-- session {}: {} → {} ({:?}), frames {}–{}, {}",
+        "-- session {}: {} → {} ({}), frames {}–{}, {}",
         s.id,
         s.client,
         s.server,
-        s.protocol,
+        format!("{:?}", s.protocol).to_lowercase(),
         s.tcp.first_frame,
         s.tcp.last_frame,
         s.start_time.utc_string()
