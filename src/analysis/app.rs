@@ -15,6 +15,15 @@ pub enum Protocol {
     Pop3,
 }
 
+impl Protocol {
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Smtp => "smtp",
+            Protocol::Pop3 => "pop3",
+        }
+    }
+}
+
 const SMTP_PORTS: [u16; 4] = [25, 587, 465, 2525];
 const POP3_PORT: u16 = 110;
 /// Bytes of each direction looked at before deciding a conversation on another port

@@ -219,7 +219,7 @@ fn summary_table(a: &Analysis, d: &Diagnosis) -> String {
         };
         t.add_row(vec![
             s.id.to_string(),
-            format!("{:?}", s.protocol).to_lowercase(),
+            s.protocol.name().to_string(),
             s.client.to_string(),
             server,
             format!("{}–{}", s.tcp.first_frame, s.tcp.last_frame),
@@ -292,7 +292,7 @@ fn transcript(out: &mut String, s: &Session) {
         s.id,
         s.client,
         s.server,
-        format!("{:?}", s.protocol).to_lowercase(),
+        s.protocol.name().to_string(),
         s.tcp.first_frame,
         s.tcp.last_frame,
         s.start_time.utc_string()
