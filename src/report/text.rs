@@ -292,7 +292,7 @@ fn transcript(out: &mut String, s: &Session) {
         s.id,
         s.client,
         s.server,
-        s.protocol.name().to_string(),
+        s.protocol.name(),
         s.tcp.first_frame,
         s.tcp.last_frame,
         s.start_time.utc_string()
