@@ -83,6 +83,8 @@ pub struct Probe {
     /// Offsets in `client` / `server` where a segment's data began.
     client_starts: Vec<usize>,
     server_starts: Vec<usize>,
+    /// The buffers were flipped: the connection's roles must be swapped to match.
+    swap: bool,
 }
 
 impl App {
@@ -102,6 +104,7 @@ impl App {
                 server: Vec::new(),
                 client_starts: Vec::new(),
                 server_starts: Vec::new(),
+                swap: false,
             })
         }
     }
@@ -150,6 +153,8 @@ impl StreamSink for App {
                 StreamEvent::Gap { .. } => d.gap(side == Side::Client),
             },
             App::Probe(p) => {
+                // Until the table has swapped the roles, events arrive with the old sides.
+                let side = if p.swap { side.other() } else { side };
                 p.push(side, frame, time, &event);
                 if let Some(decided) = p.decide(false) {
                     *self = decided;
@@ -160,6 +165,13 @@ impl StreamSink for App {
 
     fn wants_data(&self) -> bool {
         !matches!(self, App::Other)
+    }
+
+    fn take_role_swap(&mut self) -> bool {
+        match self {
+            App::Probe(p) => std::mem::take(&mut p.swap),
+            _ => false,
+        }
     }
 
     fn finish(&mut self, _facts: &TcpFacts) {
@@ -244,10 +256,34 @@ impl Probe {
             let session = session.into_inner();
             return Some(App::Pop3(Box::new(session)));
         }
+        // Picked up mid-stream with the roles guessed wrong: the greeting came from the
+        // side taken for the client. Flip, and let the table swap the connection's roles.
+        if self.mid_stream && !self.swap {
+            let greeting = find_smtp_greeting(&self.client, &self.client_starts);
+            let ehlo = find_word(
+                &self.server,
+                &self.server_starts,
+                &[b"EHLO ", b"HELO ", b"ehlo ", b"helo "],
+            );
+            if greeting.is_some() && ehlo.is_some() {
+                self.flip();
+                self.swap = true;
+                return None;
+            }
+        }
         let gave_up = self.client.len() >= PROBE_LIMIT
             || self.server.len() >= PROBE_LIMIT
             || self.events.len() > 64;
         (at_end || gave_up).then_some(App::Other)
+    }
+
+    /// Exchanges the two directions of what is buffered.
+    fn flip(&mut self) {
+        std::mem::swap(&mut self.client, &mut self.server);
+        std::mem::swap(&mut self.client_starts, &mut self.server_starts);
+        for e in &mut self.events {
+            e.side = e.side.other();
+        }
     }
 
     /// Feeds the buffered events to `sink`, skipping what precedes the protocol.
@@ -313,4 +349,75 @@ fn find_smtp_greeting(buf: &[u8], starts: &[usize]) -> Option<usize> {
 fn find_word(buf: &[u8], starts: &[usize], words: &[&[u8]]) -> Option<usize> {
     (0..buf.len())
         .find(|&i| message_start(buf, starts, i) && words.iter().any(|w| buf[i..].starts_with(w)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::packet::{TcpFlags, TcpSegment};
+    use crate::tcp::{ConnectionTable, SegmentMeta, TableLimits};
+
+    #[test]
+    fn roles_picked_up_mid_stream_on_unknown_ports_are_told_by_content() {
+        let low = Endpoint {
+            ip: [192, 0, 2, 10].into(),
+            port: 40000,
+        };
+        let high = Endpoint {
+            ip: [192, 0, 2, 25].into(),
+            port: 40001,
+        };
+        let mut t: ConnectionTable<App> =
+            ConnectionTable::new(TableLimits::default(), is_server_port);
+        let ack = TcpFlags {
+            syn: false,
+            ack: true,
+            fin: false,
+            rst: false,
+        };
+        // The server is on the higher port, so the port rule guesses wrong.
+        let packets: [(Endpoint, Endpoint, u32, u32, &[u8]); 3] = [
+            (high, low, 1000, 5000, b"220 mail.example ESMTP\r\n"),
+            (low, high, 5000, 1024, b"EHLO copier\r\n"),
+            (high, low, 1024, 5013, b"250 mail.example\r\n"),
+        ];
+        for (i, (src, dst, seq, a, payload)) in packets.into_iter().enumerate() {
+            let meta = SegmentMeta {
+                frame: i as u64 + 1,
+                time: Timestamp::default(),
+                src,
+                dst,
+            };
+            let seg = TcpSegment {
+                src_port: src.port,
+                dst_port: dst.port,
+                seq,
+                ack: a,
+                flags: ack,
+                payload,
+                missing: 0,
+            };
+            t.segment(&meta, &seg, App::new);
+        }
+        let mut all = Vec::new();
+        t.finish_all(|c| all.push(c));
+        assert_eq!(all.len(), 1);
+        let c = all.pop().unwrap();
+        assert_eq!((c.client, c.server), (low, high));
+        assert_eq!((c.facts.client_packets, c.facts.server_packets), (1, 2));
+        let d = c.sink.into_dialogue().expect("an SMTP session");
+        let summary: Vec<(Side, Option<&str>, Option<u16>)> = d
+            .entries
+            .iter()
+            .map(|e| (e.from, e.command(), e.reply_code()))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                (Side::Server, None, Some(220)),
+                (Side::Client, Some("EHLO"), None),
+                (Side::Server, None, Some(250))
+            ]
+        );
+    }
 }

@@ -253,8 +253,26 @@ impl<S: StreamSink> Connection<S> {
         }
     }
 
+    /// The content showed the roles the other way round (no handshake told them).
+    pub(super) fn swap_roles(&mut self) {
+        let f = &mut self.facts;
+        if !f.syn_frames.is_empty() || f.syn_ack_frame.is_some() {
+            return;
+        }
+        std::mem::swap(&mut self.client, &mut self.server);
+        self.streams.swap(0, 1);
+        std::mem::swap(&mut f.client_packets, &mut f.server_packets);
+        std::mem::swap(&mut f.client_fin_frame, &mut f.server_fin_frame);
+        if let Some(c) = &mut f.close {
+            c.by = c.by.other();
+        }
+    }
+
     /// The conversation is over, or the capture is: deliver what is left, settle the facts.
     pub(super) fn finish(&mut self) {
+        if self.sink.take_role_swap() {
+            self.swap_roles();
+        }
         let (frame, time) = (self.facts.last_frame, self.facts.end);
         let Connection { streams, sink, .. } = self;
         let [client_stream, server_stream] = streams;

@@ -16,6 +16,11 @@ pub trait StreamSink {
     }
     /// Called once, when the conversation is finished or the capture ends.
     fn finish(&mut self, _facts: &TcpFacts) {}
+    /// True (once) when the content shows the roles are the other way round; only asked
+    /// of conversations whose handshake was not seen.
+    fn take_role_swap(&mut self) -> bool {
+        false
+    }
 }
 
 /// Where a segment was captured and between whom.
@@ -137,6 +142,9 @@ impl<S: StreamSink> ConnectionTable<S> {
             }
         };
         conn.segment(meta, seg);
+        if conn.sink.take_role_swap() {
+            conn.swap_roles();
+        }
         self.since_sweep += 1;
         if self.since_sweep >= SWEEP_EVERY || self.live.len() > self.limits.max_connections {
             self.since_sweep = 0;
