@@ -418,26 +418,40 @@ fn session_findings(
         }
     }
 
-    let credentials: Vec<Evidence> = s
+    // The user name lines (shown) and password lines (withheld) of exchanges in clear.
+    let auth_lines: Vec<(bool, Evidence)> = s
         .dialogue
         .iter()
         .filter_map(|e| match &e.kind {
-            EntryKind::Auth { auth } if auth.redacted => Some(Evidence {
-                frame: e.frame,
-                text: format!(
-                    "{} {}password sent in clear text (withheld here)",
-                    auth.mechanism,
-                    auth.username
-                        .as_ref()
-                        .map(|u| format!("user {u}, "))
-                        .unwrap_or_default()
-                ),
-            }),
+            EntryKind::Auth { auth } if auth.redacted || auth.username.is_some() => {
+                let user = auth
+                    .username
+                    .as_ref()
+                    .map(|u| format!("user {u} "))
+                    .unwrap_or_default();
+                let secret = if auth.redacted {
+                    "password (withheld here) "
+                } else {
+                    ""
+                };
+                let text = format!("{} {user}{secret}sent in clear text", auth.mechanism);
+                Some((
+                    auth.redacted,
+                    Evidence {
+                        frame: e.frame,
+                        text,
+                    },
+                ))
+            }
             _ => None,
         })
         .collect();
-    if !credentials.is_empty() {
-        f.add("cleartext-credentials", id, credentials);
+    if auth_lines.iter().any(|(redacted, _)| *redacted) {
+        f.add(
+            "cleartext-credentials",
+            id,
+            auth_lines.into_iter().map(|(_, e)| e).collect(),
+        );
     }
 
     if let Some(tls) = &s.tls {
