@@ -10,8 +10,11 @@ shift || true
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(capture_reader packet_decoder tcp_reassembler smtp_session tls_observer dns analyze)
 export RUSTC_BOOTSTRAP=1
-cargo fuzz build -O >/dev/null 2>&1
 mkdir -p fuzz/logs
+if ! cargo fuzz build -O >fuzz/build.log 2>&1; then
+    cat fuzz/build.log >&2
+    exit 1
+fi
 for t in "${targets[@]}"; do
     corpus=fuzz/corpus/$t
     mkdir -p "$corpus"
