@@ -297,7 +297,7 @@ fn compare(name: &str, path: &Path) -> Vec<String> {
 #[test]
 fn commands_and_reply_codes_equal_tshark_apart_from_its_known_mistakes() {
     if !common::which("tshark") {
-        eprintln!("SKIPPED: tshark is not installed (.ci/run installs it)");
+        common::skipped("tshark is not installed (.ci/run installs it)");
         return;
     }
     let mut captures: Vec<(String, std::path::PathBuf)> = common::samples()
@@ -326,7 +326,7 @@ fn commands_and_reply_codes_equal_tshark_apart_from_its_known_mistakes() {
 #[test]
 fn quoted_evidence_is_in_the_frame_wireshark_shows() {
     if !common::which("tshark") {
-        eprintln!("SKIPPED: tshark is not installed (.ci/run installs it)");
+        common::skipped("tshark is not installed (.ci/run installs it)");
         return;
     }
     let mut checked = 0;

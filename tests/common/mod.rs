@@ -1,6 +1,13 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+/// Says why a test did not run, where `cargo test` shows it: libtest captures `eprintln!`
+/// in passing tests, not writes to the stderr handle.
+pub fn skipped(why: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "SKIPPED: {why}");
+}
+
 use std::path::{Path, PathBuf};
 
 use smtpcap::analysis::{analyze_path, Analysis};
@@ -42,10 +49,10 @@ pub fn public_dir() -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
-        eprintln!(
-            "SKIPPED: {} not found (the shared captures are not beside this checkout)",
+        skipped(&format!(
+            "{} not found (the shared captures are not beside this checkout)",
             dir.display()
-        );
+        ));
         None
     }
 }
