@@ -280,3 +280,22 @@ fn host_and_severity_focus() {
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
 }
+
+#[test]
+fn completions_and_man_page_come_from_the_cli_definition() {
+    let bash = smtpcap().args(["completions", "bash"]).output().unwrap();
+    assert_eq!(bash.status.code(), Some(0));
+    let script = String::from_utf8(bash.stdout).unwrap();
+    assert!(
+        script.contains("_smtpcap") && script.contains("--min-severity"),
+        "{script}"
+    );
+    let man = smtpcap().arg("man").output().unwrap();
+    assert_eq!(man.status.code(), Some(0));
+    let page = String::from_utf8(man.stdout).unwrap();
+    assert!(
+        page.starts_with(".ie") || page.contains(".TH smtpcap"),
+        "{page}"
+    );
+    assert!(page.contains("analyze"));
+}
