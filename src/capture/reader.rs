@@ -308,27 +308,26 @@ impl CaptureReader {
                     };
                     return Err(CaptureError::new(offset, CaptureErrorKind::Malformed(what)));
                 }
-                Err(Next::Read) => {
-                    let kind = if self.gzip {
-                        CaptureErrorKind::Gzip("the compressed data is damaged or cut off".into())
-                    } else {
-                        CaptureErrorKind::Io(std::io::Error::other("read failed"))
-                    };
-                    return Err(CaptureError::new(offset, kind));
-                }
+                Err(Next::Read) => return Err(self.read_failed(offset)),
             }
         }
     }
 
     fn refill(&mut self, offset: u64) -> Result<(), CaptureError> {
-        self.inner.refill().map_err(|_| {
-            let kind = if self.gzip {
-                CaptureErrorKind::Gzip("the compressed data is damaged or cut off".into())
-            } else {
-                CaptureErrorKind::Io(std::io::Error::other("read failed"))
-            };
-            CaptureError::new(offset, kind)
-        })
+        if self.inner.refill().is_err() {
+            return Err(self.read_failed(offset));
+        }
+        Ok(())
+    }
+
+    /// The source could not be read at `offset` (for gzip: the compressed data is bad).
+    fn read_failed(&self, offset: u64) -> CaptureError {
+        let kind = if self.gzip {
+            CaptureErrorKind::Gzip("the compressed data is damaged or cut off".into())
+        } else {
+            CaptureErrorKind::Io(std::io::Error::other("read failed"))
+        };
+        CaptureError::new(offset, kind)
     }
 }
 
