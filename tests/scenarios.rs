@@ -149,7 +149,7 @@ fn every_scenario_gets_its_outcome_and_findings() {
             .zip(&d.sessions)
             .filter(|(s, _)| s.protocol == smtpcap::analysis::Protocol::Smtp)
             .map(|(_, sd)| match sd.stage {
-                Some(st) => format!("{}/{}", sd.outcome.name(), format!("{st:?}").to_lowercase()),
+                Some(st) => format!("{}/{}", sd.outcome.name(), st.name()),
                 None => sd.outcome.name().to_string(),
             })
             .collect();

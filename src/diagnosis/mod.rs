@@ -52,6 +52,16 @@ pub struct SessionDiagnosis {
     pub transactions: Vec<Transaction>,
 }
 
+impl SessionDiagnosis {
+    /// The outcome as the reports show it: `rejected at rcpt`, `delivered`, ….
+    pub fn outcome_label(&self) -> String {
+        match (self.outcome, self.stage) {
+            (Outcome::Rejected, Some(stage)) => format!("rejected at {}", stage.name()),
+            (o, _) => o.name().to_string(),
+        }
+    }
+}
+
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Diagnosis {
     pub sessions: Vec<SessionDiagnosis>,

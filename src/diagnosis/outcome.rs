@@ -56,6 +56,20 @@ pub enum Stage {
     Data,
 }
 
+impl Stage {
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Greeting => "greeting",
+            Stage::Helo => "helo",
+            Stage::Starttls => "starttls",
+            Stage::Auth => "auth",
+            Stage::Mail => "mail",
+            Stage::Rcpt => "rcpt",
+            Stage::Data => "data",
+        }
+    }
+}
+
 pub fn stage_of(command: &str) -> Option<Stage> {
     Some(match command {
         "GREETING" => Stage::Greeting,

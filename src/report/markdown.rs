@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 
 use super::{display_filter, scrub, verdict};
 use crate::analysis::Analysis;
-use crate::diagnosis::{Diagnosis, Outcome, SHARP_SMTP};
+use crate::diagnosis::{Diagnosis, SHARP_SMTP};
 
 /// A self-contained escalation report, ready to paste into a ticket.
 pub fn to_markdown(a: &Analysis, d: &Diagnosis) -> String {
@@ -62,12 +62,7 @@ pub fn to_markdown(a: &Analysis, d: &Diagnosis) -> String {
     );
     let _ = writeln!(out, "|---|---|---|---|---|---|---|");
     for (s, sd) in a.sessions.iter().zip(&d.sessions) {
-        let outcome = match sd.stage {
-            Some(st) if sd.outcome == Outcome::Rejected => {
-                format!("rejected at {}", format!("{st:?}").to_lowercase())
-            }
-            _ => sd.outcome.name().to_string(),
-        };
+        let outcome = sd.outcome_label();
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} | {} | {} | {}–{} |",

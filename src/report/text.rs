@@ -187,13 +187,7 @@ fn findings(out: &mut String, d: &Diagnosis, color: bool) {
 }
 
 fn outcome_cell(sd: Option<&SessionDiagnosis>) -> String {
-    let Some(sd) = sd else { return "-".into() };
-    match (sd.outcome, sd.stage) {
-        (Outcome::Rejected, Some(stage)) => {
-            format!("rejected at {}", format!("{stage:?}").to_lowercase())
-        }
-        (o, _) => o.name().to_string(),
-    }
+    sd.map_or_else(|| "-".into(), SessionDiagnosis::outcome_label)
 }
 
 fn summary_table(a: &Analysis, d: &Diagnosis) -> String {
