@@ -106,6 +106,15 @@ impl LineSplitter {
     }
 }
 
+/// At most `n` characters of `s`, with `…` where it was cut.
+pub fn clip(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        format!("{}…", s.chars().take(n).collect::<String>())
+    }
+}
+
 /// Wire bytes as text: UTF-8 where valid, other bytes as `\xNN`.
 pub fn display_text(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len());

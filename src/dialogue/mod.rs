@@ -8,5 +8,5 @@ pub use entry::{
     looks_like_tls, push_bounded, seconds, Answers, Body, BodyKind, Entry, EntryKind, Gap, TlsPart,
     Unparsed,
 };
-pub use line::{display_text, Line, LineSplitter, MAX_LINE};
+pub use line::{clip, display_text, Line, LineSplitter, MAX_LINE};
 pub use sasl::{decode_base64, decode_response, AuthData};

@@ -5,7 +5,7 @@ use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
 use super::scrub;
 use crate::analysis::{Analysis, Session};
 use crate::diagnosis::{Diagnosis, Outcome, SessionDiagnosis, Severity, SUPPORTED};
-use crate::dialogue::{BodyKind, EntryKind};
+use crate::dialogue::{clip, BodyKind, EntryKind};
 use crate::tcp::{CloseHow, Handshake, Side};
 
 /// How the text report is rendered.
@@ -269,14 +269,6 @@ fn last_reply(s: &Session) -> String {
             _ => None,
         })
         .unwrap_or_else(|| "-".into())
-}
-
-fn clip(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_string()
-    } else {
-        format!("{}…", s.chars().take(n).collect::<String>())
-    }
 }
 
 fn transcript(out: &mut String, s: &Session) {

@@ -3,11 +3,11 @@ use std::collections::VecDeque;
 
 use super::reply::{enhanced_code, parse_reply_line};
 use crate::capture::Timestamp;
-use crate::dialogue::{decode_base64, decode_response};
 use crate::dialogue::{
-    display_text, looks_like_tls, push_bounded, Answers, Body, BodyKind, Entry, EntryKind, Gap,
-    Line, LineSplitter, TlsPart, Unparsed,
+    clip, display_text, looks_like_tls, push_bounded, Answers, Body, BodyKind, Entry, EntryKind,
+    Gap, Line, LineSplitter, TlsPart, Unparsed,
 };
+use crate::dialogue::{decode_base64, decode_response};
 use crate::tcp::{GapReason, Side, StreamEvent};
 use crate::tls::{TlsFacts, TlsObserver};
 
@@ -498,10 +498,7 @@ impl SmtpSession {
         if !known && !plausible_verb(&verb) {
             // Not a command (binary junk, or text the client meant as a message body),
             // but the server answers it like one.
-            let mut text = display_text(&line.text);
-            if text.chars().count() > 200 {
-                text = text.chars().take(200).collect::<String>() + "…";
-            }
+            let text = clip(&display_text(&line.text), 200);
             let unparsed = Unparsed {
                 bytes: line.wire_len,
                 reason: "not an SMTP command",
