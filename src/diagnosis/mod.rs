@@ -146,15 +146,11 @@ pub fn diagnose(a: &Analysis) -> Diagnosis {
     let mut sessions = Vec::new();
     for s in &a.sessions {
         let txs = outcome::transactions(s);
-        let (out, stage) = outcome::outcome(s, &txs);
-        let deciding = if out == Outcome::Rejected {
-            outcome::deciding_reply(s).map(|d| Evidence {
-                frame: d.frame,
-                text: d.line,
-            })
-        } else {
-            None
-        };
+        let (out, stage, deciding) = outcome::outcome(s, &txs);
+        let deciding = deciding.map(|d| Evidence {
+            frame: d.frame,
+            text: d.line,
+        });
         let mut clue = role::classify(s, s.dns_name.as_ref().map(|n| (n.name.as_str(), n.frame)));
         if s.protocol == Protocol::Pop3 {
             // The roles name SMTP endpoints; a POP3 server is none of them.

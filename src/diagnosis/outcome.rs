@@ -201,7 +201,7 @@ pub struct Deciding {
     pub stage: Option<Stage>,
 }
 
-pub fn deciding_reply(session: &Session) -> Option<Deciding> {
+fn deciding_reply(session: &Session) -> Option<Deciding> {
     let mut last: Option<Deciding> = None;
     for e in &session.dialogue {
         if let EntryKind::Reply {
@@ -238,10 +238,15 @@ pub fn message_sized(tls: &TlsFacts) -> bool {
         || (tls.client_records >= MESSAGE_RECORDS && tls.client_bytes >= MESSAGE_RECORDS_BYTES)
 }
 
-/// The session's outcome, and the stage for a rejection.
-pub fn outcome(session: &Session, txs: &[Transaction]) -> (Outcome, Option<Stage>) {
+/// The session's outcome, the stage of a rejection, and the reply that decided it.
+pub fn outcome(
+    session: &Session,
+    txs: &[Transaction],
+) -> (Outcome, Option<Stage>, Option<Deciding>) {
     match session.tcp.handshake {
-        Handshake::SynUnanswered | Handshake::Refused => return (Outcome::NoConnection, None),
+        Handshake::SynUnanswered | Handshake::Refused => {
+            return (Outcome::NoConnection, None, None)
+        }
         _ => {}
     }
     if session.protocol == Protocol::Pop3 {
@@ -251,13 +256,13 @@ pub fn outcome(session: &Session, txs: &[Transaction]) -> (Outcome, Option<Stage
                 if status == "-ERR" && matches!(a.command.as_str(), "USER" | "PASS" | "APOP" | "AUTH"))
         });
         return if refused {
-            (Outcome::Rejected, Some(Stage::Auth))
+            (Outcome::Rejected, Some(Stage::Auth), None)
         } else {
-            (Outcome::Incomplete, None)
+            (Outcome::Incomplete, None, None)
         };
     }
     if txs.iter().any(|t| t.accepted) {
-        return (Outcome::Delivered, None);
+        return (Outcome::Delivered, None, None);
     }
     let client_tls = session.dialogue.iter().find_map(|e| match &e.kind {
         EntryKind::Tls { tls } if e.from == Side::Client => Some(tls.looks_like_tls),
@@ -266,11 +271,11 @@ pub fn outcome(session: &Session, txs: &[Transaction]) -> (Outcome, Option<Stage
     if client_tls == Some(false) {
         // After the switch to TLS the bytes are not TLS records (a decrypted capture):
         // what happened there is not parsed.
-        return (Outcome::Incomplete, None);
+        return (Outcome::Incomplete, None, None);
     }
     if client_tls.is_some() {
         let Some(tls) = &session.tls else {
-            return (Outcome::Incomplete, None);
+            return (Outcome::Incomplete, None, None);
         };
         if tls.established {
             let sized = message_sized(tls);
@@ -281,20 +286,21 @@ pub fn outcome(session: &Session, txs: &[Transaction]) -> (Outcome, Option<Stage
                     Outcome::EncryptedNoMessage
                 },
                 None,
+                None,
             );
         }
         if tls.lost_sync && tls.server_hello.is_some() {
-            return (Outcome::Incomplete, None);
+            return (Outcome::Incomplete, None, None);
         }
-        return (Outcome::TlsFailed, None);
+        return (Outcome::TlsFailed, None, None);
     }
     if let Some(d) = deciding_reply(session) {
-        return (Outcome::Rejected, d.stage);
+        return (Outcome::Rejected, d.stage, Some(d));
     }
     // Missing bytes may hide the MAIL that would make this more than a test.
     let gaps = session.tcp.client_stream.gap_bytes + session.tcp.server_stream.gap_bytes > 0;
     if gaps || session.tcp.mid_stream {
-        return (Outcome::Incomplete, None);
+        return (Outcome::Incomplete, None, None);
     }
     let commands: Vec<&str> = session
         .dialogue
@@ -303,7 +309,7 @@ pub fn outcome(session: &Session, txs: &[Transaction]) -> (Outcome, Option<Stage
         .collect();
     let quit = commands.contains(&"QUIT");
     if session.protocol == Protocol::Smtp && quit && !commands.contains(&"MAIL") {
-        return (Outcome::TestOnly, None);
+        return (Outcome::TestOnly, None, None);
     }
-    (Outcome::Incomplete, None)
+    (Outcome::Incomplete, None, None)
 }
