@@ -39,14 +39,21 @@ fn document<'a>(a: &'a Analysis, d: &'a Diagnosis) -> Document<'a> {
 
 /// The analysis and its diagnosis as one pretty-printed JSON document (docs/json-format.md).
 pub fn to_json(a: &Analysis, d: &Diagnosis) -> String {
-    let out = serde_json::to_string_pretty(&document(a, d))
-        .unwrap_or_else(|e| format!("{{\"error\": \"cannot serialise: {e}\"}}"));
-    scrub(out, &a.secrets)
+    serialise(a, d, true)
 }
 
 /// The same document on one line (JSON Lines).
 pub fn to_json_line(a: &Analysis, d: &Diagnosis) -> String {
-    let out = serde_json::to_string(&document(a, d))
-        .unwrap_or_else(|e| format!("{{\"error\": \"cannot serialise: {e}\"}}"));
+    serialise(a, d, false)
+}
+
+fn serialise(a: &Analysis, d: &Diagnosis, pretty: bool) -> String {
+    let doc = document(a, d);
+    let out = if pretty {
+        serde_json::to_string_pretty(&doc)
+    } else {
+        serde_json::to_string(&doc)
+    };
+    let out = out.unwrap_or_else(|e| format!("{{\"error\": \"cannot serialise: {e}\"}}"));
     scrub(out, &a.secrets)
 }
