@@ -109,6 +109,14 @@ impl App {
         }
     }
 
+    /// Whether the conversation may still turn out to be an SMTP or POP3 session.
+    pub fn may_be_session(&self) -> bool {
+        matches!(
+            self,
+            App::Probe(_) | App::SmtpIdle { .. } | App::Smtp(_) | App::Pop3(_)
+        )
+    }
+
     /// The dialogue, for SMTP and POP3 conversations.
     pub fn into_dialogue(self) -> Option<Dialogue> {
         match self {

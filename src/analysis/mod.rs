@@ -2,6 +2,8 @@
 
 mod app;
 
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, BinaryHeap};
 use std::io::Read;
 use std::path::Path;
 
@@ -40,6 +42,10 @@ pub struct Analysis {
     /// Connection attempts that carried no data, beyond the first thousand listed as
     /// sessions (a SYN flood must not fill memory).
     pub attempts_not_listed: u64,
+    /// Sessions numbered before an older conversation that was still open (more than
+    /// 256 finished sessions waited for it); normally 0 and then not serialised.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub sessions_out_of_order: u64,
     /// Serialised by the report, next to each session's diagnosis.
     #[serde(skip)]
     pub sessions: Vec<Session>,
@@ -147,22 +153,115 @@ impl Analysis {
             sessions: Vec::new(),
             dns: Vec::new(),
             attempts_not_listed: 0,
+            sessions_out_of_order: 0,
             secrets: Vec::new(),
         }
     }
 }
 
-pub fn analyze_reader(file: String, mut reader: CaptureReader) -> Analysis {
+/// Analyses a capture and keeps every session in `Analysis::sessions`.
+pub fn analyze_reader(file: String, reader: CaptureReader) -> Analysis {
+    let mut sessions = Vec::new();
+    let mut a = analyze_reader_with(file, reader, &mut |s| sessions.push(s));
+    a.sessions = sessions;
+    a
+}
+
+/// Analyses the capture at `path`, handing each session to `on_session` as soon as it is
+/// known (in order of first frame, numbered 1, 2, …) instead of keeping it: memory stays
+/// bounded however many sessions the capture holds. The returned analysis has no sessions.
+pub fn analyze_path_with(path: &Path, on_session: &mut dyn FnMut(Session)) -> Analysis {
+    let name = path.display().to_string();
+    match CaptureReader::open(path) {
+        Ok(reader) => analyze_reader_with(name, reader, on_session),
+        Err(e) => Analysis::unreadable(name, &e),
+    }
+}
+
+/// Sessions finished but not handed on yet: a session is handed on once no conversation
+/// that started before it is still open, so that the numbering follows the first frames.
+#[derive(Default)]
+struct Reorder {
+    waiting: BinaryHeap<Reverse<Waiting>>,
+    numbered: usize,
+    out_of_order: u64,
+}
+
+/// At most this many finished sessions wait for an older, still open conversation; past
+/// it the oldest are handed on anyway (and counted), so memory stays bounded.
+const MAX_WAITING: usize = 256;
+/// How many sessions may wait before the table is asked for its oldest open conversation.
+const RELEASE_BATCH: usize = 32;
+
+struct Waiting(Session);
+
+impl Waiting {
+    fn key(&self) -> (u64, u16) {
+        (self.0.tcp.first_frame, self.0.client.port)
+    }
+}
+
+impl PartialEq for Waiting {
+    fn eq(&self, other: &Self) -> bool {
+        self.key() == other.key()
+    }
+}
+impl Eq for Waiting {}
+impl PartialOrd for Waiting {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Waiting {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.key().cmp(&other.key())
+    }
+}
+
+impl Reorder {
+    /// Hands on the sessions that started before frame `open` (the oldest conversation
+    /// still open; `u64::MAX` when none is), and the oldest beyond the bound.
+    fn release(&mut self, open: u64, dns: &DnsLog, emit: &mut dyn FnMut(Session)) {
+        while let Some(Reverse(top)) = self.waiting.peek() {
+            let ready = top.0.tcp.first_frame < open;
+            let over = self.waiting.len() > MAX_WAITING;
+            if !ready && !over {
+                break;
+            }
+            let Some(Reverse(Waiting(mut s))) = self.waiting.pop() else {
+                break;
+            };
+            if !ready {
+                self.out_of_order += 1;
+            }
+            self.numbered += 1;
+            s.id = self.numbered;
+            s.dns_name = dns.name_of(&s.server.ip).map(|(name, frame)| DnsName {
+                name: name.clone(),
+                frame: *frame,
+            });
+            emit(s);
+        }
+    }
+}
+
+/// Analyses a capture, handing each session to `on_session` (see [`analyze_path_with`]).
+pub fn analyze_reader_with(
+    file: String,
+    mut reader: CaptureReader,
+    on_session: &mut dyn FnMut(Session),
+) -> Analysis {
     let mut decoder = PacketDecoder::default();
     let mut dns = DnsLog::default();
     let mut attempts = Attempts::default();
     let mut table: ConnectionTable<App> =
         ConnectionTable::new(TableLimits::default(), is_server_port);
-    let mut sessions = Vec::new();
-    let mut secrets = Vec::new();
+    let mut reorder = Reorder::default();
+    let mut secrets = Secrets::default();
     let mut first_time = None;
     let mut last_time = None;
     let mut error = None;
+    let mut since_release = 0u64;
     loop {
         let frame = match reader.next_frame() {
             Ok(Some(frame)) => frame,
@@ -206,26 +305,29 @@ pub fn analyze_reader(file: String, mut reader: CaptureReader) -> Analysis {
             };
             table.segment(&meta, seg, App::new);
             for conn in table.take_finished() {
-                collect(conn, &mut sessions, &mut secrets, &mut dns, &mut attempts);
+                if let Some(s) = collect(conn, &mut secrets, &mut dns, &mut attempts) {
+                    reorder.waiting.push(Reverse(Waiting(s)));
+                }
+            }
+            since_release += 1;
+            let due = reorder.waiting.len() >= RELEASE_BATCH
+                || (since_release >= 1 << 16 && !reorder.waiting.is_empty());
+            if due {
+                since_release = 0;
+                let open = table
+                    .oldest_first_frame(App::may_be_session)
+                    .unwrap_or(u64::MAX);
+                reorder.release(open, &dns, on_session);
             }
         }
     }
-    table.finish_all(|conn| collect(conn, &mut sessions, &mut secrets, &mut dns, &mut attempts));
-    sessions.sort_by_key(|s: &Session| (s.tcp.first_frame, s.client.port));
-    for (i, s) in sessions.iter_mut().enumerate() {
-        s.id = i + 1;
-    }
-    secrets.sort();
-    secrets.dedup();
-    let attempts_not_listed = attempts.not_listed;
+    table.finish_all(|conn| {
+        if let Some(s) = collect(conn, &mut secrets, &mut dns, &mut attempts) {
+            reorder.waiting.push(Reverse(Waiting(s)));
+        }
+    });
+    reorder.release(u64::MAX, &dns, on_session);
     dns.lookups.sort_by_key(|l| l.frame);
-    let names = dns.names();
-    for s in &mut sessions {
-        s.dns_name = names.get(&s.server.ip).map(|(name, frame)| DnsName {
-            name: name.clone(),
-            frame: *frame,
-        });
-    }
     Analysis {
         file,
         format: Some(reader.format().name()),
@@ -237,10 +339,34 @@ pub fn analyze_reader(file: String, mut reader: CaptureReader) -> Analysis {
         error,
         decode: decoder.stats.clone(),
         tcp: table.stats.clone(),
-        sessions,
+        sessions: Vec::new(),
+        sessions_out_of_order: reorder.out_of_order,
         dns: dns.lookups,
-        attempts_not_listed,
-        secrets,
+        attempts_not_listed: attempts.not_listed,
+        secrets: secrets.list.into_iter().collect(),
+    }
+}
+
+/// Passwords seen in the clear, each once.
+#[derive(Default)]
+struct Secrets {
+    list: BTreeSet<String>,
+    not_kept: u64,
+}
+
+/// Distinct passwords kept for scrubbing; the structured output never holds one, so
+/// this bound only limits the second line of defence under a flood of logins.
+const MAX_SECRETS: usize = 10_000;
+
+impl Secrets {
+    fn extend(&mut self, new: Vec<String>) {
+        for s in new {
+            if self.list.len() < MAX_SECRETS || self.list.contains(&s) {
+                self.list.insert(s);
+            } else {
+                self.not_kept += 1;
+            }
+        }
     }
 }
 
@@ -255,11 +381,10 @@ const MAX_LISTED_ATTEMPTS: u64 = 1000;
 
 fn collect(
     conn: Connection<App>,
-    sessions: &mut Vec<Session>,
-    secrets: &mut Vec<String>,
+    secrets: &mut Secrets,
     dns: &mut DnsLog,
     attempts: &mut Attempts,
-) {
+) -> Option<Session> {
     let Connection {
         client,
         server,
@@ -276,20 +401,18 @@ fn collect(
             };
             dns.datagram(*frame, src, dst, message);
         }
-        return;
+        return None;
     }
-    let Some(d) = sink.into_dialogue() else {
-        return;
-    };
+    let d = sink.into_dialogue()?;
     if d.entries.is_empty() && facts.client_stream.bytes == 0 && facts.server_stream.bytes == 0 {
         if attempts.listed >= MAX_LISTED_ATTEMPTS {
             attempts.not_listed += 1;
-            return;
+            return None;
         }
         attempts.listed += 1;
     }
     secrets.extend(d.secrets);
-    sessions.push(Session {
+    Some(Session {
         id: 0,
         protocol: d.protocol,
         client,
@@ -301,5 +424,5 @@ fn collect(
         tls: d.tls,
         dns_name: None,
         dropped_entries: d.dropped_entries,
-    });
+    })
 }

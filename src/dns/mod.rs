@@ -49,6 +49,9 @@ pub struct DnsLog {
     /// Queries waiting for an answer: (client, server, id) → index.
     pending: HashMap<(Endpoint, Endpoint, u16), usize>,
     pub malformed: u64,
+    /// The name each address was looked up as, and the frame of the answer (the first
+    /// successful lookup wins).
+    names: HashMap<IpAddr, (String, u64)>,
 }
 
 impl DnsLog {
@@ -97,18 +100,16 @@ impl DnsLog {
                 _ => {}
             }
         }
+        for a in &l.addresses {
+            self.names
+                .entry(*a)
+                .or_insert_with(|| (l.name.clone(), frame));
+        }
     }
 
-    /// The name each address was looked up as (the first successful lookup wins).
-    pub fn names(&self) -> HashMap<IpAddr, (String, u64)> {
-        let mut m = HashMap::new();
-        for l in &self.lookups {
-            for a in &l.addresses {
-                m.entry(*a)
-                    .or_insert_with(|| (l.name.clone(), l.response_frame.unwrap_or(l.frame)));
-            }
-        }
-        m
+    /// The name `ip` was looked up as so far, and the frame of the answer.
+    pub fn name_of(&self, ip: &IpAddr) -> Option<&(String, u64)> {
+        self.names.get(ip)
     }
 }
 

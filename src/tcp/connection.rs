@@ -159,6 +159,11 @@ impl<S: StreamSink> Connection<S> {
         self.facts.close.is_some()
     }
 
+    /// Both sides sent a FIN and both FINs were acknowledged: nothing more belongs here.
+    pub(super) fn is_done(&self) -> bool {
+        self.streams.iter().all(StreamReassembler::fin_acked)
+    }
+
     /// Whether a SYN from `side` with `seq` begins a new conversation on this 4-tuple.
     pub(super) fn is_new_attempt(&self, side: Side, seq: u32, is_syn_ack: bool) -> bool {
         if is_syn_ack {

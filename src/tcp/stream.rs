@@ -50,6 +50,8 @@ pub struct StreamReassembler {
     base: Option<SeqNumber>,
     next: u64,
     fin: Option<u64>,
+    /// The peer acknowledged the FIN: this direction has nothing more to send.
+    fin_acked: bool,
     pending: Assembler,
     /// The peer's acknowledgement seen before this direction's first segment.
     ack_hint: Option<SeqNumber>,
@@ -66,6 +68,7 @@ impl StreamReassembler {
             base: None,
             next: 0,
             fin: None,
+            fin_acked: false,
             pending: Assembler::default(),
             ack_hint: None,
             max_pending,
@@ -73,6 +76,11 @@ impl StreamReassembler {
             saw_syn: false,
             stats: StreamStats::default(),
         }
+    }
+
+    /// This direction's FIN was sent and acknowledged.
+    pub fn fin_acked(&self) -> bool {
+        self.fin_acked
     }
 
     /// Stops holding data: later segments are only counted.
@@ -285,6 +293,9 @@ impl StreamReassembler {
         let Some(off) = self.offset_of(ack) else {
             return;
         };
+        if self.fin.is_some_and(|fin| off > fin as i64) {
+            self.fin_acked = true;
+        }
         let mut target = off.max(0) as u64;
         if let Some(fin) = self.fin {
             target = target.min(fin);
