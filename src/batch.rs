@@ -5,6 +5,9 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use crate::diagnosis::Diagnoser;
+use crate::report::{Format, ReportWriter, Spool};
+
 /// One capture to analyse, in the order the run reports it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Input {
@@ -138,16 +141,27 @@ pub struct RunOptions {
     pub min_severity: crate::diagnosis::Severity,
 }
 
+impl RunOptions {
+    fn report_format(&self) -> Format {
+        match self.format {
+            OutputFormat::Text => Format::Text(self.text),
+            OutputFormat::Json => Format::Json,
+            OutputFormat::Jsonl => Format::Jsonl,
+            OutputFormat::Markdown => Format::Markdown,
+        }
+    }
+}
+
 /// Exit statuses, as linters use them: the worst over all captures wins.
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_FINDINGS: u8 = 1;
 pub const EXIT_UNREADABLE: u8 = 2;
 
 /// One capture's rendered report and what the batch summary shows of it.
-#[derive(Clone, Debug)]
 pub struct CaptureResult {
     pub file: String,
-    pub rendered: String,
+    /// The report, held until the batch's order lets it out (on disk past a budget).
+    pub rendered: Spool,
     pub status: u8,
     pub verdict: String,
     pub main_finding: Option<String>,
@@ -156,42 +170,74 @@ pub struct CaptureResult {
     pub error: Option<String>,
 }
 
-/// Analyses, diagnoses and renders one capture.
+/// Analyses, diagnoses and renders one capture, each session as soon as the analysis
+/// hands it on: memory does not grow with the number of sessions.
 pub fn run_one(input: &Input, opts: &RunOptions) -> CaptureResult {
-    use crate::report::{to_json, to_json_line, to_markdown, to_text, verdict};
-    let mut a = crate::analysis::analyze_path(&input.path);
+    let mut diagnoser = Diagnoser::default();
+    let mut writer = ReportWriter::new(opts.report_format(), opts.min_severity);
+    let hit = |ip: &std::net::IpAddr| opts.hosts.iter().any(|n| n.contains(ip));
+    let mut a = crate::analysis::analyze_path_with(&input.path, &mut |s| {
+        if !opts.hosts.is_empty() && !hit(&s.client.ip) && !hit(&s.server.ip) {
+            return;
+        }
+        let (sd, findings) = diagnoser.session(&s);
+        writer.session(&s, &sd, &findings);
+    });
     a.retain_hosts(&opts.hosts);
-    let mut d = crate::diagnosis::diagnose(&a);
-    let status = if a.error.is_some() {
+    let capture_findings = diagnoser.finish(&a);
+    let mut rendered = SpoolWriter::default();
+    let report = writer.finish(&a, &capture_findings, &mut rendered);
+    let mut error = a
+        .error
+        .as_ref()
+        .map(|e| format!("at byte {}: {}", e.offset, e.message));
+    let (verdict, main_finding, errors, sessions) = match report {
+        Ok(r) => (
+            r.verdict,
+            r.main_finding.map(str::to_string),
+            r.errors,
+            r.sessions,
+        ),
+        Err(e) => {
+            error.get_or_insert(format!("cannot write the report: {e}"));
+            (String::new(), None, false, 0)
+        }
+    };
+    let status = if error.is_some() {
         EXIT_UNREADABLE
-    } else if d.has_errors() {
+    } else if errors {
         EXIT_FINDINGS
     } else {
         EXIT_OK
     };
-    d.retain_min_severity(opts.min_severity);
-    let rendered = match opts.format {
-        OutputFormat::Text => to_text(&a, &d, &opts.text),
-        OutputFormat::Json => to_json(&a, &d),
-        OutputFormat::Jsonl => to_json_line(&a, &d),
-        OutputFormat::Markdown => to_markdown(&a, &d),
-    };
-    let error = a
-        .error
-        .as_ref()
-        .map(|e| format!("at byte {}: {}", e.offset, e.message));
     let verdict = match &error {
         Some(e) if a.format.is_none() => format!("cannot read: {e}"),
-        _ => verdict(&d).trim_start_matches("VERDICT: ").to_string(),
+        _ => verdict.trim_start_matches("VERDICT: ").to_string(),
     };
     CaptureResult {
         file: a.file.clone(),
-        rendered,
+        rendered: rendered.0,
         status,
         verdict,
-        main_finding: d.findings.first().map(|f| f.id.to_string()),
-        sessions: a.sessions.len(),
+        main_finding,
+        sessions,
         error,
+    }
+}
+
+/// A report written into a spool, in pieces of at most 64 KiB.
+#[derive(Default)]
+struct SpoolWriter(Spool);
+
+impl std::io::Write for SpoolWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(64 << 10);
+        self.0.push(buf.get(..n).unwrap_or_default());
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 

@@ -10,6 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use smtpcap::batch::{
     expand, run_one, summary_table, CaptureResult, OutputFormat, RunOptions, EXIT_OK,
+    EXIT_UNREADABLE,
 };
 use smtpcap::diagnosis::{Severity, CATALOGUE};
 use smtpcap::report::TextOptions;
@@ -212,11 +213,19 @@ fn analyze(args: AnalyzeArgs) -> ExitCode {
             } else {
                 ""
             };
-            if writeln!(out, "{sep}{}", r.rendered).is_err() {
-                // The reader went away (a closed pipe): stop quietly.
+            let rendered = std::mem::take(&mut r.rendered);
+            let written = out
+                .write_all(sep.as_bytes())
+                .and_then(|()| rendered.drain(&mut |piece| out.write_all(piece)))
+                .and_then(|()| out.write_all(b"\n"));
+            if let Err(e) = written {
+                if e.kind() != std::io::ErrorKind::BrokenPipe {
+                    eprintln!("smtpcap: {}: cannot write the report: {e}", r.file);
+                    status = status.max(EXIT_UNREADABLE);
+                }
+                // A closed pipe: the reader went away; stop quietly.
                 return ExitCode::from(status);
             }
-            r.rendered.clear();
             results.push(r);
         }
     }

@@ -154,7 +154,7 @@ fn every_scenario_gets_its_outcome_and_findings() {
             })
             .collect();
         let mut ids: Vec<&str> = d
-            .findings
+            .findings()
             .iter()
             .filter(|f| f.severity != Severity::Info)
             .map(|f| f.id)
@@ -176,7 +176,7 @@ fn evidence_points_at_frames_that_hold_it() {
     for s in common::samples() {
         let a = common::analyze(&s);
         let d = diagnose(&a);
-        for f in &d.findings {
+        for f in d.findings() {
             assert!(
                 !f.evidence.is_empty(),
                 "{}: {} has no evidence",

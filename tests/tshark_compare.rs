@@ -333,7 +333,7 @@ fn quoted_evidence_is_in_the_frame_wireshark_shows() {
     for path in common::samples() {
         let a = common::analyze(&path);
         let d = smtpcap::diagnosis::diagnose(&a);
-        for f in &d.findings {
+        for f in d.findings() {
             for e in &f.evidence {
                 let t = e.text.as_bytes();
                 let is_reply = t.len() > 4

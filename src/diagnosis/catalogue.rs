@@ -16,6 +16,11 @@ impl Severity {
             Severity::Info => "info",
         }
     }
+
+    /// 0 for errors, 1 for warnings, 2 for information.
+    pub fn index(self) -> usize {
+        self as usize
+    }
 }
 
 /// One entry of the catalogue: what a finding means and what to change.

@@ -62,25 +62,133 @@ impl SessionDiagnosis {
     }
 }
 
-#[derive(Clone, Debug, Default, Serialize)]
+/// The diagnosis of a whole capture, held in memory (see [`Diagnoser`] for the streaming
+/// form the command line uses).
+#[derive(Clone, Debug, Default)]
 pub struct Diagnosis {
     pub sessions: Vec<SessionDiagnosis>,
-    pub findings: Vec<Finding>,
+    /// Each session's own findings, by position in `sessions`.
+    pub session_findings: Vec<Vec<Finding>>,
+    /// Findings about the capture as a whole, or that needed later sessions to be seen.
+    pub capture_findings: Vec<Finding>,
 }
 
 impl Diagnosis {
     pub fn has_errors(&self) -> bool {
-        self.findings.iter().any(|f| f.severity == Severity::Error)
+        self.findings()
+            .iter()
+            .any(|f| f.severity == Severity::Error)
     }
 
-    /// Drops the findings below `min` (info < warning < error).
-    pub fn retain_min_severity(&mut self, min: Severity) {
-        self.findings.retain(|f| f.severity <= min);
+    /// Every finding in report order: by severity, and within one the capture's first,
+    /// then the sessions' in session order.
+    pub fn findings(&self) -> Vec<&Finding> {
+        let mut all: Vec<&Finding> = self
+            .capture_findings
+            .iter()
+            .chain(self.session_findings.iter().flatten())
+            .collect();
+        all.sort_by_key(|f| f.severity);
+        all
     }
 
     /// Whether a finding's fix is a setting on the device.
     pub fn device_side(id: &str) -> bool {
         DEVICE_SIDE.contains(&id)
+    }
+}
+
+/// What the verdict and the batch summary need to know of a capture's diagnosis,
+/// gathered as sessions and findings go by.
+#[derive(Clone, Debug)]
+pub struct Summary {
+    pub sessions: usize,
+    pub delivered: bool,
+    pub encrypted_transfer: bool,
+    pub incomplete: bool,
+    pub all_test_only: bool,
+    /// Findings per severity (error, warning, info).
+    pub counts: [usize; 3],
+    /// The first finding (id, title) of each severity, in report order.
+    pub first: [Option<(&'static str, &'static str)>; 3],
+    /// The distinct finding ids of each severity, in report order.
+    pub ids: [Vec<&'static str>; 3],
+}
+
+impl Default for Summary {
+    fn default() -> Self {
+        Summary {
+            sessions: 0,
+            delivered: false,
+            encrypted_transfer: false,
+            incomplete: false,
+            all_test_only: true,
+            counts: [0; 3],
+            first: [None; 3],
+            ids: Default::default(),
+        }
+    }
+}
+
+impl Summary {
+    pub fn add_session(&mut self, sd: &SessionDiagnosis) {
+        self.sessions += 1;
+        self.delivered |= sd.outcome == Outcome::Delivered;
+        self.encrypted_transfer |= sd.outcome == Outcome::EncryptedMessageTransferred;
+        self.incomplete |= sd.outcome == Outcome::Incomplete;
+        self.all_test_only &= sd.outcome == Outcome::TestOnly;
+    }
+
+    pub fn add_finding(&mut self, f: &Finding) {
+        let i = f.severity.index();
+        if let Some(n) = self.counts.get_mut(i) {
+            *n += 1;
+        }
+        if let Some(first @ None) = self.first.get_mut(i) {
+            *first = Some((f.id, f.title));
+        }
+        if let Some(ids) = self.ids.get_mut(i) {
+            if !ids.contains(&f.id) {
+                ids.push(f.id);
+            }
+        }
+    }
+
+    /// `later`'s findings come after this summary's (the capture's before the sessions').
+    pub fn then(mut self, later: &Summary) -> Summary {
+        self.sessions += later.sessions;
+        self.delivered |= later.delivered;
+        self.encrypted_transfer |= later.encrypted_transfer;
+        self.incomplete |= later.incomplete;
+        self.all_test_only &= later.all_test_only;
+        for i in 0..3 {
+            self.counts[i] += later.counts[i];
+            self.first[i] = self.first[i].or(later.first[i]);
+            for id in &later.ids[i] {
+                if !self.ids[i].contains(id) {
+                    self.ids[i].push(id);
+                }
+            }
+        }
+        self
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.counts[0] > 0
+    }
+
+    pub fn device_side(&self) -> bool {
+        self.ids().any(|id| DEVICE_SIDE.contains(&id))
+    }
+
+    /// Every distinct finding id, in report order.
+    pub fn ids(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.ids.iter().flatten().copied()
+    }
+
+    /// The first finding in report order: the worst.
+    pub fn main_finding(&self) -> Option<&'static str> {
+        self.first.iter().flatten().next().map(|(id, _)| *id)
     }
 }
 
@@ -105,6 +213,7 @@ const DEVICE_SIDE: &[&str] = &[
     "invalid-helo",
 ];
 
+#[derive(Default)]
 struct Findings {
     list: Vec<Finding>,
 }
@@ -141,10 +250,48 @@ impl Findings {
     }
 }
 
+/// Diagnoses a capture held in memory.
 pub fn diagnose(a: &Analysis) -> Diagnosis {
-    let mut findings = Findings { list: Vec::new() };
-    let mut sessions = Vec::new();
+    let mut diagnoser = Diagnoser::default();
+    let mut d = Diagnosis::default();
     for s in &a.sessions {
+        let (sd, findings) = diagnoser.session(s);
+        d.sessions.push(sd);
+        d.session_findings.push(findings);
+    }
+    d.capture_findings = diagnoser.finish(a);
+    d
+}
+
+/// Diagnoses sessions one by one as the analysis hands them on, keeping only what the
+/// findings about the whole capture need: memory does not grow with each dialogue.
+#[derive(Default)]
+pub struct Diagnoser {
+    /// Connected SMTP sessions so far, while every one was a connection test.
+    test_only: Vec<Evidence>,
+    test_only_more: u64,
+    connected: bool,
+    other_connected: bool,
+    /// POP3 logins not yet followed by SMTP from the same device.
+    pop_logins: Vec<PopLogin>,
+    later: Findings,
+    truncated_session: bool,
+}
+
+struct PopLogin {
+    session: usize,
+    frame: u64,
+    client: std::net::IpAddr,
+    server: crate::tcp::Endpoint,
+}
+
+/// Bounds on what the capture-wide findings keep: evidence listed, logins remembered.
+const MAX_LISTED: usize = 100;
+
+impl Diagnoser {
+    /// The session's outcome, role and transactions, and its findings.
+    pub fn session(&mut self, s: &Session) -> (SessionDiagnosis, Vec<Finding>) {
+        let mut findings = Findings { list: Vec::new() };
         let txs = outcome::transactions(s);
         let (out, stage, deciding) = outcome::outcome(s, &txs);
         let deciding = deciding.map(|d| Evidence {
@@ -164,7 +311,9 @@ pub fn diagnose(a: &Analysis) -> Diagnosis {
             clue.frame,
             clue.name.as_deref(),
         );
-        sessions.push(SessionDiagnosis {
+        self.truncated_session |= findings.list.iter().any(|f| f.id == "capture-truncated");
+        self.follow(s, out);
+        let sd = SessionDiagnosis {
             outcome: out,
             stage,
             deciding_reply: deciding,
@@ -172,14 +321,92 @@ pub fn diagnose(a: &Analysis) -> Diagnosis {
             server_name: clue.name,
             server_name_source: clue.source,
             transactions: txs,
-        });
+        };
+        (sd, findings.list)
     }
-    capture_findings(&mut findings, a, &sessions);
-    let mut list = findings.list;
-    list.sort_by_key(|f| (f.severity, f.session.unwrap_or(0)));
-    Diagnosis {
-        sessions,
-        findings: list,
+
+    /// Keeps what the capture-wide findings need to know of a session.
+    fn follow(&mut self, s: &Session, out: Outcome) {
+        match s.protocol {
+            Protocol::Smtp => {
+                let mut matched = Vec::new();
+                self.pop_logins.retain(|l| {
+                    let later = l.client == s.client.ip && s.tcp.first_frame > l.frame;
+                    if later {
+                        matched.push((l.session, l.frame, l.server));
+                    }
+                    !later
+                });
+                for (pop, frame, server) in matched {
+                    self.later.add(
+                        "pop-before-smtp",
+                        Some(pop),
+                        vec![
+                            Evidence {
+                                frame,
+                                text: format!("POP3 login to {server}"),
+                            },
+                            Evidence {
+                                frame: s.tcp.first_frame,
+                                text: format!("then SMTP to {} (session {})", s.server, s.id),
+                            },
+                        ],
+                    );
+                }
+                if out == Outcome::NoConnection {
+                    return;
+                }
+                self.connected = true;
+                if out != Outcome::TestOnly {
+                    self.other_connected = true;
+                    self.test_only = Vec::new();
+                } else if !self.other_connected {
+                    if self.test_only.len() < MAX_LISTED {
+                        self.test_only.push(Evidence {
+                            frame: s.tcp.first_frame,
+                            text: format!(
+                                "session {}: greeting and EHLO, then QUIT without MAIL",
+                                s.id
+                            ),
+                        });
+                    } else {
+                        self.test_only_more += 1;
+                    }
+                }
+            }
+            Protocol::Pop3 => {
+                let login = s
+                    .dialogue
+                    .iter()
+                    .find(|e| matches!(e.command(), Some("USER" | "APOP" | "AUTH" | "PASS")));
+                if let (Some(login), true) = (login, self.pop_logins.len() < MAX_LISTED) {
+                    self.pop_logins.push(PopLogin {
+                        session: s.id,
+                        frame: login.frame,
+                        client: s.client.ip,
+                        server: s.server,
+                    });
+                }
+            }
+        }
+    }
+
+    /// The findings about the capture as a whole (and those later sessions revealed).
+    pub fn finish(self, a: &Analysis) -> Vec<Finding> {
+        let mut f = self.later;
+        if self.connected && !self.other_connected {
+            let mut ev = self.test_only;
+            if self.test_only_more > 0 {
+                let frame = ev.last().map_or(1, |e| e.frame);
+                ev.push(Evidence {
+                    frame,
+                    text: format!("and {} more sessions like these", self.test_only_more),
+                });
+            }
+            f.add("connection-test-only", None, ev);
+        }
+        capture_findings(&mut f, a, self.truncated_session);
+        f.list
     }
 }
 
@@ -612,63 +839,7 @@ fn gap_evidence(s: &Session, reason: GapReason) -> Vec<Evidence> {
         .collect()
 }
 
-fn capture_findings(f: &mut Findings, a: &Analysis, diags: &[SessionDiagnosis]) {
-    let smtp: Vec<(&Session, &SessionDiagnosis)> = a
-        .sessions
-        .iter()
-        .zip(diags)
-        .filter(|(s, _)| s.protocol == Protocol::Smtp)
-        .collect();
-    let connected: Vec<_> = smtp
-        .iter()
-        .filter(|(_, d)| d.outcome != Outcome::NoConnection)
-        .collect();
-    if !connected.is_empty()
-        && connected
-            .iter()
-            .all(|(_, d)| d.outcome == Outcome::TestOnly)
-    {
-        let ev = connected
-            .iter()
-            .map(|(s, _)| Evidence {
-                frame: s.tcp.first_frame,
-                text: format!(
-                    "session {}: greeting and EHLO, then QUIT without MAIL",
-                    s.id
-                ),
-            })
-            .collect();
-        f.add("connection-test-only", None, ev);
-    }
-    for pop in a.sessions.iter().filter(|s| s.protocol == Protocol::Pop3) {
-        let login = pop
-            .dialogue
-            .iter()
-            .find(|e| matches!(e.command(), Some("USER" | "APOP" | "AUTH" | "PASS")));
-        let Some(login) = login else { continue };
-        let later_smtp = smtp
-            .iter()
-            .find(|(s, _)| s.client.ip == pop.client.ip && s.tcp.first_frame > login.frame);
-        if let Some((smtp_session, _)) = later_smtp {
-            f.add(
-                "pop-before-smtp",
-                Some(pop.id),
-                vec![
-                    Evidence {
-                        frame: login.frame,
-                        text: format!("POP3 login to {}", pop.server),
-                    },
-                    Evidence {
-                        frame: smtp_session.tcp.first_frame,
-                        text: format!(
-                            "then SMTP to {} (session {})",
-                            smtp_session.server, smtp_session.id
-                        ),
-                    },
-                ],
-            );
-        }
-    }
+fn capture_findings(f: &mut Findings, a: &Analysis, truncated_session: bool) {
     // A name fails when no lookup of it (of any type) succeeded: AAAA without records is normal.
     let resolved = |name: &str| {
         a.dns
@@ -700,7 +871,7 @@ fn capture_findings(f: &mut Findings, a: &Analysis, diags: &[SessionDiagnosis]) 
         });
         f.add("dns-failure", None, ev);
     }
-    if a.decode.truncated > 0 && !f.list.iter().any(|x| x.id == "capture-truncated") {
+    if a.decode.truncated > 0 && !truncated_session {
         let text = format!(
             "{} packets are shorter in the capture than on the wire",
             a.decode.truncated

@@ -1,59 +1,144 @@
+use std::io;
+
 use serde::Serialize;
 
-use super::scrub;
+use super::{Scrubbed, Spool};
 use crate::analysis::{Analysis, Session};
 use crate::diagnosis::{Diagnosis, Finding, SessionDiagnosis};
-
-#[derive(Serialize)]
-struct Document<'a> {
-    #[serde(flatten)]
-    capture: &'a Analysis,
-    sessions: Vec<SessionView<'a>>,
-    findings: &'a [Finding],
-}
 
 #[derive(Serialize)]
 struct SessionView<'a> {
     #[serde(flatten)]
     session: &'a Session,
     #[serde(flatten)]
-    diagnosis: Option<&'a SessionDiagnosis>,
-}
-
-fn document<'a>(a: &'a Analysis, d: &'a Diagnosis) -> Document<'a> {
-    let sessions = a
-        .sessions
-        .iter()
-        .enumerate()
-        .map(|(i, session)| SessionView {
-            session,
-            diagnosis: d.sessions.get(i),
-        })
-        .collect();
-    Document {
-        capture: a,
-        sessions,
-        findings: &d.findings,
-    }
+    diagnosis: &'a SessionDiagnosis,
 }
 
 /// The analysis and its diagnosis as one pretty-printed JSON document (docs/json-format.md).
 pub fn to_json(a: &Analysis, d: &Diagnosis) -> String {
-    serialise(a, d, true)
+    super::render_in_memory(super::Format::Json, a, d)
 }
 
 /// The same document on one line (JSON Lines).
 pub fn to_json_line(a: &Analysis, d: &Diagnosis) -> String {
-    serialise(a, d, false)
+    super::render_in_memory(super::Format::Jsonl, a, d)
 }
 
-fn serialise(a: &Analysis, d: &Diagnosis, pretty: bool) -> String {
-    let doc = document(a, d);
+/// Writes the document `{capture fields, "sessions": [...], "findings": [...]}` with the
+/// sessions serialised as they come; the capture's own fields are known at the end.
+pub(super) struct JsonWriter {
+    pretty: bool,
+    sessions: Spool,
+    /// The sessions' findings, by severity.
+    findings: [Spool; 3],
+}
+
+/// One array element of the document, indented for its place in pretty output.
+fn element<T: Serialize>(pretty: bool, value: &T) -> String {
     let out = if pretty {
-        serde_json::to_string_pretty(&doc)
+        serde_json::to_string_pretty(value).map(|s| s.replace('\n', ELEMENT_INDENT))
     } else {
-        serde_json::to_string(&doc)
+        serde_json::to_string(value)
     };
-    let out = out.unwrap_or_else(|e| format!("{{\"error\": \"cannot serialise: {e}\"}}"));
-    scrub(out, &a.secrets)
+    out.unwrap_or_else(|e| format!("{{\"error\": \"cannot serialise: {e}\"}}"))
+}
+
+/// Indentation of an array element inside the document, in pretty output.
+const ELEMENT_INDENT: &str = "\n    ";
+
+impl JsonWriter {
+    pub(super) fn new(pretty: bool) -> Self {
+        JsonWriter {
+            pretty,
+            sessions: Spool::default(),
+            findings: Default::default(),
+        }
+    }
+
+    pub(super) fn session(&mut self, s: &Session, sd: &SessionDiagnosis, findings: &[&Finding]) {
+        let view = SessionView {
+            session: s,
+            diagnosis: sd,
+        };
+        let piece = element(self.pretty, &view);
+        self.sessions.push(piece.as_bytes());
+        for f in findings {
+            let piece = element(self.pretty, f);
+            if let Some(spool) = self.findings.get_mut(f.severity.index()) {
+                spool.push(piece.as_bytes());
+            }
+        }
+    }
+
+    pub(super) fn finish(
+        self,
+        a: &Analysis,
+        capture_findings: &[&Finding],
+        out: &mut Scrubbed,
+    ) -> io::Result<()> {
+        let head = if self.pretty {
+            serde_json::to_string_pretty(a)
+        } else {
+            serde_json::to_string(a)
+        }
+        .map_err(io::Error::other)?;
+        // The capture's fields, without the closing brace; the arrays follow.
+        let head = head.trim_end().trim_end_matches('}').trim_end();
+        let (sep, open, close) = if self.pretty {
+            (",\n    ", "[\n    ", "\n  ]")
+        } else {
+            (",", "[", "]")
+        };
+        let key = |name: &str| {
+            if self.pretty {
+                format!(",\n  \"{name}\": ")
+            } else {
+                format!(",\"{name}\":")
+            }
+        };
+        out.put(head)?;
+        out.put(&key("sessions"))?;
+        let array = |empty: bool| if empty { "[]" } else { open };
+        out.put(array(self.sessions.is_empty()))?;
+        let any_sessions = !self.sessions.is_empty();
+        out.spool(self.sessions, &mut |i, s| {
+            if i == 0 {
+                s.to_string()
+            } else {
+                format!("{sep}{s}")
+            }
+        })?;
+        if any_sessions {
+            out.put(close)?;
+        }
+        out.put(&key("findings"))?;
+        let any_findings =
+            !capture_findings.is_empty() || self.findings.iter().any(|s| !s.is_empty());
+        out.put(array(!any_findings))?;
+        let mut first = true;
+        for (severity, spool) in self.findings.into_iter().enumerate() {
+            for f in capture_findings
+                .iter()
+                .filter(|f| f.severity.index() == severity)
+            {
+                let piece = element(self.pretty, f);
+                out.put(if first { "" } else { sep })?;
+                out.put(&piece)?;
+                first = false;
+            }
+            out.spool(spool, &mut |_, f| {
+                let s = if first {
+                    f.to_string()
+                } else {
+                    format!("{sep}{f}")
+                };
+                first = false;
+                s
+            })?;
+        }
+        if any_findings {
+            out.put(close)?;
+        }
+        out.put(if self.pretty { "\n}" } else { "}" })
+    }
 }

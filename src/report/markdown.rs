@@ -1,142 +1,183 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::io::Read;
+use std::io::{self, Read};
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-use super::{display_filter, scrub, verdict};
-use crate::analysis::Analysis;
-use crate::diagnosis::{Diagnosis, SHARP_SMTP};
+use super::{display_filter, verdict_of, Scrubbed, Spool};
+use crate::analysis::{Analysis, Session};
+use crate::diagnosis::{Diagnosis, Finding, SessionDiagnosis, Summary, SHARP_SMTP};
 
 /// A self-contained escalation report, ready to paste into a ticket.
 pub fn to_markdown(a: &Analysis, d: &Diagnosis) -> String {
-    let mut out = String::new();
-    let name = Path::new(&a.file)
-        .file_name()
-        .map_or(a.file.clone(), |n| n.to_string_lossy().into_owned());
-    let _ = writeln!(out, "# smtpcap report: {}\n", md(&name));
-    let (size, sha) = file_digest(&a.file);
-    let _ = writeln!(out, "| | |\n|---|---|");
-    let _ = writeln!(out, "| Capture | `{}` |", md(&a.file));
-    let _ = writeln!(out, "| Size | {size} |");
-    let _ = writeln!(out, "| SHA-256 | {sha} |");
-    if let Some(f) = a.format {
-        let gz = a.compression.map(|c| format!(" ({c})")).unwrap_or_default();
-        let _ = writeln!(
-            out,
-            "| Format | {f}{gz}, {} packets, {} |",
-            a.packets,
-            a.link_types.join(", ")
-        );
-    }
-    if let (Some(f), Some(l)) = (a.first_time, a.last_time) {
-        let _ = writeln!(
-            out,
-            "| Time span | {} to {} UTC ({:.1} s) |",
-            f.utc_string(),
-            l.utc_string(),
-            l.since(f)
-        );
-    }
-    let _ = writeln!(out, "| smtpcap | {} |", env!("CARGO_PKG_VERSION"));
-    if let Some(e) = &a.error {
-        let _ = writeln!(
-            out,
-            "| Damaged | at byte {}: {} |",
-            e.offset,
-            md(&e.message)
-        );
-    }
+    super::render_in_memory(super::Format::Markdown, a, d)
+}
 
-    let _ = writeln!(
-        out,
-        "\n## Verdict\n\n**{}**",
-        md(verdict(d).trim_start_matches("VERDICT: "))
-    );
+#[derive(Default)]
+pub(super) struct MarkdownWriter {
+    rows: Spool,
+    /// The sessions' findings, by severity, without their number (known at the end).
+    findings: [Spool; 3],
+    filters: Spool,
+}
 
-    let _ = writeln!(out, "\n## Devices and servers\n");
-    let _ = writeln!(
-        out,
-        "| session | device (client) | server | server name | role | outcome | frames |"
-    );
-    let _ = writeln!(out, "|---|---|---|---|---|---|---|");
-    for (s, sd) in a.sessions.iter().zip(&d.sessions) {
-        let outcome = sd.outcome_label();
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} | {} | {} | {}–{} |",
+impl MarkdownWriter {
+    pub(super) fn session(&mut self, s: &Session, sd: &SessionDiagnosis, findings: &[&Finding]) {
+        let row = format!(
+            "| {} | {} | {} | {} | {} | {} | {}–{} |\n",
             s.id,
             s.client,
             s.server,
             md(sd.server_name.as_deref().unwrap_or("-")),
             sd.server_role.name(),
-            outcome,
+            sd.outcome_label(),
             s.tcp.first_frame,
             s.tcp.last_frame
         );
+        self.rows.push(row.as_bytes());
+        for f in findings {
+            if let Some(spool) = self.findings.get_mut(f.severity.index()) {
+                spool.push(finding(f).as_bytes());
+            }
+        }
+        self.filters
+            .push(format!("- session {}: `{}`\n", s.id, display_filter(s)).as_bytes());
     }
 
-    let _ = writeln!(out, "\n## Findings\n");
-    if d.findings.is_empty() {
-        let _ = writeln!(out, "None.");
-    }
-    for (i, f) in d.findings.iter().enumerate() {
-        let session = f
-            .session
-            .map(|s| format!(" (session {s})"))
-            .unwrap_or_default();
-        let _ = writeln!(
-            out,
-            "### {}. {} `{}`: {}{session}\n",
-            i + 1,
-            f.severity.name().to_uppercase(),
-            f.id,
-            md(f.title)
-        );
-        let _ = writeln!(out, "{}\n", md(f.explanation));
-        let _ = writeln!(
-            out,
-            "Evidence (frame numbers as Wireshark shows them):\n\n```text"
-        );
-        for e in &f.evidence {
+    pub(super) fn finish(
+        self,
+        a: &Analysis,
+        summary: &Summary,
+        capture_findings: &[&Finding],
+        out: &mut Scrubbed,
+    ) -> io::Result<()> {
+        let mut head = String::new();
+        let name = Path::new(&a.file)
+            .file_name()
+            .map_or(a.file.clone(), |n| n.to_string_lossy().into_owned());
+        let _ = writeln!(head, "# smtpcap report: {}\n", md(&name));
+        let (size, sha) = file_digest(&a.file);
+        let _ = writeln!(head, "| | |\n|---|---|");
+        let _ = writeln!(head, "| Capture | `{}` |", md(&a.file));
+        let _ = writeln!(head, "| Size | {size} |");
+        let _ = writeln!(head, "| SHA-256 | {sha} |");
+        if let Some(f) = a.format {
+            let gz = a.compression.map(|c| format!(" ({c})")).unwrap_or_default();
             let _ = writeln!(
-                out,
-                "frame {:>6}: {}",
-                e.frame,
-                e.text.replace("```", "'''")
+                head,
+                "| Format | {f}{gz}, {} packets, {} |",
+                a.packets,
+                a.link_types.join(", ")
             );
         }
-        let _ = writeln!(out, "```\n\n**Fix:** {}\n", md(&f.remediation));
-    }
-
-    let checklist = checklist(d);
-    if !checklist.is_empty() {
-        let _ = writeln!(out, "## Settings to change\n\n{}\n", md(SHARP_SMTP));
-        for (item, ids) in checklist {
-            // The number only orders the items as the settings page lists them.
-            let item = item.split_once(". ").map_or(item, |(_, rest)| rest);
-            let _ = writeln!(out, "- [ ] {} ({})", item, ids.join(", "));
+        if let (Some(f), Some(l)) = (a.first_time, a.last_time) {
+            let _ = writeln!(
+                head,
+                "| Time span | {} to {} UTC ({:.1} s) |",
+                f.utc_string(),
+                l.utc_string(),
+                l.since(f)
+            );
         }
-    }
+        let _ = writeln!(head, "| smtpcap | {} |", env!("CARGO_PKG_VERSION"));
+        if let Some(e) = &a.error {
+            let _ = writeln!(
+                head,
+                "| Damaged | at byte {}: {} |",
+                e.offset,
+                md(&e.message)
+            );
+        }
+        let _ = writeln!(
+            head,
+            "\n## Verdict\n\n**{}**",
+            md(verdict_of(summary).trim_start_matches("VERDICT: "))
+        );
+        let _ = writeln!(head, "\n## Devices and servers\n");
+        let _ = writeln!(
+            head,
+            "| session | device (client) | server | server name | role | outcome | frames |"
+        );
+        let _ = writeln!(head, "|---|---|---|---|---|---|---|");
+        out.put(&head)?;
+        out.spool(self.rows, &mut |_, r| r.to_string())?;
 
-    let _ = writeln!(out, "\n## Wireshark display filters\n");
-    for s in &a.sessions {
-        let _ = writeln!(out, "- session {}: `{}`", s.id, display_filter(s));
+        out.put("\n## Findings\n\n")?;
+        if summary.counts.iter().sum::<usize>() == 0 {
+            out.put("None.\n")?;
+        }
+        let mut number = 0;
+        for (severity, spool) in self.findings.into_iter().enumerate() {
+            for f in capture_findings
+                .iter()
+                .filter(|f| f.severity.index() == severity)
+            {
+                number += 1;
+                out.put(&format!("### {number}. {}", finding(f)))?;
+            }
+            out.spool(spool, &mut |_, f| {
+                number += 1;
+                format!("### {number}. {f}")
+            })?;
+        }
+
+        let mut tail = String::new();
+        let checklist = checklist(summary.ids());
+        if !checklist.is_empty() {
+            let _ = writeln!(tail, "## Settings to change\n\n{}\n", md(SHARP_SMTP));
+            for (item, ids) in checklist {
+                // The number only orders the items as the settings page lists them.
+                let item = item.split_once(". ").map_or(item, |(_, rest)| rest);
+                let _ = writeln!(tail, "- [ ] {} ({})", item, ids.join(", "));
+            }
+        }
+        let _ = writeln!(tail, "\n## Wireshark display filters\n");
+        out.put(&tail)?;
+        out.spool(self.filters, &mut |_, f| f.to_string())?;
+        out.put(&format!(
+            "\n---\nGenerated by smtpcap {}. Passwords seen in the capture are withheld from this report.\n",
+            env!("CARGO_PKG_VERSION")
+        ))
     }
+}
+
+/// A finding's section, without the `### N. ` that numbers it.
+fn finding(f: &Finding) -> String {
+    let mut out = String::new();
+    let session = f
+        .session
+        .map(|s| format!(" (session {s})"))
+        .unwrap_or_default();
     let _ = writeln!(
         out,
-        "\n---\nGenerated by smtpcap {}. Passwords seen in the capture are withheld from this report.",
-        env!("CARGO_PKG_VERSION")
+        "{} `{}`: {}{session}\n",
+        f.severity.name().to_uppercase(),
+        f.id,
+        md(f.title)
     );
-    scrub(out, &a.secrets)
+    let _ = writeln!(out, "{}\n", md(f.explanation));
+    let _ = writeln!(
+        out,
+        "Evidence (frame numbers as Wireshark shows them):\n\n```text"
+    );
+    for e in &f.evidence {
+        let _ = writeln!(
+            out,
+            "frame {:>6}: {}",
+            e.frame,
+            e.text.replace("```", "'''")
+        );
+    }
+    let _ = writeln!(out, "```\n\n**Fix:** {}\n", md(&f.remediation));
+    out
 }
 
 /// The settings the device-side findings call for, each with the findings behind it.
-fn checklist(d: &Diagnosis) -> BTreeMap<&'static str, Vec<&'static str>> {
+fn checklist(ids: impl Iterator<Item = &'static str>) -> BTreeMap<&'static str, Vec<&'static str>> {
     let mut items: BTreeMap<&'static str, Vec<&'static str>> = BTreeMap::new();
-    for f in &d.findings {
-        let wanted: &[&'static str] = match f.id {
+    for id in ids {
+        let wanted: &[&'static str] = match id {
             "mx-endpoint" | "connection-refused" | "dns-failure" | "wrong-region"
             | "port-blocked" | "relay-denied" | "ip-blocklisted" => &[
                 "1. SMTP Server: `smtp.office365.com`",
@@ -167,8 +208,8 @@ fn checklist(d: &Diagnosis) -> BTreeMap<&'static str, Vec<&'static str>> {
         };
         for w in wanted {
             let ids = items.entry(w).or_default();
-            if !ids.contains(&f.id) {
-                ids.push(f.id);
+            if !ids.contains(&id) {
+                ids.push(id);
             }
         }
     }

@@ -1,13 +1,181 @@
 //! Stage 7: what people read: text for the technician, Markdown for a ticket, JSON and
 //! JSON Lines for tools.
+//!
+//! A [`ReportWriter`] takes each session as the analysis hands it on, renders its parts
+//! at once into [`Spool`]s (memory up to a budget, then a temporary file) and assembles
+//! the report when the capture is over; the `to_*` functions do the same for an analysis
+//! held in memory.
 
 mod json;
 mod markdown;
+mod spool;
 mod text;
+
+use std::io::{self, Write};
 
 pub use json::{to_json, to_json_line};
 pub use markdown::to_markdown;
-pub use text::{display_filter, to_text, verdict, TextOptions};
+pub use spool::Spool;
+pub use text::{display_filter, to_text, verdict, verdict_of, TextOptions};
+
+use crate::analysis::{Analysis, Session};
+use crate::diagnosis::{Diagnosis, Finding, SessionDiagnosis, Severity, Summary};
+
+/// What a run produces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Text(TextOptions),
+    /// Pretty-printed JSON.
+    Json,
+    /// The same document on one line.
+    Jsonl,
+    Markdown,
+}
+
+/// One capture's report, written as its sessions come.
+pub struct ReportWriter {
+    kind: Kind,
+    min_severity: Severity,
+    /// Of the sessions and of the findings kept.
+    summary: Summary,
+    /// Whether any finding (kept or not) is an error: the exit status.
+    errors: bool,
+}
+
+enum Kind {
+    Text(text::TextWriter),
+    Json(json::JsonWriter),
+    Markdown(markdown::MarkdownWriter),
+}
+
+impl ReportWriter {
+    /// Findings below `min_severity` are left out of the report (and of its verdict).
+    pub fn new(format: Format, min_severity: Severity) -> Self {
+        let kind = match format {
+            Format::Text(opts) => Kind::Text(text::TextWriter::new(opts)),
+            Format::Json => Kind::Json(json::JsonWriter::new(true)),
+            Format::Jsonl => Kind::Json(json::JsonWriter::new(false)),
+            Format::Markdown => Kind::Markdown(markdown::MarkdownWriter::default()),
+        };
+        ReportWriter {
+            kind,
+            min_severity,
+            summary: Summary::default(),
+            errors: false,
+        }
+    }
+
+    /// Renders one session, its diagnosis and its findings.
+    pub fn session(&mut self, s: &Session, sd: &SessionDiagnosis, findings: &[Finding]) {
+        self.errors |= findings.iter().any(|f| f.severity == Severity::Error);
+        let kept: Vec<&Finding> = findings
+            .iter()
+            .filter(|f| f.severity <= self.min_severity)
+            .collect();
+        self.summary.add_session(sd);
+        for f in &kept {
+            self.summary.add_finding(f);
+        }
+        match &mut self.kind {
+            Kind::Text(w) => w.session(s, sd, &kept),
+            Kind::Json(w) => w.session(s, sd, &kept),
+            Kind::Markdown(w) => w.session(s, sd, &kept),
+        }
+    }
+
+    /// Writes the whole report, every known password scrubbed, and tells what the batch
+    /// summary needs.
+    pub fn finish(
+        self,
+        a: &Analysis,
+        capture_findings: &[Finding],
+        out: &mut dyn Write,
+    ) -> io::Result<Outcome> {
+        let errors = self.errors
+            || capture_findings
+                .iter()
+                .any(|f| f.severity == Severity::Error);
+        let kept: Vec<&Finding> = capture_findings
+            .iter()
+            .filter(|f| f.severity <= self.min_severity)
+            .collect();
+        let mut first = Summary::default();
+        for f in &kept {
+            first.add_finding(f);
+        }
+        first.all_test_only = true;
+        let summary = first.then(&self.summary);
+        let mut out = Scrubbed {
+            out,
+            secrets: &a.secrets,
+        };
+        match self.kind {
+            Kind::Text(w) => w.finish(a, &summary, &kept, &mut out)?,
+            Kind::Json(w) => w.finish(a, &kept, &mut out)?,
+            Kind::Markdown(w) => w.finish(a, &summary, &kept, &mut out)?,
+        }
+        Ok(Outcome {
+            verdict: verdict_of(&summary),
+            main_finding: summary.main_finding(),
+            errors,
+            sessions: summary.sessions,
+        })
+    }
+}
+
+/// What a finished report tells the batch summary and the exit status.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    pub verdict: String,
+    pub main_finding: Option<&'static str>,
+    /// An error finding was made (whatever `--min-severity` kept).
+    pub errors: bool,
+    pub sessions: usize,
+}
+
+/// The last step before the output: every piece goes through [`scrub`].
+struct Scrubbed<'a> {
+    out: &'a mut dyn Write,
+    secrets: &'a [String],
+}
+
+impl Scrubbed<'_> {
+    fn put(&mut self, piece: &str) -> io::Result<()> {
+        if self.secrets.is_empty() {
+            return self.out.write_all(piece.as_bytes());
+        }
+        self.out
+            .write_all(scrub(piece.to_string(), self.secrets).as_bytes())
+    }
+
+    /// Copies a spool's pieces, each through `wrap` (a prefix, a separator).
+    fn spool(
+        &mut self,
+        spool: Spool,
+        wrap: &mut dyn FnMut(usize, &str) -> String,
+    ) -> io::Result<()> {
+        let mut i = 0;
+        spool.drain(&mut |piece| {
+            let piece = String::from_utf8_lossy(piece);
+            let piece = wrap(i, &piece);
+            i += 1;
+            self.put(&piece)
+        })
+    }
+}
+
+/// Renders an analysis held in memory with its diagnosis.
+fn render_in_memory(format: Format, a: &Analysis, d: &Diagnosis) -> String {
+    let mut w = ReportWriter::new(format, Severity::Info);
+    for ((s, sd), findings) in a.sessions.iter().zip(&d.sessions).zip(&d.session_findings) {
+        w.session(s, sd, findings);
+    }
+    let mut out = Vec::new();
+    if let Err(e) = w.finish(a, &d.capture_findings, &mut out) {
+        return format!("smtpcap: cannot write the report: {e}\n");
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
 
 /// Shortest secret scrubbed from rendered text; shorter ones would match ordinary words.
 /// The structured output never holds a secret; this is the second line of defence.

@@ -2,14 +2,16 @@ use std::fmt::Write;
 
 use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
 
-use super::scrub;
+use std::io;
+
+use super::{Scrubbed, Spool};
 use crate::analysis::{Analysis, Session};
-use crate::diagnosis::{Diagnosis, Outcome, SessionDiagnosis, Severity, SUPPORTED};
+use crate::diagnosis::{Diagnosis, Finding, SessionDiagnosis, Severity, Summary, SUPPORTED};
 use crate::dialogue::{clip, BodyKind, EntryKind};
 use crate::tcp::{CloseHow, Handshake, Side};
 
 /// How the text report is rendered.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct TextOptions {
     /// Each conversation's full transcript, after the findings.
     pub transcript: bool,
@@ -50,77 +52,157 @@ pub fn display_filter(s: &Session) -> String {
 /// A capture's verdict, summary table, findings with their evidence and fix, each
 /// conversation's Wireshark filter, and (on request) its transcript.
 pub fn to_text(a: &Analysis, d: &Diagnosis, opts: &TextOptions) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "== {}", a.file);
-    if let Some(format) = a.format {
-        let gz = a.compression.map(|c| format!(", {c}")).unwrap_or_default();
-        let _ = writeln!(
-            out,
-            "   {format}{gz}, {} packets, link types {}",
-            a.packets,
-            if a.link_types.is_empty() {
-                "-".to_string()
-            } else {
-                a.link_types.join(", ")
-            }
-        );
-    }
-    if let (Some(f), Some(l)) = (a.first_time, a.last_time) {
-        let _ = writeln!(
-            out,
-            "   {} to {} UTC ({:.1} s)",
-            f.utc_string(),
-            l.utc_string(),
-            l.since(f)
-        );
-    }
-    if let Some(e) = &a.error {
-        let what = if a.format.is_some() {
-            "capture is damaged"
-        } else {
-            "cannot read capture"
-        };
-        let _ = writeln!(out, "   ERROR: {what}: at byte {}: {}", e.offset, e.message);
-    }
-    if a.sessions.is_empty() {
-        let _ = writeln!(out, "   no SMTP or POP3 conversation found");
-        return scrub(out, &a.secrets);
-    }
-    let v = verdict(d);
-    let style = if v.contains("FAIL") {
-        RED
-    } else if v.contains("warning") {
-        YELLOW
-    } else {
-        GREEN
-    };
-    let _ = writeln!(out, "\n{}", paint(opts.color, style, &v));
-    out.push('\n');
-    out.push_str(&summary_table(a, d));
-    findings(&mut out, d, opts.color);
-    let _ = writeln!(out, "\nWireshark display filters:");
-    for s in &a.sessions {
-        let _ = writeln!(out, "  session {}: {}", s.id, display_filter(s));
-    }
-    if opts.transcript {
-        for s in &a.sessions {
-            out.push('\n');
-            transcript(&mut out, s);
+    super::render_in_memory(super::Format::Text(*opts), a, d)
+}
+
+/// Sessions per summary table: a capture with more gets several tables, so that the
+/// rows never wait in memory all together.
+const TABLE_ROWS: usize = 1000;
+
+pub(super) struct TextWriter {
+    opts: TextOptions,
+    rows: Vec<Vec<String>>,
+    tables: Spool,
+    /// The sessions' findings, by severity.
+    findings: [Spool; 3],
+    filters: Spool,
+    transcripts: Spool,
+}
+
+impl TextWriter {
+    pub(super) fn new(opts: TextOptions) -> Self {
+        TextWriter {
+            opts,
+            rows: Vec::new(),
+            tables: Spool::default(),
+            findings: Default::default(),
+            filters: Spool::default(),
+            transcripts: Spool::default(),
         }
     }
-    scrub(out, &a.secrets)
+
+    pub(super) fn session(&mut self, s: &Session, sd: &SessionDiagnosis, findings: &[&Finding]) {
+        self.rows.push(table_row(s, sd));
+        if self.rows.len() >= TABLE_ROWS {
+            let rows = std::mem::take(&mut self.rows);
+            self.tables.push(table(rows).as_bytes());
+        }
+        for f in findings {
+            if let Some(spool) = self.findings.get_mut(f.severity.index()) {
+                spool.push(finding(f, self.opts.color).as_bytes());
+            }
+        }
+        self.filters
+            .push(format!("  session {}: {}\n", s.id, display_filter(s)).as_bytes());
+        if self.opts.transcript {
+            let mut t = String::from("\n");
+            transcript(&mut t, s);
+            self.transcripts.push(t.as_bytes());
+        }
+    }
+
+    pub(super) fn finish(
+        mut self,
+        a: &Analysis,
+        summary: &Summary,
+        capture_findings: &[&Finding],
+        out: &mut Scrubbed,
+    ) -> io::Result<()> {
+        let mut head = String::new();
+        let _ = writeln!(head, "== {}", a.file);
+        if let Some(format) = a.format {
+            let gz = a.compression.map(|c| format!(", {c}")).unwrap_or_default();
+            let _ = writeln!(
+                head,
+                "   {format}{gz}, {} packets, link types {}",
+                a.packets,
+                if a.link_types.is_empty() {
+                    "-".to_string()
+                } else {
+                    a.link_types.join(", ")
+                }
+            );
+        }
+        if let (Some(f), Some(l)) = (a.first_time, a.last_time) {
+            let _ = writeln!(
+                head,
+                "   {} to {} UTC ({:.1} s)",
+                f.utc_string(),
+                l.utc_string(),
+                l.since(f)
+            );
+        }
+        if let Some(e) = &a.error {
+            let what = if a.format.is_some() {
+                "capture is damaged"
+            } else {
+                "cannot read capture"
+            };
+            let _ = writeln!(
+                head,
+                "   ERROR: {what}: at byte {}: {}",
+                e.offset, e.message
+            );
+        }
+        if summary.sessions == 0 {
+            let _ = writeln!(head, "   no SMTP or POP3 conversation found");
+            return out.put(&head);
+        }
+        let v = verdict_of(summary);
+        let style = if v.contains("FAIL") {
+            RED
+        } else if v.contains("warning") {
+            YELLOW
+        } else {
+            GREEN
+        };
+        let _ = writeln!(head, "\n{}", paint(self.opts.color, style, &v));
+        head.push('\n');
+        out.put(&head)?;
+        out.spool(self.tables, &mut |_, t| t.to_string())?;
+        if !self.rows.is_empty() {
+            out.put(&table(std::mem::take(&mut self.rows)))?;
+        }
+        if summary.counts.iter().sum::<usize>() > 0 {
+            out.put("\nFindings:\n")?;
+        }
+        for (severity, spool) in self.findings.into_iter().enumerate() {
+            for f in capture_findings
+                .iter()
+                .filter(|f| f.severity.index() == severity)
+            {
+                out.put(&finding(f, self.opts.color))?;
+            }
+            out.spool(spool, &mut |_, f| f.to_string())?;
+        }
+        if summary.device_side() {
+            out.put(&format!(
+                "\n  Supported configuration (Sharp MX, Microsoft 365): {SUPPORTED}\n"
+            ))?;
+        }
+        out.put("\nWireshark display filters:\n")?;
+        out.spool(self.filters, &mut |_, f| f.to_string())?;
+        out.spool(self.transcripts, &mut |_, t| t.to_string())
+    }
 }
 
 /// One line: what is wrong, or that nothing is.
 pub fn verdict(d: &Diagnosis) -> String {
-    let worst = d.findings.iter().find(|f| f.severity == Severity::Error);
-    if let Some(f) = worst {
-        let more = d
-            .findings
-            .iter()
-            .filter(|f| f.severity == Severity::Error)
-            .count()
-            - 1;
+    let mut summary = Summary::default();
+    for f in d.findings() {
+        summary.add_finding(f);
+    }
+    for sd in &d.sessions {
+        summary.add_session(sd);
+    }
+    verdict_of(&summary)
+}
+
+/// The verdict from what a report gathered.
+pub fn verdict_of(summary: &Summary) -> String {
+    let [errors, ..] = summary.counts;
+    if let Some((id, title)) = summary.first[Severity::Error.index()] {
+        let more = errors.saturating_sub(1);
         let more = if more > 0 {
             format!(
                 " (and {more} more error{})",
@@ -129,68 +211,49 @@ pub fn verdict(d: &Diagnosis) -> String {
         } else {
             String::new()
         };
-        return format!("VERDICT: FAIL: {} [{}]{more}", f.title, f.id);
+        return format!("VERDICT: FAIL: {title} [{id}]{more}");
     }
-    let delivered = d.sessions.iter().any(|s| s.outcome == Outcome::Delivered);
-    let encrypted = d
-        .sessions
-        .iter()
-        .any(|s| s.outcome == Outcome::EncryptedMessageTransferred);
-    let base = if delivered {
+    let base = if summary.delivered {
         "VERDICT: OK: a message was accepted"
-    } else if encrypted {
+    } else if summary.encrypted_transfer {
         "VERDICT: OK so far: a message-sized transfer went through TLS (its acceptance is encrypted)"
-    } else if d.sessions.is_empty() {
+    } else if summary.sessions == 0 {
         "VERDICT: nothing to judge: no SMTP conversation"
-    } else if d.sessions.iter().any(|s| s.outcome == Outcome::Incomplete) {
+    } else if summary.incomplete {
         "VERDICT: the result cannot be seen: the capture does not hold it"
-    } else if d.sessions.iter().all(|s| s.outcome == Outcome::TestOnly) {
+    } else if summary.all_test_only {
         "VERDICT: only connection tests: no message was sent"
     } else {
         "VERDICT: no message was sent"
     };
-    match d.findings.iter().find(|f| f.severity == Severity::Warning) {
-        Some(w) => format!("{base}; warning: {} [{}]", w.title, w.id),
+    match summary.first[Severity::Warning.index()] {
+        Some((id, title)) => format!("{base}; warning: {title} [{id}]"),
         None => base.to_string(),
     }
 }
 
-fn findings(out: &mut String, d: &Diagnosis, color: bool) {
-    if d.findings.is_empty() {
-        return;
+fn finding(f: &Finding, color: bool) -> String {
+    let mut out = String::new();
+    let session = f
+        .session
+        .map(|s| format!(" (session {s})"))
+        .unwrap_or_default();
+    let style = match f.severity {
+        Severity::Error => RED,
+        Severity::Warning => YELLOW,
+        Severity::Info => BOLD,
+    };
+    let label = paint(color, style, &f.severity.name().to_uppercase());
+    let _ = writeln!(out, "\n  {label} [{}] {}{session}", f.id, f.title);
+    for e in &f.evidence {
+        let _ = writeln!(out, "      frame {:>6}: {}", e.frame, clip(&e.text, 160));
     }
-    let _ = writeln!(out, "\nFindings:");
-    for f in &d.findings {
-        let session = f
-            .session
-            .map(|s| format!(" (session {s})"))
-            .unwrap_or_default();
-        let style = match f.severity {
-            Severity::Error => RED,
-            Severity::Warning => YELLOW,
-            Severity::Info => BOLD,
-        };
-        let label = paint(color, style, &f.severity.name().to_uppercase());
-        let _ = writeln!(out, "\n  {label} [{}] {}{session}", f.id, f.title);
-        for e in &f.evidence {
-            let _ = writeln!(out, "      frame {:>6}: {}", e.frame, clip(&e.text, 160));
-        }
-        let _ = writeln!(out, "    Why: {}", f.explanation);
-        let _ = writeln!(out, "    Fix: {}", f.remediation);
-    }
-    if d.findings.iter().any(|f| Diagnosis::device_side(f.id)) {
-        let _ = writeln!(
-            out,
-            "\n  Supported configuration (Sharp MX, Microsoft 365): {SUPPORTED}"
-        );
-    }
+    let _ = writeln!(out, "    Why: {}", f.explanation);
+    let _ = writeln!(out, "    Fix: {}", f.remediation);
+    out
 }
 
-fn outcome_cell(sd: Option<&SessionDiagnosis>) -> String {
-    sd.map_or_else(|| "-".into(), SessionDiagnosis::outcome_label)
-}
-
-fn summary_table(a: &Analysis, d: &Diagnosis) -> String {
+fn table(rows: Vec<Vec<String>>) -> String {
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic)
@@ -205,25 +268,28 @@ fn summary_table(a: &Analysis, d: &Diagnosis) -> String {
             "outcome",
             "last reply",
         ]);
-    for (i, s) in a.sessions.iter().enumerate() {
-        let sd = d.sessions.get(i);
-        let server = match sd.and_then(|x| x.server_name.as_ref()) {
-            Some(n) => format!("{}\n{n}", s.server),
-            None => s.server.to_string(),
-        };
-        t.add_row(vec![
-            s.id.to_string(),
-            s.protocol.name().to_string(),
-            s.client.to_string(),
-            server,
-            format!("{}–{}", s.tcp.first_frame, s.tcp.last_frame),
-            handshake(s.tcp.handshake).to_string(),
-            closed(s),
-            outcome_cell(sd),
-            last_reply(s),
-        ]);
+    for r in rows {
+        t.add_row(r);
     }
     format!("{t}\n")
+}
+
+fn table_row(s: &Session, sd: &SessionDiagnosis) -> Vec<String> {
+    let server = match &sd.server_name {
+        Some(n) => format!("{}\n{n}", s.server),
+        None => s.server.to_string(),
+    };
+    vec![
+        s.id.to_string(),
+        s.protocol.name().to_string(),
+        s.client.to_string(),
+        server,
+        format!("{}–{}", s.tcp.first_frame, s.tcp.last_frame),
+        handshake(s.tcp.handshake).to_string(),
+        closed(s),
+        sd.outcome_label(),
+        last_reply(s),
+    ]
 }
 
 fn handshake(h: Handshake) -> &'static str {
