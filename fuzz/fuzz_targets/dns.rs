@@ -18,5 +18,9 @@ fuzz_target!(|data: &[u8]| {
         let (src, dst) = if *from_client { (c, s) } else { (s, c) };
         log.datagram(*frame, src, dst, m);
     }
-    let _ = log.names();
+    for l in &log.lookups {
+        for a in &l.addresses {
+            assert!(log.name_of(a).is_some(), "an answered address has a name");
+        }
+    }
 });
