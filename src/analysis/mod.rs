@@ -404,7 +404,13 @@ fn collect(
         return None;
     }
     let d = sink.into_dialogue()?;
-    if d.entries.is_empty() && facts.client_stream.bytes == 0 && facts.server_stream.bytes == 0 {
+    let empty =
+        d.entries.is_empty() && facts.client_stream.bytes == 0 && facts.server_stream.bytes == 0;
+    if empty && facts.mid_stream {
+        // The tail of a conversation already over (a last ACK, a late reset): no attempt.
+        return None;
+    }
+    if empty {
         if attempts.listed >= MAX_LISTED_ATTEMPTS {
             attempts.not_listed += 1;
             return None;

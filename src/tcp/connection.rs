@@ -159,6 +159,11 @@ impl<S: StreamSink> Connection<S> {
         self.facts.close.is_some()
     }
 
+    /// A side reset the conversation.
+    pub(super) fn is_reset(&self) -> bool {
+        !self.facts.reset_frames.is_empty()
+    }
+
     /// Both sides sent a FIN and both FINs were acknowledged: nothing more belongs here.
     pub(super) fn is_done(&self) -> bool {
         self.streams.iter().all(StreamReassembler::fin_acked)

@@ -85,6 +85,9 @@ fn key(a: Endpoint, b: Endpoint) -> Key {
 }
 
 const SWEEP_EVERY: u64 = 8192;
+/// Seconds of quiet after a reset before the conversation is over: what the peer had in
+/// flight when the RST crossed it still belongs to it.
+const RESET_GRACE_SECS: f64 = 1.0;
 
 /// All conversations of a capture, by 4-tuple.
 pub struct ConnectionTable<S> {
@@ -193,10 +196,15 @@ impl<S: StreamSink> ConnectionTable<S> {
                 self.over.retain(|_, t| *t >= cut);
             }
         }
+        let mut reset = Vec::new();
         let idle: Vec<Key> = self
             .live
             .iter()
-            .filter(|(_, c)| {
+            .filter(|(k, c)| {
+                if c.is_reset() && now.since(c.last_seen) > RESET_GRACE_SECS {
+                    reset.push(**k);
+                    return false;
+                }
                 let quiet = now.secs - c.last_seen.secs;
                 let half_open = c.facts.syn_ack_frame.is_none() && !c.facts.mid_stream;
                 if c.is_closed() || half_open {
@@ -207,6 +215,14 @@ impl<S: StreamSink> ConnectionTable<S> {
             })
             .map(|(k, _)| *k)
             .collect();
+        // No tombstone: packets after a reset that the stack ignored (out of window) make
+        // a conversation of their own rather than vanish.
+        for k in reset {
+            if let Some(mut c) = self.live.remove(&k) {
+                c.finish();
+                self.finished.push(*c);
+            }
+        }
         for k in idle {
             if let Some(mut c) = self.live.remove(&k) {
                 c.finish();
