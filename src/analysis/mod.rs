@@ -190,8 +190,10 @@ struct Reorder {
 /// At most this many finished sessions wait for an older, still open conversation; past
 /// it the oldest are handed on anyway (and counted), so memory stays bounded.
 const MAX_WAITING: usize = 256;
-/// How many sessions may wait before the table is asked for its oldest open conversation.
+/// How many sessions may wait before the table is asked for its oldest open conversation,
+/// and how many segments at least between two such scans of the table.
 const RELEASE_BATCH: usize = 32;
+const SCAN_EVERY: u64 = 1024;
 
 struct Waiting(Session);
 
@@ -261,7 +263,8 @@ pub fn analyze_reader_with(
     let mut first_time = None;
     let mut last_time = None;
     let mut error = None;
-    let mut since_release = 0u64;
+    let mut since_scan = 0u64;
+    let mut open = 0u64;
     loop {
         let frame = match reader.next_frame() {
             Ok(Some(frame)) => frame,
@@ -309,14 +312,19 @@ pub fn analyze_reader_with(
                     reorder.waiting.push(Reverse(Waiting(s)));
                 }
             }
-            since_release += 1;
-            let due = reorder.waiting.len() >= RELEASE_BATCH
-                || (since_release >= 1 << 16 && !reorder.waiting.is_empty());
-            if due {
-                since_release = 0;
-                let open = table
+            since_scan += 1;
+            let waiting = reorder.waiting.len();
+            if waiting >= RELEASE_BATCH && since_scan >= SCAN_EVERY
+                || (waiting > 0 && since_scan >= 1 << 16)
+            {
+                // The oldest open conversation only moves forward: between scans of the
+                // table the last one found is a safe (early) bound.
+                since_scan = 0;
+                open = table
                     .oldest_first_frame(App::may_be_session)
                     .unwrap_or(u64::MAX);
+                reorder.release(open, &dns, on_session);
+            } else if waiting > MAX_WAITING {
                 reorder.release(open, &dns, on_session);
             }
         }
