@@ -101,12 +101,8 @@ impl JsonWriter {
         let array = |empty: bool| if empty { "[]" } else { open };
         out.put(array(self.sessions.is_empty()))?;
         let any_sessions = !self.sessions.is_empty();
-        out.spool(self.sessions, &mut |i, s| {
-            if i == 0 {
-                s.to_string()
-            } else {
-                format!("{sep}{s}")
-            }
+        out.spool(self.sessions, &mut |i| {
+            if i == 0 { "" } else { sep }.to_string()
         })?;
         if any_sessions {
             out.put(close)?;
@@ -126,14 +122,10 @@ impl JsonWriter {
                 out.put(&piece)?;
                 first = false;
             }
-            out.spool(spool, &mut |_, f| {
-                let s = if first {
-                    f.to_string()
-                } else {
-                    format!("{sep}{f}")
-                };
+            out.spool(spool, &mut |_| {
+                let head = if first { "" } else { sep };
                 first = false;
-                s
+                head.to_string()
             })?;
         }
         if any_findings {

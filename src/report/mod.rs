@@ -105,10 +105,7 @@ impl ReportWriter {
         }
         first.all_test_only = true;
         let summary = first.then(&self.summary);
-        let mut out = Scrubbed {
-            out,
-            secrets: &a.secrets,
-        };
+        let mut out = Scrubbed::new(out, &a.secrets);
         match self.kind {
             Kind::Text(w) => w.finish(a, &summary, &kept, &mut out)?,
             Kind::Json(w) => w.finish(a, &kept, &mut out)?,
@@ -137,31 +134,59 @@ pub struct Outcome {
 struct Scrubbed<'a> {
     out: &'a mut dyn Write,
     secrets: &'a [String],
+    /// Searchers for each secret and its JSON-escaped form: most pieces hold none, and
+    /// are written as they are.
+    finders: Vec<memchr::memmem::Finder<'static>>,
 }
 
-impl Scrubbed<'_> {
-    fn put(&mut self, piece: &str) -> io::Result<()> {
-        if self.secrets.is_empty() {
-            return self.out.write_all(piece.as_bytes());
+impl<'a> Scrubbed<'a> {
+    fn new(out: &'a mut dyn Write, secrets: &'a [String]) -> Self {
+        let mut finders = Vec::new();
+        for s in secrets.iter().filter(|s| s.len() >= MIN_SCRUB_LEN) {
+            finders.push(memchr::memmem::Finder::new(s.as_bytes()).into_owned());
+            let escaped = escaped(s);
+            if escaped != *s {
+                finders.push(memchr::memmem::Finder::new(escaped.as_bytes()).into_owned());
+            }
         }
-        self.out
-            .write_all(scrub(piece.to_string(), self.secrets).as_bytes())
+        Scrubbed {
+            out,
+            secrets,
+            finders,
+        }
     }
 
-    /// Copies a spool's pieces, each through `wrap` (a prefix, a separator).
-    fn spool(
-        &mut self,
-        spool: Spool,
-        wrap: &mut dyn FnMut(usize, &str) -> String,
-    ) -> io::Result<()> {
+    fn put(&mut self, piece: &str) -> io::Result<()> {
+        self.put_bytes(piece.as_bytes())
+    }
+
+    fn put_bytes(&mut self, piece: &[u8]) -> io::Result<()> {
+        if self.finders.iter().any(|f| f.find(piece).is_some()) {
+            let clean = scrub(String::from_utf8_lossy(piece).into_owned(), self.secrets);
+            return self.out.write_all(clean.as_bytes());
+        }
+        self.out.write_all(piece)
+    }
+
+    /// Copies a spool's pieces, each after what `before` gives for it (a number, a
+    /// separator).
+    fn spool(&mut self, spool: Spool, before: &mut dyn FnMut(usize) -> String) -> io::Result<()> {
         let mut i = 0;
         spool.drain(&mut |piece| {
-            let piece = String::from_utf8_lossy(piece);
-            let piece = wrap(i, &piece);
+            let head = before(i);
             i += 1;
-            self.put(&piece)
+            self.put(&head)?;
+            self.put_bytes(piece)
         })
     }
+}
+
+/// A secret as it appears inside a JSON string.
+fn escaped(secret: &str) -> String {
+    serde_json::to_string(secret)
+        .ok()
+        .and_then(|e| e.get(1..e.len() - 1).map(str::to_string))
+        .unwrap_or_else(|| secret.to_string())
 }
 
 /// Renders an analysis held in memory with its diagnosis.
@@ -194,11 +219,9 @@ pub fn scrub(mut out: String, secrets: &[String]) -> String {
             out = out.replace(s.as_str(), "[withheld]");
         }
         // JSON escapes some characters; scrub the escaped form as well.
-        if let Ok(escaped) = serde_json::to_string(s) {
-            let inner = &escaped[1..escaped.len() - 1];
-            if inner != s.as_str() && out.contains(inner) {
-                out = out.replace(inner, "[withheld]");
-            }
+        let escaped = escaped(s);
+        if escaped != *s && out.contains(&escaped) {
+            out = out.replace(&escaped, "[withheld]");
         }
     }
     out

@@ -159,7 +159,7 @@ impl TextWriter {
         let _ = writeln!(head, "\n{}", paint(self.opts.color, style, &v));
         head.push('\n');
         out.put(&head)?;
-        out.spool(self.tables, &mut |_, t| t.to_string())?;
+        out.spool(self.tables, &mut |_| String::new())?;
         if !self.rows.is_empty() {
             out.put(&table(std::mem::take(&mut self.rows)))?;
         }
@@ -173,7 +173,7 @@ impl TextWriter {
             {
                 out.put(&finding(f, self.opts.color))?;
             }
-            out.spool(spool, &mut |_, f| f.to_string())?;
+            out.spool(spool, &mut |_| String::new())?;
         }
         if summary.device_side() {
             out.put(&format!(
@@ -181,8 +181,8 @@ impl TextWriter {
             ))?;
         }
         out.put("\nWireshark display filters:\n")?;
-        out.spool(self.filters, &mut |_, f| f.to_string())?;
-        out.spool(self.transcripts, &mut |_, t| t.to_string())
+        out.spool(self.filters, &mut |_| String::new())?;
+        out.spool(self.transcripts, &mut |_| String::new())
     }
 }
 

@@ -1097,18 +1097,15 @@ fn scan_body(scan: &mut BodyScan, data: &[u8]) -> (usize, bool) {
                 }
             }
         }
-        match memchr::memchr(b'\n', &data[i..]) {
-            Some(p) => {
-                scan.bytes += p as u64 + 1;
-                scan.lines += 1;
-                i += p + 1;
-                scan.at_line_start = true;
-            }
-            None => {
-                scan.bytes += (data.len() - i) as u64;
-                i = data.len();
-            }
-        }
+        // Mid-line: the lines up to the next one that starts with a dot are plain body,
+        // counted in one pass rather than a search per line.
+        let rest = data.get(i..).unwrap_or_default();
+        let upto = memchr::memmem::find(rest, b"\n.").map_or(rest.len(), |p| p + 1);
+        let chunk = rest.get(..upto).unwrap_or_default();
+        scan.bytes += upto as u64;
+        scan.lines += chunk.iter().filter(|&&b| b == b'\n').count() as u64;
+        scan.at_line_start = chunk.last() == Some(&b'\n');
+        i += upto;
     }
     (i, false)
 }
@@ -1194,6 +1191,67 @@ mod tests {
             }
         }
         (s.bytes, s.lines, false, consumed)
+    }
+
+    /// The body scan as it was (a search per line), to hold the faster one to.
+    fn scan_body_per_line(scan: &mut BodyScan, data: &[u8]) -> (usize, bool) {
+        let mut i = 0;
+        while i < data.len() {
+            if scan.at_line_start || scan.dot > 0 {
+                match (scan.dot, data[i]) {
+                    (0, b'.') | (1, b'\r') => {
+                        scan.dot += 1;
+                        i += 1;
+                        continue;
+                    }
+                    (1, b'\n') | (2, b'\n') => {
+                        scan.dot = 0;
+                        return (i + 1, true);
+                    }
+                    _ => {
+                        scan.bytes += u64::from(scan.dot);
+                        scan.dot = 0;
+                        scan.at_line_start = false;
+                    }
+                }
+            }
+            match memchr::memchr(b'\n', &data[i..]) {
+                Some(p) => {
+                    scan.bytes += p as u64 + 1;
+                    scan.lines += 1;
+                    i += p + 1;
+                    scan.at_line_start = true;
+                }
+                None => {
+                    scan.bytes += (data.len() - i) as u64;
+                    i = data.len();
+                }
+            }
+        }
+        (i, false)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn body_scan_counts_as_a_search_per_line_does(
+            body in proptest::collection::vec(proptest::sample::select(b".\r\nab".to_vec()), 0..300),
+            cuts in proptest::collection::vec(0usize..300, 0..6),
+        ) {
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(body.len())).collect();
+            cuts.sort_unstable();
+            let (mut fast, mut slow) = (new_scan(), new_scan());
+            let mut at = 0;
+            for end in cuts.into_iter().chain([body.len()]) {
+                let piece = &body[at..end.max(at)];
+                let a = scan_body(&mut fast, piece);
+                let b = scan_body_per_line(&mut slow, piece);
+                proptest::prop_assert_eq!(a, b);
+                proptest::prop_assert_eq!((fast.bytes, fast.lines, fast.dot, fast.at_line_start),
+                    (slow.bytes, slow.lines, slow.dot, slow.at_line_start));
+                if a.1 { break; }
+                at = end.max(at);
+            }
+        }
     }
 
     #[test]

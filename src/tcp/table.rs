@@ -128,15 +128,6 @@ impl<S: StreamSink> ConnectionTable<S> {
         new_sink: impl FnOnce(&Endpoint, &Endpoint, bool) -> S,
     ) {
         let k = key(meta.src, meta.dst);
-        if !self.over.is_empty() && self.over.contains_key(&k) && !self.live.contains_key(&k) {
-            if seg.flags.syn && !seg.flags.ack {
-                // The 4-tuple is used again.
-                self.over.remove(&k);
-            } else {
-                self.stats.after_close += 1;
-                return;
-            }
-        }
         if seg.flags.syn {
             if let Some(conn) = self.live.get(&k) {
                 let side = conn.side_of(&meta.src);
@@ -152,6 +143,15 @@ impl<S: StreamSink> ConnectionTable<S> {
         let conn = match self.live.entry(k) {
             Entry::Occupied(e) => e.into_mut(),
             Entry::Vacant(v) => {
+                if !self.over.is_empty() && self.over.contains_key(&k) {
+                    if seg.flags.syn && !seg.flags.ack {
+                        // The 4-tuple is used again.
+                        self.over.remove(&k);
+                    } else {
+                        self.stats.after_close += 1;
+                        return;
+                    }
+                }
                 let (client, server) = roles(is_server_port, meta, seg);
                 let sink = new_sink(&client, &server, seg.flags.syn);
                 self.stats.connections += 1;
