@@ -1103,11 +1103,31 @@ fn scan_body(scan: &mut BodyScan, data: &[u8]) -> (usize, bool) {
         let upto = memchr::memmem::find(rest, b"\n.").map_or(rest.len(), |p| p + 1);
         let chunk = rest.get(..upto).unwrap_or_default();
         scan.bytes += upto as u64;
-        scan.lines += chunk.iter().filter(|&&b| b == b'\n').count() as u64;
+        scan.lines += count_newlines(chunk);
         scan.at_line_start = chunk.last() == Some(&b'\n');
         i += upto;
     }
     (i, false)
+}
+
+/// Line ends in `bytes`: 64 bytes at a time into a byte-wide counter, which the compiler
+/// turns into vector compares (a plain `filter().count()` runs a byte at a time).
+fn count_newlines(bytes: &[u8]) -> u64 {
+    let mut blocks = bytes.chunks_exact(64);
+    let mut total = 0u64;
+    for block in &mut blocks {
+        let mut n = 0u8;
+        for &b in block {
+            n += u8::from(b == b'\n');
+        }
+        total += u64::from(n);
+    }
+    total
+        + blocks
+            .remainder()
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count() as u64
 }
 
 /// Verb (upper-cased) and argument of a command line.
