@@ -217,3 +217,25 @@ fn binary_junk_lines_are_not_commands_but_get_their_replies() {
     assert_eq!(s.dialogue.iter().find_map(|e| e.reply_code()), Some(220));
     assert_eq!(answered, 4);
 }
+
+#[test]
+fn smtp_bug_5981_retransmission_with_other_bytes_is_reported() {
+    // Frame 21 carries 6,458 bytes of the message; frames 22-25 send parts of the same
+    // sequence range again with other bytes (checked with tshark's tcp.payload). The last
+    // 512 bytes delivered are remembered, so frame 25's overlap is the one compared.
+    let Some(a) = public("suricata-verify/smtp-bug-5981/input.pcap") else {
+        return;
+    };
+    let client = &a.sessions[0].tcp.client_stream;
+    assert_eq!(client.conflicting_overlaps, 1);
+    assert_eq!(client.first_conflict_frame, Some(25));
+    assert_eq!(a.sessions[0].tcp.server_stream.conflicting_overlaps, 0);
+    let d = smtpcap::diagnosis::diagnose(&a);
+    let f = d
+        .findings()
+        .into_iter()
+        .find(|f| f.id == "conflicting-retransmission")
+        .expect("finding");
+    assert_eq!(f.session, Some(1));
+    assert_eq!(f.evidence[0].frame, 25);
+}

@@ -781,6 +781,24 @@ fn session_findings(
     }
 
     let st = [&s.tcp.client_stream, &s.tcp.server_stream];
+    let conflicts: Vec<Evidence> = [
+        ("client", &s.tcp.client_stream),
+        ("server", &s.tcp.server_stream),
+    ]
+    .iter()
+    .filter_map(|(who, x)| {
+        x.first_conflict_frame.map(|frame| Evidence {
+            frame,
+            text: format!(
+                "{} segment(s) from the {who} disagree with bytes seen before (the first found)",
+                x.conflicting_overlaps
+            ),
+        })
+    })
+    .collect();
+    if !conflicts.is_empty() {
+        f.add("conflicting-retransmission", id, conflicts);
+    }
     if st.iter().any(|x| x.snaplen_bytes > 0) {
         let ev = gap_evidence(s, GapReason::Snaplen);
         f.add("capture-truncated", id, ev);

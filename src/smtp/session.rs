@@ -1122,12 +1122,7 @@ fn count_newlines(bytes: &[u8]) -> u64 {
         }
         total += u64::from(n);
     }
-    total
-        + blocks
-            .remainder()
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count() as u64
+    total + blocks.remainder().iter().filter(|&&b| b == b'\n').count() as u64
 }
 
 /// Verb (upper-cased) and argument of a command line.

@@ -34,11 +34,19 @@ pub struct StreamStats {
     pub gaps: u64,
     /// Bytes cut by the snapshot length (a subset of `gap_bytes`).
     pub snaplen_bytes: u64,
-    /// Overlapping segments that disagreed about a byte (the first copy is kept).
+    /// Overlapping segments that disagreed about a byte (the first copy is kept): with
+    /// data still waiting out of order, or with the last bytes delivered.
     pub conflicting_overlaps: u64,
+    /// The frame of the first segment that disagreed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_conflict_frame: Option<u64>,
     /// Segments too far from the stream position to be believed.
     pub out_of_window: u64,
 }
+
+/// Delivered bytes remembered per direction to compare retransmissions with: a command
+/// line or two, so that a rewritten command cannot pass unnoticed.
+const RECENT: usize = 512;
 
 /// Furthest ahead of the delivery point a segment may be and still be kept.
 const MAX_AHEAD: u64 = 64 << 20;
@@ -58,6 +66,11 @@ pub struct StreamReassembler {
     /// Out-of-order data held at most; beyond it the hole is declared a gap.
     max_pending: u64,
     keep_data: bool,
+    /// The last bytes delivered (at most `RECENT` of them, ending at `next`), to compare
+    /// retransmissions with: what the capture shows twice must agree.
+    recent: Vec<u8>,
+    /// The assembler's disagreements already counted in `stats`.
+    pending_conflicts: u64,
     pub saw_syn: bool,
     pub stats: StreamStats,
 }
@@ -73,6 +86,8 @@ impl StreamReassembler {
             ack_hint: None,
             max_pending,
             keep_data: true,
+            recent: Vec::new(),
+            pending_conflicts: 0,
             saw_syn: false,
             stats: StreamStats::default(),
         }
@@ -87,6 +102,54 @@ impl StreamReassembler {
     pub fn discard_data(&mut self) {
         self.keep_data = false;
         self.pending.clear();
+        self.recent = Vec::new();
+    }
+
+    /// Remembers delivered bytes for [`Self::compare_recent`]; they stay contiguous and
+    /// end at the delivery point.
+    fn remember(&mut self, data: &[u8]) {
+        if data.len() >= RECENT {
+            self.recent.clear();
+            self.recent
+                .extend_from_slice(data.get(data.len() - RECENT..).unwrap_or_default());
+            return;
+        }
+        if self.recent.len() + data.len() > 2 * RECENT {
+            let cut = (self.recent.len() + data.len() - RECENT).min(self.recent.len());
+            self.recent.drain(..cut);
+        }
+        self.recent.extend_from_slice(data);
+    }
+
+    /// A segment that covers bytes delivered already: where they are still remembered,
+    /// they must be the same bytes.
+    fn compare_recent(&mut self, off: i64, payload: &[u8], frame: u64) {
+        let held_from = self.next as i64 - self.recent.len() as i64;
+        let lo = off.max(held_from);
+        let hi = (off + payload.len() as i64).min(self.next as i64);
+        if lo >= hi {
+            return;
+        }
+        let new = payload.get((lo - off) as usize..(hi - off) as usize);
+        let old = self
+            .recent
+            .get((lo - held_from) as usize..(hi - held_from) as usize);
+        if new != old {
+            self.conflict(frame);
+        }
+    }
+
+    fn conflict(&mut self, frame: u64) {
+        self.stats.conflicting_overlaps += 1;
+        self.stats.first_conflict_frame.get_or_insert(frame);
+    }
+
+    /// Takes the assembler's count of disagreeing overlaps after an insert at `frame`.
+    fn note_pending_conflicts(&mut self, frame: u64) {
+        while self.pending_conflicts < self.pending.conflicting_overlaps {
+            self.pending_conflicts += 1;
+            self.conflict(frame);
+        }
     }
 
     fn offset_of(&self, seq: SeqNumber) -> Option<i64> {
@@ -143,6 +206,9 @@ impl StreamReassembler {
         if total == 0 {
             return;
         }
+        if self.keep_data && off < self.next as i64 {
+            self.compare_recent(off, payload, frame);
+        }
         if end <= self.next as i64 {
             self.stats.retransmissions += 1;
             return;
@@ -176,7 +242,7 @@ impl StreamReassembler {
                 self.pending
                     .insert(at, Content::Missing(missing), frame, time);
             }
-            self.stats.conflicting_overlaps = self.pending.conflicting_overlaps;
+            self.note_pending_conflicts(frame);
             if self.pending.stored_bytes() > self.max_pending {
                 // Waited long enough for the hole: it is missing from the capture.
                 if let (Some(first), Some((f, t))) =
@@ -210,13 +276,14 @@ impl StreamReassembler {
                         time,
                     );
                 }
-                self.stats.conflicting_overlaps = self.pending.conflicting_overlaps;
+                self.note_pending_conflicts(frame);
                 return;
             }
         }
         if !data.is_empty() {
             self.next += data.len() as u64;
             self.stats.bytes += data.len() as u64;
+            self.remember(data);
             emit(frame, time, StreamEvent::Data(data));
         }
         if missing > 0 {
@@ -233,6 +300,8 @@ impl StreamReassembler {
         emit: &mut dyn FnMut(u64, Timestamp, StreamEvent<'_>),
     ) {
         self.next += len;
+        // What was remembered no longer ends at the delivery point.
+        self.recent.clear();
         self.stats.gap_bytes += len;
         self.stats.gaps += 1;
         if reason == GapReason::Snaplen {
@@ -253,6 +322,7 @@ impl StreamReassembler {
                 Content::Data(d) => {
                     self.next += d.len() as u64;
                     self.stats.bytes += d.len() as u64;
+                    self.remember(&d);
                     emit(frame, time, StreamEvent::Data(&d));
                 }
                 Content::Missing(n) => self.gap(n, GapReason::Snaplen, frame, time, emit),
@@ -340,5 +410,91 @@ impl StreamReassembler {
                 self.gap(fin - self.next, GapReason::NotCaptured, frame, time, emit);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feeds (seq offset, bytes) segments after a SYN at 0; returns what was delivered.
+    fn feed(r: &mut StreamReassembler, segments: &[(u32, &[u8])]) -> Vec<u8> {
+        let mut out = Vec::new();
+        r.syn(0);
+        for (i, (off, data)) in segments.iter().enumerate() {
+            r.segment(
+                1 + off,
+                data,
+                0,
+                false,
+                i as u64 + 1,
+                Timestamp::default(),
+                &mut |_, _, ev| {
+                    if let StreamEvent::Data(d) = ev {
+                        out.extend_from_slice(d);
+                    }
+                },
+            );
+        }
+        out
+    }
+
+    #[test]
+    fn a_retransmitted_command_that_changed_is_a_conflict_and_the_first_copy_stays() {
+        let mut r = StreamReassembler::new(1 << 20);
+        let out = feed(
+            &mut r,
+            &[
+                (0, b"MAIL FROM:<a@b>\r\n"),
+                (17, b"RCPT TO:<x@y>\r\n"),
+                (17, b"RCPT TO:<z@y>\r\n"),
+            ],
+        );
+        assert_eq!(out, b"MAIL FROM:<a@b>\r\nRCPT TO:<x@y>\r\n");
+        assert_eq!(r.stats.conflicting_overlaps, 1);
+        assert_eq!(r.stats.first_conflict_frame, Some(3));
+        assert_eq!(r.stats.retransmissions, 1);
+    }
+
+    #[test]
+    fn a_faithful_retransmission_is_no_conflict() {
+        let mut r = StreamReassembler::new(1 << 20);
+        feed(
+            &mut r,
+            &[
+                (0, b"EHLO a\r\n"),
+                (8, b"QUIT\r\n"),
+                (8, b"QUIT\r\n"),
+                (4, b" a\r\nQUIT\r\nNOOP"),
+            ],
+        );
+        assert_eq!(r.stats.conflicting_overlaps, 0);
+    }
+
+    #[test]
+    fn what_is_remembered_stays_contiguous_after_a_long_segment() {
+        // 100 bytes, then 1,000: the last 512 remembered are the end of the second.
+        let a = vec![b'a'; 100];
+        let b: Vec<u8> = (0..1000u32).map(|i| b'0' + (i % 10) as u8).collect();
+        let mut r = StreamReassembler::new(1 << 20);
+        feed(&mut r, &[(0, &a), (100, &b), (800, &b[700..])]);
+        assert_eq!(r.stats.conflicting_overlaps, 0);
+        let mut changed = b[700..].to_vec();
+        changed[250] ^= 1;
+        let mut r = StreamReassembler::new(1 << 20);
+        feed(&mut r, &[(0, &a), (100, &b), (800, &changed)]);
+        assert_eq!(r.stats.conflicting_overlaps, 1);
+    }
+
+    #[test]
+    fn a_partial_overlap_is_compared_on_the_bytes_it_shares() {
+        let mut r = StreamReassembler::new(1 << 20);
+        let out = feed(&mut r, &[(0, b"HELO a\r\n"), (6, b"\r\nNOOP\r\n")]);
+        assert_eq!(out, b"HELO a\r\nNOOP\r\n");
+        assert_eq!(r.stats.conflicting_overlaps, 0);
+        let mut r = StreamReassembler::new(1 << 20);
+        let out = feed(&mut r, &[(0, b"HELO a\r\n"), (5, b"b\r\nQUIT\r\n")]);
+        assert_eq!(out, b"HELO a\r\nQUIT\r\n");
+        assert_eq!(r.stats.conflicting_overlaps, 1);
     }
 }
