@@ -103,3 +103,37 @@ fn ipv4_fragments_made_by_a_router_are_reassembled() {
     assert!(body.ends_with(" true"), "{body}");
     assert_eq!(a.sessions[0].tcp.client_stream.gap_bytes, 0);
 }
+
+#[test]
+fn a_fragmented_datagram_missing_its_middle_is_reported_at_its_last_fragment() {
+    // The router split one segment into frames 15, 16 and 17 (tshark: ip.id 0x9c26);
+    // without frame 16 that datagram never completes. Its fragments are then frames 15
+    // and 16 (the old 17): the report points at the latest one.
+    let bytes = std::fs::read(common::root().join("samples/fragments-router-swaks.pcap")).unwrap();
+    let mut out = bytes[..24].to_vec();
+    let (mut at, mut frame) = (24, 0);
+    while at + 16 <= bytes.len() {
+        let len = u32::from_le_bytes(bytes[at + 8..at + 12].try_into().unwrap()) as usize;
+        frame += 1;
+        if frame != 16 {
+            out.extend_from_slice(&bytes[at..at + 16 + len]);
+        }
+        at += 16 + len;
+    }
+    let a =
+        smtpcap::analysis::analyze_bytes("cut".into(), Box::new(std::io::Cursor::new(out)), false);
+    assert_eq!(a.decode.fragments_dropped, 1, "{:?}", a.decode);
+    assert_eq!(a.decode.first_dropped_fragment, Some(16));
+    // The segment it carried is a gap in the client's stream.
+    assert!(a.sessions[0].tcp.client_stream.gap_bytes > 0);
+    let d = smtpcap::diagnosis::diagnose(&a);
+    let ev: Vec<_> = d
+        .findings()
+        .into_iter()
+        .filter(|f| f.id == "capture-incomplete")
+        .flat_map(|f| f.evidence.iter())
+        .filter(|e| e.text.contains("could not be reassembled"))
+        .collect();
+    assert_eq!(ev.len(), 1, "{ev:?}");
+    assert_eq!(ev[0].frame, 16);
+}

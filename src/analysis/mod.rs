@@ -335,6 +335,7 @@ pub fn analyze_reader_with(
         }
     });
     reorder.release(u64::MAX, &dns, on_session);
+    decoder.finish();
     dns.lookups.sort_by_key(|l| l.frame);
     Analysis {
         file,

@@ -889,6 +889,13 @@ fn capture_findings(f: &mut Findings, a: &Analysis, truncated_session: bool) {
         });
         f.add("dns-failure", None, ev);
     }
+    if let Some(frame) = a.decode.first_dropped_fragment {
+        let text = format!(
+            "{} IP datagram(s) could not be reassembled (fragments missing or overlapping): what they carried is not analysed",
+            a.decode.fragments_dropped
+        );
+        f.add("capture-incomplete", None, vec![Evidence { frame, text }]);
+    }
     if a.decode.truncated > 0 && !truncated_session {
         let text = format!(
             "{} packets are shorter in the capture than on the wire",

@@ -57,7 +57,12 @@ pub struct DecodeStats {
     pub truncated: u64,
     pub fragments: u64,
     pub reassembled: u64,
+    /// IP datagrams given up on: fragments missing (never completed within 4,096 frames,
+    /// or by the end of the capture) or overlapping inconsistently.
     pub fragments_dropped: u64,
+    /// A frame of the first datagram given up on (its latest fragment).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_dropped_fragment: Option<u64>,
 }
 
 /// Fragments older than this many frames are given up on (RFC 791 suggests seconds; frames
@@ -171,14 +176,7 @@ impl PacketDecoder {
         self.fragments_since_purge += 1;
         if self.fragments_since_purge >= FRAGMENT_PURGE_EVERY {
             self.fragments_since_purge = 0;
-            let oldest = frame.saturating_sub(FRAGMENT_WINDOW);
-            let dropped = std::cell::Cell::new(0u64);
-            self.defrag.retain(|&seen| {
-                let keep = seen >= oldest;
-                dropped.set(dropped.get() + u64::from(!keep));
-                keep
-            });
-            self.stats.fragments_dropped += dropped.get();
+            self.give_up_before(frame.saturating_sub(FRAGMENT_WINDOW));
         }
         let Ok(sliced) = SlicedPacket::from_ip(ip_bytes) else {
             self.stats.malformed += 1;
@@ -193,10 +191,43 @@ impl PacketDecoder {
             Ok(None) => None,
             Err(_) => {
                 // Overlapping or inconsistent fragments: RFC 5722 says drop the datagram.
-                self.stats.fragments_dropped += 1;
+                self.dropped(frame);
                 None
             }
         }
+    }
+
+    /// Gives up on the datagrams whose latest fragment came before frame `oldest`.
+    fn give_up_before(&mut self, oldest: u64) {
+        // The pool keeps each datagram's latest fragment frame (unique to it) and may ask
+        // the predicate twice about one datagram: collect, then count each frame once.
+        let dropped = std::cell::Cell::new(Vec::new());
+        self.defrag.retain(|&seen| {
+            let keep = seen >= oldest;
+            if !keep {
+                let mut v = dropped.take();
+                v.push(seen);
+                dropped.set(v);
+            }
+            keep
+        });
+        let mut dropped = dropped.take();
+        dropped.sort_unstable();
+        dropped.dedup();
+        for seen in dropped {
+            self.dropped(seen);
+        }
+    }
+
+    fn dropped(&mut self, frame: u64) {
+        self.stats.fragments_dropped += 1;
+        let first = self.stats.first_dropped_fragment.get_or_insert(frame);
+        *first = (*first).min(frame);
+    }
+
+    /// The capture is over: fragments still waiting will never be completed.
+    pub fn finish(&mut self) {
+        self.give_up_before(u64::MAX);
     }
 }
 
