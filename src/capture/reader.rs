@@ -238,7 +238,9 @@ impl CaptureReader {
     #[allow(clippy::type_complexity)]
     fn advance(&mut self) -> Result<Option<(usize, Timestamp, u32, usize, usize)>, CaptureError> {
         if self.pending_consume > 0 {
-            self.inner.consume(self.pending_consume);
+            // No shift on consume: the buffer is compacted once per refill, not each time
+            // half of it has been read.
+            self.inner.consume_noshift(self.pending_consume);
             self.pending_consume = 0;
         }
         loop {
@@ -275,7 +277,7 @@ impl CaptureReader {
                     self.pending_consume = size;
                     return Ok(Some((iface, time, orig_len, addr.wrapping_sub(base), len)));
                 }
-                Ok((size, Step::Skip)) => self.inner.consume(size),
+                Ok((size, Step::Skip)) => self.inner.consume_noshift(size),
                 Err(Next::Eof) => return Ok(None),
                 Err(Next::Refill) => self.refill(offset)?,
                 Err(Next::Grow) => {

@@ -1068,6 +1068,10 @@ fn new_body(kind: BodyKind, frame: u64) -> Body {
     }
 }
 
+/// A line that starts with a dot: the end of the body, or a dot-stuffed line.
+static DOT_LINE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\n."));
+
 /// Counts body bytes up to the lone-dot line. Returns the bytes consumed (the terminator
 /// included) and whether the terminator was found.
 fn scan_body(scan: &mut BodyScan, data: &[u8]) -> (usize, bool) {
@@ -1100,7 +1104,7 @@ fn scan_body(scan: &mut BodyScan, data: &[u8]) -> (usize, bool) {
         // Mid-line: the lines up to the next one that starts with a dot are plain body,
         // counted in one pass rather than a search per line.
         let rest = data.get(i..).unwrap_or_default();
-        let upto = memchr::memmem::find(rest, b"\n.").map_or(rest.len(), |p| p + 1);
+        let upto = DOT_LINE.find(rest).map_or(rest.len(), |p| p + 1);
         let chunk = rest.get(..upto).unwrap_or_default();
         scan.bytes += upto as u64;
         scan.lines += count_newlines(chunk);
