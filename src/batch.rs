@@ -171,8 +171,27 @@ pub struct CaptureResult {
 }
 
 /// Analyses, diagnoses and renders one capture, each session as soon as the analysis
-/// hands it on: memory does not grow with the number of sessions.
+/// hands it on: memory does not grow with the number of sessions. The report is held in
+/// the result until the batch's order lets it out.
 pub fn run_one(input: &Input, opts: &RunOptions) -> CaptureResult {
+    let mut rendered = SpoolWriter::default();
+    let (mut r, written) = run_one_into(input, opts, &mut rendered);
+    if let Err(e) = written {
+        r.error
+            .get_or_insert(format!("cannot write the report: {e}"));
+        r.status = EXIT_UNREADABLE;
+    }
+    r.rendered = rendered.0;
+    r
+}
+
+/// Like [`run_one`], writing the report straight to `out` (a single capture needs no
+/// holding back); a failure to write is handed back for the caller to judge.
+pub fn run_one_into(
+    input: &Input,
+    opts: &RunOptions,
+    out: &mut dyn std::io::Write,
+) -> (CaptureResult, std::io::Result<()>) {
     let mut diagnoser = Diagnoser::default();
     let mut writer = ReportWriter::new(opts.report_format(), opts.min_severity);
     let hit = |ip: &std::net::IpAddr| opts.hosts.iter().any(|n| n.contains(ip));
@@ -185,24 +204,15 @@ pub fn run_one(input: &Input, opts: &RunOptions) -> CaptureResult {
     });
     a.retain_hosts(&opts.hosts);
     let capture_findings = diagnoser.finish(&a);
-    let mut rendered = SpoolWriter::default();
-    let report = writer.finish(&a, &capture_findings, &mut rendered);
-    let mut error = a
+    let (report, written) = match writer.finish(&a, &capture_findings, out) {
+        Ok(r) => (Some(r), Ok(())),
+        Err(e) => (None, Err(e)),
+    };
+    let error = a
         .error
         .as_ref()
         .map(|e| format!("at byte {}: {}", e.offset, e.message));
-    let (verdict, main_finding, errors, sessions) = match report {
-        Ok(r) => (
-            r.verdict,
-            r.main_finding.map(str::to_string),
-            r.errors,
-            r.sessions,
-        ),
-        Err(e) => {
-            error.get_or_insert(format!("cannot write the report: {e}"));
-            (String::new(), None, false, 0)
-        }
-    };
+    let errors = report.as_ref().is_some_and(|r| r.errors);
     let status = if error.is_some() {
         EXIT_UNREADABLE
     } else if errors {
@@ -210,19 +220,23 @@ pub fn run_one(input: &Input, opts: &RunOptions) -> CaptureResult {
     } else {
         EXIT_OK
     };
-    let verdict = match &error {
-        Some(e) if a.format.is_none() => format!("cannot read: {e}"),
-        _ => verdict.trim_start_matches("VERDICT: ").to_string(),
+    let verdict = match (&error, &report) {
+        (Some(e), _) if a.format.is_none() => format!("cannot read: {e}"),
+        (_, Some(r)) => r.verdict.trim_start_matches("VERDICT: ").to_string(),
+        (_, None) => String::new(),
     };
-    CaptureResult {
+    let result = CaptureResult {
         file: a.file.clone(),
-        rendered: rendered.0,
+        rendered: Spool::default(),
         status,
         verdict,
-        main_finding,
-        sessions,
+        main_finding: report
+            .as_ref()
+            .and_then(|r| r.main_finding.map(str::to_string)),
+        sessions: report.as_ref().map_or(0, |r| r.sessions),
         error,
-    }
+    };
+    (result, written)
 }
 
 /// A report written into a spool, in pieces of at most 64 KiB.

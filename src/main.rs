@@ -9,7 +9,7 @@ use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use smtpcap::batch::{
-    expand, run_one, summary_table, CaptureResult, OutputFormat, RunOptions, EXIT_OK,
+    expand, run_one, run_one_into, summary_table, CaptureResult, OutputFormat, RunOptions, EXIT_OK,
     EXIT_UNREADABLE,
 };
 use smtpcap::diagnosis::{Severity, CATALOGUE};
@@ -182,6 +182,25 @@ fn analyze(args: AnalyzeArgs) -> ExitCode {
     let mut results: Vec<CaptureResult> = Vec::new();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
+    if let [input] = inputs.as_slice() {
+        // One capture: its report goes straight out, nothing to hold back for order.
+        let mut buffered = std::io::BufWriter::with_capacity(64 << 10, &mut out);
+        let (r, written) = run_one_into(input, &opts, &mut buffered);
+        let written = written
+            .and_then(|()| buffered.write_all(b"\n"))
+            .and_then(|()| buffered.flush());
+        if let Some(e) = &r.error {
+            eprintln!("smtpcap: {}: {e}", r.file);
+        }
+        return match written {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                eprintln!("smtpcap: {}: cannot write the report: {e}", r.file);
+                ExitCode::from(EXIT_UNREADABLE)
+            }
+            // A closed pipe: the reader went away.
+            _ => ExitCode::from(r.status),
+        };
+    }
     // Chunks keep the output in input order while every core works, and bound memory.
     for chunk in inputs.chunks(jobs * 4) {
         let done: Vec<CaptureResult> = pool.install(|| {
