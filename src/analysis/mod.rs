@@ -127,6 +127,17 @@ pub fn analyze_bytes(name: String, bytes: Box<dyn Read + Send>, gzip: bool) -> A
 }
 
 impl Analysis {
+    /// `2026-11-27 08:53:47.654723 to 2026-11-27 08:53:47.657944 UTC (0.0 s)`.
+    pub fn time_span(&self) -> Option<String> {
+        let (f, l) = (self.first_time?, self.last_time?);
+        Some(format!(
+            "{} to {} UTC ({:.1} s)",
+            f.utc_string(),
+            l.utc_string(),
+            l.since(f)
+        ))
+    }
+
     /// Keeps only the sessions (and DNS lookups) of hosts in `nets`: a device or a server.
     pub fn retain_hosts(&mut self, nets: &[ipnet::IpNet]) {
         if nets.is_empty() {

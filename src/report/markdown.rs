@@ -71,14 +71,8 @@ impl MarkdownWriter {
                 a.link_types.join(", ")
             );
         }
-        if let (Some(f), Some(l)) = (a.first_time, a.last_time) {
-            let _ = writeln!(
-                head,
-                "| Time span | {} to {} UTC ({:.1} s) |",
-                f.utc_string(),
-                l.utc_string(),
-                l.since(f)
-            );
+        if let Some(span) = a.time_span() {
+            let _ = writeln!(head, "| Time span | {span} |");
         }
         let _ = writeln!(head, "| smtpcap | {} |", env!("CARGO_PKG_VERSION"));
         if let Some(e) = &a.error {

@@ -123,14 +123,8 @@ impl TextWriter {
                 }
             );
         }
-        if let (Some(f), Some(l)) = (a.first_time, a.last_time) {
-            let _ = writeln!(
-                head,
-                "   {} to {} UTC ({:.1} s)",
-                f.utc_string(),
-                l.utc_string(),
-                l.since(f)
-            );
+        if let Some(span) = a.time_span() {
+            let _ = writeln!(head, "   {span}");
         }
         if let Some(e) = &a.error {
             let what = if a.format.is_some() {
