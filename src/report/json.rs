@@ -83,7 +83,8 @@ impl JsonWriter {
         }
         .map_err(io::Error::other)?;
         // The capture's fields, without the closing brace; the arrays follow.
-        let head = head.trim_end().trim_end_matches('}').trim_end();
+        let head = head.trim_end();
+        let head = head.strip_suffix('}').unwrap_or(head).trim_end();
         let (sep, open, close) = if self.pretty {
             (",\n    ", "[\n    ", "\n  ]")
         } else {

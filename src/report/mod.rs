@@ -103,7 +103,6 @@ impl ReportWriter {
         for f in &kept {
             first.add_finding(f);
         }
-        first.all_test_only = true;
         let summary = first.then(&self.summary);
         let mut out = Scrubbed::new(out, &a.secrets);
         match self.kind {
