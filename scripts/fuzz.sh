@@ -33,9 +33,11 @@ for t in "${targets[@]}"; do
     runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "fuzz/logs/$t.log" | grep -o '[0-9]*$' || echo 0)
     cov=$(grep -o 'cov: [0-9]*' "fuzz/logs/$t.log" | tail -1 | grep -o '[0-9]*' || echo 0)
     ft=$(grep -o 'ft: [0-9]*' "fuzz/logs/$t.log" | tail -1 | grep -o '[0-9]*' || echo 0)
-    last_new=$(grep -E '^#[0-9]+.*(NEW|REDUCE)' "fuzz/logs/$t.log" | tail -1 | grep -o '^#[0-9]*' | tr -d '#' || echo 0)
+    # The execution at which the edge count last grew (a plateau shows as an early one).
+    last_new=$(grep -oE '^#[0-9]+[[:space:]]+[A-Z]+[[:space:]]+cov: [0-9]+' "fuzz/logs/$t.log" |
+        tr -d '#' | awk '$4 > c { c = $4; e = $1 } END { print e + 0 }')
     crashes=$(ls fuzz/artifacts/"$t" 2>/dev/null | wc -l)
-    echo "$t: $((end - start)) s, $runs executions, coverage $cov edges / $ft features, last new coverage at execution $last_new, $crashes crash artifacts"
+    echo "$t: $((end - start)) s, $runs executions, coverage $cov edges / $ft features, edges last grew at execution $last_new, $crashes crash artifacts"
 done
 # A crash or a hang fails the run (for CI).
 exit "$failed"
