@@ -123,6 +123,14 @@ fn a_conversation_open_while_hundreds_finish_is_still_reported_whole() {
     assert_eq!(a.sessions.len(), 600);
     // More than 256 sessions finished while copy 0 was open: they were handed on before it.
     assert!(a.sessions_out_of_order > 0);
+    // The text report says so.
+    let d = smtpcap::diagnosis::diagnose(&a);
+    let text = smtpcap::report::to_text(&a, &d, &TextOptions::default());
+    let note = format!(
+        "note: {} sessions were numbered before an older conversation that stayed open",
+        a.sessions_out_of_order
+    );
+    assert!(text.contains(&note), "{}", &text[..400]);
     let mut ids: Vec<usize> = a.sessions.iter().map(|s| s.id).collect();
     ids.sort_unstable();
     assert_eq!(ids, (1..=600).collect::<Vec<_>>());

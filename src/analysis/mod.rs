@@ -127,6 +127,31 @@ pub fn analyze_bytes(name: String, bytes: Box<dyn Read + Send>, gzip: bool) -> A
 }
 
 impl Analysis {
+    /// What was dropped or cut short to keep memory bounded, one sentence each (none for
+    /// an ordinary capture).
+    pub fn bounds_reached(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.tcp.evicted_full > 0 {
+            out.push(format!(
+                "{} conversations were closed early because more than 32,768 were open at once",
+                self.tcp.evicted_full
+            ));
+        }
+        if self.attempts_not_listed > 0 {
+            out.push(format!(
+                "{} connection attempts without data were counted but not listed (beyond the first 1,000)",
+                self.attempts_not_listed
+            ));
+        }
+        if self.sessions_out_of_order > 0 {
+            out.push(format!(
+                "{} sessions were numbered before an older conversation that stayed open",
+                self.sessions_out_of_order
+            ));
+        }
+        out
+    }
+
     /// `2026-11-27 08:53:47.654723 to 2026-11-27 08:53:47.657944 UTC (0.0 s)`.
     pub fn time_span(&self) -> Option<String> {
         let (f, l) = (self.first_time?, self.last_time?);

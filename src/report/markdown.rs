@@ -74,6 +74,9 @@ impl MarkdownWriter {
         if let Some(span) = a.time_span() {
             let _ = writeln!(head, "| Time span | {span} |");
         }
+        for note in a.bounds_reached() {
+            let _ = writeln!(head, "| Bound reached | {} |", md(&note));
+        }
         let _ = writeln!(head, "| smtpcap | {} |", env!("CARGO_PKG_VERSION"));
         if let Some(e) = &a.error {
             let _ = writeln!(

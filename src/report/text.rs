@@ -138,6 +138,9 @@ impl TextWriter {
                 e.offset, e.message
             );
         }
+        for note in a.bounds_reached() {
+            let _ = writeln!(head, "   note: {note}");
+        }
         if summary.sessions == 0 {
             let _ = writeln!(head, "   no SMTP or POP3 conversation found");
             return out.put(&head);
