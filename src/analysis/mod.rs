@@ -230,6 +230,7 @@ const MAX_WAITING: usize = 256;
 /// and how many segments at least between two such scans of the table.
 const RELEASE_BATCH: usize = 32;
 const SCAN_EVERY: u64 = 1024;
+const MAX_SCAN_EVERY: u64 = 1 << 16;
 
 struct Waiting(Session);
 
@@ -300,6 +301,7 @@ pub fn analyze_reader_with(
     let mut last_time = None;
     let mut error = None;
     let mut since_scan = 0u64;
+    let mut scan_every = SCAN_EVERY;
     let mut open = 0u64;
     loop {
         let frame = match reader.next_frame() {
@@ -350,16 +352,23 @@ pub fn analyze_reader_with(
             }
             since_scan += 1;
             let waiting = reorder.waiting.len();
-            if waiting >= RELEASE_BATCH && since_scan >= SCAN_EVERY
-                || (waiting > 0 && since_scan >= 1 << 16)
+            if waiting >= RELEASE_BATCH && since_scan >= scan_every
+                || (waiting > 0 && since_scan >= MAX_SCAN_EVERY)
             {
                 // The oldest open conversation only moves forward: between scans of the
                 // table the last one found is a safe (early) bound.
                 since_scan = 0;
+                let before = open;
                 open = table
                     .oldest_first_frame(App::may_be_session)
                     .unwrap_or(u64::MAX);
                 reorder.release(open, &dns, on_session);
+                // While it stays put (a flood of half-open connections), scan less often.
+                scan_every = if open == before {
+                    (scan_every * 2).min(MAX_SCAN_EVERY)
+                } else {
+                    SCAN_EVERY
+                };
             } else if waiting > MAX_WAITING {
                 reorder.release(open, &dns, on_session);
             }
