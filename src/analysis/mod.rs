@@ -345,12 +345,17 @@ pub fn analyze_reader_with(
                 },
             };
             table.segment(&meta, seg, App::new);
-            for conn in table.take_finished() {
-                if let Some(s) = collect(conn, &mut secrets, &mut dns, &mut attempts) {
-                    reorder.waiting.push(Reverse(Waiting(s)));
-                }
-            }
             since_scan += 1;
+            if table.has_finished() {
+                for conn in table.take_finished() {
+                    if let Some(s) = collect(conn, &mut secrets, &mut dns, &mut attempts) {
+                        reorder.waiting.push(Reverse(Waiting(s)));
+                    }
+                }
+            } else if reorder.waiting.is_empty() || since_scan < MAX_SCAN_EVERY {
+                // The common case: nothing finished, nothing due.
+                continue;
+            }
             let waiting = reorder.waiting.len();
             if waiting >= RELEASE_BATCH && since_scan >= scan_every
                 || (waiting > 0 && since_scan >= MAX_SCAN_EVERY)

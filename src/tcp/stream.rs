@@ -100,6 +100,9 @@ impl StreamReassembler {
 
     /// Stops holding data: later segments are only counted.
     pub fn discard_data(&mut self) {
+        if !self.keep_data {
+            return;
+        }
         self.keep_data = false;
         self.pending.clear();
         self.recent = Vec::new();

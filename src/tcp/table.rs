@@ -273,6 +273,11 @@ impl<S: StreamSink> ConnectionTable<S> {
         std::mem::take(&mut self.finished)
     }
 
+    /// Whether [`Self::take_finished`] has anything (asked once per packet, so cheap).
+    pub fn has_finished(&self) -> bool {
+        !self.finished.is_empty()
+    }
+
     /// Ends every conversation (the capture is over) and hands each on, those finished
     /// earlier first; the caller orders them.
     pub fn finish_all(&mut self, mut each: impl FnMut(Connection<S>)) {
