@@ -90,7 +90,7 @@ impl ReportWriter {
         a: &Analysis,
         capture_findings: &[Finding],
         out: &mut dyn Write,
-    ) -> io::Result<Outcome> {
+    ) -> io::Result<CaptureVerdict> {
         let errors = self.errors
             || capture_findings
                 .iter()
@@ -110,7 +110,7 @@ impl ReportWriter {
             Kind::Json(w) => w.finish(a, &kept, &mut out)?,
             Kind::Markdown(w) => w.finish(a, &summary, &kept, &mut out)?,
         }
-        Ok(Outcome {
+        Ok(CaptureVerdict {
             verdict: verdict_of(&summary),
             main_finding: summary.main_finding(),
             errors,
@@ -121,7 +121,7 @@ impl ReportWriter {
 
 /// What a finished report tells the batch summary and the exit status.
 #[derive(Clone, Debug)]
-pub struct Outcome {
+pub struct CaptureVerdict {
     pub verdict: String,
     pub main_finding: Option<&'static str>,
     /// An error finding was made (whatever `--min-severity` kept).
