@@ -226,9 +226,11 @@ struct Reorder {
 /// At most this many finished sessions wait for an older, still open conversation; past
 /// it the oldest are handed on anyway (and counted), so memory stays bounded.
 const MAX_WAITING: usize = 256;
-/// How many sessions may wait before the table is asked for its oldest open conversation,
-/// and how many segments at least between two such scans of the table.
+/// How many sessions may wait before the table is asked for its oldest open conversation.
 const RELEASE_BATCH: usize = 32;
+/// Segments between two such scans of the table: at least `SCAN_EVERY`, doubling while
+/// the oldest open conversation stays where it was, up to `MAX_SCAN_EVERY` (which is also
+/// how long a few waiting sessions may wait).
 const SCAN_EVERY: u64 = 1024;
 const MAX_SCAN_EVERY: u64 = 1 << 16;
 
