@@ -65,8 +65,8 @@ pub struct TableStats {
     pub evicted_full: u64,
     /// Conversations closed because they were idle.
     pub evicted_idle: u64,
-    /// Packets of a conversation already over (both FINs acknowledged): a late
-    /// retransmission or a stray ACK, counted and otherwise ignored.
+    /// Packets without data of a conversation already over (both FINs acknowledged): a
+    /// late FIN or ACK, counted and otherwise ignored.
     #[serde(skip_serializing_if = "is_zero")]
     pub after_close: u64,
 }
@@ -157,8 +157,10 @@ impl<S: StreamSink> ConnectionTable<S> {
             Entry::Occupied(e) => e.into_mut(),
             Entry::Vacant(v) => {
                 if !self.over.is_empty() && self.over.contains_key(&k) {
-                    if seg.flags.syn && !seg.flags.ack {
-                        // The 4-tuple is used again.
+                    let carries = !seg.payload.is_empty() || seg.missing > 0;
+                    if seg.flags.syn || carries {
+                        // The 4-tuple is used again (its SYN perhaps not captured): every
+                        // byte of the old conversation was acknowledged before its end.
                         self.over.remove(&k);
                     } else {
                         self.stats.after_close += 1;
@@ -430,6 +432,33 @@ mod tests {
         assert_eq!(all[0].sink.bytes, 8);
         assert_eq!(all[0].facts.handshake, Handshake::Complete);
         assert_eq!(all[1].facts.first_frame, 6);
+    }
+
+    #[test]
+    fn both_fins_acknowledged_end_the_conversation_at_once() {
+        let mut f = Feed::new();
+        f.seg(true, 100, 0, SYN, b"");
+        f.seg(false, 500, 101, SYNACK, b"");
+        f.seg(false, 501, 101, ACK, b"221 bye\r\n");
+        f.seg(true, 101, 510, FIN, b"");
+        f.seg(false, 510, 102, FIN, b"");
+        assert!(
+            !f.t.has_finished(),
+            "the server's FIN is not acknowledged yet"
+        );
+        f.seg(true, 102, 511, ACK, b"");
+        assert!(f.t.has_finished());
+        let done = f.t.take_finished();
+        assert_eq!(done[0].facts.last_frame, 6);
+        // A late FIN of the same conversation is counted, not a conversation of its own.
+        f.seg(false, 510, 102, FIN, b"");
+        assert_eq!(f.t.stats.after_close, 1);
+        // Data on the same 4-tuple is a new conversation whose SYN was not captured.
+        f.seg(true, 7000, 900, ACK, b"EHLO x\r\n");
+        let all = f.all();
+        assert_eq!(all.len(), 1);
+        assert!(all[0].facts.mid_stream);
+        assert_eq!(all[0].sink.bytes, 8);
     }
 
     #[test]
