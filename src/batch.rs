@@ -194,9 +194,8 @@ pub fn run_one_into(
 ) -> (CaptureResult, std::io::Result<()>) {
     let mut diagnoser = Diagnoser::default();
     let mut writer = ReportWriter::new(opts.report_format(), opts.min_severity);
-    let hit = |ip: &std::net::IpAddr| opts.hosts.iter().any(|n| n.contains(ip));
     let mut a = crate::analysis::analyze_path_with(&input.path, &mut |s| {
-        if !opts.hosts.is_empty() && !hit(&s.client.ip) && !hit(&s.server.ip) {
+        if !crate::analysis::involves_hosts(&opts.hosts, &s.client, &s.server) {
             return;
         }
         let (sd, findings) = diagnoser.session(&s);

@@ -165,13 +165,10 @@ impl Analysis {
 
     /// Keeps only the sessions (and DNS lookups) of hosts in `nets`: a device or a server.
     pub fn retain_hosts(&mut self, nets: &[ipnet::IpNet]) {
-        if nets.is_empty() {
-            return;
-        }
-        let hit = |ip: &std::net::IpAddr| nets.iter().any(|n| n.contains(ip));
         self.sessions
-            .retain(|s| hit(&s.client.ip) || hit(&s.server.ip));
-        self.dns.retain(|l| hit(&l.client.ip) || hit(&l.server.ip));
+            .retain(|s| involves_hosts(nets, &s.client, &s.server));
+        self.dns
+            .retain(|l| involves_hosts(nets, &l.client, &l.server));
     }
 
     fn unreadable(file: String, e: &CaptureError) -> Self {
@@ -201,6 +198,12 @@ pub fn analyze_reader(file: String, reader: CaptureReader) -> Analysis {
     let mut a = analyze_reader_with(file, reader, &mut |s| sessions.push(s));
     a.sessions = sessions;
     a
+}
+
+/// Whether a conversation between `a` and `b` concerns a host in `nets` (every one does
+/// when `nets` is empty: no filter).
+pub fn involves_hosts(nets: &[ipnet::IpNet], a: &Endpoint, b: &Endpoint) -> bool {
+    nets.is_empty() || nets.iter().any(|n| n.contains(&a.ip) || n.contains(&b.ip))
 }
 
 /// Analyses the capture at `path`, handing each session to `on_session` as soon as it is
@@ -412,7 +415,6 @@ pub fn analyze_reader_with(
 #[derive(Default)]
 struct Secrets {
     list: BTreeSet<String>,
-    not_kept: u64,
 }
 
 /// Distinct passwords kept for scrubbing; the structured output never holds one, so
@@ -422,10 +424,8 @@ const MAX_SECRETS: usize = 10_000;
 impl Secrets {
     fn extend(&mut self, new: Vec<String>) {
         for s in new {
-            if self.list.len() < MAX_SECRETS || self.list.contains(&s) {
+            if self.list.len() < MAX_SECRETS {
                 self.list.insert(s);
-            } else {
-                self.not_kept += 1;
             }
         }
     }
