@@ -3,7 +3,7 @@
 
 use proptest::prelude::*;
 use smtpcap::capture::Timestamp;
-use smtpcap::tcp::{StreamEvent, StreamReassembler};
+use smtpcap::tcp::{Origin, StreamEvent, StreamReassembler};
 
 #[derive(Debug, Clone, PartialEq)]
 enum Out {
@@ -24,7 +24,7 @@ fn run_counting(
 ) -> (Vec<Out>, u64) {
     let mut r = StreamReassembler::new(u64::MAX);
     let mut out: Vec<Out> = Vec::new();
-    let mut emit = |_f: u64, _t: Timestamp, ev: StreamEvent<'_>| match ev {
+    let mut emit = |_o: Origin, ev: StreamEvent<'_>| match ev {
         StreamEvent::Data(d) => match out.last_mut() {
             Some(Out::Data(v)) => v.extend_from_slice(d),
             _ => out.push(Out::Data(d.to_vec())),
@@ -42,17 +42,24 @@ fn run_counting(
             &stream[start as usize..end as usize],
             0,
             false,
-            i as u64 + 1,
-            Timestamp::default(),
+            origin(i as u64 + 1),
             &mut emit,
         );
     }
     if let Some(fin) = fin_at {
         let seq = isn.wrapping_add(1).wrapping_add(fin as u32);
-        r.segment(seq, &[], 0, true, 9999, Timestamp::default(), &mut emit);
+        r.segment(seq, &[], 0, true, origin(9999), &mut emit);
     }
-    r.flush(10000, Timestamp::default(), &mut emit);
+    r.flush(origin(10000), &mut emit);
     (out, r.stats.conflicting_overlaps)
+}
+
+fn origin(frame: u64) -> Origin {
+    Origin {
+        frame,
+        time: Timestamp::default(),
+        needs: 0,
+    }
 }
 
 /// Cut points that split 0..len into consecutive segments.

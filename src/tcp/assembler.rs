@@ -23,11 +23,20 @@ impl Content {
     }
 }
 
+/// Where a piece of a stream was captured, and how far into the peer's stream its segment
+/// had acknowledged: the sink must have that much of the peer before this piece makes sense.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Origin {
+    pub frame: u64,
+    pub time: Timestamp,
+    /// Offset in the peer's stream acknowledged by the segment (0: no constraint).
+    pub needs: u64,
+}
+
 #[derive(Debug, Clone)]
 pub struct Piece {
     pub content: Content,
-    pub frame: u64,
-    pub time: Timestamp,
+    pub origin: Origin,
 }
 
 /// Out-of-order data of one stream direction, as non-overlapping pieces keyed by stream
@@ -54,13 +63,13 @@ impl Assembler {
         self.pieces.keys().next().copied()
     }
 
-    /// Frame and time of the first piece held.
-    pub fn first_stamp(&self) -> Option<(u64, Timestamp)> {
-        self.pieces.values().next().map(|p| (p.frame, p.time))
+    /// Where the first piece held was captured.
+    pub fn first_origin(&self) -> Option<Origin> {
+        self.pieces.values().next().map(|p| p.origin)
     }
 
     /// Stores `content` at `start`, keeping what is already held where they overlap.
-    pub fn insert(&mut self, start: u64, content: Content, frame: u64, time: Timestamp) {
+    pub fn insert(&mut self, start: u64, content: Content, origin: Origin) {
         let end = start + content.len();
         if end == start {
             return;
@@ -114,8 +123,7 @@ impl Assembler {
                 lo,
                 Piece {
                     content: piece_content,
-                    frame,
-                    time,
+                    origin,
                 },
             );
         }
@@ -160,12 +168,12 @@ mod tests {
     use super::*;
 
     fn data(a: &mut Assembler, start: u64, bytes: &[u8]) {
-        a.insert(
-            start,
-            Content::Data(bytes.to_vec()),
-            1,
-            Timestamp::default(),
-        );
+        let origin = Origin {
+            frame: 1,
+            time: Timestamp::default(),
+            needs: 0,
+        };
+        a.insert(start, Content::Data(bytes.to_vec()), origin);
     }
 
     fn drain(a: &mut Assembler, mut at: u64) -> Vec<u8> {

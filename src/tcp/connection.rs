@@ -1,6 +1,8 @@
 use std::fmt;
 use std::net::IpAddr;
 
+use super::assembler::Origin;
+use super::causal::CausalOrder;
 use super::stream::{StreamReassembler, StreamStats};
 use super::table::{SegmentMeta, StreamSink};
 use crate::capture::Timestamp;
@@ -36,7 +38,7 @@ impl Side {
         }
     }
 
-    fn index(self) -> usize {
+    pub(crate) fn index(self) -> usize {
         self as usize
     }
 }
@@ -104,7 +106,11 @@ pub struct Connection<S> {
     pub facts: TcpFacts,
     pub sink: S,
     streams: [StreamReassembler; 2],
+    /// Hands the streams' events to `sink` in causal order.
+    order: CausalOrder,
     client_isn: Option<u32>,
+    /// The conversation's capture clock: the latest time stamp seen (stamps of merged
+    /// captures can go backwards).
     pub(super) last_seen: Timestamp,
 }
 
@@ -142,6 +148,7 @@ impl<S: StreamSink> Connection<S> {
                 StreamReassembler::new(max_pending),
                 StreamReassembler::new(max_pending),
             ],
+            order: CausalOrder::default(),
             client_isn: None,
             last_seen: meta.time,
         }
@@ -164,9 +171,52 @@ impl<S: StreamSink> Connection<S> {
         !self.facts.reset_frames.is_empty()
     }
 
-    /// Both sides sent a FIN and both FINs were acknowledged: nothing more belongs here.
+    /// Both sides sent a FIN and both FINs were acknowledged, and no acknowledged byte is
+    /// still to come: nothing more belongs here.
     pub(super) fn is_done(&self) -> bool {
-        self.streams.iter().all(StreamReassembler::fin_acked)
+        self.streams
+            .iter()
+            .all(|s| s.fin_acked() && !s.has_hole())
+            && self.order.is_empty()
+    }
+
+    /// Bytes held for reordering (out-of-order data and events waiting for their cause).
+    pub(super) fn buffered(&self) -> u64 {
+        self.streams[0].held_bytes() + self.streams[1].held_bytes() + self.order.held_bytes()
+    }
+
+    /// The frame since which something has been held (holes, waiting events), if any.
+    pub(super) fn buffered_since(&self) -> Option<u64> {
+        let holes = self.streams.iter().filter_map(StreamReassembler::hole_since);
+        holes.chain(self.order.held_since()).min()
+    }
+
+    /// Concludes pending holes whose time has come by the capture clock `now`; with
+    /// `force`, every hole and every waiting event (memory is short).
+    pub(super) fn expire(&mut self, now: Timestamp, force: bool) {
+        let Connection {
+            streams,
+            sink,
+            order,
+            ..
+        } = self;
+        let [client_stream, server_stream] = streams;
+        if force {
+            client_stream.conclude_all(now, &mut |o, ev| {
+                order.offer(Side::Client, o, ev, sink)
+            });
+            server_stream.conclude_all(now, &mut |o, ev| {
+                order.offer(Side::Server, o, ev, sink)
+            });
+            order.release_all(sink);
+        } else {
+            client_stream.expire(now, false, &mut |o, ev| {
+                order.offer(Side::Client, o, ev, sink)
+            });
+            server_stream.expire(now, false, &mut |o, ev| {
+                order.offer(Side::Server, o, ev, sink)
+            });
+        }
     }
 
     /// Whether a SYN from `side` with `seq` begins a new conversation on this 4-tuple.
@@ -188,7 +238,7 @@ impl<S: StreamSink> Connection<S> {
         let f = &mut self.facts;
         f.last_frame = meta.frame;
         f.end = meta.time;
-        self.last_seen = meta.time;
+        self.last_seen = self.last_seen.max(meta.time);
         match side {
             Side::Client => f.client_packets += 1,
             Side::Server => f.server_packets += 1,
@@ -235,16 +285,25 @@ impl<S: StreamSink> Connection<S> {
             }
         }
 
-        let Connection { streams, sink, .. } = self;
+        let Connection {
+            streams,
+            sink,
+            order,
+            ..
+        } = self;
         let [client_stream, server_stream] = streams;
         let (own, peer) = match side {
             Side::Client => (client_stream, server_stream),
             Side::Server => (server_stream, client_stream),
         };
+        let mut origin = Origin {
+            frame: meta.frame,
+            time: meta.time,
+            needs: 0,
+        };
         if seg.flags.ack && !seg.flags.rst {
-            peer.peer_ack(seg.ack, meta.frame, meta.time, &mut |fr, t, ev| {
-                sink.event(side.other(), fr, t, ev)
-            });
+            peer.peer_ack(seg.ack, origin);
+            origin.needs = peer.ack_offset(seg.ack).unwrap_or(0);
         }
         if !seg.flags.rst {
             own.segment(
@@ -252,15 +311,17 @@ impl<S: StreamSink> Connection<S> {
                 seg.payload,
                 seg.missing,
                 seg.flags.fin,
-                meta.frame,
-                meta.time,
-                &mut |fr, t, ev| sink.event(side, fr, t, ev),
+                origin,
+                &mut |o, ev| order.offer(side, o, ev, sink),
             );
         }
         if !sink.wants_data() {
             own.discard_data();
             peer.discard_data();
+            order.release_all(sink);
         }
+        let now = self.last_seen;
+        self.expire(now, false);
     }
 
     /// The content showed the roles the other way round (no handshake told them).
@@ -271,6 +332,7 @@ impl<S: StreamSink> Connection<S> {
         }
         std::mem::swap(&mut self.client, &mut self.server);
         self.streams.swap(0, 1);
+        self.order.swap();
         std::mem::swap(&mut f.client_packets, &mut f.server_packets);
         std::mem::swap(&mut f.client_fin_frame, &mut f.server_fin_frame);
         if let Some(c) = &mut f.close {
@@ -283,15 +345,21 @@ impl<S: StreamSink> Connection<S> {
         if self.sink.take_role_swap() {
             self.swap_roles();
         }
-        let (frame, time) = (self.facts.last_frame, self.facts.end);
-        let Connection { streams, sink, .. } = self;
+        let origin = Origin {
+            frame: self.facts.last_frame,
+            time: self.facts.end,
+            needs: 0,
+        };
+        let Connection {
+            streams,
+            sink,
+            order,
+            ..
+        } = self;
         let [client_stream, server_stream] = streams;
-        client_stream.flush(frame, time, &mut |fr, t, ev| {
-            sink.event(Side::Client, fr, t, ev)
-        });
-        server_stream.flush(frame, time, &mut |fr, t, ev| {
-            sink.event(Side::Server, fr, t, ev)
-        });
+        client_stream.flush(origin, &mut |o, ev| order.offer(Side::Client, o, ev, sink));
+        server_stream.flush(origin, &mut |o, ev| order.offer(Side::Server, o, ev, sink));
+        order.release_all(sink);
         let f = &mut self.facts;
         f.client_stream = client_stream.stats.clone();
         f.server_stream = server_stream.stats.clone();

@@ -5,13 +5,14 @@
 //! finds the conversation a segment belongs to.
 
 mod assembler;
+mod causal;
 mod connection;
 mod seq;
 mod stream;
 mod table;
 
-pub use assembler::Assembler;
+pub use assembler::{Assembler, Origin};
 pub use connection::{Close, CloseHow, Connection, Endpoint, Handshake, Side, TcpFacts};
 pub use seq::SeqNumber;
-pub use stream::{GapReason, StreamEvent, StreamReassembler, StreamStats};
+pub use stream::{GapReason, StreamEvent, StreamReassembler, StreamStats, LATE_PACKETS, LATE_SECS};
 pub use table::{ConnectionTable, SegmentMeta, StreamSink, TableLimits, TableStats};

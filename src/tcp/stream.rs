@@ -1,4 +1,4 @@
-use super::assembler::{Assembler, Content, Piece};
+use super::assembler::{Assembler, Content, Origin, Piece};
 use super::seq::SeqNumber;
 use crate::capture::Timestamp;
 
@@ -18,6 +18,23 @@ pub enum StreamEvent<'a> {
     Data(&'a [u8]),
     Gap { len: u64, reason: GapReason },
 }
+
+impl StreamEvent<'_> {
+    /// Stream bytes the event covers.
+    pub fn len(&self) -> u64 {
+        match self {
+            StreamEvent::Data(d) => d.len() as u64,
+            StreamEvent::Gap { len, .. } => *len,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Receives what a direction delivers: where each piece came from, and the piece.
+pub type Emit<'e> = dyn FnMut(Origin, StreamEvent<'_>) + 'e;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct StreamStats {
@@ -42,6 +59,19 @@ pub struct StreamStats {
     pub first_conflict_frame: Option<u64>,
     /// Segments too far from the stream position to be believed.
     pub out_of_window: u64,
+    /// Segments captured after the peer had acknowledged them (a mirror port copies the
+    /// two directions from separate queues), and the latest of them: how many packets of
+    /// this direction, and how many microseconds, after the acknowledgement.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub late_segments: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub late_max_packets: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub late_max_micros: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Delivered bytes remembered per direction to compare retransmissions with: a command
@@ -51,6 +81,37 @@ const RECENT: usize = 512;
 /// Furthest ahead of the delivery point a segment may be and still be kept.
 const MAX_AHEAD: u64 = 64 << 20;
 
+/// Bytes the peer acknowledged before the capture showed them are missing only once this
+/// direction has carried this many further packets without them ...
+pub const LATE_PACKETS: u32 = 16;
+/// ... or the conversation's capture clock has passed the acknowledgement by this long
+/// (docs/capture-conditions.md has the measurements behind both).
+pub const LATE_SECS: f64 = 1.0;
+
+/// Bytes acknowledged by the peer that the capture has not shown yet: since when, and how
+/// many more packets of this direction may pass before they count as missing.
+#[derive(Clone, Debug)]
+struct Hole {
+    origin: Origin,
+    packets_left: u32,
+    /// How far each acknowledgement since reached, and where it was: a gap is shown at
+    /// the acknowledgement that first covered it.
+    marks: Vec<(u64, Origin)>,
+}
+
+/// Acknowledgements remembered per hole; later ones extend the last.
+const MAX_MARKS: usize = 64;
+
+impl Hole {
+    fn origin_for(&self, offset: u64) -> Origin {
+        self.marks
+            .iter()
+            .find(|(acked, _)| *acked > offset)
+            .or(self.marks.last())
+            .map_or(self.origin, |(_, o)| *o)
+    }
+}
+
 /// One direction of a TCP conversation: sequence numbers in, in-order bytes and gaps out.
 #[derive(Debug)]
 pub struct StreamReassembler {
@@ -58,8 +119,10 @@ pub struct StreamReassembler {
     base: Option<SeqNumber>,
     next: u64,
     fin: Option<u64>,
-    /// The peer acknowledged the FIN: this direction has nothing more to send.
-    fin_acked: bool,
+    /// The furthest offset the peer acknowledged (a FIN counts one).
+    acked: u64,
+    /// Acknowledged bytes not seen yet: a pending hole, not yet a gap (boxed: rare).
+    hole: Option<Box<Hole>>,
     pending: Assembler,
     /// The peer's acknowledgement seen before this direction's first segment.
     ack_hint: Option<SeqNumber>,
@@ -81,7 +144,8 @@ impl StreamReassembler {
             base: None,
             next: 0,
             fin: None,
-            fin_acked: false,
+            acked: 0,
+            hole: None,
             pending: Assembler::default(),
             ack_hint: None,
             max_pending,
@@ -95,7 +159,27 @@ impl StreamReassembler {
 
     /// This direction's FIN was sent and acknowledged.
     pub fn fin_acked(&self) -> bool {
-        self.fin_acked
+        self.fin.is_some_and(|fin| self.acked > fin)
+    }
+
+    /// Acknowledged bytes the capture has not shown yet, which may still come.
+    pub fn has_hole(&self) -> bool {
+        self.hole.is_some()
+    }
+
+    /// Out-of-order bytes held.
+    pub fn held_bytes(&self) -> u64 {
+        self.pending.stored_bytes()
+    }
+
+    /// Where the delivery point is: every byte before it was handed on (or is a gap).
+    pub fn delivered(&self) -> u64 {
+        self.next
+    }
+
+    /// When the pending hole was first acknowledged (for the table's oldest-first relief).
+    pub fn hole_since(&self) -> Option<u64> {
+        self.hole.as_ref().map(|h| h.origin.frame)
     }
 
     /// Stops holding data: later segments are only counted.
@@ -106,6 +190,7 @@ impl StreamReassembler {
         self.keep_data = false;
         self.pending.clear();
         self.recent = Vec::new();
+        self.hole = None;
     }
 
     /// Remembers delivered bytes for [`Self::compare_recent`]; they stay contiguous and
@@ -161,6 +246,13 @@ impl StreamReassembler {
         Some(self.next as i64 + (seq - next_seq))
     }
 
+    /// The stream offset an acknowledgement number of the peer points at, when it is
+    /// believable (not before the start, not absurdly far ahead).
+    pub fn ack_offset(&self, ack: u32) -> Option<u64> {
+        let off = self.offset_of(SeqNumber(ack))?;
+        (off >= 0 && off as u64 <= self.next + MAX_AHEAD).then_some(off as u64)
+    }
+
     /// A SYN from this direction fixes the stream's start.
     pub fn syn(&mut self, seq: u32) {
         let base = SeqNumber(seq) + 1;
@@ -170,18 +262,20 @@ impl StreamReassembler {
         self.saw_syn = true;
     }
 
-    /// Handles one segment of this direction; `emit` receives what becomes deliverable.
-    #[allow(clippy::too_many_arguments)]
+    /// Handles one packet of this direction; `emit` receives what becomes deliverable.
+    /// `origin.needs` is how far into the peer's stream the packet acknowledged.
     pub fn segment(
         &mut self,
         seq: u32,
         payload: &[u8],
         missing: u32,
         fin: bool,
-        frame: u64,
-        time: Timestamp,
-        emit: &mut dyn FnMut(u64, Timestamp, StreamEvent<'_>),
+        origin: Origin,
+        emit: &mut Emit<'_>,
     ) {
+        if let Some(h) = &mut self.hole {
+            h.packets_left = h.packets_left.saturating_sub(1);
+        }
         let seq = SeqNumber(seq);
         let total = payload.len() as u64 + u64::from(missing);
         if total == 0 && !fin {
@@ -205,12 +299,13 @@ impl StreamReassembler {
         let end = off + total as i64;
         if fin && end >= self.next as i64 && self.fin.is_none() {
             self.fin = Some(end as u64);
+            self.settle_hole();
         }
         if total == 0 {
             return;
         }
         if self.keep_data && off < self.next as i64 {
-            self.compare_recent(off, payload, frame);
+            self.compare_recent(off, payload, origin.frame);
         }
         if end <= self.next as i64 {
             self.stats.retransmissions += 1;
@@ -225,6 +320,9 @@ impl StreamReassembler {
             self.stats.bytes += total;
             return;
         }
+        if (off.max(0) as u64) < self.acked {
+            self.note_late(origin.time);
+        }
         // Cut away what was delivered already.
         let skip = (self.next as i64 - off).max(0) as u64;
         let start = off.max(self.next as i64) as u64;
@@ -234,52 +332,51 @@ impl StreamReassembler {
             (&payload[..0], total - skip)
         };
         if start == self.next {
-            self.deliver_direct(data, missing, frame, time, emit);
+            self.deliver_direct(data, missing, origin, emit);
             self.drain(emit);
         } else {
             self.stats.out_of_order += 1;
             self.pending
-                .insert(start, Content::Data(data.to_vec()), frame, time);
+                .insert(start, Content::Data(data.to_vec()), origin);
             if missing > 0 {
                 let at = start + data.len() as u64;
-                self.pending
-                    .insert(at, Content::Missing(missing), frame, time);
+                self.pending.insert(at, Content::Missing(missing), origin);
             }
-            self.note_pending_conflicts(frame);
+            self.note_pending_conflicts(origin.frame);
             if self.pending.stored_bytes() > self.max_pending {
-                // Waited long enough for the hole: it is missing from the capture.
-                if let (Some(first), Some((f, t))) =
-                    (self.pending.first_offset(), self.pending.first_stamp())
-                {
-                    self.skip_to(first, f, t, emit);
-                }
+                // Held as much as a direction may: the hole is missing from the capture.
+                self.conclude_next_hole(emit);
             }
+        }
+        self.settle_hole();
+    }
+
+    /// A segment filled bytes the peer had acknowledged before the capture showed them.
+    fn note_late(&mut self, time: Timestamp) {
+        self.stats.late_segments += 1;
+        if let Some(h) = &self.hole {
+            let packets = u64::from(LATE_PACKETS - h.packets_left);
+            let micros = (time.since(h.origin.time).max(0.0) * 1e6) as u64;
+            self.stats.late_max_packets = self.stats.late_max_packets.max(packets);
+            self.stats.late_max_micros = self.stats.late_max_micros.max(micros);
         }
     }
 
-    fn deliver_direct(
-        &mut self,
-        data: &[u8],
-        missing: u64,
-        frame: u64,
-        time: Timestamp,
-        emit: &mut dyn FnMut(u64, Timestamp, StreamEvent<'_>),
-    ) {
+    fn deliver_direct(&mut self, data: &[u8], missing: u64, origin: Origin, emit: &mut Emit<'_>) {
         // Data the assembler already holds at these offsets is older and wins; compare it.
         if !self.pending.is_empty() {
             let end = self.next + data.len() as u64 + missing;
             if self.pending.first_offset().is_some_and(|f| f < end) {
                 self.pending
-                    .insert(self.next, Content::Data(data.to_vec()), frame, time);
+                    .insert(self.next, Content::Data(data.to_vec()), origin);
                 if missing > 0 {
                     self.pending.insert(
                         self.next + data.len() as u64,
                         Content::Missing(missing),
-                        frame,
-                        time,
+                        origin,
                     );
                 }
-                self.note_pending_conflicts(frame);
+                self.note_pending_conflicts(origin.frame);
                 return;
             }
         }
@@ -287,21 +384,14 @@ impl StreamReassembler {
             self.next += data.len() as u64;
             self.stats.bytes += data.len() as u64;
             self.remember(data);
-            emit(frame, time, StreamEvent::Data(data));
+            emit(origin, StreamEvent::Data(data));
         }
         if missing > 0 {
-            self.gap(missing, GapReason::Snaplen, frame, time, emit);
+            self.gap(missing, GapReason::Snaplen, origin, emit);
         }
     }
 
-    fn gap(
-        &mut self,
-        len: u64,
-        reason: GapReason,
-        frame: u64,
-        time: Timestamp,
-        emit: &mut dyn FnMut(u64, Timestamp, StreamEvent<'_>),
-    ) {
+    fn gap(&mut self, len: u64, reason: GapReason, origin: Origin, emit: &mut Emit<'_>) {
         self.next += len;
         // What was remembered no longer ends at the delivery point.
         self.recent.clear();
@@ -310,52 +400,61 @@ impl StreamReassembler {
         if reason == GapReason::Snaplen {
             self.stats.snaplen_bytes += len;
         }
-        emit(frame, time, StreamEvent::Gap { len, reason });
+        // A gap waits for nothing of the peer: what it stands for is unknown.
+        let origin = Origin { needs: 0, ..origin };
+        emit(origin, StreamEvent::Gap { len, reason });
     }
 
     /// Delivers what the assembler holds contiguously from the delivery point.
-    fn drain(&mut self, emit: &mut dyn FnMut(u64, Timestamp, StreamEvent<'_>)) {
-        while let Some(Piece {
-            content,
-            frame,
-            time,
-        }) = self.pending.pop_at(self.next)
-        {
+    fn drain(&mut self, emit: &mut Emit<'_>) {
+        while let Some(Piece { content, origin }) = self.pending.pop_at(self.next) {
             match content {
                 Content::Data(d) => {
                     self.next += d.len() as u64;
                     self.stats.bytes += d.len() as u64;
                     self.remember(&d);
-                    emit(frame, time, StreamEvent::Data(&d));
+                    emit(origin, StreamEvent::Data(&d));
                 }
-                Content::Missing(n) => self.gap(n, GapReason::Snaplen, frame, time, emit),
+                Content::Missing(n) => self.gap(n, GapReason::Snaplen, origin, emit),
             }
         }
     }
 
     /// Declares the hole up to `to` missing and delivers what follows it.
-    fn skip_to(
-        &mut self,
-        to: u64,
-        frame: u64,
-        time: Timestamp,
-        emit: &mut dyn FnMut(u64, Timestamp, StreamEvent<'_>),
-    ) {
+    fn skip_to(&mut self, to: u64, origin: Origin, emit: &mut Emit<'_>) {
         if to > self.next {
-            self.gap(to - self.next, GapReason::NotCaptured, frame, time, emit);
+            self.gap(to - self.next, GapReason::NotCaptured, origin, emit);
         }
         self.drain(emit);
     }
 
-    /// The peer acknowledged up to `ack`: bytes before it were sent, so a hole before it
-    /// will never be filled by this capture.
-    pub fn peer_ack(
-        &mut self,
-        ack: u32,
-        frame: u64,
-        time: Timestamp,
-        emit: &mut dyn FnMut(u64, Timestamp, StreamEvent<'_>),
-    ) {
+    /// Declares the hole before the first piece held missing.
+    fn conclude_next_hole(&mut self, emit: &mut Emit<'_>) {
+        if let (Some(first), Some(origin)) =
+            (self.pending.first_offset(), self.pending.first_origin())
+        {
+            self.skip_to(first, origin, emit);
+        }
+    }
+
+    /// Where the acknowledged bytes end (a FIN takes a sequence number, not a byte).
+    fn acked_bytes_end(&self) -> u64 {
+        match self.fin {
+            Some(fin) => self.acked.min(fin),
+            None => self.acked,
+        }
+    }
+
+    /// Forgets the pending hole once the delivery point has reached what was acknowledged.
+    fn settle_hole(&mut self) {
+        if self.hole.is_some() && self.next >= self.acked_bytes_end() {
+            self.hole = None;
+        }
+    }
+
+    /// The peer acknowledged up to `ack`. Bytes before it were sent; those the capture
+    /// has not shown become a pending hole: a mirror port may still deliver them.
+    pub fn peer_ack(&mut self, ack: u32, origin: Origin) {
         let ack = SeqNumber(ack);
         if self.base.is_none() {
             if self.ack_hint.is_none() {
@@ -366,51 +465,69 @@ impl StreamReassembler {
         let Some(off) = self.offset_of(ack) else {
             return;
         };
-        if self.fin.is_some_and(|fin| off > fin as i64) {
-            self.fin_acked = true;
-        }
-        let mut target = off.max(0) as u64;
-        if let Some(fin) = self.fin {
-            target = target.min(fin);
-        }
-        if target <= self.next || target > self.next + MAX_AHEAD || !self.keep_data {
+        if off <= self.acked as i64 || off > (self.next + MAX_AHEAD) as i64 {
             return;
         }
-        while self.next < target {
-            match self.pending.first_offset() {
-                Some(first) if first <= self.next => self.drain(emit),
-                Some(first) => {
-                    let (f, t) = self.pending.first_stamp().unwrap_or((frame, time));
-                    self.skip_to(first.min(target), f, t, emit);
-                }
-                None => {
-                    self.gap(
-                        target - self.next,
-                        GapReason::NotCaptured,
-                        frame,
-                        time,
-                        emit,
-                    );
+        self.acked = off as u64;
+        if !self.keep_data || self.acked_bytes_end() <= self.next {
+            return;
+        }
+        match &mut self.hole {
+            None => {
+                self.hole = Some(Box::new(Hole {
+                    origin,
+                    packets_left: LATE_PACKETS,
+                    marks: vec![(self.acked, origin)],
+                }));
+            }
+            Some(h) if h.marks.len() < MAX_MARKS => h.marks.push((self.acked, origin)),
+            Some(h) => {
+                if let Some(last) = h.marks.last_mut() {
+                    last.0 = self.acked;
                 }
             }
         }
     }
 
-    /// The conversation is over (or the capture is): every hole is now a gap.
-    pub fn flush(
-        &mut self,
-        frame: u64,
-        time: Timestamp,
-        emit: &mut dyn FnMut(u64, Timestamp, StreamEvent<'_>),
-    ) {
-        while let (Some(first), Some((f, t))) =
-            (self.pending.first_offset(), self.pending.first_stamp())
-        {
-            self.skip_to(first, f, t, emit);
+    /// Concludes that the pending hole is missing when the capture can no longer deliver
+    /// it: this direction carried [`LATE_PACKETS`] more packets, or the conversation's
+    /// clock `now` passed the acknowledgement by [`LATE_SECS`] (or `force`).
+    pub fn expire(&mut self, now: Timestamp, force: bool, emit: &mut Emit<'_>) {
+        let Some(h) = &self.hole else {
+            return;
+        };
+        if !(force || h.packets_left == 0 || now.since(h.origin.time) >= LATE_SECS) {
+            return;
         }
+        let Some(h) = self.hole.take() else {
+            return;
+        };
+        let target = self.acked_bytes_end();
+        while self.next < target {
+            // A gap is shown at the acknowledgement that revealed it.
+            let origin = h.origin_for(self.next);
+            match self.pending.first_offset() {
+                Some(first) if first <= self.next => self.drain(emit),
+                Some(first) => self.skip_to(first.min(target), origin, emit),
+                None => self.gap(target - self.next, GapReason::NotCaptured, origin, emit),
+            }
+        }
+    }
+
+    /// Under memory pressure: every hole, acknowledged or not, is concluded missing.
+    pub fn conclude_all(&mut self, now: Timestamp, emit: &mut Emit<'_>) {
+        self.expire(now, true, emit);
+        while !self.pending.is_empty() {
+            self.conclude_next_hole(emit);
+        }
+    }
+
+    /// The conversation is over (or the capture is): every hole is now a gap.
+    pub fn flush(&mut self, origin: Origin, emit: &mut Emit<'_>) {
+        self.conclude_all(origin.time, emit);
         if let Some(fin) = self.fin {
             if fin > self.next && self.keep_data {
-                self.gap(fin - self.next, GapReason::NotCaptured, frame, time, emit);
+                self.gap(fin - self.next, GapReason::NotCaptured, origin, emit);
             }
         }
     }
@@ -425,19 +542,16 @@ mod tests {
         let mut out = Vec::new();
         r.syn(0);
         for (i, (off, data)) in segments.iter().enumerate() {
-            r.segment(
-                1 + off,
-                data,
-                0,
-                false,
-                i as u64 + 1,
-                Timestamp::default(),
-                &mut |_, _, ev| {
-                    if let StreamEvent::Data(d) = ev {
-                        out.extend_from_slice(d);
-                    }
-                },
-            );
+            let origin = Origin {
+                frame: i as u64 + 1,
+                time: Timestamp::default(),
+                needs: 0,
+            };
+            r.segment(1 + off, data, 0, false, origin, &mut |_, ev| {
+                if let StreamEvent::Data(d) = ev {
+                    out.extend_from_slice(d);
+                }
+            });
         }
         out
     }

@@ -98,6 +98,9 @@ fn key(a: Endpoint, b: Endpoint) -> Key {
 }
 
 const SWEEP_EVERY: u64 = 8192;
+/// Bytes all conversations together may hold for reordering; past it the conversations
+/// holding the oldest are made to conclude, until half of it is free.
+const MAX_BUFFERED: u64 = 16 << 20;
 /// Seconds of quiet after a reset before the conversation is over: what the peer had in
 /// flight when the RST crossed it still belongs to it.
 const RESET_GRACE_SECS: f64 = 1.0;
@@ -115,6 +118,8 @@ pub struct ConnectionTable<S> {
     limits: TableLimits,
     is_server_port: fn(u16) -> bool,
     since_sweep: u64,
+    /// Bytes the live conversations hold for reordering.
+    buffered: u64,
     pub stats: TableStats,
 }
 
@@ -128,6 +133,7 @@ impl<S: StreamSink> ConnectionTable<S> {
             limits,
             is_server_port,
             since_sweep: 0,
+            buffered: 0,
             stats: TableStats::default(),
         }
     }
@@ -145,9 +151,8 @@ impl<S: StreamSink> ConnectionTable<S> {
             if let Some(conn) = self.live.get(&k) {
                 let side = conn.side_of(&meta.src);
                 if conn.is_new_attempt(side, seg.seq, seg.flags.ack) {
-                    if let Some(mut old) = self.live.remove(&k) {
-                        old.finish();
-                        self.finished.push(*old);
+                    if let Some(old) = self.live.remove(&k) {
+                        self.end(*old);
                     }
                 }
             }
@@ -180,21 +185,61 @@ impl<S: StreamSink> ConnectionTable<S> {
                 )))
             }
         };
+        let before = conn.buffered();
         conn.segment(meta, seg);
         if conn.sink.take_role_swap() {
             conn.swap_roles();
         }
+        self.buffered = (self.buffered + conn.buffered()).saturating_sub(before);
         if conn.is_done() {
-            if let Some(mut c) = self.live.remove(&k) {
-                c.finish();
-                self.finished.push(*c);
+            if let Some(c) = self.live.remove(&k) {
+                self.end(*c);
                 self.over.insert(k, meta.time);
             }
+        }
+        if self.buffered > MAX_BUFFERED {
+            self.relieve(meta.time);
         }
         self.since_sweep += 1;
         if self.since_sweep >= SWEEP_EVERY || self.live.len() > self.limits.max_connections {
             self.since_sweep = 0;
             self.sweep(meta.time);
+        }
+    }
+
+    /// A conversation leaves the table: what is left is delivered, and it is handed on.
+    fn end(&mut self, mut c: Connection<S>) {
+        self.buffered = self.buffered.saturating_sub(c.buffered());
+        c.finish();
+        self.finished.push(c);
+    }
+
+    /// Over the memory budget: the conversations that have held bytes the longest
+    /// conclude their holes now, until half the budget is free.
+    fn relieve(&mut self, now: Timestamp) {
+        let mut by_age: Vec<(u64, Key)> = self
+            .live
+            .iter()
+            .filter_map(|(k, c)| c.buffered_since().map(|f| (f, *k)))
+            .collect();
+        by_age.sort_unstable_by_key(|(f, _)| *f);
+        for (_, k) in by_age {
+            if self.buffered <= MAX_BUFFERED / 2 {
+                break;
+            }
+            if let Some(c) = self.live.get_mut(&k) {
+                let before = c.buffered();
+                c.expire(now, true);
+                self.buffered = (self.buffered + c.buffered()).saturating_sub(before);
+            }
+        }
+        // Out-of-order data waiting without an acknowledged hole has no age: if what is
+        // left is still over, every conversation concludes.
+        if self.buffered > MAX_BUFFERED / 2 {
+            for c in self.live.values_mut() {
+                c.expire(now, true);
+            }
+            self.buffered = 0;
         }
     }
 
@@ -209,6 +254,27 @@ impl<S: StreamSink> ConnectionTable<S> {
             times.sort_unstable();
             if let Some(&cut) = times.get(times.len() / 2) {
                 self.over.retain(|_, t| *t >= cut);
+            }
+        }
+        // Holes the capture clock has passed are concluded; conversations that were only
+        // waiting for them are over.
+        let mut done = Vec::new();
+        let mut freed = 0;
+        for (k, c) in self.live.iter_mut() {
+            if c.buffered_since().is_some() {
+                let before = c.buffered();
+                c.expire(now, false);
+                freed += before.saturating_sub(c.buffered());
+                if c.is_done() {
+                    done.push(*k);
+                }
+            }
+        }
+        self.buffered = self.buffered.saturating_sub(freed);
+        for k in done {
+            if let Some(c) = self.live.remove(&k) {
+                self.end(*c);
+                self.over.insert(k, now);
             }
         }
         let mut reset = Vec::new();
@@ -233,15 +299,13 @@ impl<S: StreamSink> ConnectionTable<S> {
         // No tombstone: packets after a reset that the stack ignored (out of window) make
         // a conversation of their own rather than vanish.
         for k in reset {
-            if let Some(mut c) = self.live.remove(&k) {
-                c.finish();
-                self.finished.push(*c);
+            if let Some(c) = self.live.remove(&k) {
+                self.end(*c);
             }
         }
         for k in idle {
-            if let Some(mut c) = self.live.remove(&k) {
-                c.finish();
-                self.finished.push(*c);
+            if let Some(c) = self.live.remove(&k) {
+                self.end(*c);
                 self.stats.evicted_idle += 1;
             }
         }
@@ -251,9 +315,8 @@ impl<S: StreamSink> ConnectionTable<S> {
             by_age.sort_unstable_by_key(|(t, _)| *t);
             let excess = self.live.len() - limits.max_connections * 9 / 10;
             for (_, k) in by_age.into_iter().take(excess) {
-                if let Some(mut c) = self.live.remove(&k) {
-                    c.finish();
-                    self.finished.push(*c);
+                if let Some(c) = self.live.remove(&k) {
+                    self.end(*c);
                     self.stats.evicted_full += 1;
                 }
             }
@@ -287,6 +350,7 @@ impl<S: StreamSink> ConnectionTable<S> {
             each(c);
         }
         // One at a time: collecting them first would hold a second copy of the table.
+        self.buffered = 0;
         for (_, mut c) in self.live.drain() {
             c.finish();
             each(*c);
