@@ -242,8 +242,18 @@ mod tests {
     fn a_mutual_wait_falls_back_to_capture_order() {
         let mut o = CausalOrder::default();
         let mut log = Log::default();
-        o.offer(Side::Client, origin(1, 4), StreamEvent::Data(b"AAAA"), &mut log);
-        o.offer(Side::Server, origin(2, 4), StreamEvent::Data(b"BBBB"), &mut log);
+        o.offer(
+            Side::Client,
+            origin(1, 4),
+            StreamEvent::Data(b"AAAA"),
+            &mut log,
+        );
+        o.offer(
+            Side::Server,
+            origin(2, 4),
+            StreamEvent::Data(b"BBBB"),
+            &mut log,
+        );
         let sides: Vec<Side> = log.0.iter().map(|(s, _)| *s).collect();
         assert_eq!(sides, [Side::Client, Side::Server]);
         assert!(o.is_empty());
@@ -253,7 +263,12 @@ mod tests {
     fn what_waits_for_a_hole_goes_when_the_gap_is_declared() {
         let mut o = CausalOrder::default();
         let mut log = Log::default();
-        o.offer(Side::Server, origin(1, 6), StreamEvent::Data(b"250 ok"), &mut log);
+        o.offer(
+            Side::Server,
+            origin(1, 6),
+            StreamEvent::Data(b"250 ok"),
+            &mut log,
+        );
         assert!(log.0.is_empty());
         let gap = StreamEvent::Gap {
             len: 6,

@@ -174,10 +174,7 @@ impl<S: StreamSink> Connection<S> {
     /// Both sides sent a FIN and both FINs were acknowledged, and no acknowledged byte is
     /// still to come: nothing more belongs here.
     pub(super) fn is_done(&self) -> bool {
-        self.streams
-            .iter()
-            .all(|s| s.fin_acked() && !s.has_hole())
-            && self.order.is_empty()
+        self.streams.iter().all(|s| s.fin_acked() && !s.has_hole()) && self.order.is_empty()
     }
 
     /// Bytes held for reordering (out-of-order data and events waiting for their cause).
@@ -187,7 +184,10 @@ impl<S: StreamSink> Connection<S> {
 
     /// The frame since which something has been held (holes, waiting events), if any.
     pub(super) fn buffered_since(&self) -> Option<u64> {
-        let holes = self.streams.iter().filter_map(StreamReassembler::hole_since);
+        let holes = self
+            .streams
+            .iter()
+            .filter_map(StreamReassembler::hole_since);
         holes.chain(self.order.held_since()).min()
     }
 
@@ -202,12 +202,8 @@ impl<S: StreamSink> Connection<S> {
         } = self;
         let [client_stream, server_stream] = streams;
         if force {
-            client_stream.conclude_all(now, &mut |o, ev| {
-                order.offer(Side::Client, o, ev, sink)
-            });
-            server_stream.conclude_all(now, &mut |o, ev| {
-                order.offer(Side::Server, o, ev, sink)
-            });
+            client_stream.conclude_all(now, &mut |o, ev| order.offer(Side::Client, o, ev, sink));
+            server_stream.conclude_all(now, &mut |o, ev| order.offer(Side::Server, o, ev, sink));
             order.release_all(sink);
         } else {
             client_stream.expire(now, false, &mut |o, ev| {
