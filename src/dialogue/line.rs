@@ -80,6 +80,11 @@ impl LineSplitter {
         self.wire_len == 0
     }
 
+    /// Bytes of the unfinished line held so far (on the wire).
+    pub fn pending_len(&self) -> usize {
+        usize::try_from(self.wire_len).unwrap_or(usize::MAX)
+    }
+
     fn take(&mut self, terminated: bool) -> Option<Line> {
         let (frame, time) = self.start.take()?;
         let mut text = std::mem::take(&mut self.buf);

@@ -18,11 +18,17 @@ const MAX_OUTSTANDING: usize = 4096;
 const MAX_REPLY_LINES: usize = 1000;
 /// Client bytes held while the reply that decides their meaning is awaited.
 const MAX_HELD: usize = 64 * 1024;
+/// A server line this long without a reply code will not become a reply (RFC 5321 allows
+/// 512 octets): the server side has stopped making sense.
+const MAX_REPLY_GARBAGE: usize = 4096;
 
 const TLS_HANDSHAKE: u8 = 0x16;
 
 /// Why bytes after missing data were skipped.
 const RESYNC: &str = "resynchronising after missing data";
+
+/// Why server bytes that are no reply were not parsed.
+const NOT_A_REPLY: &str = "not an SMTP reply";
 
 /// What the reply to the end-of-data dot answers.
 const END_OF_DATA: &str = "end of data";
@@ -148,6 +154,9 @@ pub struct SmtpSession {
     outstanding: VecDeque<Outstanding>,
     greeting_seen: bool,
     server_spoke: bool,
+    /// The server side stopped making sense (a long line that is no reply): the client
+    /// no longer waits for replies to tell what its bytes mean.
+    server_lost: bool,
     unparsed: [Option<usize>; 2],
     /// The last AUTH was refused; base64 lines that follow are still credentials.
     after_failed_auth: bool,
@@ -189,6 +198,7 @@ impl SmtpSession {
             outstanding: VecDeque::new(),
             greeting_seen: mid_stream,
             server_spoke: false,
+            server_lost: false,
             unparsed: [None, None],
             after_failed_auth: false,
             last_reply_frame: None,
@@ -228,7 +238,9 @@ impl SmtpSession {
     }
 
     pub fn finish(&mut self) {
-        if let ClientMode::Await { .. } = self.client {
+        // Each resolution reads the held bytes, which may wait again (AUTH, then DATA):
+        // every byte is read before the session ends.
+        while let ClientMode::Await { .. } = self.client {
             self.resolve_await(None);
         }
         if let Some(line) = self.client_lines.take_partial() {
@@ -267,7 +279,12 @@ impl SmtpSession {
 
     /// Bytes skipped while looking for the next line start after missing data.
     fn note_resync(&mut self, side: Side, bytes: usize, frame: u64, time: Timestamp) {
-        self.note_unparsed(side, bytes as u64, RESYNC, None, frame, time);
+        let reason = if side == Side::Server && self.server_lost {
+            NOT_A_REPLY
+        } else {
+            RESYNC
+        };
+        self.note_unparsed(side, bytes as u64, reason, None, frame, time);
     }
 
     fn note_unparsed(
@@ -343,8 +360,9 @@ impl SmtpSession {
                     });
                     *held_bytes += data.len();
                     data = &[];
-                    // Without a server voice (one-sided capture) or past the bound, decide now.
-                    if !self.server_spoke || *held_bytes > MAX_HELD {
+                    // Without a server voice (one-sided capture, or a server that stopped
+                    // making sense) or past the bound, decide now.
+                    if !self.server_spoke || self.server_lost || *held_bytes > MAX_HELD {
                         self.resolve_await(None);
                     }
                 }
@@ -804,6 +822,8 @@ impl SmtpSession {
                     data = &data[n..];
                     if let Some(line) = line {
                         self.server_line(line);
+                    } else if self.server_lines.pending_len() > MAX_REPLY_GARBAGE {
+                        self.server_garbage();
                     }
                 }
                 ServerMode::Tls { entry } => {
@@ -836,6 +856,36 @@ impl SmtpSession {
         }
     }
 
+    /// A server line grew far beyond any reply without a code: it is recorded as not
+    /// parsed, the rest of it skipped, and the client is read without waiting for replies.
+    fn server_garbage(&mut self) {
+        let Some(line) = self.server_lines.take_partial() else {
+            return;
+        };
+        if parse_reply_line(&line.text).is_some() {
+            // An overlong reply line: it is still a reply when it ends.
+            self.server_line(line);
+            return;
+        }
+        self.flush_reply();
+        let text = clip(&display_text(&line.text), 200);
+        self.note_unparsed(
+            Side::Server,
+            line.wire_len,
+            NOT_A_REPLY,
+            Some(text),
+            line.frame,
+            line.time,
+        );
+        self.server = ServerMode::Resync {
+            at_line_start: false,
+        };
+        self.server_lost = true;
+        if let ClientMode::Await { .. } = self.client {
+            self.resolve_await(None);
+        }
+    }
+
     fn resync_server_line(&mut self, line: Line) {
         if parse_reply_line(&line.text).is_some() {
             self.server = ServerMode::Replies;
@@ -854,6 +904,9 @@ impl SmtpSession {
 
     fn server_line(&mut self, line: Line) {
         let Some(r) = parse_reply_line(&line.text) else {
+            if line.wire_len as usize > MAX_REPLY_GARBAGE {
+                self.server_lost = true;
+            }
             self.flush_reply();
             let text = display_text(&line.text);
             // Right after a reply in the same segment, it is a piece of that reply (a raw
@@ -862,7 +915,7 @@ impl SmtpSession {
             self.note_unparsed(
                 Side::Server,
                 line.wire_len,
-                "not an SMTP reply",
+                NOT_A_REPLY,
                 Some(text),
                 line.frame,
                 line.time,
@@ -872,6 +925,7 @@ impl SmtpSession {
             }
             return;
         };
+        self.server_lost = false;
         match &mut self.reply {
             Some(p) if p.code == r.code => {
                 if p.lines.len() < MAX_REPLY_LINES {
@@ -1395,6 +1449,60 @@ mod tests {
             summary(&s),
             ["1 S:220", "2 C:BDAT", "2 body:6", "3 C:BDAT", "3 body:0", "3 C:QUIT"]
         );
+    }
+
+    #[test]
+    fn a_server_turned_to_garbage_does_not_hide_the_client() {
+        let mut s = SmtpSession::new(false);
+        feed(&mut s, Side::Server, 1, b"220 mx ESMTP\r\n");
+        feed(&mut s, Side::Client, 2, b"EHLO MX-4070N\r\n");
+        for f in 3..7 {
+            feed(&mut s, Side::Server, f, &[b'x'; 1225]);
+        }
+        let user = "b2ZmaWNlQGRvbWFpbi5jb20="; // office@domain.com
+        let pass = "U2NhbjJNYWlsITIwMjY="; // Scan2Mail!2026
+        let lines = [
+            "AUTH LOGIN\r\n".to_string(),
+            format!("{user}\r\n"),
+            format!("{pass}\r\n"),
+            "MAIL FROM:<office@domain.com>\r\n".into(),
+            "RCPT TO:<scans@domain.com>\r\n".into(),
+            "DATA\r\n".into(),
+            format!("Subject: scan\r\n\r\n{}\r\n.\r\n", "y".repeat(6000)),
+            "QUIT\r\n".into(),
+        ];
+        for (i, l) in lines.iter().enumerate() {
+            feed(&mut s, Side::Client, 7 + i as u64, l.as_bytes());
+        }
+        s.finish();
+        let cmds: Vec<&str> = s.dialogue.iter().filter_map(|e| e.command()).collect();
+        assert_eq!(cmds, ["EHLO", "AUTH", "MAIL", "RCPT", "DATA", "QUIT"]);
+        assert!(
+            s.secrets.iter().any(|p| p == "Scan2Mail!2026"),
+            "{:?}",
+            s.secrets
+        );
+        let auth = s
+            .dialogue
+            .iter()
+            .filter(|e| matches!(e.kind, EntryKind::Auth { .. }))
+            .count();
+        assert_eq!(auth, 2);
+        let body = s.dialogue.iter().find_map(|e| match &e.kind {
+            EntryKind::Body { body } => Some(body.complete),
+            _ => None,
+        });
+        assert_eq!(body, Some(true));
+        // Every server byte is accounted for: the greeting and one unparsed run.
+        let unparsed: u64 = s
+            .dialogue
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EntryKind::Unparsed { unparsed } if e.from == Side::Server => Some(unparsed.bytes),
+                _ => None,
+            })
+            .sum();
+        assert_eq!(unparsed, 4 * 1225);
     }
 
     #[test]
