@@ -59,6 +59,7 @@ fn origin(frame: u64) -> Origin {
         frame,
         time: Timestamp::default(),
         needs: 0,
+        ack: 0,
     }
 }
 

@@ -63,7 +63,26 @@ pub struct DecodeStats {
     /// A frame of the first datagram given up on (its latest fragment).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub first_dropped_fragment: Option<u64>,
+    /// Fragments of a datagram already reassembled: a second copy of the traffic (a
+    /// SPAN session of two ports, two captures merged), not a datagram of its own.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub duplicate_fragments: u64,
 }
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// Who sent a fragmented datagram and its identification: what its copies share.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct DatagramId {
+    src: IpAddr,
+    dst: IpAddr,
+    id: u32,
+}
+
+/// Datagrams remembered as reassembled, to recognise their copies' fragments.
+const RECENT_DATAGRAMS: usize = 64;
 
 /// Fragments older than this many frames are given up on (RFC 791 suggests seconds; frames
 /// keep the bound independent of the capture's clock).
@@ -73,6 +92,8 @@ const FRAGMENT_PURGE_EVERY: u64 = 256;
 /// Decodes frames into packets, reassembling IPv4 and IPv6 fragments.
 pub struct PacketDecoder {
     defrag: IpDefragPool<u64, ()>,
+    /// Datagrams reassembled lately, and the frame that completed each.
+    recent: std::collections::VecDeque<(DatagramId, u64)>,
     reassembled: Option<IpDefragPayloadVec>,
     fragments_since_purge: u64,
     pub stats: DecodeStats,
@@ -82,6 +103,7 @@ impl Default for PacketDecoder {
     fn default() -> Self {
         PacketDecoder {
             defrag: IpDefragPool::new(),
+            recent: std::collections::VecDeque::new(),
             reassembled: None,
             fragments_since_purge: 0,
             stats: DecodeStats::default(),
@@ -115,9 +137,26 @@ impl PacketDecoder {
 
         let l4: &'s [u8] = if ip.is_fragmenting_payload() {
             self.stats.fragments += 1;
+            let id = datagram_id(&ip, ip_bytes);
+            if let Some(id) = id {
+                let copy = self
+                    .recent
+                    .iter()
+                    .any(|(r, at)| *r == id && frame.number.saturating_sub(*at) <= FRAGMENT_WINDOW);
+                if copy {
+                    self.stats.duplicate_fragments += 1;
+                    return None;
+                }
+            }
             match self.reassemble(ip_bytes, frame.number) {
                 Some(()) => {
                     missing = 0;
+                    if let Some(id) = id {
+                        if self.recent.len() >= RECENT_DATAGRAMS {
+                            self.recent.pop_front();
+                        }
+                        self.recent.push_back((id, frame.number));
+                    }
                     self.reassembled.as_ref().map(|b| b.payload.as_slice())?
                 }
                 None => return None,
@@ -229,6 +268,25 @@ impl PacketDecoder {
     pub fn finish(&mut self) {
         self.give_up_before(u64::MAX);
     }
+}
+
+/// A fragment's datagram: IPv4's identification, or IPv6's from a fragment header that
+/// directly follows the fixed header (where nearly every sender puts it).
+fn datagram_id(ip: &LaxIpSlice<'_>, ip_bytes: &[u8]) -> Option<DatagramId> {
+    let id = match ip {
+        LaxIpSlice::Ipv4(v4) => u32::from(v4.header().identification()),
+        LaxIpSlice::Ipv6(_) => {
+            if *ip_bytes.get(6)? != 44 {
+                return None;
+            }
+            u32::from_be_bytes(ip_bytes.get(44..48)?.try_into().ok()?)
+        }
+    };
+    Some(DatagramId {
+        src: ip.source_addr(),
+        dst: ip.destination_addr(),
+        id,
+    })
 }
 
 /// The IP datagram's length according to its header.

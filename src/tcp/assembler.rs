@@ -29,9 +29,16 @@ impl Content {
 pub struct Origin {
     pub frame: u64,
     pub time: Timestamp,
-    /// Offset in the peer's stream acknowledged by the segment (0: no constraint).
+    /// Offset in the peer's stream acknowledged by the segment (0: no constraint;
+    /// [`AWAIT_BASE`]: the peer's stream had no known start yet, see `ack`).
     pub needs: u64,
+    /// The acknowledgement number, for placing it once the peer's start is known.
+    pub ack: u32,
 }
+
+/// `needs` of a segment that acknowledged the peer before any byte of the peer was seen
+/// (a capture begun mid-conversation): it is placed once the peer's start is known.
+pub const AWAIT_BASE: u64 = u64::MAX;
 
 #[derive(Debug, Clone)]
 pub struct Piece {
@@ -172,6 +179,7 @@ mod tests {
             frame: 1,
             time: Timestamp::default(),
             needs: 0,
+            ack: 0,
         };
         a.insert(start, Content::Data(bytes.to_vec()), origin);
     }

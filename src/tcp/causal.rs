@@ -1,7 +1,8 @@
 use std::collections::VecDeque;
 
-use super::assembler::Origin;
+use super::assembler::{Origin, AWAIT_BASE};
 use super::connection::Side;
+use super::seq::SeqNumber;
 use super::stream::{GapReason, StreamEvent};
 use super::table::StreamSink;
 
@@ -17,6 +18,8 @@ const MAX_HELD_BYTES: u64 = 1 << 20;
 pub(super) struct CausalOrder {
     /// Stream offset up to which each side's events were handed to the sink.
     released: [u64; 2],
+    /// Each side's stream start, once known: places acknowledgements made before it was.
+    bases: [Option<SeqNumber>; 2],
     /// Events waiting; allocated only while something waits.
     held: Option<Box<Held>>,
 }
@@ -28,7 +31,12 @@ struct Held {
     queued_len: [u64; 2],
     /// Data bytes held, for the memory bounds.
     bytes: u64,
+    /// Events waiting for their peer's start to be known; past `MAX_AWAIT_BASE` the peer
+    /// is taken to be silent (a one-sided capture) and they go in capture order.
+    awaiting_base: u32,
 }
+
+const MAX_AWAIT_BASE: u32 = 16;
 
 #[derive(Debug)]
 struct HeldEvent {
@@ -57,11 +65,12 @@ impl CausalOrder {
     pub(super) fn offer<S: StreamSink>(
         &mut self,
         side: Side,
-        origin: Origin,
+        mut origin: Origin,
         event: StreamEvent<'_>,
         sink: &mut S,
     ) {
         let i = side.index();
+        origin.needs = self.place(i, origin);
         let queued = self.held.as_ref().is_some_and(|h| !h.queues[i].is_empty());
         if !queued && origin.needs <= self.released[1 - i] {
             self.released[i] += event.len();
@@ -80,12 +89,57 @@ impl CausalOrder {
             StreamEvent::Gap { len, reason } => OwnedEvent::Gap { len, reason },
         };
         held.queued_len[i] += event.len();
+        if origin.needs == AWAIT_BASE {
+            held.awaiting_base += 1;
+        }
         held.queues[i].push_back(HeldEvent { origin, event });
         if held.bytes > MAX_HELD_BYTES {
             self.release_all(sink);
+        } else if held.awaiting_base > MAX_AWAIT_BASE {
+            self.give_up_on_bases();
+            self.pump(sink);
         } else if held.queues[i].len() == 1 {
             // A new head: it may complete a mutual wait.
             self.pump(sink);
+        }
+    }
+
+    /// Side `i`'s stream start as now known: what waited for it may go.
+    pub(super) fn set_base<S: StreamSink>(
+        &mut self,
+        i: usize,
+        base: Option<SeqNumber>,
+        sink: &mut S,
+    ) {
+        if self.bases[i] != base {
+            self.bases[i] = base;
+            if self.held.is_some() {
+                self.pump(sink);
+            }
+        }
+    }
+
+    /// The peer offset an event of side `i` needs, placing an acknowledgement made before
+    /// the peer's start was known once it is.
+    fn place(&self, i: usize, o: Origin) -> u64 {
+        if o.needs != AWAIT_BASE {
+            return o.needs;
+        }
+        match self.bases[1 - i] {
+            Some(base) => u64::try_from(SeqNumber(o.ack) - base).unwrap_or(0),
+            None => AWAIT_BASE,
+        }
+    }
+
+    /// The peer never spoke: what waited for its start goes in capture order.
+    fn give_up_on_bases(&mut self) {
+        if let Some(h) = self.held.as_deref_mut() {
+            for e in h.queues.iter_mut().flatten() {
+                if e.origin.needs == AWAIT_BASE {
+                    e.origin.needs = 0;
+                }
+            }
+            h.awaiting_base = 0;
         }
     }
 
@@ -112,6 +166,7 @@ impl CausalOrder {
     /// order.
     fn pump<S: StreamSink>(&mut self, sink: &mut S) {
         loop {
+            self.place_heads();
             let Some(h) = self.held.as_deref() else {
                 return;
             };
@@ -129,6 +184,24 @@ impl CausalOrder {
                 (None, None) => return,
             };
             self.release_head(pick, sink);
+        }
+    }
+
+    /// Places the heads' acknowledgements whose peer start has become known.
+    fn place_heads(&mut self) {
+        let bases = self.bases;
+        let Some(h) = self.held.as_deref_mut() else {
+            return;
+        };
+        for (i, q) in h.queues.iter_mut().enumerate() {
+            if let Some(e) = q.front_mut() {
+                if e.origin.needs == AWAIT_BASE {
+                    if let Some(base) = bases[1 - i] {
+                        e.origin.needs = u64::try_from(SeqNumber(e.origin.ack) - base).unwrap_or(0);
+                        h.awaiting_base = h.awaiting_base.saturating_sub(1);
+                    }
+                }
+            }
         }
     }
 
@@ -184,6 +257,7 @@ impl CausalOrder {
     /// The roles turned out the other way round.
     pub(super) fn swap(&mut self) {
         self.released.swap(0, 1);
+        self.bases.swap(0, 1);
         if let Some(h) = self.held.as_deref_mut() {
             h.queues.swap(0, 1);
             h.queued_len.swap(0, 1);
@@ -212,6 +286,7 @@ mod tests {
             frame,
             time: Timestamp::default(),
             needs,
+            ack: 0,
         }
     }
 

@@ -1,7 +1,7 @@
 use std::fmt;
 use std::net::IpAddr;
 
-use super::assembler::Origin;
+use super::assembler::{Origin, AWAIT_BASE};
 use super::causal::CausalOrder;
 use super::stream::{StreamReassembler, StreamStats};
 use super::table::{SegmentMeta, StreamSink};
@@ -109,6 +109,8 @@ pub struct Connection<S> {
     /// Hands the streams' events to `sink` in causal order.
     order: CausalOrder,
     client_isn: Option<u32>,
+    /// The acknowledgement number of the server's SYN-ACK: the client's ISN + 1.
+    syn_ack_answers: Option<u32>,
     /// The conversation's capture clock: the latest time stamp seen (stamps of merged
     /// captures can go backwards).
     pub(super) last_seen: Timestamp,
@@ -150,6 +152,7 @@ impl<S: StreamSink> Connection<S> {
             ],
             order: CausalOrder::default(),
             client_isn: None,
+            syn_ack_answers: None,
             last_seen: meta.time,
         }
     }
@@ -177,6 +180,12 @@ impl<S: StreamSink> Connection<S> {
         self.streams.iter().all(|s| s.fin_acked() && !s.has_hole()) && self.order.is_empty()
     }
 
+    /// The sequence number after each side's FIN (client, server), for recognising late
+    /// copies once the conversation is over.
+    pub(super) fn end_seqs(&self) -> [u32; 2] {
+        [self.streams[0].end_seq(), self.streams[1].end_seq()]
+    }
+
     /// Bytes held for reordering (out-of-order data and events waiting for their cause).
     pub(super) fn buffered(&self) -> u64 {
         self.streams[0].held_bytes() + self.streams[1].held_bytes() + self.order.held_bytes()
@@ -191,9 +200,9 @@ impl<S: StreamSink> Connection<S> {
         holes.chain(self.order.held_since()).min()
     }
 
-    /// Concludes pending holes whose time has come by the capture clock `now`; with
-    /// `force`, every hole and every waiting event (memory is short).
-    pub(super) fn expire(&mut self, now: Timestamp, force: bool) {
+    /// Concludes pending holes of directions that went quiet: the capture's clock `now`
+    /// passed their last progress by `slack` × `LATE_SECS`.
+    pub(super) fn expire_quiet(&mut self, now: Timestamp, slack: f64) {
         let Connection {
             streams,
             sink,
@@ -201,18 +210,26 @@ impl<S: StreamSink> Connection<S> {
             ..
         } = self;
         let [client_stream, server_stream] = streams;
-        if force {
-            client_stream.conclude_all(now, &mut |o, ev| order.offer(Side::Client, o, ev, sink));
-            server_stream.conclude_all(now, &mut |o, ev| order.offer(Side::Server, o, ev, sink));
-            order.release_all(sink);
-        } else {
-            client_stream.expire(now, false, &mut |o, ev| {
-                order.offer(Side::Client, o, ev, sink)
-            });
-            server_stream.expire(now, false, &mut |o, ev| {
-                order.offer(Side::Server, o, ev, sink)
-            });
-        }
+        client_stream.expire(now, slack, &mut |o, ev| {
+            order.offer(Side::Client, o, ev, sink)
+        });
+        server_stream.expire(now, slack, &mut |o, ev| {
+            order.offer(Side::Server, o, ev, sink)
+        });
+    }
+
+    /// Memory is short: every hole is concluded missing and every waiting event handed on.
+    pub(super) fn conclude_now(&mut self) {
+        let Connection {
+            streams,
+            sink,
+            order,
+            ..
+        } = self;
+        let [client_stream, server_stream] = streams;
+        client_stream.conclude_all(&mut |o, ev| order.offer(Side::Client, o, ev, sink));
+        server_stream.conclude_all(&mut |o, ev| order.offer(Side::Server, o, ev, sink));
+        order.release_all(sink);
     }
 
     /// Whether a SYN from `side` with `seq` begins a new conversation on this 4-tuple.
@@ -223,6 +240,8 @@ impl<S: StreamSink> Connection<S> {
         match (side, self.client_isn) {
             // The same ISN is the kernel retrying the same attempt.
             (Side::Client, Some(isn)) => isn != seq,
+            // The SYN captured after the SYN-ACK that answers it (a mirror port).
+            (Side::Client, None) if self.syn_ack_answers == Some(seq.wrapping_add(1)) => false,
             // A SYN on a conversation picked up mid-stream: the old one ended unseen.
             (Side::Client, None) => true,
             (Side::Server, _) => self.is_closed(),
@@ -246,13 +265,20 @@ impl<S: StreamSink> Connection<S> {
                     f.syn_frames.push(meta.frame);
                 }
                 self.client_isn = Some(seg.seq);
+                // Its answer was captured first (a mirror port): not picked up mid-stream.
+                f.mid_stream = false;
             } else if side == Side::Server && seg.flags.ack && f.syn_ack_frame.is_none() {
                 f.syn_ack_frame = Some(meta.frame);
+                self.syn_ack_answers = Some(seg.ack);
             }
             self.streams[side.index()].syn(seg.seq);
             seq = seq.wrapping_add(1);
         } else if f.syn_frames.is_empty() && f.syn_ack_frame.is_none() {
             f.mid_stream = true;
+            if side == Side::Server && seg.flags.ack && self.syn_ack_answers.is_none() {
+                // A refusal (RST-ACK) captured before the SYN it answers.
+                self.syn_ack_answers = Some(seg.ack);
+            }
         }
         if seg.flags.rst {
             if f.reset_frames.len() < MAX_LISTED_FRAMES {
@@ -296,10 +322,14 @@ impl<S: StreamSink> Connection<S> {
             frame: meta.frame,
             time: meta.time,
             needs: 0,
+            ack: seg.ack,
         };
         if seg.flags.ack && !seg.flags.rst {
             peer.peer_ack(seg.ack, origin);
-            origin.needs = peer.ack_offset(seg.ack).unwrap_or(0);
+            origin.needs = match peer.base() {
+                Some(_) => peer.ack_offset(seg.ack).unwrap_or(0),
+                None => AWAIT_BASE,
+            };
         }
         if !seg.flags.rst {
             own.segment(
@@ -311,13 +341,13 @@ impl<S: StreamSink> Connection<S> {
                 &mut |o, ev| order.offer(side, o, ev, sink),
             );
         }
+        let i = side.index();
+        order.set_base(i, own.base(), sink);
         if !sink.wants_data() {
             own.discard_data();
             peer.discard_data();
             order.release_all(sink);
         }
-        let now = self.last_seen;
-        self.expire(now, false);
     }
 
     /// The content showed the roles the other way round (no handshake told them).
@@ -345,6 +375,7 @@ impl<S: StreamSink> Connection<S> {
             frame: self.facts.last_frame,
             time: self.facts.end,
             needs: 0,
+            ack: 0,
         };
         let Connection {
             streams,

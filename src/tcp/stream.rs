@@ -70,6 +70,18 @@ pub struct StreamStats {
     pub late_max_micros: u64,
 }
 
+fn first_origin(marks: &[Mark]) -> Origin {
+    marks.first().map_or(
+        Origin {
+            frame: 0,
+            time: Timestamp::default(),
+            needs: 0,
+            ack: 0,
+        },
+        |m| m.origin,
+    )
+}
+
 fn is_zero(n: &u64) -> bool {
     *n == 0
 }
@@ -82,35 +94,21 @@ const RECENT: usize = 512;
 const MAX_AHEAD: u64 = 64 << 20;
 
 /// Bytes the peer acknowledged before the capture showed them are missing only once this
-/// direction has carried this many further packets without them ...
+/// direction has carried this many further packets that did not bring them ...
 pub const LATE_PACKETS: u32 = 16;
-/// ... or the conversation's capture clock has passed the acknowledgement by this long
+/// ... or its packets' clock has moved on this long since it last brought any
 /// (docs/capture-conditions.md has the measurements behind both).
 pub const LATE_SECS: f64 = 1.0;
 
-/// Bytes acknowledged by the peer that the capture has not shown yet: since when, and how
-/// many more packets of this direction may pass before they count as missing.
-#[derive(Clone, Debug)]
-struct Hole {
+/// An acknowledgement of bytes the capture had not shown: how far it reached and where.
+#[derive(Clone, Copy, Debug)]
+struct Mark {
+    acked: u64,
     origin: Origin,
-    packets_left: u32,
-    /// How far each acknowledgement since reached, and where it was: a gap is shown at
-    /// the acknowledgement that first covered it.
-    marks: Vec<(u64, Origin)>,
 }
 
-/// Acknowledgements remembered per hole; later ones extend the last.
+/// Acknowledgements remembered while bytes are pending; later ones extend the last.
 const MAX_MARKS: usize = 64;
-
-impl Hole {
-    fn origin_for(&self, offset: u64) -> Origin {
-        self.marks
-            .iter()
-            .find(|(acked, _)| *acked > offset)
-            .or(self.marks.last())
-            .map_or(self.origin, |(_, o)| *o)
-    }
-}
 
 /// One direction of a TCP conversation: sequence numbers in, in-order bytes and gaps out.
 #[derive(Debug)]
@@ -121,8 +119,15 @@ pub struct StreamReassembler {
     fin: Option<u64>,
     /// The furthest offset the peer acknowledged (a FIN counts one).
     acked: u64,
-    /// Acknowledged bytes not seen yet: a pending hole, not yet a gap (boxed: rare).
-    hole: Option<Box<Hole>>,
+    /// Acknowledged bytes not seen yet (a pending hole, not yet a gap): the marks of the
+    /// acknowledgements that reached beyond the delivery point, oldest first. Empty
+    /// (and not allocated) nearly always.
+    marks: Vec<Mark>,
+    /// While a hole is pending: packets of this direction since the delivery point last
+    /// moved, and since when (by this direction's own clock: a mirror port keeps each
+    /// direction's packets in order, and merged captures' stamps go backwards).
+    stalled: u32,
+    quiet_since: Timestamp,
     pending: Assembler,
     /// The peer's acknowledgement seen before this direction's first segment.
     ack_hint: Option<SeqNumber>,
@@ -145,7 +150,9 @@ impl StreamReassembler {
             next: 0,
             fin: None,
             acked: 0,
-            hole: None,
+            marks: Vec::new(),
+            stalled: 0,
+            quiet_since: Timestamp::default(),
             pending: Assembler::default(),
             ack_hint: None,
             max_pending,
@@ -162,9 +169,20 @@ impl StreamReassembler {
         self.fin.is_some_and(|fin| self.acked > fin)
     }
 
+    /// The sequence number of stream offset 0, once known.
+    pub fn base(&self) -> Option<SeqNumber> {
+        self.base
+    }
+
+    /// The sequence number after this direction's last byte and FIN.
+    pub fn end_seq(&self) -> u32 {
+        let end = self.fin.map_or(self.next, |f| f + 1);
+        self.base.map_or(0, |b| (b + end as u32).0)
+    }
+
     /// Acknowledged bytes the capture has not shown yet, which may still come.
     pub fn has_hole(&self) -> bool {
-        self.hole.is_some()
+        !self.marks.is_empty()
     }
 
     /// Out-of-order bytes held.
@@ -179,7 +197,7 @@ impl StreamReassembler {
 
     /// When the pending hole was first acknowledged (for the table's oldest-first relief).
     pub fn hole_since(&self) -> Option<u64> {
-        self.hole.as_ref().map(|h| h.origin.frame)
+        self.marks.first().map(|m| m.origin.frame)
     }
 
     /// Stops holding data: later segments are only counted.
@@ -190,7 +208,7 @@ impl StreamReassembler {
         self.keep_data = false;
         self.pending.clear();
         self.recent = Vec::new();
-        self.hole = None;
+        self.marks = Vec::new();
     }
 
     /// Remembers delivered bytes for [`Self::compare_recent`]; they stay contiguous and
@@ -273,9 +291,31 @@ impl StreamReassembler {
         origin: Origin,
         emit: &mut Emit<'_>,
     ) {
-        if let Some(h) = &mut self.hole {
-            h.packets_left = h.packets_left.saturating_sub(1);
+        let before = self.next;
+        self.stalled = self.stalled.saturating_add(1);
+        self.consume(seq, payload, missing, fin, origin, emit);
+        if self.next > before {
+            self.stalled = 0;
+            self.quiet_since = self.quiet_since.max(origin.time);
         }
+        if !self.marks.is_empty() {
+            let waited =
+                self.stalled > LATE_PACKETS || origin.time.since(self.quiet_since) >= LATE_SECS;
+            if waited {
+                self.conclude_acked(emit);
+            }
+        }
+    }
+
+    fn consume(
+        &mut self,
+        seq: u32,
+        payload: &[u8],
+        missing: u32,
+        fin: bool,
+        origin: Origin,
+        emit: &mut Emit<'_>,
+    ) {
         let seq = SeqNumber(seq);
         let total = payload.len() as u64 + u64::from(missing);
         if total == 0 && !fin {
@@ -354,9 +394,10 @@ impl StreamReassembler {
     /// A segment filled bytes the peer had acknowledged before the capture showed them.
     fn note_late(&mut self, time: Timestamp) {
         self.stats.late_segments += 1;
-        if let Some(h) = &self.hole {
-            let packets = u64::from(LATE_PACKETS - h.packets_left);
-            let micros = (time.since(h.origin.time).max(0.0) * 1e6) as u64;
+        if let Some(m) = self.marks.first() {
+            let packets = u64::from(self.stalled.saturating_sub(1));
+            let since = m.origin.time.max(self.quiet_since);
+            let micros = (time.since(since).max(0.0) * 1e6) as u64;
             self.stats.late_max_packets = self.stats.late_max_packets.max(packets);
             self.stats.late_max_micros = self.stats.late_max_micros.max(micros);
         }
@@ -445,10 +486,22 @@ impl StreamReassembler {
         }
     }
 
-    /// Forgets the pending hole once the delivery point has reached what was acknowledged.
+    /// Forgets the marks of acknowledgements whose bytes have all come: the hole's age
+    /// is that of the oldest byte still missing.
     fn settle_hole(&mut self) {
-        if self.hole.is_some() && self.next >= self.acked_bytes_end() {
-            self.hole = None;
+        if self.marks.is_empty() {
+            return;
+        }
+        let end = self.fin.unwrap_or(u64::MAX);
+        let next = self.next;
+        let settled = self
+            .marks
+            .iter()
+            .take_while(|m| m.acked.min(end) <= next)
+            .count();
+        self.marks.drain(..settled);
+        if self.marks.is_empty() {
+            self.marks = Vec::new();
         }
     }
 
@@ -472,40 +525,43 @@ impl StreamReassembler {
         if !self.keep_data || self.acked_bytes_end() <= self.next {
             return;
         }
-        match &mut self.hole {
-            None => {
-                self.hole = Some(Box::new(Hole {
-                    origin,
-                    packets_left: LATE_PACKETS,
-                    marks: vec![(self.acked, origin)],
-                }));
-            }
-            Some(h) if h.marks.len() < MAX_MARKS => h.marks.push((self.acked, origin)),
-            Some(h) => {
-                if let Some(last) = h.marks.last_mut() {
-                    last.0 = self.acked;
-                }
-            }
+        if self.marks.is_empty() {
+            // The hole ages from when it was seen.
+            self.stalled = 0;
+            self.quiet_since = self.quiet_since.max(origin.time);
+        }
+        if self.marks.len() < MAX_MARKS {
+            self.marks.push(Mark {
+                acked: self.acked,
+                origin,
+            });
+        } else if let Some(last) = self.marks.last_mut() {
+            last.acked = self.acked;
         }
     }
 
-    /// Concludes that the pending hole is missing when the capture can no longer deliver
-    /// it: this direction carried [`LATE_PACKETS`] more packets, or the conversation's
-    /// clock `now` passed the acknowledgement by [`LATE_SECS`] (or `force`).
-    pub fn expire(&mut self, now: Timestamp, force: bool, emit: &mut Emit<'_>) {
-        let Some(h) = &self.hole else {
-            return;
-        };
-        if !(force || h.packets_left == 0 || now.since(h.origin.time) >= LATE_SECS) {
-            return;
+    /// Concludes the pending hole when the whole capture's clock `now` has passed this
+    /// direction's last progress by `LATE_SECS` × `slack` (the direction went quiet).
+    pub fn expire(&mut self, now: Timestamp, slack: f64, emit: &mut Emit<'_>) {
+        if !self.marks.is_empty() && now.since(self.quiet_since) >= LATE_SECS * slack {
+            self.conclude_acked(emit);
         }
-        let Some(h) = self.hole.take() else {
-            return;
+    }
+
+    /// Declares what the peer acknowledged and the capture did not show missing.
+    fn conclude_acked(&mut self, emit: &mut Emit<'_>) {
+        let marks = std::mem::take(&mut self.marks);
+        // A gap is shown at the acknowledgement that first covered it.
+        let origin_for = |offset: u64| {
+            marks
+                .iter()
+                .find(|m| m.acked > offset)
+                .or(marks.last())
+                .map_or(first_origin(&marks), |m| m.origin)
         };
         let target = self.acked_bytes_end();
         while self.next < target {
-            // A gap is shown at the acknowledgement that revealed it.
-            let origin = h.origin_for(self.next);
+            let origin = origin_for(self.next);
             match self.pending.first_offset() {
                 Some(first) if first <= self.next => self.drain(emit),
                 Some(first) => self.skip_to(first.min(target), origin, emit),
@@ -515,8 +571,8 @@ impl StreamReassembler {
     }
 
     /// Under memory pressure: every hole, acknowledged or not, is concluded missing.
-    pub fn conclude_all(&mut self, now: Timestamp, emit: &mut Emit<'_>) {
-        self.expire(now, true, emit);
+    pub fn conclude_all(&mut self, emit: &mut Emit<'_>) {
+        self.conclude_acked(emit);
         while !self.pending.is_empty() {
             self.conclude_next_hole(emit);
         }
@@ -524,7 +580,7 @@ impl StreamReassembler {
 
     /// The conversation is over (or the capture is): every hole is now a gap.
     pub fn flush(&mut self, origin: Origin, emit: &mut Emit<'_>) {
-        self.conclude_all(origin.time, emit);
+        self.conclude_all(emit);
         if let Some(fin) = self.fin {
             if fin > self.next && self.keep_data {
                 self.gap(fin - self.next, GapReason::NotCaptured, origin, emit);
@@ -546,6 +602,7 @@ mod tests {
                 frame: i as u64 + 1,
                 time: Timestamp::default(),
                 needs: 0,
+                ack: 0,
             };
             r.segment(1 + off, data, 0, false, origin, &mut |_, ev| {
                 if let StreamEvent::Data(d) = ev {

@@ -65,8 +65,8 @@ pub struct TableStats {
     pub evicted_full: u64,
     /// Conversations closed because they were idle.
     pub evicted_idle: u64,
-    /// Packets without data of a conversation already over (both FINs acknowledged): a
-    /// late FIN or ACK, counted and otherwise ignored.
+    /// Packets of a conversation already over (both FINs acknowledged): a late FIN or
+    /// ACK, or a late copy of its data, counted and otherwise ignored.
     #[serde(skip_serializing_if = "is_zero")]
     pub after_close: u64,
 }
@@ -97,6 +97,33 @@ fn key(a: Endpoint, b: Endpoint) -> Key {
     }
 }
 
+/// A pending hole is also concluded when the whole capture's clock has passed it by this
+/// many times `LATE_SECS` (its own direction may have gone quiet).
+const QUIET_SLACK: f64 = 10.0;
+
+/// A conversation handed on: when, and where each side's sequence numbers ended.
+#[derive(Clone, Copy, Debug)]
+struct Over {
+    time: Timestamp,
+    /// The client's address, and the sequence number after each side's FIN.
+    client: Endpoint,
+    ends: [u32; 2],
+}
+
+impl Over {
+    /// Whether a segment carrying data lies within what the old conversation sent: a late
+    /// copy (a second capture point, a SPAN session of two ports), not a new conversation.
+    fn holds(&self, src: &Endpoint, seg: &TcpSegment<'_>) -> bool {
+        let end = self.ends[usize::from(*src != self.client)];
+        let seg_end = seg
+            .seq
+            .wrapping_add(seg.payload.len() as u32)
+            .wrapping_add(seg.missing);
+        // Before the end, by less than 1 GiB (sequence numbers wrap).
+        end.wrapping_sub(seg_end) < 1 << 30
+    }
+}
+
 const SWEEP_EVERY: u64 = 8192;
 /// Bytes all conversations together may hold for reordering; past it the conversations
 /// holding the oldest are made to conclude, until half of it is free.
@@ -113,7 +140,7 @@ pub struct ConnectionTable<S> {
     live: FxHashMap<Key, Box<Connection<S>>>,
     /// Conversations handed on as soon as both FINs were acknowledged, and when: their
     /// late packets are recognised instead of starting a conversation of their own.
-    over: FxHashMap<Key, Timestamp>,
+    over: FxHashMap<Key, Over>,
     finished: Vec<Connection<S>>,
     limits: TableLimits,
     is_server_port: fn(u16) -> bool,
@@ -161,9 +188,9 @@ impl<S: StreamSink> ConnectionTable<S> {
         let conn = match self.live.entry(k) {
             Entry::Occupied(e) => e.into_mut(),
             Entry::Vacant(v) => {
-                if !self.over.is_empty() && self.over.contains_key(&k) {
+                if let Some(over) = (!self.over.is_empty()).then(|| self.over.get(&k)).flatten() {
                     let carries = !seg.payload.is_empty() || seg.missing > 0;
-                    if seg.flags.syn || carries {
+                    if seg.flags.syn || (carries && !over.holds(&meta.src, seg)) {
                         // The 4-tuple is used again (its SYN perhaps not captured): every
                         // byte of the old conversation was acknowledged before its end.
                         self.over.remove(&k);
@@ -192,18 +219,29 @@ impl<S: StreamSink> ConnectionTable<S> {
         }
         self.buffered = (self.buffered + conn.buffered()).saturating_sub(before);
         if conn.is_done() {
-            if let Some(c) = self.live.remove(&k) {
-                self.end(*c);
-                self.over.insert(k, meta.time);
-            }
+            self.end_done(k, meta.time);
         }
         if self.buffered > MAX_BUFFERED {
-            self.relieve(meta.time);
+            self.relieve();
         }
         self.since_sweep += 1;
         if self.since_sweep >= SWEEP_EVERY || self.live.len() > self.limits.max_connections {
             self.since_sweep = 0;
             self.sweep(meta.time);
+        }
+    }
+
+    /// A conversation whose both FINs were acknowledged leaves the table; its 4-tuple is
+    /// remembered for the late packets that may follow.
+    fn end_done(&mut self, k: Key, now: Timestamp) {
+        if let Some(c) = self.live.remove(&k) {
+            let over = Over {
+                time: now,
+                client: c.client,
+                ends: c.end_seqs(),
+            };
+            self.end(*c);
+            self.over.insert(k, over);
         }
     }
 
@@ -216,7 +254,7 @@ impl<S: StreamSink> ConnectionTable<S> {
 
     /// Over the memory budget: the conversations that have held bytes the longest
     /// conclude their holes now, until half the budget is free.
-    fn relieve(&mut self, now: Timestamp) {
+    fn relieve(&mut self) {
         let mut by_age: Vec<(u64, Key)> = self
             .live
             .iter()
@@ -229,7 +267,7 @@ impl<S: StreamSink> ConnectionTable<S> {
             }
             if let Some(c) = self.live.get_mut(&k) {
                 let before = c.buffered();
-                c.expire(now, true);
+                c.conclude_now();
                 self.buffered = (self.buffered + c.buffered()).saturating_sub(before);
             }
         }
@@ -237,7 +275,7 @@ impl<S: StreamSink> ConnectionTable<S> {
         // left is still over, every conversation concludes.
         if self.buffered > MAX_BUFFERED / 2 {
             for c in self.live.values_mut() {
-                c.expire(now, true);
+                c.conclude_now();
             }
             self.buffered = 0;
         }
@@ -247,13 +285,13 @@ impl<S: StreamSink> ConnectionTable<S> {
     fn sweep(&mut self, now: Timestamp) {
         let limits = self.limits;
         self.over
-            .retain(|_, t| now.secs - t.secs <= limits.idle_closed_secs);
+            .retain(|_, o| now.secs - o.time.secs <= limits.idle_closed_secs);
         if self.over.len() > limits.max_connections {
             // Under a flood of short conversations, keep the most recent half.
-            let mut times: Vec<Timestamp> = self.over.values().copied().collect();
+            let mut times: Vec<Timestamp> = self.over.values().map(|o| o.time).collect();
             times.sort_unstable();
             if let Some(&cut) = times.get(times.len() / 2) {
-                self.over.retain(|_, t| *t >= cut);
+                self.over.retain(|_, o| o.time >= cut);
             }
         }
         // Holes the capture clock has passed are concluded; conversations that were only
@@ -263,7 +301,7 @@ impl<S: StreamSink> ConnectionTable<S> {
         for (k, c) in self.live.iter_mut() {
             if c.buffered_since().is_some() {
                 let before = c.buffered();
-                c.expire(now, false);
+                c.expire_quiet(now, QUIET_SLACK);
                 freed += before.saturating_sub(c.buffered());
                 if c.is_done() {
                     done.push(*k);
@@ -272,10 +310,7 @@ impl<S: StreamSink> ConnectionTable<S> {
         }
         self.buffered = self.buffered.saturating_sub(freed);
         for k in done {
-            if let Some(c) = self.live.remove(&k) {
-                self.end(*c);
-                self.over.insert(k, now);
-            }
+            self.end_done(k, now);
         }
         let mut reset = Vec::new();
         let idle: Vec<Key> = self
