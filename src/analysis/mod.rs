@@ -14,7 +14,7 @@ use crate::dialogue::{seconds, Entry};
 use crate::dns::{DnsLog, Lookup};
 use crate::packet::{DecodeStats, PacketDecoder, Transport};
 use crate::tcp::{
-    Connection, ConnectionTable, Endpoint, SegmentMeta, TableLimits, TableStats, TcpFacts,
+    Connection, ConnectionTable, Endpoint, SegmentMeta, TableLimits, TableStats, TcpSummary,
 };
 use crate::tls::TlsFacts;
 
@@ -87,7 +87,7 @@ pub struct Session {
     pub start_time: Timestamp,
     #[serde(serialize_with = "seconds")]
     pub end_time: Timestamp,
-    pub tcp: TcpFacts,
+    pub tcp: TcpSummary,
     pub dialogue: Vec<Entry>,
     /// What the capture shows of the TLS session (after STARTTLS, or implicit TLS).
     pub tls: Option<TlsFacts>,
@@ -446,10 +446,10 @@ fn collect(
     dns: &mut DnsLog,
     attempts: &mut Attempts,
 ) -> Option<Session> {
+    let tcp = conn.summary();
     let Connection {
         client,
         server,
-        facts,
         sink,
         ..
     } = conn;
@@ -466,8 +466,8 @@ fn collect(
     }
     let d = sink.into_dialogue()?;
     let empty =
-        d.entries.is_empty() && facts.client_stream.bytes == 0 && facts.server_stream.bytes == 0;
-    if empty && facts.mid_stream {
+        d.entries.is_empty() && tcp.client_stream.bytes == 0 && tcp.server_stream.bytes == 0;
+    if empty && tcp.mid_stream {
         // The tail of a conversation already over (a last ACK, a late reset): no attempt.
         return None;
     }
@@ -484,9 +484,9 @@ fn collect(
         protocol: d.protocol,
         client,
         server,
-        start_time: facts.start,
-        end_time: facts.end,
-        tcp: facts,
+        start_time: tcp.start,
+        end_time: tcp.end,
+        tcp,
         dialogue: d.entries,
         tls: d.tls,
         dns_name: None,

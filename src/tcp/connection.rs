@@ -95,8 +95,23 @@ pub struct TcpFacts {
     pub reset_frames: Vec<u64>,
     pub client_packets: u64,
     pub server_packets: u64,
+}
+
+/// A finished conversation's TCP facts with what its two streams counted (kept apart
+/// from [`TcpFacts`] so that a live conversation does not carry a second copy).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct TcpSummary {
+    #[serde(flatten)]
+    pub facts: TcpFacts,
     pub client_stream: StreamStats,
     pub server_stream: StreamStats,
+}
+
+impl std::ops::Deref for TcpSummary {
+    type Target = TcpFacts;
+    fn deref(&self) -> &TcpFacts {
+        &self.facts
+    }
 }
 
 /// A TCP conversation, its two stream directions and the protocol state fed by them.
@@ -142,8 +157,6 @@ impl<S: StreamSink> Connection<S> {
                 reset_frames: Vec::new(),
                 client_packets: 0,
                 server_packets: 0,
-                client_stream: StreamStats::default(),
-                server_stream: StreamStats::default(),
             },
             sink,
             streams: [
@@ -178,6 +191,15 @@ impl<S: StreamSink> Connection<S> {
     /// still to come: nothing more belongs here.
     pub(super) fn is_done(&self) -> bool {
         self.streams.iter().all(|s| s.fin_acked() && !s.has_hole()) && self.order.is_empty()
+    }
+
+    /// The facts and both streams' counts, for the report.
+    pub fn summary(&self) -> TcpSummary {
+        TcpSummary {
+            facts: self.facts.clone(),
+            client_stream: self.streams[0].stats.clone(),
+            server_stream: self.streams[1].stats.clone(),
+        }
     }
 
     /// The sequence number after each side's FIN (client, server), for recognising late
@@ -387,9 +409,8 @@ impl<S: StreamSink> Connection<S> {
         client_stream.flush(origin, &mut |o, ev| order.offer(Side::Client, o, ev, sink));
         server_stream.flush(origin, &mut |o, ev| order.offer(Side::Server, o, ev, sink));
         order.release_all(sink);
+        let client_bytes = client_stream.stats.bytes + client_stream.stats.gap_bytes;
         let f = &mut self.facts;
-        f.client_stream = client_stream.stats.clone();
-        f.server_stream = server_stream.stats.clone();
         f.handshake = if f.syn_ack_frame.is_some() {
             Handshake::Complete
         } else if !f.syn_frames.is_empty() {
@@ -398,9 +419,7 @@ impl<S: StreamSink> Connection<S> {
                 .is_some_and(|c| c.how == CloseHow::Rst && c.by == Side::Server);
             if server_reset {
                 Handshake::Refused
-            } else if f.server_packets == 0
-                && f.client_stream.bytes + f.client_stream.gap_bytes == 0
-            {
+            } else if f.server_packets == 0 && client_bytes == 0 {
                 Handshake::SynUnanswered
             } else {
                 // The server spoke, or the client sent data (so the handshake completed),

@@ -12,7 +12,9 @@ mod stream;
 mod table;
 
 pub use assembler::{Assembler, Origin};
-pub use connection::{Close, CloseHow, Connection, Endpoint, Handshake, Side, TcpFacts};
+pub use connection::{
+    Close, CloseHow, Connection, Endpoint, Handshake, Side, TcpFacts, TcpSummary,
+};
 pub use seq::SeqNumber;
 pub use stream::{GapReason, StreamEvent, StreamReassembler, StreamStats, LATE_PACKETS, LATE_SECS};
 pub use table::{ConnectionTable, SegmentMeta, StreamSink, TableLimits, TableStats};

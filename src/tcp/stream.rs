@@ -107,6 +107,17 @@ struct Mark {
     origin: Origin,
 }
 
+/// A pending hole: the marks of the acknowledgements that reached beyond the delivery
+/// point, oldest first; the packets of this direction since the delivery point last
+/// moved, and since when (by this direction's own clock: a mirror port keeps each
+/// direction's packets in order, and merged captures' stamps go backwards).
+#[derive(Debug)]
+struct Hole {
+    marks: Vec<Mark>,
+    stalled: u32,
+    quiet_since: Timestamp,
+}
+
 /// Acknowledgements remembered while bytes are pending; later ones extend the last.
 const MAX_MARKS: usize = 64;
 
@@ -119,15 +130,9 @@ pub struct StreamReassembler {
     fin: Option<u64>,
     /// The furthest offset the peer acknowledged (a FIN counts one).
     acked: u64,
-    /// Acknowledged bytes not seen yet (a pending hole, not yet a gap): the marks of the
-    /// acknowledgements that reached beyond the delivery point, oldest first. Empty
-    /// (and not allocated) nearly always.
-    marks: Vec<Mark>,
-    /// While a hole is pending: packets of this direction since the delivery point last
-    /// moved, and since when (by this direction's own clock: a mirror port keeps each
-    /// direction's packets in order, and merged captures' stamps go backwards).
-    stalled: u32,
-    quiet_since: Timestamp,
+    /// Acknowledged bytes not seen yet: a pending hole, not yet a gap. Boxed: nearly
+    /// always absent, and every open conversation carries the field.
+    hole: Option<Box<Hole>>,
     pending: Assembler,
     /// The peer's acknowledgement seen before this direction's first segment.
     ack_hint: Option<SeqNumber>,
@@ -150,9 +155,7 @@ impl StreamReassembler {
             next: 0,
             fin: None,
             acked: 0,
-            marks: Vec::new(),
-            stalled: 0,
-            quiet_since: Timestamp::default(),
+            hole: None,
             pending: Assembler::default(),
             ack_hint: None,
             max_pending,
@@ -182,7 +185,7 @@ impl StreamReassembler {
 
     /// Acknowledged bytes the capture has not shown yet, which may still come.
     pub fn has_hole(&self) -> bool {
-        !self.marks.is_empty()
+        self.hole.is_some()
     }
 
     /// Out-of-order bytes held.
@@ -197,7 +200,7 @@ impl StreamReassembler {
 
     /// When the pending hole was first acknowledged (for the table's oldest-first relief).
     pub fn hole_since(&self) -> Option<u64> {
-        self.marks.first().map(|m| m.origin.frame)
+        self.hole.as_ref()?.marks.first().map(|m| m.origin.frame)
     }
 
     /// Stops holding data: later segments are only counted.
@@ -208,7 +211,7 @@ impl StreamReassembler {
         self.keep_data = false;
         self.pending.clear();
         self.recent = Vec::new();
-        self.marks = Vec::new();
+        self.hole = None;
     }
 
     /// Remembers delivered bytes for [`Self::compare_recent`]; they stay contiguous and
@@ -292,16 +295,16 @@ impl StreamReassembler {
         emit: &mut Emit<'_>,
     ) {
         let before = self.next;
-        self.stalled = self.stalled.saturating_add(1);
-        self.consume(seq, payload, missing, fin, origin, emit);
-        if self.next > before {
-            self.stalled = 0;
-            self.quiet_since = self.quiet_since.max(origin.time);
+        if let Some(h) = &mut self.hole {
+            h.stalled = h.stalled.saturating_add(1);
         }
-        if !self.marks.is_empty() {
-            let waited =
-                self.stalled > LATE_PACKETS || origin.time.since(self.quiet_since) >= LATE_SECS;
-            if waited {
+        self.consume(seq, payload, missing, fin, origin, emit);
+        if let Some(h) = &mut self.hole {
+            if self.next > before {
+                h.stalled = 0;
+                h.quiet_since = h.quiet_since.max(origin.time);
+            }
+            if h.stalled > LATE_PACKETS || origin.time.since(h.quiet_since) >= LATE_SECS {
                 self.conclude_acked(emit);
             }
         }
@@ -394,9 +397,9 @@ impl StreamReassembler {
     /// A segment filled bytes the peer had acknowledged before the capture showed them.
     fn note_late(&mut self, time: Timestamp) {
         self.stats.late_segments += 1;
-        if let Some(m) = self.marks.first() {
-            let packets = u64::from(self.stalled.saturating_sub(1));
-            let since = m.origin.time.max(self.quiet_since);
+        if let Some(h) = &self.hole {
+            let packets = u64::from(h.stalled.saturating_sub(1));
+            let since = h.quiet_since;
             let micros = (time.since(since).max(0.0) * 1e6) as u64;
             self.stats.late_max_packets = self.stats.late_max_packets.max(packets);
             self.stats.late_max_micros = self.stats.late_max_micros.max(micros);
@@ -489,19 +492,19 @@ impl StreamReassembler {
     /// Forgets the marks of acknowledgements whose bytes have all come: the hole's age
     /// is that of the oldest byte still missing.
     fn settle_hole(&mut self) {
-        if self.marks.is_empty() {
+        let Some(h) = &mut self.hole else {
             return;
-        }
+        };
         let end = self.fin.unwrap_or(u64::MAX);
         let next = self.next;
-        let settled = self
+        let settled = h
             .marks
             .iter()
             .take_while(|m| m.acked.min(end) <= next)
             .count();
-        self.marks.drain(..settled);
-        if self.marks.is_empty() {
-            self.marks = Vec::new();
+        h.marks.drain(..settled);
+        if h.marks.is_empty() {
+            self.hole = None;
         }
     }
 
@@ -525,17 +528,21 @@ impl StreamReassembler {
         if !self.keep_data || self.acked_bytes_end() <= self.next {
             return;
         }
-        if self.marks.is_empty() {
+        let h = self.hole.get_or_insert_with(|| {
             // The hole ages from when it was seen.
-            self.stalled = 0;
-            self.quiet_since = self.quiet_since.max(origin.time);
-        }
-        if self.marks.len() < MAX_MARKS {
-            self.marks.push(Mark {
-                acked: self.acked,
-                origin,
-            });
-        } else if let Some(last) = self.marks.last_mut() {
+            Box::new(Hole {
+                marks: Vec::new(),
+                stalled: 0,
+                quiet_since: origin.time,
+            })
+        });
+        let mark = Mark {
+            acked: self.acked,
+            origin,
+        };
+        if h.marks.len() < MAX_MARKS {
+            h.marks.push(mark);
+        } else if let Some(last) = h.marks.last_mut() {
             last.acked = self.acked;
         }
     }
@@ -543,14 +550,21 @@ impl StreamReassembler {
     /// Concludes the pending hole when the whole capture's clock `now` has passed this
     /// direction's last progress by `LATE_SECS` × `slack` (the direction went quiet).
     pub fn expire(&mut self, now: Timestamp, slack: f64, emit: &mut Emit<'_>) {
-        if !self.marks.is_empty() && now.since(self.quiet_since) >= LATE_SECS * slack {
+        if self
+            .hole
+            .as_ref()
+            .is_some_and(|h| now.since(h.quiet_since) >= LATE_SECS * slack)
+        {
             self.conclude_acked(emit);
         }
     }
 
     /// Declares what the peer acknowledged and the capture did not show missing.
     fn conclude_acked(&mut self, emit: &mut Emit<'_>) {
-        let marks = std::mem::take(&mut self.marks);
+        let Some(hole) = self.hole.take() else {
+            return;
+        };
+        let marks = hole.marks;
         // A gap is shown at the acknowledgement that first covered it.
         let origin_for = |offset: u64| {
             marks
