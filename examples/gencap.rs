@@ -8,6 +8,10 @@
 //! are never answered (to port 25 and elsewhere), SMTP clients sending endless lines
 //! without CRLF or millions of pipelined commands, and servers sending endless
 //! multi-line replies.
+//!
+//! `--ack-ahead` makes every SMTP conversation acknowledge far beyond what its peer sent
+//! (2,000 conversations open at once): holes everywhere that never fill, the worst case
+//! for the reassembler's pending holes and the causal ordering of the dialogue.
 #![forbid(unsafe_code)]
 
 use std::collections::VecDeque;
@@ -51,6 +55,8 @@ struct Flow {
     sent: usize,
     phase: u8,
     unacked: [u32; 2],
+    /// Added to every acknowledgement (`--ack-ahead`): bytes the peer never sent.
+    ack_skew: u32,
 }
 
 fn smtp_script(rng: &mut Rng, tls: bool) -> VecDeque<Step> {
@@ -129,6 +135,7 @@ fn new_flow(rng: &mut Rng, n: u64) -> Flow {
         sent: 0,
         phase: 0,
         unacked: [0, 0],
+        ack_skew: 0,
     }
 }
 
@@ -176,7 +183,7 @@ impl<W: Write> Writer<W> {
             b = b.syn();
         }
         if !(syn && from_client) {
-            b = b.ack(f.seq[o]);
+            b = b.ack(f.seq[o].wrapping_add(f.ack_skew));
         }
         if fin {
             b = b.fin();
@@ -274,6 +281,8 @@ fn main() -> std::io::Result<()> {
     let size = args[2].parse::<u64>().map_err(std::io::Error::other)? << 20;
     let seed = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(4070u64) | 1;
     let hostile = args.iter().any(|a| a == "--hostile");
+    let ack_ahead = args.iter().any(|a| a == "--ack-ahead");
+    let open_flows = if ack_ahead { 2000 } else { 24 };
     let mut rng = Rng(seed);
     let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(&args[1])?);
     out.write_all(&[
@@ -290,13 +299,16 @@ fn main() -> std::io::Result<()> {
     let mut buf = Vec::with_capacity(MSS);
     let mut packets = 0u64;
     while w.bytes < size {
-        while flows.len() < 24 {
+        while flows.len() < open_flows {
             made += 1;
-            let f = if hostile && rng.below(4) == 0 {
+            let mut f = if hostile && rng.below(4) == 0 {
                 hostile_flow(&mut rng, made)
             } else {
                 new_flow(&mut rng, made)
             };
+            if ack_ahead {
+                f.ack_skew = 1000 + rng.below(1 << 20) as u32;
+            }
             flows.push(f);
         }
         if hostile && rng.below(2) == 0 {

@@ -305,7 +305,7 @@ impl StreamReassembler {
                 h.quiet_since = h.quiet_since.max(origin.time);
             }
             if h.stalled > LATE_PACKETS || origin.time.since(h.quiet_since) >= LATE_SECS {
-                self.conclude_acked(emit);
+                self.conclude_acked(Some(origin.time), emit);
             }
         }
     }
@@ -555,16 +555,53 @@ impl StreamReassembler {
             .as_ref()
             .is_some_and(|h| now.since(h.quiet_since) >= LATE_SECS * slack)
         {
-            self.conclude_acked(emit);
+            self.conclude_acked(Some(now), emit);
         }
     }
 
-    /// Declares what the peer acknowledged and the capture did not show missing.
-    fn conclude_acked(&mut self, emit: &mut Emit<'_>) {
-        let Some(hole) = self.hole.take() else {
+    /// Declares what the peer acknowledged and the capture did not show missing. Before
+    /// the end (`early`, at time `now`) only what the oldest acknowledgement covered: the
+    /// later ones start aging anew; and while this direction's FIN is unknown the last
+    /// acknowledged position stays pending (it may be the FIN's, captured late).
+    fn conclude_acked(&mut self, early: Option<Timestamp>, emit: &mut Emit<'_>) {
+        let Some(mut hole) = self.hole.take() else {
             return;
         };
-        let marks = hole.marks;
+        let Some(now) = early else {
+            let target = self.acked_bytes_end();
+            self.conclude_marks(hole.marks, target, emit);
+            return;
+        };
+        let first = hole.marks.first().map_or(self.acked, |m| m.acked);
+        let mut target = first.min(self.acked_bytes_end());
+        if self.fin.is_none() && target == self.acked {
+            target -= 1;
+        }
+        let later: Vec<Mark> = hole
+            .marks
+            .iter()
+            .copied()
+            .filter(|m| m.acked > target)
+            .collect();
+        hole.marks.retain(|m| m.acked <= target);
+        if let Some(m) = later.first() {
+            hole.marks.push(Mark {
+                acked: target,
+                origin: m.origin,
+            });
+        }
+        self.conclude_marks(hole.marks, target, emit);
+        if !later.is_empty() {
+            self.hole = Some(Box::new(Hole {
+                marks: later,
+                stalled: 0,
+                quiet_since: now,
+            }));
+            self.settle_hole();
+        }
+    }
+
+    fn conclude_marks(&mut self, marks: Vec<Mark>, target: u64, emit: &mut Emit<'_>) {
         // A gap is shown at the acknowledgement that first covered it.
         let origin_for = |offset: u64| {
             marks
@@ -573,7 +610,6 @@ impl StreamReassembler {
                 .or(marks.last())
                 .map_or(first_origin(&marks), |m| m.origin)
         };
-        let target = self.acked_bytes_end();
         while self.next < target {
             let origin = origin_for(self.next);
             match self.pending.first_offset() {
@@ -586,7 +622,7 @@ impl StreamReassembler {
 
     /// Under memory pressure: every hole, acknowledged or not, is concluded missing.
     pub fn conclude_all(&mut self, emit: &mut Emit<'_>) {
-        self.conclude_acked(emit);
+        self.conclude_acked(None, emit);
         while !self.pending.is_empty() {
             self.conclude_next_hole(emit);
         }
