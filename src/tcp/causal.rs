@@ -8,7 +8,7 @@ use super::table::StreamSink;
 
 /// Event bytes one conversation may hold back at most; past it the oldest are handed on
 /// in capture order.
-const MAX_HELD_BYTES: u64 = 1 << 20;
+const MAX_HELD_BYTES: u64 = 256 << 10;
 
 /// Hands a conversation's stream events to its sink in causal order: an event whose
 /// segment acknowledged bytes of the peer waits until the sink has had those bytes. A

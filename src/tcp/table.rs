@@ -127,7 +127,7 @@ impl Over {
 const SWEEP_EVERY: u64 = 8192;
 /// Bytes all conversations together may hold for reordering; past it the conversations
 /// holding the oldest are made to conclude, until half of it is free.
-const MAX_BUFFERED: u64 = 16 << 20;
+const MAX_BUFFERED: u64 = 8 << 20;
 /// Seconds of quiet after a reset before the conversation is over: what the peer had in
 /// flight when the RST crossed it still belongs to it.
 const RESET_GRACE_SECS: f64 = 1.0;
