@@ -6,13 +6,20 @@
 #
 # Needs root, iproute2, nftables, ethtool, tcpdump, dumpcap (wireshark-common), editcap,
 # swaks, curl, msmtp, openssl, python3, tcprewrite (tcpreplay).
-# Usage: scripts/record-samples.sh [OUTDIR]
+# Usage: scripts/record-samples.sh [--field-forms] [OUTDIR]
+#   --field-forms: only the captures of real-world capture forms (segmentation offload,
+#   a server that turns to garbage), without re-recording the others.
 #
 # The kernels this runs on have no 802.1Q support, so the VLAN sample is a real
 # recording whose frames tcprewrite tagged afterwards.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+only_field=0
+if [ "${1:-}" = --field-forms ]; then
+    only_field=1
+    shift
+fi
 out=$(realpath -m "${1:-$here/../samples}")
 mkdir -p "$out"
 work=$(mktemp -d)
@@ -149,8 +156,41 @@ record() {
     echo "recorded $name"
 }
 
+# Capture forms of the real world (docs/capture-conditions.md).
+record_field_forms() {
+    # Segmentation offload on the client's interface: the capture on the client's side
+    # holds the TCP segments as the stack handed them to the NIC (up to 64 KiB, checksums
+    # not filled in). One feature per call, as in setup.
+    server mx ok
+    for f in tx sg tso gso; do in_c ethtool -K vc $f on >/dev/null 2>&1 || true; done
+    ip netns exec $C tcpdump --immediate-mode -i vc -s 0 -U -w "$out/offload-tso-swaks.pcap" 'tcp port 25' \
+        2>"$work/tso.log" &
+    capture_pids+=($!)
+    for _ in $(seq 1 50); do grep -qi listening "$work/tso.log" 2>/dev/null && break; sleep 0.1; done
+    in_c "${swaks_base[@]}" --server $SRV4 --port 25 --data "@$work/large.txt" >/dev/null 2>&1 || true
+    stop_captures
+    for f in tx sg tso gso; do in_c ethtool -K vc $f off >/dev/null 2>&1 || true; done
+    echo "recorded offload-tso-swaks.pcap"
+
+    # A server that greets, then sends a 4.9 KB line with no line end and never replies;
+    # the client (one that does not wait for replies) sends a whole authenticated submission.
+    ip netns exec $S python3 "$here/garbage_server.py" --listen $SRV4:2525 &
+    local garbage=$!
+    for _ in $(seq 1 50); do in_s ss -ltn | grep -q "$SRV4:2525" && break; sleep 0.1; done
+    capture "$out/garbage-server-python.pcap" tcpdump vs "tcp port 2525"
+    in_c python3 "$here/clients/blind_client.py" $SRV4 --port 2525 --user "$USER" --password "$PASS" >/dev/null 2>&1 || true
+    wait $garbage 2>/dev/null || true
+    stop_captures
+    echo "recorded garbage-server-python.pcap"
+}
+
 setup
 swaks_base=(swaks --from "$USER" --to scans@domain.com --helo MX-4070N.domain.local --data "@$work/msg.txt" --timeout 10)
+if [ "$only_field" = 1 ]; then
+    record_field_forms
+    chmod 644 "$out"/*.pcap*
+    exit 0
+fi
 
 # Plain ESMTP to a tenant MX, no TLS (swaks).
 server mx ok
@@ -335,6 +375,8 @@ editcap -F nsecpcap "$out/plain-mx-swaks.pcap" "$out/plain-mx-nanosecond.pcap"
 mergecap -F pcapng -w "$work/two-interfaces.pcapng" "$out/pipelining-swaks.pcap" "$out/sll2-any-swaks.pcap"
 cat "$work/two-interfaces.pcapng" "$out/ipv6-starttls-swaks.pcapng" >"$out/multi-section-interface.pcapng"
 echo "converted plain-mx-nanosecond.pcap, multi-section-interface.pcapng"
+
+record_field_forms
 
 chmod 644 "$out"/*.pcap* "$out"/scenarios/*
 ls -l "$out"

@@ -53,3 +53,51 @@ fn capture_started_mid_conversation_gives_the_rest_of_the_dialogue() {
     assert_eq!(part[..], whole[whole.len() - part.len()..]);
     assert!(part[0].starts_with("Client MAIL"), "{part:?}");
 }
+
+#[test]
+fn a_capture_with_segmentation_offload_reads_whole() {
+    let a = common::analyze("samples/offload-tso-swaks.pcap".as_ref());
+    let s = &a.sessions[0];
+    let c = &s.tcp.client_stream;
+    // The 69 kB message crossed in far fewer segments than 1,448-byte ones would take.
+    assert!(c.bytes > 69_000 && c.segments * 1448 < c.bytes / 2, "{c:?}");
+    for st in [&s.tcp.client_stream, &s.tcp.server_stream] {
+        assert_eq!(st.gap_bytes, 0);
+        assert_eq!(st.conflicting_overlaps, 0);
+    }
+    let d = smtpcap::diagnosis::diagnose(&a);
+    assert_eq!(d.sessions[0].outcome_label(), "delivered");
+    assert!(!d.findings().iter().any(|f| f.id == "capture-incomplete"));
+}
+
+#[test]
+fn a_server_turned_to_garbage_hides_no_client_command() {
+    let a = common::analyze("samples/garbage-server-python.pcap".as_ref());
+    let s = &a.sessions[0];
+    let commands: Vec<&str> = s.dialogue.iter().filter_map(|e| e.command()).collect();
+    assert_eq!(commands, ["EHLO", "AUTH", "MAIL", "RCPT", "DATA", "QUIT"]);
+    let auth = s
+        .dialogue
+        .iter()
+        .filter(|e| matches!(e.kind, EntryKind::Auth { .. }))
+        .count();
+    assert_eq!(auth, 2, "user name and password lines");
+    assert!(a.secrets.iter().any(|p| p == "Scan2Mail!2026"));
+    // Every server byte after the greeting is accounted for as not parsed.
+    let unparsed: u64 = s
+        .dialogue
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EntryKind::Unparsed { unparsed } => Some(unparsed.bytes),
+            _ => None,
+        })
+        .sum();
+    assert_eq!(unparsed, 4900);
+    let d = smtpcap::diagnosis::diagnose(&a);
+    let f = d
+        .findings()
+        .into_iter()
+        .find(|f| f.id == "cleartext-credentials")
+        .expect("cleartext-credentials");
+    assert!(f.evidence.iter().any(|e| e.text.contains("password")));
+}

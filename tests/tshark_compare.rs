@@ -44,6 +44,7 @@ const DATA_REFUSED: &str =
     "DATA was refused (503), so what follows are commands, not a message body";
 const NO_CRLF: &str = "the last line of the stream has no CRLF";
 const AUTH_ANSWER: &str = "the line after a 334 challenge is the AUTH answer, not a command";
+const AUTH_NO_PROMPT: &str = "the lines after AUTH LOGIN are its user name and password, though the server never prompted (it had stopped making sense): tshark reads them as commands";
 const BAD_BDAT: &str = "BDAT with invalid syntax carries no chunk; the next line is a command";
 const AFTER_GAP: &str = "after the 1000 missing bytes smtpcap resynchronises; tshark stops";
 const CUT_BODY: &str =
@@ -94,6 +95,20 @@ const MISTAKES: &[TsharkMistake] = &[
         ours: None,
         theirs: Some("C:QUIT"),
         why: AUTH_ANSWER,
+    },
+    TsharkMistake {
+        capture: "samples/garbage-server-python.pcap",
+        frame: 18,
+        ours: None,
+        theirs: Some("C:B2ZM"),
+        why: AUTH_NO_PROMPT,
+    },
+    TsharkMistake {
+        capture: "samples/garbage-server-python.pcap",
+        frame: 20,
+        ours: None,
+        theirs: Some("C:U2NH"),
+        why: AUTH_NO_PROMPT,
     },
     ours("zeek/smtp-bdat-cmd-invalid.pcapng", 20, "C:QUIT", BAD_BDAT),
     ours("zeek/smtp-bdat-cmd-invalid.pcapng", 42, "C:QUIT", BAD_BDAT),
