@@ -7,12 +7,14 @@
 mod catalogue;
 pub mod outcome;
 mod role;
+pub mod server;
 
 use serde::Serialize;
 
 pub use catalogue::{kind, FindingKind, Severity, CATALOGUE, SHARP_SMTP, SUPPORTED};
 pub use outcome::{Outcome, Stage, Transaction};
-pub use role::{classify_name, ServerRole};
+pub use role::ServerRole;
+pub use server::ServerIdentity;
 
 use crate::analysis::{Analysis, Protocol, Session};
 use crate::dialogue::EntryKind;
@@ -46,6 +48,8 @@ pub struct SessionDiagnosis {
     /// The reply that decided a rejection.
     pub deciding_reply: Option<Evidence>,
     pub server_role: ServerRole,
+    /// Provider, software and endpoint, as far as the capture shows.
+    pub server_identity: ServerIdentity,
     /// The name the server was recognised by, and where it was seen.
     pub server_name: Option<String>,
     pub server_name_source: &'static str,
@@ -298,18 +302,19 @@ impl Diagnoser {
             frame: d.frame,
             text: d.line,
         });
-        let mut clue = role::classify(s, s.dns_name.as_ref().map(|n| (n.name.as_str(), n.frame)));
+        let server = server::identify(s, s.dns_name.as_ref().map(|n| (n.name.as_str(), n.frame)));
+        let mut clue_role = ServerRole::of(&server);
         if s.protocol == Protocol::Pop3 {
             // The roles name SMTP endpoints; a POP3 server is none of them.
-            clue.role = ServerRole::Other;
+            clue_role = ServerRole::Other;
         }
         session_findings(
             &mut findings,
             s,
             out,
-            clue.role,
-            clue.frame,
-            clue.name.as_deref(),
+            clue_role,
+            server.frame,
+            server.name.as_deref(),
         );
         self.truncated_session |= findings.list.iter().any(|f| f.id == "capture-truncated");
         self.follow(s, out);
@@ -317,9 +322,10 @@ impl Diagnoser {
             outcome: out,
             stage,
             deciding_reply: deciding,
-            server_role: clue.role,
-            server_name: clue.name,
-            server_name_source: clue.source,
+            server_role: clue_role,
+            server_name: server.name.clone(),
+            server_name_source: server.source,
+            server_identity: server,
             transactions: txs,
         };
         (sd, findings.list)

@@ -273,8 +273,8 @@ fn table(rows: Vec<Vec<String>>) -> String {
 
 fn table_row(s: &Session, sd: &SessionDiagnosis) -> Vec<String> {
     let server = match &sd.server_name {
-        Some(n) => format!("{}\n{n}", s.server),
-        None => s.server.to_string(),
+        Some(n) => format!("{}\n{n}\n{}", s.server, sd.server_identity.label()),
+        None => format!("{}\n{}", s.server, sd.server_identity.label()),
     };
     vec![
         s.id.to_string(),
