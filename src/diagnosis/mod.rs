@@ -6,6 +6,7 @@
 
 mod catalogue;
 pub mod outcome;
+pub mod refusal;
 mod role;
 pub mod server;
 
