@@ -36,6 +36,12 @@ capture could not be read (the worst over all captures wins).\n\n",
             k.explanation,
             k.remediation
         ));
+        if let Some(t) = &k.elsewhere {
+            out.push_str(&format!(
+                "\nFor a server that is not Exchange Online — **{}**: {}\n\n**Fix{place}:** {}\n",
+                t.title, t.explanation, t.remediation
+            ));
+        }
     }
     out
 }

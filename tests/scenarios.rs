@@ -120,7 +120,7 @@ const CASES: &[Case] = &[
     Case {
         file: "lab-concurrent.pcap",
         outcomes: &["rejected/mail"],
-        findings: &["cleartext-credentials", "temporary-failure"],
+        findings: &["cleartext-credentials", "rate-limited"],
     },
     Case {
         file: "lab-restricted-sender.pcap",

@@ -12,7 +12,9 @@ pub mod server;
 
 use serde::Serialize;
 
-pub use catalogue::{kind, FindingKind, Severity, CATALOGUE, SHARP_SMTP, SUPPORTED};
+pub use catalogue::{
+    kind, FindingKind, Severity, Texts, CATALOGUE, EXCHANGE_ONLINE_ONLY, SHARP_SMTP, SUPPORTED,
+};
 pub use outcome::{Outcome, Stage, Transaction};
 pub use role::ServerRole;
 pub use server::ServerIdentity;
@@ -20,6 +22,7 @@ pub use server::ServerIdentity;
 use crate::analysis::{Analysis, Protocol, Session};
 use crate::dialogue::EntryKind;
 use crate::tcp::{GapReason, Handshake};
+use refusal::RefusalKind;
 
 /// A frame and the quoted line (or fact) in it that a finding rests on.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
@@ -216,16 +219,24 @@ const DEVICE_SIDE: &[&str] = &[
     "pop-before-smtp",
     "wrong-region",
     "invalid-helo",
+    "must-starttls",
+    "app-password-required",
+    "sender-domain-unknown",
+    "mailbox-unknown",
+    "message-too-large",
 ];
 
 #[derive(Default)]
 struct Findings {
     list: Vec<Finding>,
+    /// The server is Exchange Online: Microsoft 365's words apply.
+    exchange_online: bool,
 }
 
 impl Findings {
     fn add(&mut self, id: &'static str, session: Option<usize>, evidence: Vec<Evidence>) {
         let Some(k) = kind(id) else { return };
+        let texts = k.texts(self.exchange_online);
         if let Some(f) = self
             .list
             .iter_mut()
@@ -239,15 +250,15 @@ impl Findings {
             return;
         }
         let remediation = if DEVICE_SIDE.contains(&id) {
-            format!("{SHARP_SMTP} {}", k.remediation)
+            format!("{SHARP_SMTP} {}", texts.remediation)
         } else {
-            k.remediation.to_string()
+            texts.remediation.to_string()
         };
         self.list.push(Finding {
             id,
             severity: k.severity,
-            title: k.title,
-            explanation: k.explanation,
+            title: texts.title,
+            explanation: texts.explanation,
             remediation,
             session,
             evidence,
@@ -296,7 +307,7 @@ const MAX_LISTED: usize = 100;
 impl Diagnoser {
     /// The session's outcome, role and transactions, and its findings.
     pub fn session(&mut self, s: &Session) -> (SessionDiagnosis, Vec<Finding>) {
-        let mut findings = Findings { list: Vec::new() };
+        let mut findings = Findings::default();
         let txs = outcome::transactions(s);
         let (out, stage, deciding) = outcome::outcome(s, &txs);
         let deciding = deciding.map(|d| Evidence {
@@ -304,21 +315,16 @@ impl Diagnoser {
             text: d.line,
         });
         let server = server::identify(s, s.dns_name.as_ref().map(|n| (n.name.as_str(), n.frame)));
+        findings.exchange_online = server.is_exchange_online();
         let mut clue_role = ServerRole::of(&server);
         if s.protocol == Protocol::Pop3 {
             // The roles name SMTP endpoints; a POP3 server is none of them.
             clue_role = ServerRole::Other;
         }
-        session_findings(
-            &mut findings,
-            s,
-            out,
-            clue_role,
-            server.frame,
-            server.name.as_deref(),
-        );
+        session_findings(&mut findings, s, out, clue_role, &server);
+        explain_refusal(&mut findings, s, deciding.as_ref());
         self.truncated_session |= findings.list.iter().any(|f| f.id == "capture-truncated");
-        self.follow(s, out);
+        self.follow(s, out, server.is_exchange_online());
         let sd = SessionDiagnosis {
             outcome: out,
             stage,
@@ -332,8 +338,9 @@ impl Diagnoser {
         (sd, findings.list)
     }
 
-    /// Keeps what the capture-wide findings need to know of a session.
-    fn follow(&mut self, s: &Session, out: Outcome) {
+    /// Keeps what the capture-wide findings need to know of a session (`exchange_online`:
+    /// its server is Exchange Online).
+    fn follow(&mut self, s: &Session, out: Outcome, exchange_online: bool) {
         match s.protocol {
             Protocol::Smtp => {
                 let mut matched = Vec::new();
@@ -345,6 +352,8 @@ impl Diagnoser {
                     !later
                 });
                 for (pop, frame, server) in matched {
+                    // Explained for the SMTP server the device then sent to.
+                    self.later.exchange_online = exchange_online;
                     self.later.add(
                         "pop-before-smtp",
                         Some(pop),
@@ -441,21 +450,14 @@ fn quote(lines: &[String]) -> String {
     lines.first().cloned().unwrap_or_default()
 }
 
-fn enhanced_in(enhanced: &str, class_subject: &str, lo: u16, hi: u16) -> bool {
-    enhanced
-        .strip_prefix(class_subject)
-        .and_then(|d| d.parse::<u16>().ok())
-        .is_some_and(|d| (lo..=hi).contains(&d))
-}
-
 fn session_findings(
     f: &mut Findings,
     s: &Session,
     out: Outcome,
     role: ServerRole,
-    role_frame: Option<u64>,
-    role_name: Option<&str>,
+    server: &ServerIdentity,
 ) {
+    let (role_frame, role_name) = (server.frame, server.name.as_deref());
     let id = Some(s.id);
     let first = s.tcp.first_frame;
     match s.tcp.handshake {
@@ -504,7 +506,8 @@ fn session_findings(
             }],
         );
     }
-    if s.server.port == 465 {
+    // 465 is implicit TLS (RFC 8314), which most servers offer; Exchange Online does not.
+    if s.server.port == 465 && (server.is_exchange_online() || out == Outcome::TlsFailed) {
         f.add(
             "implicit-tls-port",
             id,
@@ -594,68 +597,60 @@ fn session_findings(
     }
 
     for (frame, code, enh, lines, answered) in replies(s) {
+        // A reply to bytes that were no command says nothing of the configuration.
+        if answered == "not a command" {
+            continue;
+        }
         let text = quote(lines);
-        let lower = text.to_ascii_lowercase();
-        let ev = || {
-            vec![Evidence {
-                frame,
-                text: text.clone(),
-            }]
+        let body = text.get(4..).unwrap_or_default();
+        let Some(r) = refusal::classify(code, (!enh.is_empty()).then_some(enh), body, server)
+        else {
+            continue;
         };
-        if answered == "AUTH"
-            && (enh == "5.7.4" || code == 504 || (code == 503 && lower.contains("not advertised")))
-        {
-            let mut evidence = Vec::new();
+        let mut evidence = vec![Evidence {
+            frame,
+            text: text.clone(),
+        }];
+        if r.kind == RefusalKind::AuthNotOffered {
             if let Some((af, at)) = &auth_frame {
-                evidence.push(Evidence {
-                    frame: *af,
-                    text: format!("{at} (sent)"),
-                });
+                evidence.insert(
+                    0,
+                    Evidence {
+                        frame: *af,
+                        text: format!("{at} (sent)"),
+                    },
+                );
             }
-            evidence.extend(ev());
-            f.add("auth-not-offered", id, evidence);
         }
-        if code == 530 && (enh == "5.7.57" || lower.contains("not authenticated")) {
-            f.add("not-authenticated", id, ev());
-        }
-        if code == 535 && enh == "5.7.139" {
-            f.add("smtp-auth-disabled", id, ev());
-        } else if code == 535 {
-            f.add("auth-failed", id, ev());
-        }
-        if enh == "5.7.30" {
-            f.add("basic-auth-retired", id, ev());
-        }
-        if enh == "5.2.252" || enh == "5.7.60" || lower.contains("sendasdenied") {
-            f.add("send-as-denied", id, ev());
-        }
-        let listed = (enh == "5.7.1"
-            && (lower.contains("spamhaus")
-                || lower.contains("blocklist")
-                || lower.contains("blocked using")))
-            || enhanced_in(enh, "5.7.", 606, 649)
-            || enh == "5.7.708"
-            || enh == "5.7.750";
-        if listed {
-            f.add("ip-blocklisted", id, ev());
-        }
-        if matches!(enh, "5.7.54" | "5.7.64" | "5.7.68") || (code >= 500 && lower.contains("relay"))
-        {
-            f.add("relay-denied", id, ev());
-        }
-        if enh == "4.4.62" {
-            f.add("wrong-region", id, ev());
-        } else if code == 421 && enh == "4.7.66" {
-            f.add("tls-version-too-old", id, ev());
-        } else if (400..500).contains(&code) && answered != "not a command" {
-            f.add("temporary-failure", id, ev());
-        }
-        if enh == "5.1.8" || enhanced_in(enh, "5.7.", 501, 503) {
-            f.add("restricted-sender", id, ev());
-        }
-        if matches!(answered, "EHLO" | "HELO") && code == 501 {
-            f.add("invalid-helo", id, ev());
-        }
+        let id = match r.kind {
+            RefusalKind::RelayDenied => "relay-denied",
+            RefusalKind::MustStartTls => "must-starttls",
+            RefusalKind::AuthRequired => "not-authenticated",
+            RefusalKind::AuthNotOffered => "auth-not-offered",
+            RefusalKind::AuthFailed => "auth-failed",
+            RefusalKind::AuthDisabled => "smtp-auth-disabled",
+            RefusalKind::AppPasswordRequired => "app-password-required",
+            RefusalKind::BasicAuthRetired => "basic-auth-retired",
+            RefusalKind::SenderNotAllowed => "send-as-denied",
+            RefusalKind::SenderDomainUnknown => "sender-domain-unknown",
+            RefusalKind::SenderRestricted => "restricted-sender",
+            RefusalKind::MailboxUnknown => "mailbox-unknown",
+            RefusalKind::MailboxFull => "mailbox-full",
+            RefusalKind::MessageTooLarge => "message-too-large",
+            RefusalKind::TooManyRecipients => "too-many-recipients",
+            RefusalKind::Greylisted => "greylisted",
+            RefusalKind::RateLimited => "rate-limited",
+            RefusalKind::IpBlocklisted => "ip-blocklisted",
+            RefusalKind::WrongRegion => "wrong-region",
+            RefusalKind::HeloRejected => "invalid-helo",
+            RefusalKind::TlsTooOld => "tls-version-too-old",
+            RefusalKind::ContentRejected => "content-rejected",
+            RefusalKind::Other if r.transient => "temporary-failure",
+            // Unexplained permanent refusals matter where they decided the outcome, which
+            // `explain_refusal` covers; a protocol complaint the session got past does not.
+            RefusalKind::Other => continue,
+        };
+        f.add(id, Some(s.id), evidence);
     }
 
     // The user name lines (shown) and password lines (withheld) of exchanges in clear.
@@ -829,6 +824,36 @@ fn session_findings(
         ev.extend(gap_evidence(s, GapReason::NotCaptured));
         f.add("capture-incomplete", id, ev);
     }
+}
+
+/// What an enhanced status code means, as evidence beside the reply that carries it.
+fn enhanced_meaning(frame: u64, enhanced: &str) -> Option<Evidence> {
+    let words = refusal::describe_enhanced(enhanced)?;
+    Some(Evidence {
+        frame,
+        text: format!("{enhanced}: {words} (RFC 3463)"),
+    })
+}
+
+/// Every refusal that decided a session's failure is explained: when no finding cites the
+/// deciding reply, a generic one does, with what its enhanced status code means.
+fn explain_refusal(f: &mut Findings, s: &Session, deciding: Option<&Evidence>) {
+    let Some(d) = deciding else {
+        return;
+    };
+    let cited = f
+        .list
+        .iter()
+        .any(|x| x.evidence.iter().any(|e| e.frame == d.frame));
+    if cited {
+        return;
+    }
+    let mut evidence = vec![d.clone()];
+    let enhanced = d.text.get(4..).and_then(|t| t.split_whitespace().next());
+    if let Some(e) = enhanced.and_then(|e| enhanced_meaning(d.frame, e)) {
+        evidence.push(e);
+    }
+    f.add("refused", Some(s.id), evidence);
 }
 
 /// A name a device would use for its mail server.
