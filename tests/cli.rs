@@ -195,7 +195,7 @@ fn a_directory_is_searched_recursively_and_ends_with_a_summary() {
         .rfind("== Summary of 22 captures")
         .expect("summary table");
     assert!(text[summary..].contains("supported-587.pcap"));
-    assert!(text[summary..].contains("OK so far"));
+    assert!(text[summary..].contains("SENT INSIDE TLS"));
 }
 
 #[test]

@@ -9,6 +9,7 @@ pub mod outcome;
 pub mod refusal;
 mod role;
 pub mod server;
+pub mod severity;
 
 use serde::Serialize;
 
@@ -58,6 +59,9 @@ pub struct SessionDiagnosis {
     pub server_name: Option<String>,
     pub server_name_source: &'static str,
     pub transactions: Vec<Transaction>,
+    /// A POP3 session (POP before SMTP): its refusal is no refusal of the mail.
+    #[serde(skip)]
+    pub pop3: bool,
 }
 
 impl SessionDiagnosis {
@@ -115,6 +119,10 @@ pub struct Summary {
     pub encrypted_transfer: bool,
     pub incomplete: bool,
     pub all_test_only: bool,
+    /// The first rejection: its stage and the reply that decided it.
+    pub rejected: Option<(Stage, Option<String>)>,
+    pub no_connection: bool,
+    pub tls_failed: bool,
     /// Findings per severity (error, warning, info).
     pub counts: [usize; 3],
     /// The first finding (id, title) of each severity, in report order.
@@ -131,6 +139,9 @@ impl Default for Summary {
             encrypted_transfer: false,
             incomplete: false,
             all_test_only: true,
+            rejected: None,
+            no_connection: false,
+            tls_failed: false,
             counts: [0; 3],
             first: [None; 3],
             ids: Default::default(),
@@ -145,6 +156,13 @@ impl Summary {
         self.encrypted_transfer |= sd.outcome == Outcome::EncryptedMessageTransferred;
         self.incomplete |= sd.outcome == Outcome::Incomplete;
         self.all_test_only &= sd.outcome == Outcome::TestOnly;
+        self.no_connection |= sd.outcome == Outcome::NoConnection;
+        self.tls_failed |= sd.outcome == Outcome::TlsFailed;
+        if let (Outcome::Rejected, Some(stage), None, false) =
+            (sd.outcome, sd.stage, &self.rejected, sd.pop3)
+        {
+            self.rejected = Some((stage, sd.deciding_reply.as_ref().map(|e| e.text.clone())));
+        }
     }
 
     pub fn add_finding(&mut self, f: &Finding) {
@@ -169,6 +187,11 @@ impl Summary {
         self.encrypted_transfer |= later.encrypted_transfer;
         self.incomplete |= later.incomplete;
         self.all_test_only &= later.all_test_only;
+        self.no_connection |= later.no_connection;
+        self.tls_failed |= later.tls_failed;
+        if self.rejected.is_none() {
+            self.rejected.clone_from(&later.rejected);
+        }
         for i in 0..3 {
             self.counts[i] += later.counts[i];
             self.first[i] = self.first[i].or(later.first[i]);
@@ -297,6 +320,8 @@ pub struct Diagnoser {
 struct PopLogin {
     session: usize,
     frame: u64,
+    /// The password went in clear (the frame of the line).
+    password_in_clear: Option<u64>,
     client: std::net::IpAddr,
     server: crate::tcp::Endpoint,
 }
@@ -314,7 +339,12 @@ impl Diagnoser {
             frame: d.frame,
             text: d.line,
         });
-        let server = server::identify(s, s.dns_name.as_ref().map(|n| (n.name.as_str(), n.frame)));
+        let mut server =
+            server::identify(s, s.dns_name.as_ref().map(|n| (n.name.as_str(), n.frame)));
+        if s.protocol == Protocol::Pop3 {
+            // A POP3 server at a submission host's address is not that endpoint.
+            server.endpoint = server::Endpoint::Unknown;
+        }
         findings.exchange_online = server.is_exchange_online();
         let mut clue_role = ServerRole::of(&server);
         if s.protocol == Protocol::Pop3 {
@@ -323,6 +353,22 @@ impl Diagnoser {
         }
         session_findings(&mut findings, s, out, clue_role, &server);
         explain_refusal(&mut findings, s, deciding.as_ref());
+        let facts = severity::SessionFacts {
+            outcome: out,
+            deciding: deciding.as_ref(),
+            server: &server,
+            // A cloud provider's server is never on the site, whatever its address.
+            on_site: server.provider == server::Provider::Other
+                && severity::on_site(s.client.ip, s.server.ip),
+            sent_in_clear: sent_in_clear(s),
+        };
+        severity::judge(&mut findings.list, &facts);
+        // The finding that explains the failure leads (the sort by severity is stable).
+        if let Some(d) = &deciding {
+            findings
+                .list
+                .sort_by_key(|f| !f.evidence.iter().any(|e| e.frame == d.frame));
+        }
         self.truncated_session |= findings.list.iter().any(|f| f.id == "capture-truncated");
         self.follow(s, out, server.is_exchange_online());
         let sd = SessionDiagnosis {
@@ -334,6 +380,7 @@ impl Diagnoser {
             server_name_source: server.source,
             server_identity: server,
             transactions: txs,
+            pop3: s.protocol == Protocol::Pop3,
         };
         (sd, findings.list)
     }
@@ -347,27 +394,41 @@ impl Diagnoser {
                 self.pop_logins.retain(|l| {
                     let later = l.client == s.client.ip && s.tcp.first_frame > l.frame;
                     if later {
-                        matched.push((l.session, l.frame, l.server));
+                        matched.push((l.session, l.frame, l.server, l.password_in_clear));
                     }
                     !later
                 });
-                for (pop, frame, server) in matched {
+                for (pop, frame, server, in_clear) in matched {
                     // Explained for the SMTP server the device then sent to.
                     self.later.exchange_online = exchange_online;
-                    self.later.add(
-                        "pop-before-smtp",
-                        Some(pop),
-                        vec![
-                            Evidence {
-                                frame,
-                                text: format!("POP3 login to {server}"),
-                            },
-                            Evidence {
-                                frame: s.tcp.first_frame,
-                                text: format!("then SMTP to {} (session {})", s.server, s.id),
-                            },
-                        ],
-                    );
+                    let mut evidence = vec![
+                        Evidence {
+                            frame,
+                            text: format!("POP3 login to {server}"),
+                        },
+                        Evidence {
+                            frame: s.tcp.first_frame,
+                            text: format!("then SMTP to {} (session {})", s.server, s.id),
+                        },
+                    ];
+                    if let Some(pf) = in_clear {
+                        evidence.push(Evidence {
+                            frame: pf,
+                            text: "its POP3 password crossed the network in clear".into(),
+                        });
+                    }
+                    self.later.add("pop-before-smtp", Some(pop), evidence);
+                    if in_clear.is_some() {
+                        // It exposed a credential: the root cause of that exposure.
+                        if let Some(x) = self
+                            .later
+                            .list
+                            .iter_mut()
+                            .rfind(|x| x.id == "pop-before-smtp")
+                        {
+                            x.severity = Severity::Error;
+                        }
+                    }
                 }
                 if out == Outcome::NoConnection {
                     return;
@@ -395,10 +456,15 @@ impl Diagnoser {
                     .dialogue
                     .iter()
                     .find(|e| matches!(e.command(), Some("USER" | "APOP" | "AUTH" | "PASS")));
+                let password_in_clear = s.dialogue.iter().find_map(|e| match &e.kind {
+                    EntryKind::Auth { auth } if auth.redacted => Some(e.frame),
+                    _ => None,
+                });
                 if let (Some(login), true) = (login, self.pop_logins.len() < MAX_LISTED) {
                     self.pop_logins.push(PopLogin {
                         session: s.id,
                         frame: login.frame,
+                        password_in_clear,
                         client: s.client.ip,
                         server: s.server,
                     });
@@ -687,6 +753,14 @@ fn session_findings(
             id,
             auth_lines.into_iter().map(|(_, e)| e).collect(),
         );
+        if s.protocol == Protocol::Pop3 {
+            // The POP3 login is only there for POP before SMTP: the fix is to drop it.
+            if let Some(x) = f.list.iter_mut().find(|x| x.id == "cleartext-credentials") {
+                x.remediation = format!(
+                    "{SHARP_SMTP} Set POP before SMTP to Disabled (SMTP Authentication replaces it), then change the mailbox password."
+                );
+            }
+        }
     }
 
     if let Some(tls) = &s.tls {
@@ -824,6 +898,15 @@ fn session_findings(
         ev.extend(gap_evidence(s, GapReason::NotCaptured));
         f.add("capture-incomplete", id, ev);
     }
+}
+
+/// Whether a password or a message body crossed the network in clear in this session.
+fn sent_in_clear(s: &Session) -> bool {
+    s.dialogue.iter().any(|e| match &e.kind {
+        EntryKind::Auth { auth } => auth.redacted,
+        EntryKind::Body { body } => body.bytes > 0,
+        _ => false,
+    })
 }
 
 /// What an enhanced status code means, as evidence beside the reply that carries it.

@@ -143,7 +143,9 @@ impl TextWriter {
         }
         if summary.sessions == 0 {
             let _ = writeln!(head, "   no SMTP or POP3 conversation found");
-            return out.put(&head);
+            if capture_findings.is_empty() {
+                return out.put(&head);
+            }
         }
         let v = verdict_of(summary);
         let style = if v.contains("FAIL") {
@@ -195,38 +197,79 @@ pub fn verdict(d: &Diagnosis) -> String {
     verdict_of(&summary)
 }
 
-/// The verdict from what a report gathered.
+/// The verdict from what a report gathered: what happened first (delivered, rejected
+/// where and by which reply, not sent, cannot be seen), then what in the configuration
+/// is unsupported or risky.
 pub fn verdict_of(summary: &Summary) -> String {
-    let [errors, ..] = summary.counts;
-    if let Some((id, title)) = summary.first[Severity::Error.index()] {
-        let more = errors.saturating_sub(1);
-        let more = if more > 0 {
-            format!(
-                " (and {more} more error{})",
-                if more > 1 { "s" } else { "" }
-            )
-        } else {
-            String::new()
-        };
-        return format!("VERDICT: FAIL: {title} [{id}]{more}");
-    }
-    let base = if summary.delivered {
-        "VERDICT: OK: a message was accepted"
-    } else if summary.encrypted_transfer {
-        "VERDICT: OK so far: a message-sized transfer went through TLS (its acceptance is encrypted)"
-    } else if summary.sessions == 0 {
-        "VERDICT: nothing to judge: no SMTP conversation"
-    } else if summary.incomplete {
-        "VERDICT: the result cannot be seen: the capture does not hold it"
-    } else if summary.all_test_only {
-        "VERDICT: only connection tests: no message was sent"
-    } else {
-        "VERDICT: no message was sent"
+    let [errors, warnings, _] = summary.counts;
+    let first_error = summary.first[Severity::Error.index()];
+    let first_warning = summary.first[Severity::Warning.index()];
+    let more = |n: usize, what: &str| match n.saturating_sub(1) {
+        0 => String::new(),
+        m => format!(" (and {m} more {what}{})", if m > 1 { "s" } else { "" }),
     };
-    match summary.first[Severity::Warning.index()] {
-        Some((id, title)) => format!("{base}; warning: {title} [{id}]"),
-        None => base.to_string(),
+    let cause = first_error.map(|(id, title)| format!("{title} [{id}]{}", more(errors, "error")));
+    if let Some((stage, reply)) = &summary.rejected {
+        let reply = reply
+            .as_deref()
+            .map(|r| format!(": {r}"))
+            .unwrap_or_default();
+        let cause = cause.map(|c| format!(" — {c}")).unwrap_or_default();
+        return format!(
+            "VERDICT: FAIL: rejected at {}{reply}{cause}",
+            stage.name().to_uppercase()
+        );
     }
+    let happened = if summary.delivered {
+        "DELIVERED: a message was accepted"
+    } else if summary.encrypted_transfer {
+        "SENT INSIDE TLS: a message-sized transfer went through TLS (its acceptance is encrypted)"
+    } else if summary.tls_failed {
+        "FAIL: the TLS handshake did not complete"
+    } else if summary.no_connection && summary.sessions > 0 {
+        "FAIL: no connection to the server"
+    } else if summary.sessions == 0 && cause.is_some() {
+        "no SMTP conversation"
+    } else if summary.sessions == 0 {
+        "nothing to judge: no SMTP conversation"
+    } else if summary.incomplete {
+        "the result cannot be seen: the capture does not hold it"
+    } else if summary.all_test_only {
+        "NOT SENT: only connection tests, which prove nothing about delivery"
+    } else {
+        "NOT SENT: no message was sent"
+    };
+    let fail = if happened.starts_with("FAIL") {
+        ""
+    } else {
+        "FAIL: "
+    };
+    match (cause, first_warning) {
+        (Some(c), _) if summary.delivered || summary.encrypted_transfer => {
+            format!("VERDICT: {happened}, but: {c}")
+        }
+        (Some(c), _) => format!("VERDICT: {fail}{happened}; {c}"),
+        (None, Some((id, title))) if summary.delivered && is_about_capture(id) => {
+            format!("VERDICT: {happened}; note: {title} [{id}]")
+        }
+        (None, Some((id, title))) if summary.delivered => {
+            let others = match warnings.saturating_sub(1) {
+                0 => String::new(),
+                1 => ", and 1 more warning".to_string(),
+                m => format!(", and {m} more warnings"),
+            };
+            format!(
+                "VERDICT: {happened}, but not the supported configuration: {title} [{id}] (warning{others})"
+            )
+        }
+        (None, Some((id, title))) => format!("VERDICT: {happened}; warning: {title} [{id}]"),
+        (None, None) => format!("VERDICT: {happened}"),
+    }
+}
+
+/// Findings about the capture itself, not the configuration.
+fn is_about_capture(id: &str) -> bool {
+    id.starts_with("capture-") || id == "conflicting-retransmission"
 }
 
 fn finding(f: &Finding, color: bool) -> String {
@@ -263,7 +306,7 @@ fn table(rows: Vec<Vec<String>>) -> String {
             "handshake",
             "closed",
             "outcome",
-            "last reply",
+            "deciding or last reply",
         ]);
     for r in rows {
         t.add_row(r);
@@ -285,7 +328,10 @@ fn table_row(s: &Session, sd: &SessionDiagnosis) -> Vec<String> {
         handshake(s.tcp.handshake).to_string(),
         closed(s),
         sd.outcome_label(),
-        last_reply(s),
+        match &sd.deciding_reply {
+            Some(d) => format!("{} (frame {})", clip(&d.text, 60), d.frame),
+            None => last_reply(s),
+        },
     ]
 }
 
