@@ -192,10 +192,13 @@ pub const CATALOGUE: &[FindingKind] = &[
         "Check SMTP Server and Port Number against the mail server's documented submission settings."),
     kind!("implicit-tls-port", Error, "Port 465 (implicit TLS) used",
         "The device connects to port 465, where it expects TLS from the first byte. Exchange Online does not offer SMTP submission on 465.",
-        "Set Port Number to 587 and the SSL/TLS level to STARTTLS."),
+        "Set Port Number to 587 and the SSL/TLS level to STARTTLS.";
+        elsewhere: "Port 465 (implicit TLS) did not work",
+        "The device connects to port 465 and starts TLS with the first byte (implicit TLS), and the handshake did not complete: the server does not offer implicit TLS there, or not in a form the device accepts.",
+        "Check whether the server offers implicit TLS on port 465; otherwise set Port Number to 587 with the SSL/TLS level STARTTLS."),
     kind!("dns-failure", Error, "The mail server's name did not resolve",
         "A DNS lookup of the mail server's name failed (NXDOMAIN, SERVFAIL, REFUSED or no answer), so the device never knew where to connect: a typo in the server name or a broken DNS setting.",
-        "Check the SMTP Server name (smtp.office365.com) and the device's DNS server settings."),
+        "Check the SMTP Server name (a typo is common: the evidence says when the name is one letter or two away from a known mail server) and the device's DNS server settings."),
     kind!("pop-before-smtp", Warning, "A POP3 login precedes SMTP",
         "The device logs in with POP3 before sending (POP before SMTP). Exchange Online removed Basic authentication for POP3; it does not authorise SMTP this way.",
         "Set POP before SMTP to Disabled and enable SMTP Authentication instead.";

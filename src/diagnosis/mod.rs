@@ -939,6 +939,50 @@ fn explain_refusal(f: &mut Findings, s: &Session, deciding: Option<&Evidence>) {
     f.add("refused", Some(s.id), evidence);
 }
 
+/// Mail server names devices are set to, for recognising a typo.
+const KNOWN_MAIL_HOSTS: &[&str] = &[
+    "smtp.office365.com",
+    "smtp-legacy.office365.com",
+    "outlook.office365.com",
+    "smtp.office365.us",
+    "smtp.gmail.com",
+    "smtp-relay.gmail.com",
+    "smtp-mail.outlook.com",
+];
+
+/// The known mail server a failed name is a near miss of (one or two letters away), or,
+/// for a tenant MX name, the domain it should end in.
+fn near_miss(name: &str) -> Option<String> {
+    let n = name.trim_end_matches('.').to_ascii_lowercase();
+    if let Some(k) = KNOWN_MAIL_HOSTS
+        .iter()
+        .find(|k| **k != n && edit_distance(&n, k) <= 2)
+    {
+        return Some((*k).to_string());
+    }
+    // contoso-com.mail.protection.outlok.com and the like.
+    let suffix = ".mail.protection.outlook.com";
+    let (host, rest) = n.split_once(".mail.")?;
+    let tail = format!(".mail.{rest}");
+    (tail != suffix && edit_distance(&tail, suffix) <= 2).then(|| format!("{host}{suffix}"))
+}
+
+/// Levenshtein distance of two short names.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
 /// A name a device would use for its mail server.
 fn mail_server_like(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
@@ -1002,6 +1046,17 @@ fn capture_findings(f: &mut Findings, a: &Analysis, truncated_session: bool) {
                 text: "no answer in the capture".into(),
             },
         });
+        let told = f.list.iter().any(|x| {
+            x.evidence
+                .iter()
+                .any(|e| e.text.starts_with(&format!("{} did not resolve", l.name)))
+        });
+        if let Some(known) = near_miss(&l.name).filter(|_| !told) {
+            ev.push(Evidence {
+                frame: l.frame,
+                text: format!("{} did not resolve: did you mean {known}?", l.name),
+            });
+        }
         f.add("dns-failure", None, ev);
     }
     if let Some(frame) = a.decode.first_dropped_fragment {
@@ -1017,5 +1072,32 @@ fn capture_findings(f: &mut Findings, a: &Analysis, truncated_session: bool) {
             a.decode.truncated
         );
         f.add("capture-truncated", None, vec![Evidence { frame: 1, text }]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::near_miss;
+
+    #[test]
+    fn typos_of_known_mail_servers_are_pointed_out() {
+        assert_eq!(
+            near_miss("smtp.office356.com").as_deref(),
+            Some("smtp.office365.com")
+        );
+        assert_eq!(
+            near_miss("smtp.office365.co").as_deref(),
+            Some("smtp.office365.com")
+        );
+        assert_eq!(
+            near_miss("smtp.gmial.com").as_deref(),
+            Some("smtp.gmail.com")
+        );
+        assert_eq!(
+            near_miss("contoso-com.mail.protection.outlok.com").as_deref(),
+            Some("contoso-com.mail.protection.outlook.com")
+        );
+        assert_eq!(near_miss("smtp.office365.com"), None);
+        assert_eq!(near_miss("mail.contoso.com"), None);
     }
 }

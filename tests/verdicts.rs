@@ -1,0 +1,129 @@
+//! Verdicts a technician can trust, over every sample and public capture: every refusal
+//! that decided a failure is explained by a finding citing its frame; a session whose
+//! message was accepted carries no error but an exposed password or the MX endpoint;
+//! Microsoft 365 advice is given only for Exchange Online servers.
+
+mod common;
+
+use smtpcap::diagnosis::{diagnose, Outcome, Severity};
+
+fn all_captures() -> Vec<std::path::PathBuf> {
+    let mut v = common::samples();
+    v.extend(common::public_captures());
+    v
+}
+
+#[test]
+fn every_deciding_refusal_is_cited_by_a_finding() {
+    let mut checked = 0;
+    for path in all_captures() {
+        let a = common::analyze(&path);
+        let d = diagnose(&a);
+        for (i, sd) in d.sessions.iter().enumerate() {
+            let Some(reply) = &sd.deciding_reply else {
+                continue;
+            };
+            checked += 1;
+            let cited = d.session_findings[i]
+                .iter()
+                .chain(&d.capture_findings)
+                .any(|f| f.evidence.iter().any(|e| e.frame == reply.frame));
+            assert!(
+                cited,
+                "{} session {}: {:?} (frame {}) is cited by no finding",
+                path.display(),
+                a.sessions[i].id,
+                reply.text,
+                reply.frame
+            );
+            // And the finding that cites it leads the session's findings.
+            let first = d.session_findings[i].first().map(|f| f.id);
+            let leads = d.session_findings[i]
+                .first()
+                .is_some_and(|f| f.evidence.iter().any(|e| e.frame == reply.frame));
+            assert!(leads, "{}: first finding {first:?}", path.display());
+        }
+    }
+    assert!(checked >= 20, "only {checked} rejected sessions");
+}
+
+#[test]
+fn a_delivered_message_carries_no_error_but_an_exposed_password_or_the_mx_endpoint() {
+    for path in all_captures() {
+        let a = common::analyze(&path);
+        let d = diagnose(&a);
+        for (i, sd) in d.sessions.iter().enumerate() {
+            if sd.outcome != Outcome::Delivered {
+                continue;
+            }
+            for f in &d.session_findings[i] {
+                assert!(
+                    f.severity != Severity::Error
+                        || matches!(f.id, "cleartext-credentials" | "mx-endpoint"),
+                    "{} session {}: {} is an error on a delivered message",
+                    path.display(),
+                    a.sessions[i].id,
+                    f.id
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn microsoft_365_advice_only_for_exchange_online() {
+    let words = [
+        "Exchange Online",
+        "Microsoft 365",
+        "office365",
+        "tenant",
+        "Exchange admin",
+    ];
+    let mut other_servers = 0;
+    for path in all_captures() {
+        let a = common::analyze(&path);
+        let d = diagnose(&a);
+        for (i, sd) in d.sessions.iter().enumerate() {
+            if sd.server_identity.is_exchange_online() {
+                continue;
+            }
+            other_servers += 1;
+            for f in &d.session_findings[i] {
+                let text = format!("{} {} {}", f.title, f.explanation, f.remediation);
+                for w in words {
+                    assert!(
+                        !text.contains(w),
+                        "{} session {} ({}): {} speaks of {w}: {text}",
+                        path.display(),
+                        a.sessions[i].id,
+                        sd.server_identity.label(),
+                        f.id
+                    );
+                }
+            }
+        }
+    }
+    if common::public_dir().is_some() {
+        assert!(other_servers >= 20, "only {other_servers} other servers");
+    }
+}
+
+#[test]
+fn every_catalogue_entry_has_words_for_other_servers_or_is_only_for_exchange_online() {
+    use smtpcap::diagnosis::{CATALOGUE, EXCHANGE_ONLINE_ONLY};
+    for k in CATALOGUE {
+        if EXCHANGE_ONLINE_ONLY.contains(&k.id) {
+            continue;
+        }
+        let t = k.texts(false);
+        let text = format!("{} {} {}", t.title, t.explanation, t.remediation);
+        for w in [
+            "Exchange Online",
+            "Microsoft 365",
+            "tenant",
+            "smtp.office365.com",
+        ] {
+            assert!(!text.contains(w), "{}: {w} in {text}", k.id);
+        }
+    }
+}
