@@ -6,7 +6,7 @@
 #
 # Needs root, iproute2, nftables, ethtool, tcpdump, dumpcap (wireshark-common), editcap,
 # swaks, curl, msmtp, openssl, python3, tcprewrite (tcpreplay).
-# Usage: scripts/record-samples.sh [--field-forms] [OUTDIR]
+# Usage: scripts/record-samples.sh [--field-forms | --postfix] [OUTDIR]
 #   --field-forms: only the captures of real-world capture forms (segmentation offload,
 #   a server that turns to garbage), without re-recording the others.
 #
@@ -16,8 +16,12 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 only_field=0
+only_postfix=0
 if [ "${1:-}" = --field-forms ]; then
     only_field=1
+    shift
+elif [ "${1:-}" = --postfix ]; then
+    only_postfix=1
     shift
 fi
 out=$(realpath -m "${1:-$here/../samples}")
@@ -35,6 +39,7 @@ PASS='Scan2Mail!2026'
 server_pid=
 
 cleanup() {
+    [ -f "$work/pf/main.cf" ] && ip netns exec $S postfix -c "$work/pf" stop >/dev/null 2>&1 || true
     [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
     ip netns pids $S 2>/dev/null | xargs -r kill 2>/dev/null || true
     ip netns pids $C 2>/dev/null | xargs -r kill 2>/dev/null || true
@@ -143,7 +148,7 @@ stop_captures() {
     for p in "${capture_pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
     for p in "${capture_pids[@]}"; do wait "$p" 2>/dev/null || true; done
     capture_pids=()
-    rm -f "$work"/*.log "$out"/*.log "$out"/scenarios/*.log
+    rm -f "$work"/*.log "$out"/*.log "$out"/scenarios/*.log "$out"/postfix/*.log
 }
 
 # record NAME TOOL CLIENT...: one capture of one client run.
@@ -184,11 +189,99 @@ record_field_forms() {
     echo "recorded garbage-server-python.pcap"
 }
 
+# A real Postfix (Debian's package, which must be installed but not running) as a site
+# relay at $SRV4, one configuration per capture. Its queue and configuration live in $work;
+# it delivers nothing (every transport is deferred: mail stays queued), it only answers.
+pf_start() {
+    local conf=$work/pf
+    pf_stop
+    mkdir -p "$conf" "$work/pfq" "$work/pfd"
+    chown postfix "$work/pfd"
+    # Postfix's own user must reach its data directory (mktemp makes the work dir 700).
+    chmod 711 "$work"
+    cp /usr/share/postfix/master.cf.dist "$conf/master.cf"
+    {
+        echo "compatibility_level = 3.6"
+        echo "myhostname = relay.contoso.local"
+        echo "mydomain = contoso.local"
+        echo 'myorigin = $myhostname'
+        echo 'mydestination = $myhostname, contoso.local'
+        echo "inet_interfaces = $SRV4"
+        echo "inet_protocols = ipv4"
+        echo "mynetworks = 127.0.0.0/8"
+        echo "queue_directory = $work/pfq"
+        echo "data_directory = $work/pfd"
+        echo "alias_maps ="
+        echo "alias_database ="
+        echo "biff = no"
+        echo 'smtpd_banner = $myhostname ESMTP $mail_name (Debian/GNU)'
+        echo "maillog_file = $work/pf.log"
+        echo "maillog_file_prefixes = /tmp"
+        echo "defer_transports = smtp, local, relay, virtual"
+        echo "smtp_dns_support_level = disabled"
+        echo "smtpd_tls_cert_file = $work/cert.pem"
+        echo "smtpd_tls_key_file = $work/key.pem"
+        echo "smtpd_tls_security_level = may"
+        for setting in "$@"; do echo "$setting"; done
+    } >"$conf/main.cf"
+    ip netns exec $S postfix -c "$conf" start >/dev/null 2>&1 || true
+    for _ in $(seq 1 50); do in_s ss -ltn | grep -q "$SRV4:25 " && return; sleep 0.1; done
+    echo "postfix did not start" >&2
+    cat "$work/pf.log" >&2 2>/dev/null || true
+    exit 1
+}
+pf_stop() {
+    [ -f "$work/pf/main.cf" ] && ip netns exec $S postfix -c "$work/pf" stop >/dev/null 2>&1 || true
+    for _ in $(seq 1 30); do in_s ss -ltn | grep -q "$SRV4:25 " || return 0; sleep 0.1; done
+}
+
+# Refusals and deliveries of a real Postfix relay, each as its own capture.
+record_postfix() {
+    mkdir -p "$out/postfix"
+    # The simulator listens on :25 too: stop it while Postfix has the port.
+    if [ -n "$server_pid" ]; then
+        kill "$server_pid" 2>/dev/null || true
+        wait "$server_pid" 2>/dev/null || true
+        server_pid=
+    fi
+    local ext=(--to someone@example.org)
+    local fqdn=(--helo mx-4070n.contoso.local)
+    local base=(swaks --from scanner@contoso.local --server $SRV4 --port 25 --data "@$work/msg.txt" --timeout 10)
+    # Relay refused by the default policy (defer_unauth_destination: 454) ...
+    pf_start
+    record postfix/relay-deferred-454.pcap tcpdump "${base[@]}" "${fqdn[@]}" "${ext[@]}"
+    # ... and by reject_unauth_destination (554).
+    pf_start "smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination"
+    record postfix/relay-rejected-554.pcap tcpdump "${base[@]}" "${fqdn[@]}" "${ext[@]}"
+    # TLS required: 530 5.7.0 Must issue a STARTTLS command first.
+    pf_start "smtpd_tls_security_level = encrypt"
+    record postfix/starttls-required-530.pcap tcpdump "${base[@]}" "${fqdn[@]}" --to office@contoso.local
+    # The copier's bare EHLO name against reject_non_fqdn_helo_hostname (refused at RCPT).
+    pf_start "smtpd_helo_restrictions = reject_non_fqdn_helo_hostname" "mynetworks = 127.0.0.0/8, 192.0.2.0/24"
+    record postfix/helo-not-fqdn-504.pcap tcpdump "${base[@]}" --helo MX-4070N "${ext[@]}"
+    # A scan larger than message_size_limit.
+    pf_start "message_size_limit = 20000" "mynetworks = 127.0.0.0/8, 192.0.2.0/24"
+    record postfix/message-too-large-552.pcap tcpdump "${base[@]}" "${fqdn[@]}" "${ext[@]}" --data "@$work/large.txt"
+    # A site relay that takes the device's mail in clear ...
+    pf_start "mynetworks = 127.0.0.0/8, 192.0.2.0/24"
+    record postfix/relay-delivers-clear.pcap tcpdump "${base[@]}" "${fqdn[@]}" "${ext[@]}"
+    # ... and after STARTTLS.
+    # (a message of a few kB, so that it shows as a message-sized transfer inside TLS)
+    record postfix/relay-delivers-starttls.pcap tcpdump "${base[@]}" "${fqdn[@]}" "${ext[@]}" -tls --data "@$work/medium.txt"
+    pf_stop
+    echo "recorded postfix/*.pcap"
+}
+
 setup
 swaks_base=(swaks --from "$USER" --to scans@domain.com --helo MX-4070N.domain.local --data "@$work/msg.txt" --timeout 10)
 if [ "$only_field" = 1 ]; then
     record_field_forms
     chmod 644 "$out"/*.pcap*
+    exit 0
+fi
+if [ "$only_postfix" = 1 ]; then
+    record_postfix
+    chmod 644 "$out"/postfix/*.pcap
     exit 0
 fi
 
@@ -377,6 +470,7 @@ cat "$work/two-interfaces.pcapng" "$out/ipv6-starttls-swaks.pcapng" >"$out/multi
 echo "converted plain-mx-nanosecond.pcap, multi-section-interface.pcapng"
 
 record_field_forms
+record_postfix
 
-chmod 644 "$out"/*.pcap* "$out"/scenarios/*
+chmod 644 "$out"/*.pcap* "$out"/scenarios/* "$out"/postfix/*
 ls -l "$out"

@@ -127,3 +127,64 @@ fn every_catalogue_entry_has_words_for_other_servers_or_is_only_for_exchange_onl
         }
     }
 }
+
+/// A real Postfix (Debian's 3.7) as the site relay, recorded by
+/// `scripts/record-samples.sh --postfix`: each capture's verdict, and why.
+#[test]
+fn a_real_postfix_relay_is_read_as_postfix_means_it() {
+    let cases = [
+        // defer_unauth_destination, the default: a 4xx, but a policy, not "retry later".
+        (
+            "relay-deferred-454.pcap",
+            "FAIL: rejected at RCPT: 454 4.7.1 <someone@example.org>: Relay access denied",
+            "relay-denied",
+        ),
+        (
+            "relay-rejected-554.pcap",
+            "FAIL: rejected at RCPT: 554 5.7.1 <someone@example.org>: Relay access denied",
+            "relay-denied",
+        ),
+        (
+            "starttls-required-530.pcap",
+            "FAIL: rejected at MAIL: 530 5.7.0 Must issue a STARTTLS command first",
+            "must-starttls",
+        ),
+        // smtpd_delay_reject: the HELO refusal comes at RCPT.
+        (
+            "helo-not-fqdn-504.pcap",
+            "FAIL: rejected at RCPT: 504 5.5.2 <MX-4070N>: Helo command rejected: need fully-qualified hostname",
+            "invalid-helo",
+        ),
+        (
+            "message-too-large-552.pcap",
+            "FAIL: rejected at DATA: 552 5.3.4 Error: message file too big",
+            "message-too-large",
+        ),
+        // A site relay in clear works: delivered, STARTTLS unused is a warning only.
+        (
+            "relay-delivers-clear.pcap",
+            "DELIVERED: a message was accepted, but not the supported configuration: STARTTLS offered but never used [no-starttls] (warning)",
+            "no-starttls",
+        ),
+        (
+            "relay-delivers-starttls.pcap",
+            "SENT INSIDE TLS: a message-sized transfer went through TLS (its acceptance is encrypted)",
+            "encrypted-outcome-unknown",
+        ),
+    ];
+    for (file, verdict, first) in cases {
+        let a = common::analyze(format!("samples/postfix/{file}").as_ref());
+        let d = diagnose(&a);
+        let v = smtpcap::report::verdict(&d);
+        assert!(v.starts_with(&format!("VERDICT: {verdict}")), "{file}: {v}");
+        let findings = d.findings();
+        assert_eq!(findings.first().map(|f| f.id), Some(first), "{file}");
+        let sd = &d.sessions[0];
+        assert_eq!(
+            sd.server_identity.software,
+            smtpcap::diagnosis::server::Software::Postfix,
+            "{file}"
+        );
+        assert!(!sd.server_identity.is_exchange_online());
+    }
+}

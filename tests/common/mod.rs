@@ -17,10 +17,11 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The captures in `samples/` and `samples/scenarios/`, as paths relative to the package root.
+/// The captures in `samples/`, `samples/scenarios/` and `samples/postfix/`, as paths
+/// relative to the package root.
 pub fn samples() -> Vec<PathBuf> {
     let mut v = Vec::new();
-    for dir in ["samples", "samples/scenarios"] {
+    for dir in ["samples", "samples/scenarios", "samples/postfix"] {
         for e in std::fs::read_dir(root().join(dir))
             .expect("samples/ exists")
             .flatten()
