@@ -226,7 +226,8 @@ fn jsonl_is_one_line_per_capture_and_markdown_has_the_report_sections() {
         "| SHA-256 |",
         "## Verdict",
         "## Findings",
-        "## Settings to change",
+        "## Settings checklist",
+        "| **change** | SMTP Server | contoso-com.mail.protection.outlook.com (192.0.2.25) |",
         "```text",
     ] {
         assert!(md.contains(section), "{section} missing");

@@ -5,6 +5,7 @@
 //! with the frames and quoted lines that prove it.
 
 mod catalogue;
+pub mod checklist;
 pub mod outcome;
 pub mod refusal;
 mod role;
@@ -62,6 +63,9 @@ pub struct SessionDiagnosis {
     /// A POP3 session (POP before SMTP): its refusal is no refusal of the mail.
     #[serde(skip)]
     pub pop3: bool,
+    /// What the session shows of the device's settings, for the checklist.
+    #[serde(skip)]
+    pub settings: checklist::SettingsSeen,
 }
 
 impl SessionDiagnosis {
@@ -123,6 +127,8 @@ pub struct Summary {
     pub rejected: Option<(Stage, Option<String>)>,
     pub no_connection: bool,
     pub tls_failed: bool,
+    /// What the sessions show of the device's settings.
+    pub settings: checklist::SettingsSeen,
     /// Findings per severity (error, warning, info).
     pub counts: [usize; 3],
     /// The first finding (id, title) of each severity, in report order.
@@ -142,6 +148,7 @@ impl Default for Summary {
             rejected: None,
             no_connection: false,
             tls_failed: false,
+            settings: checklist::SettingsSeen::default(),
             counts: [0; 3],
             first: [None; 3],
             ids: Default::default(),
@@ -156,6 +163,7 @@ impl Summary {
         self.encrypted_transfer |= sd.outcome == Outcome::EncryptedMessageTransferred;
         self.incomplete |= sd.outcome == Outcome::Incomplete;
         self.all_test_only &= sd.outcome == Outcome::TestOnly;
+        self.settings.merge(&sd.settings);
         self.no_connection |= sd.outcome == Outcome::NoConnection;
         self.tls_failed |= sd.outcome == Outcome::TlsFailed;
         if let (Outcome::Rejected, Some(stage), None, false) =
@@ -189,6 +197,7 @@ impl Summary {
         self.all_test_only &= later.all_test_only;
         self.no_connection |= later.no_connection;
         self.tls_failed |= later.tls_failed;
+        self.settings.merge(&later.settings);
         if self.rejected.is_none() {
             self.rejected.clone_from(&later.rejected);
         }
@@ -206,6 +215,12 @@ impl Summary {
 
     pub fn has_errors(&self) -> bool {
         self.counts[0] > 0
+    }
+
+    /// The settings checklist from what the sessions showed and the findings made.
+    pub fn checklist(&self) -> Vec<checklist::ChecklistItem> {
+        let ids: Vec<&str> = self.ids().collect();
+        checklist::checklist(&self.settings, &ids)
     }
 
     pub fn device_side(&self) -> bool {
@@ -378,6 +393,7 @@ impl Diagnoser {
             server_role: clue_role,
             server_name: server.name.clone(),
             server_name_source: server.source,
+            settings: checklist::SettingsSeen::of(s, &server, out),
             server_identity: server,
             transactions: txs,
             pop3: s.protocol == Protocol::Pop3,

@@ -1,4 +1,3 @@
-use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::io::{self, Read};
 use std::path::Path;
@@ -7,6 +6,7 @@ use sha2::{Digest, Sha256};
 
 use super::{display_filter, verdict_of, Scrubbed, Spool};
 use crate::analysis::{Analysis, Session};
+use crate::diagnosis::checklist::{self, Check};
 use crate::diagnosis::{Diagnosis, Finding, SessionDiagnosis, Summary, SHARP_SMTP};
 
 /// A self-contained escalation report, ready to paste into a ticket.
@@ -120,14 +120,27 @@ impl MarkdownWriter {
         }
 
         let mut tail = String::new();
-        let checklist = checklist(summary.ids());
-        if !checklist.is_empty() {
-            let _ = writeln!(tail, "## Settings to change\n\n{}\n", md(SHARP_SMTP));
-            for (item, ids) in checklist {
-                // The number only orders the items as the settings page lists them.
-                let item = item.split_once(". ").map_or(item, |(_, rest)| rest);
-                let _ = writeln!(tail, "- [ ] {} ({})", item, ids.join(", "));
+        if summary.sessions > 0 || summary.counts.iter().sum::<usize>() > 0 {
+            let _ = writeln!(
+                tail,
+                "## Settings checklist\n\n{}\n\n| | field | the capture shows | set |\n|---|---|---|---|",
+                md(SHARP_SMTP)
+            );
+            for item in summary.checklist() {
+                let mark = match item.check {
+                    Check::Ok => "✓",
+                    Check::Change => "**change**",
+                    Check::Unknown => "?",
+                };
+                let _ = writeln!(
+                    tail,
+                    "| {mark} | {} | {} | {} |",
+                    item.field,
+                    md(&item.seen),
+                    md(&item.set)
+                );
             }
+            let _ = writeln!(tail, "\n{}", md(checklist::THEN));
         }
         let _ = writeln!(tail, "\n## Wireshark display filters\n");
         out.put(&tail)?;
@@ -168,49 +181,6 @@ fn finding(f: &Finding) -> String {
     }
     let _ = writeln!(out, "```\n\n**Fix:** {}\n", md(&f.remediation));
     out
-}
-
-/// The settings the device-side findings call for, each with the findings behind it.
-fn checklist(ids: impl Iterator<Item = &'static str>) -> BTreeMap<&'static str, Vec<&'static str>> {
-    let mut items: BTreeMap<&'static str, Vec<&'static str>> = BTreeMap::new();
-    for id in ids {
-        let wanted: &[&'static str] = match id {
-            "mx-endpoint" | "connection-refused" | "dns-failure" | "wrong-region"
-            | "port-blocked" | "relay-denied" | "ip-blocklisted" => &[
-                "1. SMTP Server: `smtp.office365.com`",
-                "2. Port Number: `587`",
-            ],
-            "implicit-tls-port" => &[
-                "2. Port Number: `587`",
-                "3. Enable SSL: on, SSL/TLS level `STARTTLS`",
-            ],
-            "no-starttls" | "auth-not-offered" | "tls-handshake-failed" => {
-                &["3. Enable SSL: on, SSL/TLS level `STARTTLS`"]
-            }
-            "not-authenticated" => &["4. SMTP Authentication: Enabled"],
-            "auth-failed" | "encrypted-no-message" => {
-                &["5. User Name: the full mailbox address; Password: a valid app password"]
-            }
-            "send-as-denied" => &["6. Sender Address: the same mailbox as User Name"],
-            "pop-before-smtp" => &["7. POP before SMTP: Disabled"],
-            "cleartext-credentials" => {
-                &["8. Change the mailbox password (it crossed the network in clear text)"]
-            }
-            "tls-version-too-old" => &["9. Update the copier firmware (TLS 1.2 or later)"],
-            "smtp-auth-disabled" | "basic-auth-retired" | "restricted-sender" => {
-                &["10. Microsoft 365 admin: allow SMTP AUTH for the mailbox (see the finding)"]
-            }
-            "invalid-helo" => &["11. Device host name: a valid name without spaces or double dots"],
-            _ => &[],
-        };
-        for w in wanted {
-            let ids = items.entry(w).or_default();
-            if !ids.contains(&id) {
-                ids.push(id);
-            }
-        }
-    }
-    items
 }
 
 fn file_digest(path: &str) -> (String, String) {

@@ -6,6 +6,7 @@ use std::io;
 
 use super::{Scrubbed, Spool};
 use crate::analysis::{Analysis, Session};
+use crate::diagnosis::checklist::{self, Check};
 use crate::diagnosis::{Diagnosis, Finding, SessionDiagnosis, Severity, Summary, SUPPORTED};
 use crate::dialogue::{clip, BodyKind, EntryKind};
 use crate::tcp::{CloseHow, Handshake, Side};
@@ -157,6 +158,10 @@ impl TextWriter {
         };
         let _ = writeln!(head, "\n{}", paint(self.opts.color, style, &v));
         head.push('\n');
+        if summary.sessions > 0 {
+            head.push_str(&checklist_text(summary, self.opts.color));
+            head.push('\n');
+        }
         out.put(&head)?;
         out.spool(self.tables, &mut |_| String::new())?;
         if !self.rows.is_empty() {
@@ -265,6 +270,30 @@ pub fn verdict_of(summary: &Summary) -> String {
         (None, Some((id, title))) => format!("VERDICT: {happened}; warning: {title} [{id}]"),
         (None, None) => format!("VERDICT: {happened}"),
     }
+}
+
+/// The settings checklist: each field of the copier's SMTP page, what the capture showed
+/// and what to set.
+fn checklist_text(summary: &Summary, color: bool) -> String {
+    let mut out =
+        String::from("Settings (Network Settings → Services Settings → SMTP on the copier):\n");
+    for item in summary.checklist() {
+        let (mark, style) = match item.check {
+            Check::Ok => ("ok    ", GREEN),
+            Check::Change => ("CHANGE", RED),
+            Check::Unknown => ("?     ", YELLOW),
+        };
+        let _ = writeln!(
+            out,
+            "  {} {:<26} seen: {}; set: {}",
+            paint(color, style, mark),
+            item.field,
+            item.seen,
+            item.set
+        );
+    }
+    let _ = writeln!(out, "  {}", checklist::THEN);
+    out
 }
 
 /// Findings about the capture itself, not the configuration.

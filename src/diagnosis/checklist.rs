@@ -1,0 +1,358 @@
+//! The copier's SMTP settings as the capture shows them, field by field in the order of
+//! the Sharp MX web page, each with what to set: the checklist a technician works down.
+
+use serde::Serialize;
+
+use super::server::{Endpoint, Provider, ServerIdentity};
+use super::Outcome;
+use crate::analysis::{Protocol, Session};
+use crate::dialogue::EntryKind;
+
+/// What one session shows of the device's settings.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SettingsSeen {
+    /// The server's name (where known) and address.
+    pub server: Option<String>,
+    pub port: Option<u16>,
+    pub provider: Option<Provider>,
+    pub endpoint: Option<Endpoint>,
+    /// TLS: `STARTTLS`, `implicit TLS`, or `none`.
+    pub tls: Option<&'static str>,
+    /// The AUTH mechanism, or `none` when the session sent mail without AUTH.
+    pub auth: Option<String>,
+    /// The user name, where AUTH was in clear.
+    pub user: Option<String>,
+    /// The password crossed in clear.
+    pub password_in_clear: bool,
+    pub sender: Option<String>,
+    /// A POP3 login was seen (POP before SMTP).
+    pub pop3_login: bool,
+}
+
+impl SettingsSeen {
+    pub fn of(s: &Session, server: &ServerIdentity, out: Outcome) -> SettingsSeen {
+        let mut seen = SettingsSeen::default();
+        if s.protocol == Protocol::Pop3 {
+            seen.pop3_login = s
+                .dialogue
+                .iter()
+                .any(|e| matches!(e.command(), Some("USER" | "PASS" | "APOP" | "AUTH")));
+            return seen;
+        }
+        if out == Outcome::NoConnection && s.dialogue.is_empty() {
+            // The device tried this server and port, even if nothing answered.
+            seen.server = Some(server_text(s, server));
+            seen.port = Some(s.server.port);
+            return seen;
+        }
+        seen.server = Some(server_text(s, server));
+        seen.port = Some(s.server.port);
+        seen.provider = Some(server.provider);
+        seen.endpoint = Some(server.endpoint);
+        let mut starttls = false;
+        let mut mail = false;
+        for e in &s.dialogue {
+            match &e.kind {
+                EntryKind::Command {
+                    command, argument, ..
+                } => match command.as_str() {
+                    "STARTTLS" => starttls = true,
+                    "AUTH" => {
+                        seen.auth.get_or_insert_with(|| argument.clone());
+                    }
+                    "MAIL" => {
+                        mail = true;
+                        if seen.sender.is_none() {
+                            seen.sender = address(argument);
+                        }
+                    }
+                    _ => {}
+                },
+                EntryKind::Auth { auth } => {
+                    if seen.user.is_none() {
+                        seen.user.clone_from(&auth.username);
+                    }
+                    seen.password_in_clear |= auth.redacted;
+                }
+                _ => {}
+            }
+        }
+        let implicit = s.tls.is_some() && !starttls && s.server.port == 465;
+        seen.tls = Some(if starttls {
+            "STARTTLS"
+        } else if implicit || (s.tls.is_some() && !mail) {
+            "implicit TLS"
+        } else {
+            "none"
+        });
+        if seen.auth.is_none() && mail {
+            seen.auth = Some("none".into());
+        }
+        seen
+    }
+
+    /// Fills what this one does not show from `other`.
+    pub fn merge(&mut self, other: &SettingsSeen) {
+        if self.server.is_none() {
+            self.server.clone_from(&other.server);
+            self.port = other.port;
+            self.provider = other.provider;
+            self.endpoint = other.endpoint;
+        }
+        if self.tls.is_none() {
+            self.tls = other.tls;
+        }
+        if self.auth.is_none() {
+            self.auth.clone_from(&other.auth);
+        }
+        if self.user.is_none() {
+            self.user.clone_from(&other.user);
+        }
+        self.password_in_clear |= other.password_in_clear;
+        if self.sender.is_none() {
+            self.sender.clone_from(&other.sender);
+        }
+        self.pop3_login |= other.pop3_login;
+    }
+}
+
+fn server_text(s: &Session, server: &ServerIdentity) -> String {
+    match &server.name {
+        Some(n) => format!("{n} ({})", s.server.ip),
+        None => s.server.ip.to_string(),
+    }
+}
+
+/// The address in `FROM:<a@b> SIZE=…`.
+fn address(argument: &str) -> Option<String> {
+    let start = argument.find('<')? + 1;
+    let end = argument[start..].find('>')? + start;
+    Some(argument[start..end].to_string())
+}
+
+/// Whether a line needs a change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Check {
+    /// As it should be.
+    Ok,
+    /// To change.
+    Change,
+    /// The capture does not show it.
+    Unknown,
+}
+
+/// One field of the settings page.
+#[derive(Clone, Debug, Serialize)]
+pub struct ChecklistItem {
+    pub field: &'static str,
+    pub seen: String,
+    pub set: String,
+    pub check: Check,
+}
+
+/// The checklist, from what was seen and the findings made (`ids`).
+pub fn checklist(seen: &SettingsSeen, ids: &[&str]) -> Vec<ChecklistItem> {
+    let has = |id: &str| ids.contains(&id);
+    let exo = seen.provider == Some(Provider::ExchangeOnline)
+        || (seen.provider.is_none() && seen.server.is_none());
+    let hidden = matches!(seen.tls, Some("STARTTLS" | "implicit TLS"));
+    let unknown = || {
+        if hidden {
+            "inside TLS: not visible".to_string()
+        } else {
+            "not seen in the capture".to_string()
+        }
+    };
+    let mut items = Vec::new();
+    let mut push = |field, seen: Option<String>, set: String, wrong: bool| {
+        let check = match (&seen, wrong) {
+            (_, true) => Check::Change,
+            (None, false) => Check::Unknown,
+            (Some(_), false) => Check::Ok,
+        };
+        items.push(ChecklistItem {
+            field,
+            seen: seen.unwrap_or_else(unknown),
+            set,
+            check,
+        });
+    };
+    let server_wrong = has("mx-endpoint")
+        || has("dns-failure")
+        || has("connection-refused")
+        || has("wrong-region")
+        || (exo && seen.endpoint == Some(Endpoint::InboundMx));
+    let server_set = if exo {
+        "smtp.office365.com (by name, not an IP address)".to_string()
+    } else if server_wrong {
+        "the mail server's submission host name".to_string()
+    } else {
+        "keep".to_string()
+    };
+    push("SMTP Server", seen.server.clone(), server_set, server_wrong);
+    let port_wrong = has("implicit-tls-port")
+        || has("port-blocked")
+        || has("connection-refused")
+        || (exo && seen.port.is_some_and(|p| p != 587));
+    let port_set = if exo || port_wrong {
+        "587".to_string()
+    } else {
+        "keep".to_string()
+    };
+    push(
+        "Port Number",
+        seen.port.map(|p| p.to_string()),
+        port_set,
+        port_wrong,
+    );
+    let tls_wrong = has("no-starttls")
+        || has("must-starttls")
+        || has("implicit-tls-port")
+        || has("tls-version-too-old")
+        || has("tls-handshake-failed")
+        || (exo && seen.tls == Some("none"));
+    push(
+        "Enable SSL / SSL/TLS level",
+        seen.tls.map(|t| match t {
+            "none" => "off (no STARTTLS)".to_string(),
+            t => format!("on ({t})"),
+        }),
+        "on, STARTTLS".to_string(),
+        tls_wrong,
+    );
+    let auth_wrong = has("not-authenticated")
+        || has("relay-denied")
+        || has("auth-not-offered")
+        || (exo && seen.auth.as_deref() == Some("none"));
+    push(
+        "SMTP Authentication",
+        seen.auth.as_ref().map(|a| match a.as_str() {
+            "none" => "off (mail sent without AUTH)".to_string(),
+            m => format!("on (AUTH {m})"),
+        }),
+        if exo {
+            "enabled".to_string()
+        } else {
+            "enabled, if the server requires it".to_string()
+        },
+        auth_wrong,
+    );
+    let user_wrong = has("auth-failed") || has("send-as-denied");
+    push(
+        "User Name",
+        seen.user.clone(),
+        "the full mailbox address".to_string(),
+        user_wrong,
+    );
+    let password_wrong = has("auth-failed")
+        || has("smtp-auth-disabled")
+        || has("app-password-required")
+        || has("basic-auth-retired")
+        || seen.password_in_clear;
+    push(
+        "Password",
+        seen.password_in_clear
+            .then(|| "sent in clear (withheld here): treat it as exposed".to_string()),
+        if seen.password_in_clear {
+            "a new password (or app password), sent only after STARTTLS".to_string()
+        } else {
+            "an app password or the mailbox password".to_string()
+        },
+        password_wrong,
+    );
+    let sender_wrong = has("send-as-denied") || has("sender-domain-unknown");
+    push(
+        "Sender Address",
+        seen.sender.clone(),
+        "the same mailbox as User Name".to_string(),
+        sender_wrong,
+    );
+    push(
+        "POP before SMTP",
+        Some(if seen.pop3_login {
+            "on (a POP3 login precedes SMTP)".to_string()
+        } else {
+            "off (no POP3 login seen)".to_string()
+        }),
+        "Disabled".to_string(),
+        seen.pop3_login,
+    );
+    items
+}
+
+/// The line that ends every checklist.
+pub const THEN: &str = "Then send a real scan to a mailbox, not the connection test (it proves only that the server answers), and capture that attempt.";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn checks(seen: &SettingsSeen, ids: &[&str]) -> Vec<(&'static str, Check)> {
+        checklist(seen, ids)
+            .into_iter()
+            .map(|i| (i.field, i.check))
+            .collect()
+    }
+
+    #[test]
+    fn the_tenant_mx_in_clear_needs_server_port_tls_and_auth_changed() {
+        let seen = SettingsSeen {
+            server: Some("contoso-com.mail.protection.outlook.com (192.0.2.25)".into()),
+            port: Some(25),
+            provider: Some(Provider::ExchangeOnline),
+            endpoint: Some(Endpoint::InboundMx),
+            tls: Some("none"),
+            auth: Some("none".into()),
+            sender: Some("office@domain.com".into()),
+            ..SettingsSeen::default()
+        };
+        let got = checks(&seen, &["mx-endpoint", "no-starttls", "ip-blocklisted"]);
+        assert_eq!(
+            got,
+            [
+                ("SMTP Server", Check::Change),
+                ("Port Number", Check::Change),
+                ("Enable SSL / SSL/TLS level", Check::Change),
+                ("SMTP Authentication", Check::Change),
+                ("User Name", Check::Unknown),
+                ("Password", Check::Unknown),
+                ("Sender Address", Check::Ok),
+                ("POP before SMTP", Check::Ok),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_site_relay_keeps_its_server_and_port() {
+        let seen = SettingsSeen {
+            server: Some("relay.contoso.local (10.0.0.5)".into()),
+            port: Some(25),
+            provider: Some(Provider::Other),
+            endpoint: Some(Endpoint::Unknown),
+            tls: Some("none"),
+            auth: Some("none".into()),
+            sender: Some("scanner@contoso.local".into()),
+            ..SettingsSeen::default()
+        };
+        let items = checklist(&seen, &["no-starttls"]);
+        assert_eq!(items[0].check, Check::Ok);
+        assert_eq!(items[0].set, "keep");
+        assert_eq!(items[1].check, Check::Ok);
+        assert_eq!(items[2].check, Check::Change);
+        assert_eq!(items[3].check, Check::Ok);
+    }
+
+    #[test]
+    fn a_password_in_clear_is_to_be_changed() {
+        let seen = SettingsSeen {
+            password_in_clear: true,
+            user: Some("office@domain.com".into()),
+            ..SettingsSeen::default()
+        };
+        let items = checklist(&seen, &["cleartext-credentials"]);
+        let pw = items.iter().find(|i| i.field == "Password").unwrap();
+        assert_eq!(pw.check, Check::Change);
+        assert!(pw.seen.contains("withheld"));
+    }
+}
