@@ -241,6 +241,12 @@ pub const CATALOGUE: &[FindingKind] = &[
     kind!("content-rejected", Error, "The message's content was refused",
         "The server refused the message after reading it: a virus or spam filter, or malformed content.",
         "Send a test scan as a plain PDF to the same address; if that passes, the content triggered a filter, and the server's administrator can tell which rule."),
+    kind!("pop3-login-refused", Warning, "The POP3 login was refused",
+        "The POP3 server refused the user name or password (-ERR). The device logs in with POP3 before sending (POP before SMTP); Exchange Online no longer accepts Basic authentication for POP3, so this login fails whatever the password.",
+        "Set POP before SMTP to Disabled and use SMTP Authentication instead.";
+        elsewhere: "The POP3 login was refused",
+        "The POP3 server refused the user name or password (-ERR). The device logs in with POP3 before sending (POP before SMTP), so a server that relies on it will refuse the mail too.",
+        "Check the POP3 user name and password; better, set POP before SMTP to Disabled and use SMTP Authentication."),
     kind!("refused", Error, "The server refused the attempt",
         "The server's reply refused the attempt, for a reason no more specific finding covers: its evidence quotes the reply and what its enhanced status code means (RFC 3463).",
         "Follow the reply's text; quote it, with its frame, to the mail server's administrator."),

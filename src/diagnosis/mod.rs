@@ -262,6 +262,7 @@ const DEVICE_SIDE: &[&str] = &[
     "sender-domain-unknown",
     "mailbox-unknown",
     "message-too-large",
+    "pop3-login-refused",
 ];
 
 #[derive(Default)]
@@ -945,6 +946,10 @@ fn explain_refusal(f: &mut Findings, s: &Session, deciding: Option<&Evidence>) {
         .iter()
         .any(|x| x.evidence.iter().any(|e| e.frame == d.frame));
     if cited {
+        return;
+    }
+    if s.protocol == Protocol::Pop3 {
+        f.add("pop3-login-refused", Some(s.id), vec![d.clone()]);
         return;
     }
     let mut evidence = vec![d.clone()];

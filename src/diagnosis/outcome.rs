@@ -26,6 +26,10 @@ pub enum Outcome {
     TestOnly,
     /// The capture ends, or a gap hides the result.
     Incomplete,
+    /// POP3 (POP before SMTP): the server accepted the login.
+    LoginAccepted,
+    /// POP3: the server refused the login (`-ERR`).
+    LoginRefused,
 }
 
 impl Outcome {
@@ -39,6 +43,8 @@ impl Outcome {
             Outcome::EncryptedNoMessage => "encrypted-no-message",
             Outcome::TestOnly => "test-only",
             Outcome::Incomplete => "incomplete",
+            Outcome::LoginAccepted => "login-accepted",
+            Outcome::LoginRefused => "login-refused",
         }
     }
 }
@@ -250,15 +256,33 @@ pub fn outcome(
         _ => {}
     }
     if session.protocol == Protocol::Pop3 {
-        // A POP3 login refused (-ERR to USER, PASS, APOP or AUTH) is a rejection at auth.
-        let refused = session.dialogue.iter().any(|e| {
-            matches!(&e.kind, EntryKind::Status { status, answers: Some(a), .. }
-                if status == "-ERR" && matches!(a.command.as_str(), "USER" | "PASS" | "APOP" | "AUTH"))
+        // The answer to the login's last step (PASS, APOP or AUTH; USER's -ERR refuses too).
+        let answer = session.dialogue.iter().rev().find_map(|e| match &e.kind {
+            EntryKind::Status {
+                status,
+                lines,
+                answers: Some(a),
+                ..
+            } if matches!(a.command.as_str(), "USER" | "PASS" | "APOP" | "AUTH")
+                && (status == "-ERR" || a.command != "USER") =>
+            {
+                Some((status.as_str(), e.frame, lines.first().cloned().unwrap_or_default()))
+            }
+            _ => None,
         });
-        return if refused {
-            (Outcome::Rejected, Some(Stage::Auth), None)
-        } else {
-            (Outcome::Incomplete, None, None)
+        return match answer {
+            Some(("-ERR", frame, line)) => (
+                Outcome::LoginRefused,
+                None,
+                Some(Deciding {
+                    frame,
+                    code: 0,
+                    line,
+                    stage: Some(Stage::Auth),
+                }),
+            ),
+            Some(("+OK", _, _)) => (Outcome::LoginAccepted, None, None),
+            _ => (Outcome::Incomplete, None, None),
         };
     }
     if txs.iter().any(|t| t.accepted) {

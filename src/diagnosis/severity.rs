@@ -90,6 +90,8 @@ pub fn judge(findings: &mut [Finding], facts: &SessionFacts<'_>) {
                 .any(|e| e.frame == d.frame && e.text == d.text)
         });
         let mut severity = match f.id {
+            // A refused POP3 login fails no mail by itself (POP before SMTP is the finding).
+            "pop3-login-refused" => Severity::Warning,
             // The reply that decided the failure explains it.
             _ if decided => Severity::Error,
             // A refusal the session got past, or that did not decide it.
