@@ -85,7 +85,11 @@ const CASES: &[Case] = &[
     Case {
         file: "pop-before-smtp.pcap",
         outcomes: &["encrypted-message-transferred"],
-        findings: &["cleartext-credentials", "pop-before-smtp", "pop3-login-refused"],
+        findings: &[
+            "cleartext-credentials",
+            "pop-before-smtp",
+            "pop3-login-refused",
+        ],
     },
     Case {
         file: "invalid-helo.pcap",

@@ -892,6 +892,31 @@ fn session_findings(
     if !conflicts.is_empty() {
         f.add("conflicting-retransmission", id, conflicts);
     }
+    let lossy: Vec<Evidence> = [
+        ("client", &s.tcp.client_stream),
+        ("server", &s.tcp.server_stream),
+    ]
+    .iter()
+    // Where the capture holds many copies of segments (a mirror of both ports, merged
+    // captures), not every copy can be told from a retransmission: no finding then.
+    .filter(|(_, x)| {
+        x.duplicates * 10 < x.segments
+            && x.retransmissions >= MIN_RETRANSMISSIONS
+            && x.retransmissions * 10 >= x.segments
+    })
+    .map(|(who, x)| Evidence {
+        frame: x.first_retransmission_frame.unwrap_or(first),
+        text: format!(
+            "the {who} sent {} of its {} data segments again ({}%), the first here",
+            x.retransmissions,
+            x.segments,
+            x.retransmissions * 100 / x.segments.max(1)
+        ),
+    })
+    .collect();
+    if !lossy.is_empty() {
+        f.add("network-loss", id, lossy);
+    }
     if st.iter().any(|x| x.snaplen_bytes > 0) {
         let ev = gap_evidence(s, GapReason::Snaplen);
         f.add("capture-truncated", id, ev);
@@ -916,6 +941,10 @@ fn session_findings(
         f.add("capture-incomplete", id, ev);
     }
 }
+
+/// Retransmissions of one direction that make a network-quality finding, when they are
+/// also at least a tenth of its segments.
+const MIN_RETRANSMISSIONS: u64 = 3;
 
 /// Whether a password or a message body crossed the network in clear in this session.
 fn sent_in_clear(s: &Session) -> bool {

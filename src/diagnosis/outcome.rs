@@ -266,7 +266,11 @@ pub fn outcome(
             } if matches!(a.command.as_str(), "USER" | "PASS" | "APOP" | "AUTH")
                 && (status == "-ERR" || a.command != "USER") =>
             {
-                Some((status.as_str(), e.frame, lines.first().cloned().unwrap_or_default()))
+                Some((
+                    status.as_str(),
+                    e.frame,
+                    lines.first().cloned().unwrap_or_default(),
+                ))
             }
             _ => None,
         });

@@ -42,8 +42,16 @@ pub struct StreamStats {
     pub bytes: u64,
     /// Data segments seen (including retransmissions).
     pub segments: u64,
-    /// Segments whose every byte had been seen before.
+    /// Segments whose every byte had been seen before, sent again by the host (copies
+    /// the capture itself holds twice are `duplicates`).
     pub retransmissions: u64,
+    /// The frame of the first retransmission.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_retransmission_frame: Option<u64>,
+    /// Segments the capture holds twice (a SPAN session of both switch ports, two merged
+    /// captures): the same sequence range again within a few milliseconds.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub duplicates: u64,
     /// Segments that arrived ahead of a hole and waited for it.
     pub out_of_order: u64,
     /// Bytes that are missing from the capture, and in how many runs.
@@ -85,6 +93,10 @@ fn first_origin(marks: &[Mark]) -> Origin {
 fn is_zero(n: &u64) -> bool {
     *n == 0
 }
+
+/// A copy of the last data segment seen this soon after it is the capture's duplicate, not
+/// the host's retransmission (no TCP stack retransmits within 5 ms).
+const DUPLICATE_MICROS: u32 = 5_000;
 
 /// Delivered bytes remembered per direction to compare retransmissions with: a command
 /// line or two, so that a rewritten command cannot pass unnoticed.
@@ -144,8 +156,19 @@ pub struct StreamReassembler {
     recent: Vec<u8>,
     /// The assembler's disagreements already counted in `stats`.
     pending_conflicts: u64,
+    /// Every byte from this offset on was delivered at or after this time (µs,
+    /// wrapping; the mark moves on at most every `DUPLICATE_MICROS`): a copy of bytes
+    /// delivered moments ago is the capture's duplicate, not the host's retransmission.
+    delivered_mark: (u64, u32),
     pub saw_syn: bool,
     pub stats: StreamStats,
+}
+
+/// A time stamp's microseconds, wrapping (for differences under an hour).
+fn micros(t: Timestamp) -> u32 {
+    (t.secs as u64)
+        .wrapping_mul(1_000_000)
+        .wrapping_add(u64::from(t.nanos / 1000)) as u32
 }
 
 impl StreamReassembler {
@@ -162,6 +185,7 @@ impl StreamReassembler {
             keep_data: true,
             recent: Vec::new(),
             pending_conflicts: 0,
+            delivered_mark: (0, 0),
             saw_syn: false,
             stats: StreamStats::default(),
         }
@@ -299,6 +323,12 @@ impl StreamReassembler {
             h.stalled = h.stalled.saturating_add(1);
         }
         self.consume(seq, payload, missing, fin, origin, emit);
+        if self.next > before {
+            let now = micros(origin.time);
+            if now.wrapping_sub(self.delivered_mark.1) > DUPLICATE_MICROS {
+                self.delivered_mark = (before, now);
+            }
+        }
         if let Some(h) = &mut self.hole {
             if self.next > before {
                 h.stalled = 0;
@@ -347,11 +377,25 @@ impl StreamReassembler {
         if total == 0 {
             return;
         }
+        let conflicts = self.stats.conflicting_overlaps;
         if self.keep_data && off < self.next as i64 {
             self.compare_recent(off, payload, origin.frame);
         }
+        let now = micros(origin.time);
+        // Bytes delivered moments ago, again and the same: the capture holds them twice.
+        let (mark_at, mark_time) = self.delivered_mark;
+        let copy = self.stats.conflicting_overlaps == conflicts
+            && end > mark_at as i64
+            && now.wrapping_sub(mark_time) <= 2 * DUPLICATE_MICROS;
         if end <= self.next as i64 {
-            self.stats.retransmissions += 1;
+            if copy {
+                self.stats.duplicates += 1;
+            } else {
+                self.stats.retransmissions += 1;
+                self.stats
+                    .first_retransmission_frame
+                    .get_or_insert(origin.frame);
+            }
             return;
         }
         if off > (self.next + MAX_AHEAD) as i64 {
@@ -720,5 +764,27 @@ mod tests {
         let out = feed(&mut r, &[(0, b"HELO a\r\n"), (5, b"b\r\nQUIT\r\n")]);
         assert_eq!(out, b"HELO a\r\nQUIT\r\n");
         assert_eq!(r.stats.conflicting_overlaps, 1);
+    }
+
+    #[test]
+    fn a_copy_within_milliseconds_is_a_duplicate_a_later_one_a_retransmission() {
+        let mut r = StreamReassembler::new(1 << 20);
+        r.syn(0);
+        let mut at = |r: &mut StreamReassembler, seq: u32, data: &[u8], frame: u64, ms: u32| {
+            let origin = Origin {
+                frame,
+                time: Timestamp::new(100, ms * 1_000_000),
+                needs: 0,
+                ack: 0,
+            };
+            r.segment(1 + seq, data, 0, false, origin, &mut |_, _| {});
+        };
+        at(&mut r, 0, b"MAIL FROM:<a@b>\r\n", 1, 0);
+        at(&mut r, 0, b"MAIL FROM:<a@b>\r\n", 2, 0); // the mirror's second copy
+        at(&mut r, 17, b"RCPT TO:<c@d>\r\n", 3, 1);
+        at(&mut r, 17, b"RCPT TO:<c@d>\r\n", 4, 300); // the host's retransmission
+        assert_eq!(r.stats.duplicates, 1);
+        assert_eq!(r.stats.retransmissions, 1);
+        assert_eq!(r.stats.first_retransmission_frame, Some(4));
     }
 }
