@@ -770,7 +770,7 @@ mod tests {
     fn a_copy_within_milliseconds_is_a_duplicate_a_later_one_a_retransmission() {
         let mut r = StreamReassembler::new(1 << 20);
         r.syn(0);
-        let mut at = |r: &mut StreamReassembler, seq: u32, data: &[u8], frame: u64, ms: u32| {
+        let at = |r: &mut StreamReassembler, seq: u32, data: &[u8], frame: u64, ms: u32| {
             let origin = Origin {
                 frame,
                 time: Timestamp::new(100, ms * 1_000_000),
