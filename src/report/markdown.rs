@@ -4,6 +4,7 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
+use super::group::{fix_without_path, Group, Groups};
 use super::{display_filter, verdict_of, Scrubbed, Spool};
 use crate::analysis::{Analysis, Session};
 use crate::diagnosis::checklist::{self, Check};
@@ -17,7 +18,10 @@ pub fn to_markdown(a: &Analysis, d: &Diagnosis) -> String {
 #[derive(Default)]
 pub(super) struct MarkdownWriter {
     rows: Spool,
-    /// The sessions' findings, by severity, without their number (known at the end).
+    /// The sessions' findings, grouped where several sessions have the same.
+    groups: Groups,
+    /// Findings beyond the groups' bound, by severity, without their number (known at
+    /// the end).
     findings: [Spool; 3],
     filters: Spool,
 }
@@ -37,8 +41,10 @@ impl MarkdownWriter {
         );
         self.rows.push(row.as_bytes());
         for f in findings {
-            if let Some(spool) = self.findings.get_mut(f.severity.index()) {
-                spool.push(finding(f).as_bytes());
+            if let Some(f) = self.groups.add(f) {
+                if let Some(spool) = self.findings.get_mut(f.severity.index()) {
+                    spool.push(finding(f).as_bytes());
+                }
             }
         }
         self.filters
@@ -104,6 +110,12 @@ impl MarkdownWriter {
         if summary.counts.iter().sum::<usize>() == 0 {
             out.put("None.\n")?;
         }
+        if summary.device_side() {
+            out.put(&format!(
+                "Settings are changed on the copier: {}\n\n",
+                md(SHARP_SMTP)
+            ))?;
+        }
         let mut number = 0;
         for (severity, spool) in self.findings.into_iter().enumerate() {
             for f in capture_findings
@@ -112,6 +124,10 @@ impl MarkdownWriter {
             {
                 number += 1;
                 out.put(&format!("### {number}. {}", finding(f)))?;
+            }
+            for g in self.groups.of_severity(severity) {
+                number += 1;
+                out.put(&format!("### {number}. {}", group_md(g)))?;
             }
             out.spool(spool, &mut |_| {
                 number += 1;
@@ -154,14 +170,26 @@ impl MarkdownWriter {
 
 /// A finding's section, without the `### N. ` that numbers it.
 fn finding(f: &Finding) -> String {
+    group_md(&Group {
+        finding: f.clone(),
+        evidence: vec![(f.session, f.evidence.clone())],
+        sessions: f.session.into_iter().collect(),
+        count: 1,
+    })
+}
+
+/// A finding of one or more sessions: the evidence of the first few, each under its
+/// session when there are several.
+fn group_md(g: &Group) -> String {
+    let f = &g.finding;
     let mut out = String::new();
-    let session = f
-        .session
-        .map(|s| format!(" (session {s})"))
+    let sessions = g
+        .sessions_label()
+        .map(|l| format!(" ({l})"))
         .unwrap_or_default();
     let _ = writeln!(
         out,
-        "{} `{}`: {}{session}\n",
+        "{} `{}`: {}{sessions}\n",
         f.severity.name().to_uppercase(),
         f.id,
         md(f.title)
@@ -171,15 +199,28 @@ fn finding(f: &Finding) -> String {
         out,
         "Evidence (frame numbers as Wireshark shows them):\n\n```text"
     );
-    for e in &f.evidence {
-        let _ = writeln!(
-            out,
-            "frame {:>6}: {}",
-            e.frame,
-            e.text.replace("```", "'''")
-        );
+    for (session, evidence) in &g.evidence {
+        let prefix = match session {
+            Some(s) if g.count > 1 => format!("session {s}, "),
+            _ => String::new(),
+        };
+        for e in evidence {
+            let _ = writeln!(
+                out,
+                "{prefix}frame {:>6}: {}",
+                e.frame,
+                e.text.replace("```", "'''")
+            );
+        }
     }
-    let _ = writeln!(out, "```\n\n**Fix:** {}\n", md(&f.remediation));
+    if g.not_shown() > 0 {
+        let _ = writeln!(out, "(and {} more sessions like these)", g.not_shown());
+    }
+    let _ = writeln!(
+        out,
+        "```\n\n**Fix:** {}\n",
+        md(fix_without_path(&f.remediation))
+    );
     out
 }
 

@@ -6,6 +6,7 @@
 //! the report when the capture is over; the `to_*` functions do the same for an analysis
 //! held in memory.
 
+mod group;
 mod json;
 mod markdown;
 mod spool;

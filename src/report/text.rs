@@ -4,10 +4,13 @@ use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
 
 use std::io;
 
+use super::group::{fix_without_path, Group, Groups};
 use super::{Scrubbed, Spool};
 use crate::analysis::{Analysis, Session};
 use crate::diagnosis::checklist::{self, Check};
-use crate::diagnosis::{Diagnosis, Finding, SessionDiagnosis, Severity, Summary, SUPPORTED};
+use crate::diagnosis::{
+    Diagnosis, Finding, SessionDiagnosis, Severity, Summary, SHARP_SMTP, SUPPORTED,
+};
 use crate::dialogue::{clip, BodyKind, EntryKind};
 use crate::tcp::{CloseHow, Handshake, Side};
 
@@ -64,7 +67,9 @@ pub(super) struct TextWriter {
     opts: TextOptions,
     rows: Vec<Vec<String>>,
     tables: Spool,
-    /// The sessions' findings, by severity.
+    /// The sessions' findings, grouped where several sessions have the same.
+    groups: Groups,
+    /// Findings beyond the groups' bound, by severity.
     findings: [Spool; 3],
     filters: Spool,
     transcripts: Spool,
@@ -76,6 +81,7 @@ impl TextWriter {
             opts,
             rows: Vec::new(),
             tables: Spool::default(),
+            groups: Groups::default(),
             findings: Default::default(),
             filters: Spool::default(),
             transcripts: Spool::default(),
@@ -89,8 +95,10 @@ impl TextWriter {
             self.tables.push(table(rows).as_bytes());
         }
         for f in findings {
-            if let Some(spool) = self.findings.get_mut(f.severity.index()) {
-                spool.push(finding(f, self.opts.color).as_bytes());
+            if let Some(f) = self.groups.add(f) {
+                if let Some(spool) = self.findings.get_mut(f.severity.index()) {
+                    spool.push(finding(f, self.opts.color).as_bytes());
+                }
             }
         }
         self.filters
@@ -169,6 +177,11 @@ impl TextWriter {
         }
         if summary.counts.iter().sum::<usize>() > 0 {
             out.put("\nFindings:\n")?;
+            if summary.device_side() {
+                out.put(&format!(
+                    "  (Settings are changed on the copier: {SHARP_SMTP})\n"
+                ))?;
+            }
         }
         for (severity, spool) in self.findings.into_iter().enumerate() {
             for f in capture_findings
@@ -176,6 +189,9 @@ impl TextWriter {
                 .filter(|f| f.severity.index() == severity)
             {
                 out.put(&finding(f, self.opts.color))?;
+            }
+            for g in self.groups.of_severity(severity) {
+                out.put(&group_text(g, self.opts.color))?;
             }
             out.spool(spool, &mut |_| String::new())?;
         }
@@ -302,10 +318,23 @@ fn is_about_capture(id: &str) -> bool {
 }
 
 fn finding(f: &Finding, color: bool) -> String {
+    let group = Group {
+        finding: f.clone(),
+        evidence: vec![(f.session, f.evidence.clone())],
+        sessions: f.session.into_iter().collect(),
+        count: 1,
+    };
+    group_text(&group, color)
+}
+
+/// A finding of one or more sessions: the evidence of the first few, each under its
+/// session when there are several.
+fn group_text(g: &Group, color: bool) -> String {
+    let f = &g.finding;
     let mut out = String::new();
-    let session = f
-        .session
-        .map(|s| format!(" (session {s})"))
+    let sessions = g
+        .sessions_label()
+        .map(|l| format!(" ({l})"))
         .unwrap_or_default();
     let style = match f.severity {
         Severity::Error => RED,
@@ -313,12 +342,30 @@ fn finding(f: &Finding, color: bool) -> String {
         Severity::Info => BOLD,
     };
     let label = paint(color, style, &f.severity.name().to_uppercase());
-    let _ = writeln!(out, "\n  {label} [{}] {}{session}", f.id, f.title);
-    for e in &f.evidence {
-        let _ = writeln!(out, "      frame {:>6}: {}", e.frame, clip(&e.text, 160));
+    let _ = writeln!(out, "\n  {label} [{}] {}{sessions}", f.id, f.title);
+    for (session, evidence) in &g.evidence {
+        let prefix = match session {
+            Some(s) if g.count > 1 => format!("session {s}, "),
+            _ => String::new(),
+        };
+        for e in evidence {
+            let _ = writeln!(
+                out,
+                "      {prefix}frame {:>6}: {}",
+                e.frame,
+                clip(&e.text, 160)
+            );
+        }
+    }
+    if g.not_shown() > 0 {
+        let _ = writeln!(
+            out,
+            "      (and {} more sessions like these)",
+            g.not_shown()
+        );
     }
     let _ = writeln!(out, "    Why: {}", f.explanation);
-    let _ = writeln!(out, "    Fix: {}", f.remediation);
+    let _ = writeln!(out, "    Fix: {}", fix_without_path(&f.remediation));
     out
 }
 
