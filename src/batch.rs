@@ -231,7 +231,7 @@ pub fn run_one_into(
         verdict,
         main_finding: report
             .as_ref()
-            .and_then(|r| r.main_finding.map(str::to_string)),
+            .and_then(|r| r.main_finding.map(|id| id.to_string())),
         sessions: report.as_ref().map_or(0, |r| r.sessions),
         error,
     };

@@ -366,7 +366,7 @@ fn facts(a: &Analysis) -> Facts {
         .findings()
         .iter()
         .filter(|f| f.severity <= Severity::Warning)
-        .map(|f| f.id)
+        .map(|f| f.id.as_str())
         .collect();
     findings.sort_unstable();
     let (mut gap_bytes, mut conflicts) = (0, 0);

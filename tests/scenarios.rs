@@ -161,7 +161,7 @@ fn every_scenario_gets_its_outcome_and_findings() {
             .findings()
             .iter()
             .filter(|f| f.severity != Severity::Info)
-            .map(|f| f.id)
+            .map(|f| f.id.as_str())
             .collect();
         ids.sort_unstable();
         ids.dedup();

@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use super::catalogue::FindingId;
 use super::server::{Endpoint, Provider, ServerIdentity};
 use super::Outcome;
 use crate::analysis::{Protocol, Session};
@@ -152,8 +153,8 @@ pub struct ChecklistItem {
 }
 
 /// The checklist, from what was seen and the findings made (`ids`).
-pub fn checklist(seen: &SettingsSeen, ids: &[&str]) -> Vec<ChecklistItem> {
-    let has = |id: &str| ids.contains(&id);
+pub fn checklist(seen: &SettingsSeen, ids: &[FindingId]) -> Vec<ChecklistItem> {
+    let has = |id: FindingId| ids.contains(&id);
     let exo = seen.provider == Some(Provider::ExchangeOnline)
         || (seen.provider.is_none() && seen.server.is_none());
     let hidden = matches!(seen.tls, Some("STARTTLS" | "implicit TLS"));
@@ -178,10 +179,10 @@ pub fn checklist(seen: &SettingsSeen, ids: &[&str]) -> Vec<ChecklistItem> {
             check,
         });
     };
-    let server_wrong = has("mx-endpoint")
-        || has("dns-failure")
-        || has("connection-refused")
-        || has("wrong-region")
+    let server_wrong = has(FindingId::MxEndpoint)
+        || has(FindingId::DnsFailure)
+        || has(FindingId::ConnectionRefused)
+        || has(FindingId::WrongRegion)
         || (exo && seen.endpoint == Some(Endpoint::InboundMx));
     let server_set = if exo {
         "smtp.office365.com (by name, not an IP address)".to_string()
@@ -191,9 +192,9 @@ pub fn checklist(seen: &SettingsSeen, ids: &[&str]) -> Vec<ChecklistItem> {
         "keep".to_string()
     };
     push("SMTP Server", seen.server.clone(), server_set, server_wrong);
-    let port_wrong = has("implicit-tls-port")
-        || has("port-blocked")
-        || has("connection-refused")
+    let port_wrong = has(FindingId::ImplicitTlsPort)
+        || has(FindingId::PortBlocked)
+        || has(FindingId::ConnectionRefused)
         || (exo && seen.port.is_some_and(|p| p != 587));
     let port_set = if exo || port_wrong {
         "587".to_string()
@@ -206,11 +207,11 @@ pub fn checklist(seen: &SettingsSeen, ids: &[&str]) -> Vec<ChecklistItem> {
         port_set,
         port_wrong,
     );
-    let tls_wrong = has("no-starttls")
-        || has("must-starttls")
-        || has("implicit-tls-port")
-        || has("tls-version-too-old")
-        || has("tls-handshake-failed")
+    let tls_wrong = has(FindingId::NoStarttls)
+        || has(FindingId::MustStarttls)
+        || has(FindingId::ImplicitTlsPort)
+        || has(FindingId::TlsVersionTooOld)
+        || has(FindingId::TlsHandshakeFailed)
         || (exo && seen.tls == Some("none"));
     push(
         "Enable SSL / SSL/TLS level",
@@ -221,9 +222,9 @@ pub fn checklist(seen: &SettingsSeen, ids: &[&str]) -> Vec<ChecklistItem> {
         "on, STARTTLS".to_string(),
         tls_wrong,
     );
-    let auth_wrong = has("not-authenticated")
-        || has("relay-denied")
-        || has("auth-not-offered")
+    let auth_wrong = has(FindingId::NotAuthenticated)
+        || has(FindingId::RelayDenied)
+        || has(FindingId::AuthNotOffered)
         || (exo && seen.auth.as_deref() == Some("none"));
     push(
         "SMTP Authentication",
@@ -238,17 +239,17 @@ pub fn checklist(seen: &SettingsSeen, ids: &[&str]) -> Vec<ChecklistItem> {
         },
         auth_wrong,
     );
-    let user_wrong = has("auth-failed") || has("send-as-denied");
+    let user_wrong = has(FindingId::AuthFailed) || has(FindingId::SendAsDenied);
     push(
         "User Name",
         seen.user.clone(),
         "the full mailbox address".to_string(),
         user_wrong,
     );
-    let password_wrong = has("auth-failed")
-        || has("smtp-auth-disabled")
-        || has("app-password-required")
-        || has("basic-auth-retired")
+    let password_wrong = has(FindingId::AuthFailed)
+        || has(FindingId::SmtpAuthDisabled)
+        || has(FindingId::AppPasswordRequired)
+        || has(FindingId::BasicAuthRetired)
         || seen.password_in_clear;
     push(
         "Password",
@@ -261,7 +262,7 @@ pub fn checklist(seen: &SettingsSeen, ids: &[&str]) -> Vec<ChecklistItem> {
         },
         password_wrong,
     );
-    let sender_wrong = has("send-as-denied") || has("sender-domain-unknown");
+    let sender_wrong = has(FindingId::SendAsDenied) || has(FindingId::SenderDomainUnknown);
     push(
         "Sender Address",
         seen.sender.clone(),
@@ -288,7 +289,7 @@ pub const THEN: &str = "Then send a real scan to a mailbox, not the connection t
 mod tests {
     use super::*;
 
-    fn checks(seen: &SettingsSeen, ids: &[&str]) -> Vec<(&'static str, Check)> {
+    fn checks(seen: &SettingsSeen, ids: &[FindingId]) -> Vec<(&'static str, Check)> {
         checklist(seen, ids)
             .into_iter()
             .map(|i| (i.field, i.check))
@@ -307,7 +308,14 @@ mod tests {
             sender: Some("office@domain.com".into()),
             ..SettingsSeen::default()
         };
-        let got = checks(&seen, &["mx-endpoint", "no-starttls", "ip-blocklisted"]);
+        let got = checks(
+            &seen,
+            &[
+                FindingId::MxEndpoint,
+                FindingId::NoStarttls,
+                FindingId::IpBlocklisted,
+            ],
+        );
         assert_eq!(
             got,
             [
@@ -335,7 +343,7 @@ mod tests {
             sender: Some("scanner@contoso.local".into()),
             ..SettingsSeen::default()
         };
-        let items = checklist(&seen, &["no-starttls"]);
+        let items = checklist(&seen, &[FindingId::NoStarttls]);
         assert_eq!(items[0].check, Check::Ok);
         assert_eq!(items[0].set, "keep");
         assert_eq!(items[1].check, Check::Ok);
@@ -350,7 +358,7 @@ mod tests {
             user: Some("office@domain.com".into()),
             ..SettingsSeen::default()
         };
-        let items = checklist(&seen, &["cleartext-credentials"]);
+        let items = checklist(&seen, &[FindingId::CleartextCredentials]);
         let pw = items.iter().find(|i| i.field == "Password").unwrap();
         assert_eq!(pw.check, Check::Change);
         assert!(pw.seen.contains("withheld"));

@@ -14,9 +14,7 @@ pub mod severity;
 
 use serde::Serialize;
 
-pub use catalogue::{
-    kind, FindingKind, Severity, Texts, CATALOGUE, EXCHANGE_ONLINE_ONLY, SHARP_SMTP, SUPPORTED,
-};
+pub use catalogue::{FindingId, FindingKind, Severity, Texts, CATALOGUE, SHARP_SMTP, SUPPORTED};
 pub use outcome::{Outcome, Stage, Transaction};
 pub use role::ServerRole;
 pub use server::ServerIdentity;
@@ -35,7 +33,7 @@ pub struct Evidence {
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Finding {
-    pub id: &'static str,
+    pub id: FindingId,
     pub severity: Severity,
     pub title: &'static str,
     pub explanation: &'static str,
@@ -109,8 +107,8 @@ impl Diagnosis {
     }
 
     /// Whether a finding's fix is a setting on the device.
-    pub fn device_side(id: &str) -> bool {
-        DEVICE_SIDE.contains(&id)
+    pub fn device_side(id: FindingId) -> bool {
+        id.kind().device_side
     }
 }
 
@@ -132,9 +130,9 @@ pub struct Summary {
     /// Findings per severity (error, warning, info).
     pub counts: [usize; 3],
     /// The first finding (id, title) of each severity, in report order.
-    pub first: [Option<(&'static str, &'static str)>; 3],
+    pub first: [Option<(FindingId, &'static str)>; 3],
     /// The distinct finding ids of each severity, in report order.
-    pub ids: [Vec<&'static str>; 3],
+    pub ids: [Vec<FindingId>; 3],
 }
 
 impl Default for Summary {
@@ -206,7 +204,7 @@ impl Summary {
             self.first[i] = self.first[i].or(later.first[i]);
             for id in &later.ids[i] {
                 if !self.ids[i].contains(id) {
-                    self.ids[i].push(id);
+                    self.ids[i].push(*id);
                 }
             }
         }
@@ -219,51 +217,24 @@ impl Summary {
 
     /// The settings checklist from what the sessions showed and the findings made.
     pub fn checklist(&self) -> Vec<checklist::ChecklistItem> {
-        let ids: Vec<&str> = self.ids().collect();
+        let ids: Vec<FindingId> = self.ids().collect();
         checklist::checklist(&self.settings, &ids)
     }
 
     pub fn device_side(&self) -> bool {
-        self.ids().any(|id| DEVICE_SIDE.contains(&id))
+        self.ids().any(|id| id.kind().device_side)
     }
 
     /// Every distinct finding id, in report order.
-    pub fn ids(&self) -> impl Iterator<Item = &'static str> + '_ {
+    pub fn ids(&self) -> impl Iterator<Item = FindingId> + '_ {
         self.ids.iter().flatten().copied()
     }
 
     /// The first finding in report order: the worst.
-    pub fn main_finding(&self) -> Option<&'static str> {
+    pub fn main_finding(&self) -> Option<FindingId> {
         self.first.iter().flatten().next().map(|(id, _)| *id)
     }
 }
-
-/// Ids whose fix is on the device (the others are tenant-side or about the capture).
-const DEVICE_SIDE: &[&str] = &[
-    "mx-endpoint",
-    "no-starttls",
-    "auth-not-offered",
-    "cleartext-credentials",
-    "not-authenticated",
-    "auth-failed",
-    "send-as-denied",
-    "ip-blocklisted",
-    "relay-denied",
-    "tls-version-too-old",
-    "tls-handshake-failed",
-    "connection-refused",
-    "implicit-tls-port",
-    "dns-failure",
-    "pop-before-smtp",
-    "wrong-region",
-    "invalid-helo",
-    "must-starttls",
-    "app-password-required",
-    "sender-domain-unknown",
-    "mailbox-unknown",
-    "message-too-large",
-    "pop3-login-refused",
-];
 
 #[derive(Default)]
 struct Findings {
@@ -273,8 +244,8 @@ struct Findings {
 }
 
 impl Findings {
-    fn add(&mut self, id: &'static str, session: Option<usize>, evidence: Vec<Evidence>) {
-        let Some(k) = kind(id) else { return };
+    fn add(&mut self, id: FindingId, session: Option<usize>, evidence: Vec<Evidence>) {
+        let k = id.kind();
         let texts = k.texts(self.exchange_online);
         if let Some(f) = self
             .list
@@ -288,7 +259,7 @@ impl Findings {
             }
             return;
         }
-        let remediation = if DEVICE_SIDE.contains(&id) {
+        let remediation = if k.device_side {
             format!("{SHARP_SMTP} {}", texts.remediation)
         } else {
             texts.remediation.to_string()
@@ -385,7 +356,10 @@ impl Diagnoser {
                 .list
                 .sort_by_key(|f| !f.evidence.iter().any(|e| e.frame == d.frame));
         }
-        self.truncated_session |= findings.list.iter().any(|f| f.id == "capture-truncated");
+        self.truncated_session |= findings
+            .list
+            .iter()
+            .any(|f| f.id == FindingId::CaptureTruncated);
         self.follow(s, out, server.is_exchange_online());
         let sd = SessionDiagnosis {
             outcome: out,
@@ -434,14 +408,15 @@ impl Diagnoser {
                             text: "its POP3 password crossed the network in clear".into(),
                         });
                     }
-                    self.later.add("pop-before-smtp", Some(pop), evidence);
+                    self.later
+                        .add(FindingId::PopBeforeSmtp, Some(pop), evidence);
                     if in_clear.is_some() {
                         // It exposed a credential: the root cause of that exposure.
                         if let Some(x) = self
                             .later
                             .list
                             .iter_mut()
-                            .rfind(|x| x.id == "pop-before-smtp")
+                            .rfind(|x| x.id == FindingId::PopBeforeSmtp)
                         {
                             x.severity = Severity::Error;
                         }
@@ -502,7 +477,7 @@ impl Diagnoser {
                     text: format!("and {} more sessions like these", self.test_only_more),
                 });
             }
-            f.add("connection-test-only", None, ev);
+            f.add(FindingId::ConnectionTestOnly, None, ev);
         }
         capture_findings(&mut f, a, self.truncated_session);
         f.list
@@ -553,7 +528,7 @@ fn session_findings(
                 frames.join(", ")
             );
             f.add(
-                "port-blocked",
+                FindingId::PortBlocked,
                 id,
                 vec![Evidence {
                     frame: s.tcp.syn_frames.first().copied().unwrap_or(first),
@@ -564,7 +539,7 @@ fn session_findings(
         Handshake::Refused => {
             let rst = s.tcp.reset_frames.first().copied().unwrap_or(first);
             f.add(
-                "connection-refused",
+                FindingId::ConnectionRefused,
                 id,
                 vec![Evidence {
                     frame: rst,
@@ -581,7 +556,7 @@ fn session_findings(
             if s.server.port == 25 { ", port 25" } else { "" }
         );
         f.add(
-            "mx-endpoint",
+            FindingId::MxEndpoint,
             id,
             vec![Evidence {
                 frame: role_frame.unwrap_or(first),
@@ -592,7 +567,7 @@ fn session_findings(
     // 465 is implicit TLS (RFC 8314), which most servers offer; Exchange Online does not.
     if s.server.port == 465 && (server.is_exchange_online() || out == Outcome::TlsFailed) {
         f.add(
-            "implicit-tls-port",
+            FindingId::ImplicitTlsPort,
             id,
             vec![Evidence {
                 frame: first,
@@ -661,7 +636,7 @@ fn session_findings(
         (&offered_starttls, used_starttls, &cleartext_after_ehlo)
     {
         f.add(
-            "no-starttls",
+            FindingId::NoStarttls,
             id,
             vec![
                 Evidence {
@@ -676,7 +651,7 @@ fn session_findings(
         );
     }
     if !unoffered_auth.is_empty() {
-        f.add("auth-not-offered", id, unoffered_auth);
+        f.add(FindingId::AuthNotOffered, id, unoffered_auth);
     }
 
     for (frame, code, enh, lines, answered) in replies(s) {
@@ -706,29 +681,29 @@ fn session_findings(
             }
         }
         let id = match r.kind {
-            RefusalKind::RelayDenied => "relay-denied",
-            RefusalKind::MustStartTls => "must-starttls",
-            RefusalKind::AuthRequired => "not-authenticated",
-            RefusalKind::AuthNotOffered => "auth-not-offered",
-            RefusalKind::AuthFailed => "auth-failed",
-            RefusalKind::AuthDisabled => "smtp-auth-disabled",
-            RefusalKind::AppPasswordRequired => "app-password-required",
-            RefusalKind::BasicAuthRetired => "basic-auth-retired",
-            RefusalKind::SenderNotAllowed => "send-as-denied",
-            RefusalKind::SenderDomainUnknown => "sender-domain-unknown",
-            RefusalKind::SenderRestricted => "restricted-sender",
-            RefusalKind::MailboxUnknown => "mailbox-unknown",
-            RefusalKind::MailboxFull => "mailbox-full",
-            RefusalKind::MessageTooLarge => "message-too-large",
-            RefusalKind::TooManyRecipients => "too-many-recipients",
-            RefusalKind::Greylisted => "greylisted",
-            RefusalKind::RateLimited => "rate-limited",
-            RefusalKind::IpBlocklisted => "ip-blocklisted",
-            RefusalKind::WrongRegion => "wrong-region",
-            RefusalKind::HeloRejected => "invalid-helo",
-            RefusalKind::TlsTooOld => "tls-version-too-old",
-            RefusalKind::ContentRejected => "content-rejected",
-            RefusalKind::Other if r.transient => "temporary-failure",
+            RefusalKind::RelayDenied => FindingId::RelayDenied,
+            RefusalKind::MustStartTls => FindingId::MustStarttls,
+            RefusalKind::AuthRequired => FindingId::NotAuthenticated,
+            RefusalKind::AuthNotOffered => FindingId::AuthNotOffered,
+            RefusalKind::AuthFailed => FindingId::AuthFailed,
+            RefusalKind::AuthDisabled => FindingId::SmtpAuthDisabled,
+            RefusalKind::AppPasswordRequired => FindingId::AppPasswordRequired,
+            RefusalKind::BasicAuthRetired => FindingId::BasicAuthRetired,
+            RefusalKind::SenderNotAllowed => FindingId::SendAsDenied,
+            RefusalKind::SenderDomainUnknown => FindingId::SenderDomainUnknown,
+            RefusalKind::SenderRestricted => FindingId::RestrictedSender,
+            RefusalKind::MailboxUnknown => FindingId::MailboxUnknown,
+            RefusalKind::MailboxFull => FindingId::MailboxFull,
+            RefusalKind::MessageTooLarge => FindingId::MessageTooLarge,
+            RefusalKind::TooManyRecipients => FindingId::TooManyRecipients,
+            RefusalKind::Greylisted => FindingId::Greylisted,
+            RefusalKind::RateLimited => FindingId::RateLimited,
+            RefusalKind::IpBlocklisted => FindingId::IpBlocklisted,
+            RefusalKind::WrongRegion => FindingId::WrongRegion,
+            RefusalKind::HeloRejected => FindingId::InvalidHelo,
+            RefusalKind::TlsTooOld => FindingId::TlsVersionTooOld,
+            RefusalKind::ContentRejected => FindingId::ContentRejected,
+            RefusalKind::Other if r.transient => FindingId::TemporaryFailure,
             // Unexplained permanent refusals matter where they decided the outcome, which
             // `explain_refusal` covers; a protocol complaint the session got past does not.
             RefusalKind::Other => continue,
@@ -766,13 +741,17 @@ fn session_findings(
         .collect();
     if auth_lines.iter().any(|(redacted, _)| *redacted) {
         f.add(
-            "cleartext-credentials",
+            FindingId::CleartextCredentials,
             id,
             auth_lines.into_iter().map(|(_, e)| e).collect(),
         );
         if s.protocol == Protocol::Pop3 {
             // The POP3 login is only there for POP before SMTP: the fix is to drop it.
-            if let Some(x) = f.list.iter_mut().find(|x| x.id == "cleartext-credentials") {
+            if let Some(x) = f
+                .list
+                .iter_mut()
+                .find(|x| x.id == FindingId::CleartextCredentials)
+            {
                 x.remediation = format!(
                     "{SHARP_SMTP} Set POP before SMTP to Disabled (SMTP Authentication replaces it), then change the mailbox password."
                 );
@@ -792,7 +771,7 @@ fn session_findings(
                     ch.versions.join(", ")
                 );
                 f.add(
-                    "tls-version-too-old",
+                    FindingId::TlsVersionTooOld,
                     id,
                     vec![Evidence {
                         frame: ch.frame,
@@ -805,7 +784,7 @@ fn session_findings(
             && !f
                 .list
                 .iter()
-                .any(|x| x.id == "tls-version-too-old" && x.session == id)
+                .any(|x| x.id == FindingId::TlsVersionTooOld && x.session == id)
         {
             let mut evidence: Vec<Evidence> = tls
                 .alerts
@@ -846,7 +825,7 @@ fn session_findings(
                     text: "the handshake did not complete".into(),
                 });
             }
-            f.add("tls-handshake-failed", id, evidence);
+            f.add(FindingId::TlsHandshakeFailed, id, evidence);
         }
         if out == Outcome::EncryptedNoMessage {
             let frame = tls.client_data_frame.unwrap_or(s.tcp.first_frame);
@@ -854,7 +833,11 @@ fn session_findings(
                 "TLS established; then only {} small encrypted records ({} bytes) from the client before the end",
                 tls.client_records, tls.client_bytes
             );
-            f.add("encrypted-no-message", id, vec![Evidence { frame, text }]);
+            f.add(
+                FindingId::EncryptedNoMessage,
+                id,
+                vec![Evidence { frame, text }],
+            );
         }
         if matches!(
             out,
@@ -866,7 +849,7 @@ fn session_findings(
                 tls.client_records, tls.client_bytes, tls.largest_client_record, tls.server_records, tls.server_bytes
             );
             f.add(
-                "encrypted-outcome-unknown",
+                FindingId::EncryptedOutcomeUnknown,
                 id,
                 vec![Evidence { frame, text }],
             );
@@ -890,7 +873,7 @@ fn session_findings(
     })
     .collect();
     if !conflicts.is_empty() {
-        f.add("conflicting-retransmission", id, conflicts);
+        f.add(FindingId::ConflictingRetransmission, id, conflicts);
     }
     let lossy: Vec<Evidence> = [
         ("client", &s.tcp.client_stream),
@@ -915,11 +898,11 @@ fn session_findings(
     })
     .collect();
     if !lossy.is_empty() {
-        f.add("network-loss", id, lossy);
+        f.add(FindingId::NetworkLoss, id, lossy);
     }
     if st.iter().any(|x| x.snaplen_bytes > 0) {
         let ev = gap_evidence(s, GapReason::Snaplen);
-        f.add("capture-truncated", id, ev);
+        f.add(FindingId::CaptureTruncated, id, ev);
     }
     let one_sided = s.tcp.server_packets == 0 && s.tcp.client_stream.bytes > 0;
     if s.tcp.mid_stream || one_sided || st.iter().any(|x| x.gap_bytes > x.snaplen_bytes) {
@@ -938,7 +921,7 @@ fn session_findings(
             });
         }
         ev.extend(gap_evidence(s, GapReason::NotCaptured));
-        f.add("capture-incomplete", id, ev);
+        f.add(FindingId::CaptureIncomplete, id, ev);
     }
 }
 
@@ -978,7 +961,7 @@ fn explain_refusal(f: &mut Findings, s: &Session, deciding: Option<&Evidence>) {
         return;
     }
     if s.protocol == Protocol::Pop3 {
-        f.add("pop3-login-refused", Some(s.id), vec![d.clone()]);
+        f.add(FindingId::Pop3LoginRefused, Some(s.id), vec![d.clone()]);
         return;
     }
     let mut evidence = vec![d.clone()];
@@ -986,7 +969,7 @@ fn explain_refusal(f: &mut Findings, s: &Session, deciding: Option<&Evidence>) {
     if let Some(e) = enhanced.and_then(|e| enhanced_meaning(d.frame, e)) {
         evidence.push(e);
     }
-    f.add("refused", Some(s.id), evidence);
+    f.add(FindingId::Refused, Some(s.id), evidence);
 }
 
 /// Mail server names devices are set to, for recognising a typo.
@@ -1107,21 +1090,29 @@ fn capture_findings(f: &mut Findings, a: &Analysis, truncated_session: bool) {
                 text: format!("{} did not resolve: did you mean {known}?", l.name),
             });
         }
-        f.add("dns-failure", None, ev);
+        f.add(FindingId::DnsFailure, None, ev);
     }
     if let Some(frame) = a.decode.first_dropped_fragment {
         let text = format!(
             "{} IP datagram(s) could not be reassembled (fragments missing or overlapping): what they carried is not analysed",
             a.decode.fragments_dropped
         );
-        f.add("capture-incomplete", None, vec![Evidence { frame, text }]);
+        f.add(
+            FindingId::CaptureIncomplete,
+            None,
+            vec![Evidence { frame, text }],
+        );
     }
     if a.decode.truncated > 0 && !truncated_session {
         let text = format!(
             "{} packets are shorter in the capture than on the wire",
             a.decode.truncated
         );
-        f.add("capture-truncated", None, vec![Evidence { frame: 1, text }]);
+        f.add(
+            FindingId::CaptureTruncated,
+            None,
+            vec![Evidence { frame: 1, text }],
+        );
     }
 }
 

@@ -4,41 +4,42 @@
 
 use std::net::IpAddr;
 
-use super::catalogue::Severity;
+use super::catalogue::{FindingId, Severity};
 use super::server::{Endpoint, ServerIdentity};
 use super::{Evidence, Finding, Outcome};
 
 /// Findings made from a refusal reply.
-const REFUSALS: &[&str] = &[
-    "relay-denied",
-    "must-starttls",
-    "not-authenticated",
-    "auth-not-offered",
-    "auth-failed",
-    "smtp-auth-disabled",
-    "app-password-required",
-    "basic-auth-retired",
-    "send-as-denied",
-    "sender-domain-unknown",
-    "restricted-sender",
-    "mailbox-unknown",
-    "mailbox-full",
-    "message-too-large",
-    "too-many-recipients",
-    "greylisted",
-    "rate-limited",
-    "ip-blocklisted",
-    "wrong-region",
-    "invalid-helo",
-    "content-rejected",
-    "temporary-failure",
-    "refused",
+const REFUSALS: &[FindingId] = &[
+    FindingId::RelayDenied,
+    FindingId::MustStarttls,
+    FindingId::NotAuthenticated,
+    FindingId::AuthNotOffered,
+    FindingId::AuthFailed,
+    FindingId::SmtpAuthDisabled,
+    FindingId::AppPasswordRequired,
+    FindingId::BasicAuthRetired,
+    FindingId::SendAsDenied,
+    FindingId::SenderDomainUnknown,
+    FindingId::RestrictedSender,
+    FindingId::MailboxUnknown,
+    FindingId::MailboxFull,
+    FindingId::MessageTooLarge,
+    FindingId::TooManyRecipients,
+    FindingId::Greylisted,
+    FindingId::RateLimited,
+    FindingId::IpBlocklisted,
+    FindingId::WrongRegion,
+    FindingId::InvalidHelo,
+    FindingId::ContentRejected,
+    FindingId::TemporaryFailure,
+    FindingId::Refused,
 ];
 
 /// Errors a session whose message was accepted may still carry: an exposed password,
 /// and the endpoint the supported configuration rules out (delivery through it is not
 /// dependable).
-const ERRORS_WHEN_DELIVERED: &[&str] = &["cleartext-credentials", "mx-endpoint"];
+const ERRORS_WHEN_DELIVERED: &[FindingId] =
+    &[FindingId::CleartextCredentials, FindingId::MxEndpoint];
 
 /// What the severities of a session's findings rest on.
 pub struct SessionFacts<'a> {
@@ -91,19 +92,19 @@ pub fn judge(findings: &mut [Finding], facts: &SessionFacts<'_>) {
         });
         let mut severity = match f.id {
             // A refused POP3 login fails no mail by itself (POP before SMTP is the finding).
-            "pop3-login-refused" => Severity::Warning,
+            FindingId::Pop3LoginRefused => Severity::Warning,
             // The reply that decided the failure explains it.
             _ if decided => Severity::Error,
             // A refusal the session got past, or that did not decide it.
             id if REFUSALS.contains(&id) => Severity::Warning,
-            "no-starttls" => {
+            FindingId::NoStarttls => {
                 if exo_submission || (facts.sent_in_clear && !facts.on_site) {
                     Severity::Error
                 } else {
                     Severity::Warning
                 }
             }
-            "tls-version-too-old" => {
+            FindingId::TlsVersionTooOld => {
                 if facts.server.is_exchange_online() || facts.outcome == Outcome::TlsFailed {
                     Severity::Error
                 } else {
@@ -136,7 +137,7 @@ mod tests {
         }
     }
 
-    fn finding(id: &'static str, severity: Severity, frame: u64, text: &str) -> Finding {
+    fn finding(id: FindingId, severity: Severity, frame: u64, text: &str) -> Finding {
         Finding {
             id,
             severity,
@@ -151,7 +152,7 @@ mod tests {
         }
     }
 
-    fn judged(mut f: Vec<Finding>, facts: &SessionFacts<'_>) -> Vec<(&'static str, Severity)> {
+    fn judged(mut f: Vec<Finding>, facts: &SessionFacts<'_>) -> Vec<(FindingId, Severity)> {
         judge(&mut f, facts);
         f.iter().map(|x| (x.id, x.severity)).collect()
     }
@@ -168,15 +169,20 @@ mod tests {
         };
         let got = judged(
             vec![
-                finding("no-starttls", Severity::Error, 8, "250-STARTTLS (offered)"),
                 finding(
-                    "invalid-helo",
+                    FindingId::NoStarttls,
+                    Severity::Error,
+                    8,
+                    "250-STARTTLS (offered)",
+                ),
+                finding(
+                    FindingId::InvalidHelo,
                     Severity::Error,
                     6,
                     "501 5.5.4 Invalid domain name",
                 ),
                 finding(
-                    "cleartext-credentials",
+                    FindingId::CleartextCredentials,
                     Severity::Error,
                     10,
                     "LOGIN password",
@@ -187,9 +193,9 @@ mod tests {
         assert_eq!(
             got,
             [
-                ("no-starttls", Severity::Warning),
-                ("invalid-helo", Severity::Warning),
-                ("cleartext-credentials", Severity::Error)
+                (FindingId::NoStarttls, Severity::Warning),
+                (FindingId::InvalidHelo, Severity::Warning),
+                (FindingId::CleartextCredentials, Severity::Error)
             ]
         );
     }
@@ -210,18 +216,28 @@ mod tests {
         };
         let got = judged(
             vec![
-                finding("relay-denied", Severity::Error, 14, &deciding.text),
-                finding("greylisted", Severity::Warning, 9, "450 4.2.0 Greylisted"),
-                finding("no-starttls", Severity::Error, 8, "250-STARTTLS (offered)"),
+                finding(FindingId::RelayDenied, Severity::Error, 14, &deciding.text),
+                finding(
+                    FindingId::Greylisted,
+                    Severity::Warning,
+                    9,
+                    "450 4.2.0 Greylisted",
+                ),
+                finding(
+                    FindingId::NoStarttls,
+                    Severity::Error,
+                    8,
+                    "250-STARTTLS (offered)",
+                ),
             ],
             &facts,
         );
         assert_eq!(
             got,
             [
-                ("relay-denied", Severity::Error),
-                ("greylisted", Severity::Warning),
-                ("no-starttls", Severity::Warning)
+                (FindingId::RelayDenied, Severity::Error),
+                (FindingId::Greylisted, Severity::Warning),
+                (FindingId::NoStarttls, Severity::Warning)
             ]
         );
     }
@@ -244,7 +260,7 @@ mod tests {
                 sent_in_clear: in_clear,
             };
             let got = judged(
-                vec![finding("no-starttls", Severity::Error, 8, "x")],
+                vec![finding(FindingId::NoStarttls, Severity::Error, 8, "x")],
                 &facts,
             );
             assert_eq!(

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use crate::diagnosis::{Evidence, Finding, SHARP_SMTP};
+use crate::diagnosis::{Evidence, Finding, FindingId, SHARP_SMTP};
 
 /// Groups kept at most; findings beyond them are reported one by one.
 const MAX_GROUPS: usize = 500;
@@ -74,7 +74,7 @@ fn range(a: usize, b: usize) -> String {
 /// What makes two findings the same: id, severity and evidence texts.
 #[derive(PartialEq, Eq, Hash)]
 struct Key {
-    id: &'static str,
+    id: FindingId,
     severity: usize,
     texts: Vec<String>,
 }
@@ -142,7 +142,7 @@ mod tests {
 
     fn finding(session: usize, frame: u64) -> Finding {
         Finding {
-            id: "no-starttls",
+            id: FindingId::NoStarttls,
             severity: Severity::Warning,
             title: "STARTTLS offered but never used",
             explanation: "",

@@ -124,7 +124,7 @@ impl ReportWriter {
 #[derive(Clone, Debug)]
 pub struct CaptureVerdict {
     pub verdict: String,
-    pub main_finding: Option<&'static str>,
+    pub main_finding: Option<crate::diagnosis::FindingId>,
     /// An error finding was made (whatever `--min-severity` kept).
     pub errors: bool,
     pub sessions: usize,

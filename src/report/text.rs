@@ -9,7 +9,7 @@ use super::{Scrubbed, Spool};
 use crate::analysis::{Analysis, Session};
 use crate::diagnosis::checklist::{self, Check};
 use crate::diagnosis::{
-    Diagnosis, Finding, SessionDiagnosis, Severity, Summary, SHARP_SMTP, SUPPORTED,
+    Diagnosis, Finding, FindingId, SessionDiagnosis, Severity, Summary, SHARP_SMTP, SUPPORTED,
 };
 use crate::dialogue::{clip, BodyKind, EntryKind};
 use crate::tcp::{CloseHow, Handshake, Side};
@@ -313,8 +313,13 @@ fn checklist_text(summary: &Summary, color: bool) -> String {
 }
 
 /// Findings about the capture itself, not the configuration.
-fn is_about_capture(id: &str) -> bool {
-    id.starts_with("capture-") || id == "conflicting-retransmission"
+fn is_about_capture(id: FindingId) -> bool {
+    matches!(
+        id,
+        FindingId::CaptureIncomplete
+            | FindingId::CaptureTruncated
+            | FindingId::ConflictingRetransmission
+    )
 }
 
 fn finding(f: &Finding, color: bool) -> String {
