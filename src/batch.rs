@@ -221,7 +221,7 @@ pub fn run_one_into(
     };
     let verdict = match (&error, &report) {
         (Some(e), _) if a.format.is_none() => format!("cannot read: {e}"),
-        (_, Some(r)) => r.verdict.trim_start_matches("VERDICT: ").to_string(),
+        (_, Some(r)) => crate::report::verdict_line(&r.verdict),
         (_, None) => String::new(),
     };
     let result = CaptureResult {

@@ -11,6 +11,7 @@ pub mod refusal;
 mod role;
 pub mod server;
 pub mod severity;
+mod verdict;
 
 use serde::Serialize;
 
@@ -18,6 +19,7 @@ pub use catalogue::{FindingId, FindingKind, Severity, Texts, CATALOGUE, SHARP_SM
 pub use outcome::{Outcome, Stage, Transaction};
 pub use role::ServerRole;
 pub use server::ServerIdentity;
+pub use verdict::{Happened, Named, Verdict};
 
 use crate::analysis::{Analysis, Protocol, Session};
 use crate::dialogue::EntryKind;

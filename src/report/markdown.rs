@@ -5,7 +5,7 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 use super::group::{fix_without_path, Group, Groups};
-use super::{display_filter, verdict_of, Scrubbed, Spool};
+use super::{display_filter, verdict_line, Scrubbed, Spool};
 use crate::analysis::{Analysis, Session};
 use crate::diagnosis::checklist::{self, Check};
 use crate::diagnosis::{Diagnosis, Finding, SessionDiagnosis, Summary, SHARP_SMTP};
@@ -95,7 +95,7 @@ impl MarkdownWriter {
         let _ = writeln!(
             head,
             "\n## Verdict\n\n**{}**",
-            md(verdict_of(summary).trim_start_matches("VERDICT: "))
+            md(&verdict_line(&summary.verdict()))
         );
         let _ = writeln!(head, "\n## Devices and servers\n");
         let _ = writeln!(

@@ -17,7 +17,7 @@ use std::io::{self, Write};
 pub use json::{to_json, to_json_line};
 pub use markdown::to_markdown;
 pub use spool::Spool;
-pub use text::{display_filter, to_text, verdict, verdict_of, TextOptions};
+pub use text::{display_filter, to_text, verdict, verdict_line, verdict_of, TextOptions};
 
 use crate::analysis::{Analysis, Session};
 use crate::diagnosis::{Diagnosis, Finding, SessionDiagnosis, Severity, Summary};
@@ -112,7 +112,7 @@ impl ReportWriter {
             Kind::Markdown(w) => w.finish(a, &summary, &kept, &mut out)?,
         }
         Ok(CaptureVerdict {
-            verdict: verdict_of(&summary),
+            verdict: summary.verdict(),
             main_finding: summary.main_finding(),
             errors,
             sessions: summary.sessions,
@@ -123,7 +123,7 @@ impl ReportWriter {
 /// What a finished report tells the batch summary and the exit status.
 #[derive(Clone, Debug)]
 pub struct CaptureVerdict {
-    pub verdict: String,
+    pub verdict: crate::diagnosis::Verdict,
     pub main_finding: Option<crate::diagnosis::FindingId>,
     /// An error finding was made (whatever `--min-severity` kept).
     pub errors: bool,

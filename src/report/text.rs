@@ -9,7 +9,8 @@ use super::{Scrubbed, Spool};
 use crate::analysis::{Analysis, Session};
 use crate::diagnosis::checklist::{self, Check};
 use crate::diagnosis::{
-    Diagnosis, Finding, FindingId, SessionDiagnosis, Severity, Summary, SHARP_SMTP, SUPPORTED,
+    Diagnosis, Finding, Happened, Named, SessionDiagnosis, Severity, Summary, Verdict, SHARP_SMTP,
+    SUPPORTED,
 };
 use crate::dialogue::{clip, BodyKind, EntryKind};
 use crate::tcp::{CloseHow, Handshake, Side};
@@ -156,10 +157,11 @@ impl TextWriter {
                 return out.put(&head);
             }
         }
-        let v = verdict_of(summary);
-        let style = if v.contains("FAIL") {
+        let verdict = summary.verdict();
+        let v = format!("VERDICT: {}", verdict_line(&verdict));
+        let style = if verdict.is_failure() {
             RED
-        } else if v.contains("warning") {
+        } else if verdict.cause.is_some() || verdict.warning.is_some() {
             YELLOW
         } else {
             GREEN
@@ -218,74 +220,71 @@ pub fn verdict(d: &Diagnosis) -> String {
     verdict_of(&summary)
 }
 
-/// The verdict from what a report gathered: what happened first (delivered, rejected
-/// where and by which reply, not sent, cannot be seen), then what in the configuration
-/// is unsupported or risky.
-pub fn verdict_of(summary: &Summary) -> String {
-    let [errors, warnings, _] = summary.counts;
-    let first_error = summary.first[Severity::Error.index()];
-    let first_warning = summary.first[Severity::Warning.index()];
-    let more = |n: usize, what: &str| match n.saturating_sub(1) {
+/// The verdict as one line (without the `VERDICT: ` the text view puts before it):
+/// what happened first, then the cause or the first warning.
+pub fn verdict_line(v: &Verdict) -> String {
+    let and_more = |n: &Named, what: &str| match n.more {
         0 => String::new(),
         m => format!(" (and {m} more {what}{})", if m > 1 { "s" } else { "" }),
     };
-    let cause = first_error.map(|(id, title)| format!("{title} [{id}]{}", more(errors, "error")));
-    if let Some((stage, reply)) = &summary.rejected {
-        let reply = reply
-            .as_deref()
-            .map(|r| format!(": {r}"))
-            .unwrap_or_default();
-        let cause = cause.map(|c| format!(" — {c}")).unwrap_or_default();
-        return format!(
-            "VERDICT: FAIL: rejected at {}{reply}{cause}",
-            stage.name().to_uppercase()
-        );
-    }
-    let happened = if summary.delivered {
-        "DELIVERED: a message was accepted"
-    } else if summary.encrypted_transfer {
-        "SENT INSIDE TLS: a message-sized transfer went through TLS (its acceptance is encrypted)"
-    } else if summary.tls_failed {
-        "FAIL: the TLS handshake did not complete"
-    } else if summary.no_connection && summary.sessions > 0 {
-        "FAIL: no connection to the server"
-    } else if summary.sessions == 0 && cause.is_some() {
-        "no SMTP conversation"
-    } else if summary.sessions == 0 {
-        "nothing to judge: no SMTP conversation"
-    } else if summary.incomplete {
-        "the result cannot be seen: the capture does not hold it"
-    } else if summary.all_test_only {
-        "NOT SENT: only connection tests, which prove nothing about delivery"
-    } else {
-        "NOT SENT: no message was sent"
+    let cause = v
+        .cause
+        .map(|c| format!("{} [{}]{}", c.title, c.id, and_more(&c, "error")));
+    let happened = match &v.happened {
+        Happened::Rejected { stage, reply } => {
+            let reply = reply
+                .as_deref()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default();
+            let cause = cause.map(|c| format!(" — {c}")).unwrap_or_default();
+            return format!(
+                "FAIL: rejected at {}{reply}{cause}",
+                stage.name().to_uppercase()
+            );
+        }
+        Happened::Delivered => "DELIVERED: a message was accepted",
+        Happened::SentInsideTls => {
+            "SENT INSIDE TLS: a message-sized transfer went through TLS (its acceptance is encrypted)"
+        }
+        Happened::TlsFailed => "FAIL: the TLS handshake did not complete",
+        Happened::NoConnection => "FAIL: no connection to the server",
+        Happened::NoConversation if cause.is_some() => "no SMTP conversation",
+        Happened::NoConversation => "nothing to judge: no SMTP conversation",
+        Happened::CannotSee => "the result cannot be seen: the capture does not hold it",
+        Happened::OnlyTests => "NOT SENT: only connection tests, which prove nothing about delivery",
+        Happened::NotSent => "NOT SENT: no message was sent",
     };
+    let went_through = matches!(v.happened, Happened::Delivered | Happened::SentInsideTls);
     let fail = if happened.starts_with("FAIL") {
         ""
     } else {
         "FAIL: "
     };
-    match (cause, first_warning) {
-        (Some(c), _) if summary.delivered || summary.encrypted_transfer => {
-            format!("VERDICT: {happened}, but: {c}")
+    match (cause, v.warning) {
+        (Some(c), _) if went_through => format!("{happened}, but: {c}"),
+        (Some(c), _) => format!("{fail}{happened}; {c}"),
+        (None, Some(w)) if v.happened == Happened::Delivered && v.warning_is_about_capture() => {
+            format!("{happened}; note: {} [{}]", w.title, w.id)
         }
-        (Some(c), _) => format!("VERDICT: {fail}{happened}; {c}"),
-        (None, Some((id, title))) if summary.delivered && is_about_capture(id) => {
-            format!("VERDICT: {happened}; note: {title} [{id}]")
-        }
-        (None, Some((id, title))) if summary.delivered => {
-            let others = match warnings.saturating_sub(1) {
+        (None, Some(w)) if v.happened == Happened::Delivered => {
+            let others = match w.more {
                 0 => String::new(),
                 1 => ", and 1 more warning".to_string(),
                 m => format!(", and {m} more warnings"),
             };
             format!(
-                "VERDICT: {happened}, but not the supported configuration: {title} [{id}] (warning{others})"
+                "{happened}, but not the supported configuration: {} [{}] (warning{others})",
+                w.title, w.id
             )
         }
-        (None, Some((id, title))) => format!("VERDICT: {happened}; warning: {title} [{id}]"),
-        (None, None) => format!("VERDICT: {happened}"),
+        (None, Some(w)) => format!("{happened}; warning: {} [{}]", w.title, w.id),
+        (None, None) => happened.to_string(),
     }
+}
+
+/// The verdict from what a report gathered, as the text view shows it.
+pub fn verdict_of(summary: &Summary) -> String {
+    format!("VERDICT: {}", verdict_line(&summary.verdict()))
 }
 
 /// The settings checklist: each field of the copier's SMTP page, what the capture showed
@@ -310,16 +309,6 @@ fn checklist_text(summary: &Summary, color: bool) -> String {
     }
     let _ = writeln!(out, "  {}", checklist::THEN);
     out
-}
-
-/// Findings about the capture itself, not the configuration.
-fn is_about_capture(id: FindingId) -> bool {
-    matches!(
-        id,
-        FindingId::CaptureIncomplete
-            | FindingId::CaptureTruncated
-            | FindingId::ConflictingRetransmission
-    )
 }
 
 fn finding(f: &Finding, color: bool) -> String {
