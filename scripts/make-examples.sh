@@ -28,3 +28,15 @@ echo '## Markdown for an escalation ticket: `smtpcap analyze --format markdown s
 echo; echo 'As it appears once pasted (headings shifted down two levels to fit this page):'; echo
 ($bin analyze --format markdown samples/scenarios/ssl-disabled-auth-on.pcap || true) | sed 's/^### /##### /; s/^## /#### /; s/^# /### /'
 } > docs/examples.md
+{
+echo
+echo '## Every capture'"'"'s verdict, and why'
+echo
+echo 'Each bundled sample and each public capture beside the checkout (`../shared/captures/public/`), with its verdict as `tests/pinned_verdicts.rs` pins it and the reason, read from the capture'"'"'s own evidence.'
+echo
+echo '| capture | why | verdict |'
+echo '|---|---|---|'
+grep -v '^#' tests/verdicts.tsv | while IFS=$'\t' read -r name reason verdict; do
+    printf '| `%s` | %s | %s |\n' "$name" "$reason" "$(printf '%s' "$verdict" | sed 's/|/\\|/g')"
+done
+} >> docs/examples.md

@@ -51,8 +51,7 @@ impl Verdict {
         matches!(
             self.happened,
             Happened::Rejected { .. } | Happened::TlsFailed | Happened::NoConnection
-        ) || (self.cause.is_some()
-            && !matches!(self.happened, Happened::Delivered | Happened::SentInsideTls))
+        ) || (self.cause.is_some() && self.happened == Happened::NoConversation)
     }
 
     /// A warning about the capture itself, not about the configuration.

@@ -255,14 +255,14 @@ pub fn verdict_line(v: &Verdict) -> String {
         Happened::NotSent => "NOT SENT: no message was sent",
     };
     let went_through = matches!(v.happened, Happened::Delivered | Happened::SentInsideTls);
-    let fail = if happened.starts_with("FAIL") {
-        ""
-    } else {
-        "FAIL: "
-    };
     match (cause, v.warning) {
         (Some(c), _) if went_through => format!("{happened}, but: {c}"),
-        (Some(c), _) => format!("{fail}{happened}; {c}"),
+        // Nothing was attempted, and this is why (a name that did not resolve).
+        (Some(c), _) if v.happened == Happened::NoConversation => {
+            format!("FAIL: {happened}; {c}")
+        }
+        (Some(c), _) if happened.starts_with("FAIL") => format!("{happened}; {c}"),
+        (Some(c), _) => format!("{happened}; error: {c}"),
         (None, Some(w)) if v.happened == Happened::Delivered && v.warning_is_about_capture() => {
             format!("{happened}; note: {} [{}]", w.title, w.id)
         }
