@@ -130,7 +130,7 @@ fn pipelined_commands_after_end_of_data_are_matched_to_their_replies() {
         .filter_map(|e| match &e.kind {
             EntryKind::Reply {
                 answers: Some(x), ..
-            } => Some(x.command.clone()),
+            } => Some(x.command.as_str().to_string()),
             _ => None,
         })
         .collect();
@@ -209,7 +209,7 @@ fn binary_junk_lines_are_not_commands_but_get_their_replies() {
     let answered = s
         .dialogue
         .iter()
-        .filter(|e| matches!(&e.kind, EntryKind::Reply { answers: Some(x), .. } if x.command == "not a command"))
+        .filter(|e| matches!(&e.kind, EntryKind::Reply { answers: Some(x), .. } if x.command.as_str() == "not a command"))
         .count();
     assert_eq!(junk, 5);
     // The banner is the greeting although junk came first; four 500s answer the four junk

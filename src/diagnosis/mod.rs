@@ -22,7 +22,7 @@ pub use server::ServerIdentity;
 pub use verdict::{Happened, Named, Verdict};
 
 use crate::analysis::{Analysis, Protocol, Session};
-use crate::dialogue::EntryKind;
+use crate::dialogue::{Answered, EntryKind, Verb};
 use crate::tcp::{GapReason, Handshake};
 use refusal::RefusalKind;
 
@@ -487,7 +487,7 @@ impl Diagnoser {
 }
 
 /// Each reply of a session: (frame, code, enhanced code, lines, command answered).
-fn replies(s: &Session) -> impl Iterator<Item = (u64, u16, &str, &[String], &str)> {
+fn replies(s: &Session) -> impl Iterator<Item = (u64, u16, &str, &[String], Option<&Answered>)> {
     s.dialogue.iter().filter_map(|e| match &e.kind {
         EntryKind::Reply {
             code,
@@ -500,7 +500,7 @@ fn replies(s: &Session) -> impl Iterator<Item = (u64, u16, &str, &[String], &str
             *code,
             enhanced.as_deref().unwrap_or(""),
             lines.as_slice(),
-            answers.as_ref().map_or("", |a| a.command.as_str()),
+            answers.as_ref().map(|a| &a.command),
         )),
         _ => None,
     })
@@ -593,7 +593,7 @@ fn session_findings(
                 lines,
                 answers: Some(a),
                 ..
-            } if a.command == "EHLO" => {
+            } if a.command.is(&Verb::Ehlo) => {
                 ehlo_frame = Some(e.frame);
                 offered_auth = lines.iter().any(|l| {
                     l.get(4..)
@@ -658,7 +658,7 @@ fn session_findings(
 
     for (frame, code, enh, lines, answered) in replies(s) {
         // A reply to bytes that were no command says nothing of the configuration.
-        if answered == "not a command" {
+        if answered == Some(&Answered::NotACommand) {
             continue;
         }
         let text = quote(lines);

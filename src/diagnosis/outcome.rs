@@ -1,7 +1,7 @@
 use serde::Serialize;
 
 use crate::analysis::{Protocol, Session};
-use crate::dialogue::EntryKind;
+use crate::dialogue::{Answered, EntryKind, Verb};
 use crate::tcp::{Handshake, Side};
 use crate::tls::TlsFacts;
 
@@ -76,16 +76,21 @@ impl Stage {
     }
 }
 
-pub fn stage_of(command: &str) -> Option<Stage> {
-    Some(match command {
-        "GREETING" => Stage::Greeting,
-        "EHLO" | "HELO" | "LHLO" => Stage::Helo,
-        "STARTTLS" | "STLS" => Stage::Starttls,
-        "AUTH" | "USER" | "PASS" | "APOP" => Stage::Auth,
-        "MAIL" => Stage::Mail,
-        "RCPT" => Stage::Rcpt,
-        "DATA" | "BDAT" | "end of data" => Stage::Data,
-        _ => return None,
+/// The stage of the dialogue a reply to `answered` belongs to.
+pub fn stage_of(answered: &Answered) -> Option<Stage> {
+    Some(match answered {
+        Answered::Greeting => Stage::Greeting,
+        Answered::EndOfData => Stage::Data,
+        Answered::NotACommand => return None,
+        Answered::Command(v) => match v {
+            Verb::Ehlo | Verb::Helo | Verb::Lhlo => Stage::Helo,
+            Verb::Starttls | Verb::Stls => Stage::Starttls,
+            Verb::Auth | Verb::User | Verb::Pass | Verb::Apop => Stage::Auth,
+            Verb::Mail => Stage::Mail,
+            Verb::Rcpt => Stage::Rcpt,
+            Verb::Data | Verb::Bdat => Stage::Data,
+            _ => return None,
+        },
     })
 }
 
@@ -162,9 +167,11 @@ pub fn transactions(session: &Session) -> Vec<Transaction> {
                 ..
             } => {
                 let Some(t) = &mut open else { continue };
-                match a.command.as_str() {
-                    "MAIL" if a.frame == t.mail_frame => t.sender_reply = Some(*code),
-                    "RCPT" => {
+                match &a.command {
+                    Answered::Command(Verb::Mail) if a.frame == t.mail_frame => {
+                        t.sender_reply = Some(*code)
+                    }
+                    Answered::Command(Verb::Rcpt) => {
                         if let Some(r) = t
                             .recipients
                             .iter_mut()
@@ -173,11 +180,13 @@ pub fn transactions(session: &Session) -> Vec<Transaction> {
                             r.reply = Some(*code);
                         }
                     }
-                    "end of data" | "BDAT" | "DATA" if *code != 354 => {
+                    Answered::EndOfData | Answered::Command(Verb::Bdat | Verb::Data)
+                        if *code != 354 =>
+                    {
                         // BDAT chunks other than LAST are answered 250 too; the last reply counts.
                         t.data_reply = Some(*code);
                         t.data_reply_frame = Some(e.frame);
-                        t.accepted = (200..300).contains(code) && a.command != "DATA";
+                        t.accepted = (200..300).contains(code) && !a.command.is(&Verb::Data);
                     }
                     _ => {}
                 }
@@ -263,8 +272,10 @@ pub fn outcome(
                 lines,
                 answers: Some(a),
                 ..
-            } if matches!(a.command.as_str(), "USER" | "PASS" | "APOP" | "AUTH")
-                && (status == "-ERR" || a.command != "USER") =>
+            } if matches!(
+                &a.command,
+                Answered::Command(Verb::User | Verb::Pass | Verb::Apop | Verb::Auth)
+            ) && (status == "-ERR" || !a.command.is(&Verb::User)) =>
             {
                 Some((
                     status.as_str(),

@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use crate::analysis::Session;
-use crate::dialogue::EntryKind;
+use crate::dialogue::{Answered, EntryKind, Verb};
 
 /// The mail service behind the server.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -200,9 +200,9 @@ pub fn identify(session: &Session, dns_name: Option<(&str, u64)>) -> ServerIdent
         else {
             continue;
         };
-        let answered = answers.as_ref().map_or("", |a| a.command.as_str());
-        let greeting = *code == 220 && answered == "GREETING";
-        let ehlo = *code == 250 && matches!(answered, "EHLO" | "HELO");
+        let answered = answers.as_ref().map(|a| &a.command);
+        let greeting = *code == 220 && answered == Some(&Answered::Greeting);
+        let ehlo = *code == 250 && answered.is_some_and(|a| a.is(&Verb::Ehlo) || a.is(&Verb::Helo));
         if greeting || ehlo {
             if let Some(host) = lines
                 .first()

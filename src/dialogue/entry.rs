@@ -1,3 +1,4 @@
+use super::answered::Answered;
 use serde::{Serialize, Serializer};
 
 use super::sasl::AuthData;
@@ -70,7 +71,7 @@ pub enum EntryKind {
 
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct Answers {
-    pub command: String,
+    pub command: Answered,
     pub frame: u64,
 }
 

@@ -1,9 +1,11 @@
 //! Stage 4 commons: what protocol dialogues are made of (entries, lines, SASL answers).
 
+mod answered;
 mod entry;
 mod line;
 mod sasl;
 
+pub use answered::{Answered, Verb};
 pub use entry::{
     looks_like_tls, push_bounded, seconds, Answers, Body, BodyKind, Entry, EntryKind, Gap, TlsPart,
     Unparsed,

@@ -2,8 +2,8 @@ use std::collections::VecDeque;
 
 use crate::capture::Timestamp;
 use crate::dialogue::{
-    decode_base64, decode_response, display_text, looks_like_tls, push_bounded, Answers, AuthData,
-    Body, BodyKind, Entry, EntryKind, Gap, Line, LineSplitter, TlsPart, Unparsed,
+    decode_base64, decode_response, display_text, looks_like_tls, push_bounded, Answered, Answers,
+    AuthData, Body, BodyKind, Entry, EntryKind, Gap, Line, LineSplitter, TlsPart, Unparsed, Verb,
 };
 use crate::tcp::{Side, StreamEvent};
 
@@ -370,7 +370,7 @@ impl Pop3Session {
         let answers = if !self.greeting_seen {
             self.greeting_seen = true;
             Some(Answers {
-                command: "GREETING".into(),
+                command: Answered::Greeting,
                 frame: 0,
             })
         } else if status == "+" {
@@ -382,18 +382,18 @@ impl Pop3Session {
             }
             self.client = ClientMode::Sasl;
             self.outstanding.front().map(|(v, f)| Answers {
-                command: v.clone(),
+                command: Answered::Command(Verb::parse(v)),
                 frame: *f,
             })
         } else {
             self.outstanding.pop_front().map(|(v, f)| Answers {
-                command: v,
+                command: Answered::Command(Verb::parse(&v)),
                 frame: f,
             })
         };
         let verb = answers
             .as_ref()
-            .map(|a| a.command.clone())
+            .map(|a| a.command.as_str().to_string())
             .unwrap_or_default();
         let idx = self.push(
             line.frame,

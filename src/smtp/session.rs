@@ -1,4 +1,3 @@
-use std::borrow::Cow;
 use std::collections::VecDeque;
 
 use super::reply::{enhanced_code, parse_reply_line};
@@ -7,7 +6,7 @@ use crate::dialogue::{
     clip, display_text, looks_like_tls, push_bounded, Answers, Body, BodyKind, Entry, EntryKind,
     Gap, Line, LineSplitter, TlsPart, Unparsed,
 };
-use crate::dialogue::{decode_base64, decode_response};
+use crate::dialogue::{decode_base64, decode_response, Answered, Verb};
 use crate::tcp::{GapReason, Side, StreamEvent};
 use crate::tls::{TlsFacts, TlsObserver};
 
@@ -30,11 +29,6 @@ const RESYNC: &str = "resynchronising after missing data";
 /// Why server bytes that are no reply were not parsed.
 const NOT_A_REPLY: &str = "not an SMTP reply";
 
-/// What the reply to the end-of-data dot answers.
-const END_OF_DATA: &str = "end of data";
-/// What the reply to a line that is not a command answers.
-const NOT_A_COMMAND: &str = "not a command";
-
 /// Verbs of RFC 5321 and its extensions, for telling commands from other text.
 const VERBS: &[&str] = &[
     "HELO", "EHLO", "MAIL", "RCPT", "DATA", "BDAT", "RSET", "VRFY", "EXPN", "HELP", "NOOP", "QUIT",
@@ -50,12 +44,13 @@ enum Awaiting {
 }
 
 impl Awaiting {
-    /// Whether the reply to `verb` is the one awaited.
-    fn answered_by(self, verb: &str) -> bool {
-        matches!(
-            (self, verb),
-            (Awaiting::Data, "DATA") | (Awaiting::Auth, "AUTH") | (Awaiting::StartTls, "STARTTLS")
-        )
+    /// Whether a reply to `answered` is the one awaited.
+    fn answered_by(self, answered: &Answered) -> bool {
+        answered.is(match self {
+            Awaiting::Data => &Verb::Data,
+            Awaiting::Auth => &Verb::Auth,
+            Awaiting::StartTls => &Verb::Starttls,
+        })
     }
 }
 
@@ -129,8 +124,8 @@ struct AuthState {
 
 #[derive(Debug)]
 struct Outstanding {
-    /// Known verbs are static; only unknown ones allocate.
-    verb: Cow<'static, str>,
+    /// What the awaited reply will answer (only unknown verbs allocate).
+    answers: Answered,
     frame: u64,
 }
 
@@ -394,7 +389,7 @@ impl SmtpSession {
                     }
                     if done {
                         self.client = ClientMode::Command;
-                        self.expect_reply(END_OF_DATA, frame);
+                        self.expect_reply(Answered::EndOfData, frame);
                     }
                 }
                 ClientMode::Chunk {
@@ -492,14 +487,14 @@ impl SmtpSession {
                 {
                     *repeated += 1;
                 }
-                self.expect_reply(verb, line.frame);
+                self.expect_reply(Answered::Command(Verb::parse(verb)), line.frame);
                 return;
             }
         }
         if self.dialogue.len() >= MAX_ENTRIES {
             // Past the bound only the reply matching goes on; nothing is allocated.
             self.dropped_entries += 1;
-            self.expect_reply(NOT_A_COMMAND, line.frame);
+            self.expect_reply(Answered::NotACommand, line.frame);
             return;
         }
         let (verb, rest) = split_command(&line.text);
@@ -510,7 +505,7 @@ impl SmtpSession {
             // Credentials sent on although AUTH was refused: still credentials.
             let end = line.end_frame;
             self.record_auth(line);
-            self.expect_reply(NOT_A_COMMAND, end);
+            self.expect_reply(Answered::NotACommand, end);
             return;
         }
         if !known && !plausible_verb(&verb) {
@@ -529,7 +524,7 @@ impl SmtpSession {
                 EntryKind::Unparsed { unparsed },
             );
             self.unparsed[0] = None;
-            self.expect_reply(NOT_A_COMMAND, line.frame);
+            self.expect_reply(Answered::NotACommand, line.frame);
             return;
         }
         let argument_text = display_text(rest);
@@ -560,7 +555,7 @@ impl SmtpSession {
             .iter()
             .find(|v| **v == verb)
             .map(|v| (at, line.text.clone(), *v));
-        self.expect_reply(&verb, line.frame);
+        self.expect_reply(Answered::Command(Verb::parse(&verb)), line.frame);
         match verb.as_str() {
             "DATA" => self.await_reply(Awaiting::Data),
             "STARTTLS" => self.await_reply(Awaiting::StartTls),
@@ -609,19 +604,11 @@ impl SmtpSession {
         }
     }
 
-    fn expect_reply(&mut self, verb: &str, frame: u64) {
+    fn expect_reply(&mut self, answers: Answered, frame: u64) {
         if self.outstanding.len() >= MAX_OUTSTANDING {
             self.outstanding.pop_front();
         }
-        let verb = match VERBS
-            .iter()
-            .chain([END_OF_DATA, NOT_A_COMMAND].iter())
-            .find(|v| **v == verb)
-        {
-            Some(v) => Cow::Borrowed(*v),
-            None => Cow::Owned(verb.to_string()),
-        };
-        self.outstanding.push_back(Outstanding { verb, frame });
+        self.outstanding.push_back(Outstanding { answers, frame });
     }
 
     fn await_reply(&mut self, what: Awaiting) {
@@ -961,7 +948,7 @@ impl SmtpSession {
             if scan.gaps {
                 self.client = ClientMode::Command;
                 self.client_lines.reset();
-                self.expect_reply(END_OF_DATA, p.frame);
+                self.expect_reply(Answered::EndOfData, p.frame);
             }
         }
         let enhanced = enhanced_code(&p.first_text);
@@ -978,7 +965,7 @@ impl SmtpSession {
                 answers: answers.clone(),
             },
         );
-        self.apply_reply(p.code, answers.as_ref().map(|a| a.command.as_str()));
+        self.apply_reply(p.code, answers.as_ref().map(|a| &a.command));
     }
 
     /// Which command a reply with `code` answers; takes it off the queue unless the
@@ -989,16 +976,16 @@ impl SmtpSession {
         if !self.greeting_seen {
             self.greeting_seen = true;
             return Some(Answers {
-                command: "GREETING".into(),
+                command: Answered::Greeting,
                 frame: 0,
             });
         }
         let front = self.outstanding.front()?;
         let answers = Answers {
-            command: front.verb.to_string(),
+            command: front.answers.clone(),
             frame: front.frame,
         };
-        if front.verb == "AUTH" && code == 334 {
+        if front.answers.is(&Verb::Auth) && code == 334 {
             let prompt = decode_base64(text).map(|p| display_text(&p));
             if let Some(a) = &mut self.auth {
                 a.prompt = prompt;
@@ -1009,13 +996,13 @@ impl SmtpSession {
         Some(answers)
     }
 
-    fn apply_reply(&mut self, code: u16, answered: Option<&str>) {
+    fn apply_reply(&mut self, code: u16, answered: Option<&Answered>) {
         let awaited = match &self.client {
             ClientMode::Await { what, .. } => Some(*what),
             _ => None,
         };
 
-        if answered == Some("STARTTLS") && code == 220 {
+        if answered.is_some_and(|a| a.is(&Verb::Starttls)) && code == 220 {
             self.server_lines.reset();
             self.server = ServerMode::Tls { entry: None };
         }
@@ -1038,9 +1025,9 @@ impl SmtpSession {
     /// An answer that is not a valid reply still closes the oldest open command.
     fn answered(&mut self, code: Option<u16>) {
         self.greeting_seen = true;
-        let verb = self.outstanding.pop_front().map(|o| o.verb.into_owned());
-        if let (ClientMode::Await { what, .. }, Some(v)) = (&self.client, verb.as_deref()) {
-            if what.answered_by(v) {
+        let answered = self.outstanding.pop_front().map(|o| o.answers);
+        if let (ClientMode::Await { what, .. }, Some(a)) = (&self.client, &answered) {
+            if what.answered_by(a) {
                 self.resolve_await(Some(code.unwrap_or(0)));
             }
         }
