@@ -233,5 +233,8 @@ fn the_supported_configuration_has_no_error_finding() {
     );
     let tls = s.tls.as_ref().unwrap();
     assert!(tls.established);
-    assert_eq!(tls.server_hello.as_ref().unwrap().version, "TLS 1.3");
+    assert_eq!(
+        tls.server_hello.as_ref().unwrap().version.to_string(),
+        "TLS 1.3"
+    );
 }

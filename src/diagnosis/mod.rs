@@ -24,6 +24,7 @@ pub use verdict::{Happened, Named, Verdict};
 use crate::analysis::{Analysis, Protocol, Session};
 use crate::dialogue::{Answered, EntryKind, Verb};
 use crate::tcp::{GapReason, Handshake};
+use crate::tls::AlertLevel;
 use refusal::RefusalKind;
 
 /// A frame and the quoted line (or fact) in it that a finding rests on.
@@ -763,14 +764,12 @@ fn session_findings(
 
     if let Some(tls) = &s.tls {
         if let Some(ch) = &tls.client_hello {
-            if matches!(
-                ch.highest_version.as_str(),
-                "TLS 1.0" | "TLS 1.1" | "SSL 3.0" | "SSL 2.0"
-            ) {
+            if ch.highest_version.is_legacy() {
+                let offered: Vec<String> = ch.versions.iter().map(ToString::to_string).collect();
                 let text = format!(
                     "ClientHello offers at most {} ({})",
                     ch.highest_version,
-                    ch.versions.join(", ")
+                    offered.join(", ")
                 );
                 f.add(
                     FindingId::TlsVersionTooOld,
@@ -791,7 +790,7 @@ fn session_findings(
             let mut evidence: Vec<Evidence> = tls
                 .alerts
                 .iter()
-                .filter(|a| a.level == "fatal")
+                .filter(|a| a.level == AlertLevel::Fatal)
                 .map(|a| Evidence {
                     frame: a.frame,
                     text: format!(

@@ -2,6 +2,41 @@ use serde::Serialize;
 
 use crate::tcp::Side;
 
+/// A protocol version as it is on the wire (0x0303 is TLS 1.2); shown and serialised by
+/// its name (`TLS 1.2`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TlsVersion(pub u16);
+
+impl TlsVersion {
+    pub const TLS_1_2: TlsVersion = TlsVersion(0x0303);
+
+    /// SSL, TLS 1.0 or 1.1: versions mail servers now refuse.
+    pub fn is_legacy(self) -> bool {
+        matches!(self.0, 0x0002 | 0x0300..=0x0302)
+    }
+}
+
+impl std::fmt::Display for TlsVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&super::version_name(self.0))
+    }
+}
+
+impl Serialize for TlsVersion {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// How grave an alert is; `encrypted` when its content cannot be seen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertLevel {
+    Fatal,
+    Warning,
+    Encrypted,
+}
+
 /// What the capture shows of a TLS session.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct TlsFacts {
@@ -28,8 +63,8 @@ pub struct TlsFacts {
 pub struct ClientHelloFact {
     pub frame: u64,
     /// The highest version offered, counting the supported_versions extension.
-    pub highest_version: String,
-    pub versions: Vec<String>,
+    pub highest_version: TlsVersion,
+    pub versions: Vec<TlsVersion>,
     pub sni: Option<String>,
     pub cipher_suites: usize,
     /// At least one suite Exchange Online accepts is offered.
@@ -39,7 +74,7 @@ pub struct ClientHelloFact {
 #[derive(Clone, Debug, Serialize)]
 pub struct ServerHelloFact {
     pub frame: u64,
-    pub version: String,
+    pub version: TlsVersion,
     pub cipher: String,
 }
 
@@ -56,8 +91,7 @@ pub struct CertificateFact {
 pub struct AlertFact {
     pub frame: u64,
     pub from: Side,
-    /// `fatal`, `warning`, or `encrypted` (its content cannot be seen).
-    pub level: String,
+    pub level: AlertLevel,
     pub description: Option<String>,
     pub code: Option<u8>,
 }

@@ -5,7 +5,9 @@
 mod facts;
 mod observer;
 
-pub use facts::{AlertFact, CertificateFact, ClientHelloFact, ServerHelloFact, TlsFacts};
+pub use facts::{
+    AlertFact, AlertLevel, CertificateFact, ClientHelloFact, ServerHelloFact, TlsFacts, TlsVersion,
+};
 pub use observer::TlsObserver;
 
 /// Name of a TLS protocol version number.

@@ -3,8 +3,10 @@ use tls_parser::{
     TlsMessageHandshake,
 };
 
-use super::facts::{AlertFact, CertificateFact, ClientHelloFact, ServerHelloFact, TlsFacts};
-use super::{exo_accepts_cipher, version_name};
+use super::exo_accepts_cipher;
+use super::facts::{
+    AlertFact, AlertLevel, CertificateFact, ClientHelloFact, ServerHelloFact, TlsFacts, TlsVersion,
+};
 use crate::tcp::Side;
 
 const RECORD_HEADER: usize = 5;
@@ -130,7 +132,11 @@ impl TlsObserver {
                 self.facts.alerts.push(AlertFact {
                     frame,
                     from: side,
-                    level: if fatal { "fatal" } else { "warning" }.into(),
+                    level: if fatal {
+                        AlertLevel::Fatal
+                    } else {
+                        AlertLevel::Warning
+                    },
                     description: Some(super::alert_meaning(body[1]).into()),
                     code: Some(body[1]),
                 });
@@ -138,7 +144,7 @@ impl TlsObserver {
             ALERT => self.facts.alerts.push(AlertFact {
                 frame,
                 from: side,
-                level: "encrypted".into(),
+                level: AlertLevel::Encrypted,
                 description: None,
                 code: None,
             }),
@@ -170,7 +176,11 @@ impl TlsObserver {
                     && self.client.encrypted
                     && self.server.encrypted
                     && self.facts.client_records + self.facts.server_records > 0
-                    && !self.facts.alerts.iter().any(|a| a.level == "fatal");
+                    && !self
+                        .facts
+                        .alerts
+                        .iter()
+                        .any(|a| a.level == AlertLevel::Fatal);
             }
             _ => {}
         }
@@ -223,8 +233,8 @@ impl TlsObserver {
                     .unwrap_or(ch.version.0);
                 self.facts.client_hello = Some(ClientHelloFact {
                     frame,
-                    highest_version: version_name(highest),
-                    versions: versions.iter().map(|v| version_name(*v)).collect(),
+                    highest_version: TlsVersion(highest),
+                    versions: versions.iter().map(|v| TlsVersion(*v)).collect(),
                     sni,
                     cipher_suites: ch.ciphers.len(),
                     offers_exo_cipher: ch.ciphers.iter().any(|c| exo_accepts_cipher(c.0)),
@@ -247,7 +257,7 @@ impl TlsObserver {
                     .map_or_else(|| format!("0x{:04x}", sh.cipher.0), |c| c.name.to_string());
                 self.facts.server_hello = Some(ServerHelloFact {
                     frame,
-                    version: version_name(version),
+                    version: TlsVersion(version),
                     cipher,
                 });
                 if version == 0x0304 {
