@@ -605,7 +605,7 @@ fn capture_findings(f: &mut Findings, a: &Analysis, truncated_session: bool) {
             text: format!("DNS query for {} ({})", l.name, l.qtype),
         }];
         ev.push(match (l.response_frame, &l.rcode) {
-            (Some(rf), Some(rc)) if rc != "NOERROR" => Evidence {
+            (Some(rf), Some(rc)) if !rc.is_ok() => Evidence {
                 frame: rf,
                 text: format!("answer: {rc}"),
             },

@@ -20,8 +20,8 @@ pub struct Lookup {
     pub qtype: String,
     /// Frame of the response, if seen.
     pub response_frame: Option<u64>,
-    /// `NOERROR`, `NXDOMAIN`, `SERVFAIL`, `REFUSED`, …; null without a response.
-    pub rcode: Option<String>,
+    /// The response code (`NOERROR`, `NXDOMAIN`, …); null without a response.
+    pub rcode: Option<Rcode>,
     pub addresses: Vec<IpAddr>,
     pub cnames: Vec<String>,
     pub mx: Vec<String>,
@@ -30,9 +30,9 @@ pub struct Lookup {
 impl Lookup {
     /// The lookup failed: an error code, a response without an answer, or no response.
     pub fn failed(&self) -> bool {
-        match self.rcode.as_deref() {
+        match self.rcode {
             None => true,
-            Some("NOERROR") => {
+            Some(Rcode(RCODE::NoError)) => {
                 self.addresses.is_empty() && self.cnames.is_empty() && self.mx.is_empty()
             }
             Some(_) => true,
@@ -90,7 +90,7 @@ impl DnsLog {
             return;
         };
         l.response_frame = Some(frame);
-        l.rcode = Some(rcode_name(p.rcode()));
+        l.rcode = Some(Rcode(p.rcode()));
         for a in &p.answers {
             match &a.rdata {
                 RData::A(x) => l.addresses.push(IpAddr::V4(Ipv4Addr::from(x.address))),
@@ -113,15 +113,34 @@ impl DnsLog {
     }
 }
 
-fn rcode_name(r: RCODE) -> String {
-    match r {
-        RCODE::NoError => "NOERROR".into(),
-        RCODE::FormatError => "FORMERR".into(),
-        RCODE::ServerFailure => "SERVFAIL".into(),
-        RCODE::NameError => "NXDOMAIN".into(),
-        RCODE::NotImplemented => "NOTIMP".into(),
-        RCODE::Refused => "REFUSED".into(),
-        other => format!("{other:?}").to_uppercase(),
+/// A DNS response code; shown and serialised by its mnemonic (`NXDOMAIN`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rcode(pub RCODE);
+
+impl Rcode {
+    /// The answer is no error (it may still hold no address).
+    pub fn is_ok(self) -> bool {
+        self.0 == RCODE::NoError
+    }
+}
+
+impl std::fmt::Display for Rcode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            RCODE::NoError => f.write_str("NOERROR"),
+            RCODE::FormatError => f.write_str("FORMERR"),
+            RCODE::ServerFailure => f.write_str("SERVFAIL"),
+            RCODE::NameError => f.write_str("NXDOMAIN"),
+            RCODE::NotImplemented => f.write_str("NOTIMP"),
+            RCODE::Refused => f.write_str("REFUSED"),
+            other => write!(f, "{}", format!("{other:?}").to_uppercase()),
+        }
+    }
+}
+
+impl serde::Serialize for Rcode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
     }
 }
 
@@ -217,7 +236,10 @@ mod tests {
             log.datagram(*frame, src, dst, m);
         }
         assert_eq!(log.lookups.len(), 1);
-        assert_eq!(log.lookups[0].rcode.as_deref(), Some("NXDOMAIN"));
+        assert_eq!(
+            log.lookups[0].rcode.map(|r| r.to_string()).as_deref(),
+            Some("NXDOMAIN")
+        );
         assert!(log.lookups[0].failed());
     }
 }
