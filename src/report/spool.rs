@@ -42,7 +42,8 @@ impl Spool {
     pub fn push(&mut self, piece: &[u8]) {
         self.pieces += 1;
         let len = (piece.len() as u64).to_le_bytes();
-        if self.file.is_none() && self.mem.len() + piece.len() > self.budget {
+        // The length prefix counts too: one byte past the budget doubles the buffer.
+        if self.file.is_none() && self.mem.len() + len.len() + piece.len() > self.budget {
             // No temporary directory: go on in memory rather than fail the report.
             if let Ok(f) = tempfile::tempfile() {
                 let mut w = BufWriter::with_capacity(64 << 10, f);
