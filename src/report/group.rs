@@ -57,6 +57,18 @@ impl Group {
         Some(format!("{word} {}{more}", parts.join(", ")))
     }
 
+    /// The evidence shown, each with `session N, ` before it when several sessions share
+    /// the finding.
+    pub fn evidence_lines(&self) -> impl Iterator<Item = (String, &Evidence)> {
+        self.evidence.iter().flat_map(move |(session, evidence)| {
+            let prefix = match session {
+                Some(s) if self.count > 1 => format!("session {s}, "),
+                _ => String::new(),
+            };
+            evidence.iter().map(move |e| (prefix.clone(), e))
+        })
+    }
+
     /// Sessions beyond those whose evidence is shown.
     pub fn not_shown(&self) -> usize {
         self.count.saturating_sub(self.evidence.len())

@@ -199,19 +199,13 @@ fn group_md(g: &Group) -> String {
         out,
         "Evidence (frame numbers as Wireshark shows them):\n\n```text"
     );
-    for (session, evidence) in &g.evidence {
-        let prefix = match session {
-            Some(s) if g.count > 1 => format!("session {s}, "),
-            _ => String::new(),
-        };
-        for e in evidence {
-            let _ = writeln!(
-                out,
-                "{prefix}frame {:>6}: {}",
-                e.frame,
-                e.text.replace("```", "'''")
-            );
-        }
+    for (prefix, e) in g.evidence_lines() {
+        let _ = writeln!(
+            out,
+            "{prefix}frame {:>6}: {}",
+            e.frame,
+            e.text.replace("```", "'''")
+        );
     }
     if g.not_shown() > 0 {
         let _ = writeln!(out, "(and {} more sessions like these)", g.not_shown());

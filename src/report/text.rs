@@ -337,19 +337,13 @@ fn group_text(g: &Group, color: bool) -> String {
     };
     let label = paint(color, style, &f.severity.name().to_uppercase());
     let _ = writeln!(out, "\n  {label} [{}] {}{sessions}", f.id, f.title);
-    for (session, evidence) in &g.evidence {
-        let prefix = match session {
-            Some(s) if g.count > 1 => format!("session {s}, "),
-            _ => String::new(),
-        };
-        for e in evidence {
-            let _ = writeln!(
-                out,
-                "      {prefix}frame {:>6}: {}",
-                e.frame,
-                clip(&e.text, 160)
-            );
-        }
+    for (prefix, e) in g.evidence_lines() {
+        let _ = writeln!(
+            out,
+            "      {prefix}frame {:>6}: {}",
+            e.frame,
+            clip(&e.text, 160)
+        );
     }
     if g.not_shown() > 0 {
         let _ = writeln!(

@@ -855,7 +855,18 @@ impl SmtpSession {
             return;
         }
         self.flush_reply();
-        let text = clip(&display_text(&line.text), 200);
+        self.note_not_a_reply(&line, clip(&display_text(&line.text), 200));
+        self.server = ServerMode::Resync {
+            at_line_start: false,
+        };
+        self.server_lost = true;
+        if let ClientMode::Await { .. } = self.client {
+            self.resolve_await(None);
+        }
+    }
+
+    /// A server line that is no reply, recorded as not parsed with its text.
+    fn note_not_a_reply(&mut self, line: &Line, text: String) {
         self.note_unparsed(
             Side::Server,
             line.wire_len,
@@ -864,13 +875,6 @@ impl SmtpSession {
             line.frame,
             line.time,
         );
-        self.server = ServerMode::Resync {
-            at_line_start: false,
-        };
-        self.server_lost = true;
-        if let ClientMode::Await { .. } = self.client {
-            self.resolve_await(None);
-        }
     }
 
     fn resync_server_line(&mut self, line: Line) {
@@ -899,14 +903,7 @@ impl SmtpSession {
             // Right after a reply in the same segment, it is a piece of that reply (a raw
             // line break inside echoed text); otherwise it answers the oldest open command.
             let continues_reply = self.last_reply_frame == Some(line.frame);
-            self.note_unparsed(
-                Side::Server,
-                line.wire_len,
-                NOT_A_REPLY,
-                Some(text),
-                line.frame,
-                line.time,
-            );
+            self.note_not_a_reply(&line, text);
             if !continues_reply {
                 self.answered(None);
             }

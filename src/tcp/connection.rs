@@ -3,7 +3,7 @@ use std::net::IpAddr;
 
 use super::assembler::{Origin, AWAIT_BASE};
 use super::causal::CausalOrder;
-use super::stream::{StreamReassembler, StreamStats};
+use super::stream::{Emit, StreamReassembler, StreamStats};
 use super::table::{SegmentMeta, StreamSink};
 use crate::capture::Timestamp;
 use crate::packet::TcpSegment;
@@ -222,36 +222,36 @@ impl<S: StreamSink> Connection<S> {
         holes.chain(self.order.held_since()).min()
     }
 
-    /// Concludes pending holes of directions that went quiet: the capture's clock `now`
-    /// passed their last progress by `slack` × `LATE_SECS`.
-    pub(super) fn expire_quiet(&mut self, now: Timestamp, slack: f64) {
+    /// Runs `step` on each direction's reassembler, its events going to the sink in
+    /// causal order; then, with `release`, hands on everything still waiting.
+    fn each_stream(
+        &mut self,
+        release: bool,
+        mut step: impl FnMut(&mut StreamReassembler, &mut Emit<'_>),
+    ) {
         let Connection {
             streams,
             sink,
             order,
             ..
         } = self;
-        let [client_stream, server_stream] = streams;
-        client_stream.expire(now, slack, &mut |o, ev| {
-            order.offer(Side::Client, o, ev, sink)
-        });
-        server_stream.expire(now, slack, &mut |o, ev| {
-            order.offer(Side::Server, o, ev, sink)
-        });
+        for (stream, side) in streams.iter_mut().zip([Side::Client, Side::Server]) {
+            step(stream, &mut |o, ev| order.offer(side, o, ev, sink));
+        }
+        if release {
+            order.release_all(sink);
+        }
+    }
+
+    /// Concludes pending holes of directions that went quiet: the capture's clock `now`
+    /// passed their last progress by `slack` × `LATE_SECS`.
+    pub(super) fn expire_quiet(&mut self, now: Timestamp, slack: f64) {
+        self.each_stream(false, |stream, emit| stream.expire(now, slack, emit));
     }
 
     /// Memory is short: every hole is concluded missing and every waiting event handed on.
     pub(super) fn conclude_now(&mut self) {
-        let Connection {
-            streams,
-            sink,
-            order,
-            ..
-        } = self;
-        let [client_stream, server_stream] = streams;
-        client_stream.conclude_all(&mut |o, ev| order.offer(Side::Client, o, ev, sink));
-        server_stream.conclude_all(&mut |o, ev| order.offer(Side::Server, o, ev, sink));
-        order.release_all(sink);
+        self.each_stream(true, |stream, emit| stream.conclude_all(emit));
     }
 
     /// Whether a SYN from `side` with `seq` begins a new conversation on this 4-tuple.
@@ -399,17 +399,9 @@ impl<S: StreamSink> Connection<S> {
             needs: 0,
             ack: 0,
         };
-        let Connection {
-            streams,
-            sink,
-            order,
-            ..
-        } = self;
-        let [client_stream, server_stream] = streams;
-        client_stream.flush(origin, &mut |o, ev| order.offer(Side::Client, o, ev, sink));
-        server_stream.flush(origin, &mut |o, ev| order.offer(Side::Server, o, ev, sink));
-        order.release_all(sink);
-        let client_bytes = client_stream.stats.bytes + client_stream.stats.gap_bytes;
+        self.each_stream(true, |stream, emit| stream.flush(origin, emit));
+        let client = &self.streams[0].stats;
+        let client_bytes = client.bytes + client.gap_bytes;
         let f = &mut self.facts;
         f.handshake = if f.syn_ack_frame.is_some() {
             Handshake::Complete
@@ -429,6 +421,6 @@ impl<S: StreamSink> Connection<S> {
         } else {
             Handshake::NotSeen
         };
-        sink.finish(&self.facts);
+        self.sink.finish(&self.facts);
     }
 }
