@@ -242,7 +242,12 @@ struct Findings {
     list: Vec<Finding>,
     /// The server is Exchange Online: Microsoft 365's words apply.
     exchange_online: bool,
+    /// The server is Google's: its own remedies apply where it has them.
+    google: bool,
 }
+
+/// Google's remedy for a refused password (its 535 5.7.8 BadCredentials).
+const GOOGLE_PASSWORD: &str = "For a Google account with 2-Step Verification the Password must be an app password (Google Account → Security → App passwords).";
 
 impl Findings {
     fn add(&mut self, id: FindingId, session: Option<usize>, evidence: Vec<Evidence>) {
@@ -260,11 +265,14 @@ impl Findings {
             }
             return;
         }
-        let remediation = if k.device_side {
+        let mut remediation = if k.device_side {
             format!("{SHARP_SMTP} {}", texts.remediation)
         } else {
             texts.remediation.to_string()
         };
+        if self.google && id == FindingId::AuthFailed {
+            remediation = format!("{remediation} {GOOGLE_PASSWORD}");
+        }
         self.list.push(Finding {
             id,
             severity: k.severity,
@@ -334,6 +342,7 @@ impl Diagnoser {
             server.endpoint = server::Endpoint::Unknown;
         }
         findings.exchange_online = server.is_exchange_online();
+        findings.google = server.provider == server::Provider::Google;
         let mut clue_role = ServerRole::of(&server);
         if s.protocol == Protocol::Pop3 {
             // The roles name SMTP endpoints; a POP3 server is none of them.

@@ -81,15 +81,22 @@ pub fn judge(findings: &mut [Finding], facts: &SessionFacts<'_>) {
             facts.server.endpoint,
             Endpoint::Submission | Endpoint::LegacySubmission
         );
+    let decides = |f: &Finding| {
+        facts.deciding.is_some_and(|d| {
+            f.evidence
+                .iter()
+                .any(|e| e.frame == d.frame && e.text == d.text)
+        })
+    };
+    // "Must issue a STARTTLS command first" decided it: not using STARTTLS is the cause.
+    let tls_required = findings
+        .iter()
+        .any(|f| f.id == FindingId::MustStarttls && decides(f));
     for f in findings.iter_mut() {
         if f.severity == Severity::Info {
             continue;
         }
-        let decided = facts.deciding.is_some_and(|d| {
-            f.evidence
-                .iter()
-                .any(|e| e.frame == d.frame && e.text == d.text)
-        });
+        let decided = decides(f);
         let mut severity = match f.id {
             // A refused POP3 login fails no mail by itself (POP before SMTP is the finding).
             FindingId::Pop3LoginRefused => Severity::Warning,
@@ -98,7 +105,7 @@ pub fn judge(findings: &mut [Finding], facts: &SessionFacts<'_>) {
             // A refusal the session got past, or that did not decide it.
             id if REFUSALS.contains(&id) => Severity::Warning,
             FindingId::NoStarttls => {
-                if exo_submission || (facts.sent_in_clear && !facts.on_site) {
+                if exo_submission || tls_required || (facts.sent_in_clear && !facts.on_site) {
                     Severity::Error
                 } else {
                     Severity::Warning
@@ -281,5 +288,40 @@ mod tests {
         assert!(on_site(c6, "fd00::1".parse().unwrap()));
         assert!(on_site(c6, "2001:db8::25".parse().unwrap()));
         assert!(!on_site(c6, "2603:1026::1".parse().unwrap()));
+    }
+
+    #[test]
+    fn no_starttls_is_the_cause_when_the_server_required_tls() {
+        let relay = server(Provider::Other, Endpoint::Unknown);
+        let deciding = Evidence {
+            frame: 10,
+            text: "530 5.7.0 Must issue a STARTTLS command first".into(),
+        };
+        let facts = SessionFacts {
+            outcome: Outcome::Rejected,
+            deciding: Some(&deciding),
+            server: &relay,
+            on_site: true,
+            sent_in_clear: false,
+        };
+        let got = judged(
+            vec![
+                finding(FindingId::MustStarttls, Severity::Error, 10, &deciding.text),
+                finding(
+                    FindingId::NoStarttls,
+                    Severity::Error,
+                    8,
+                    "250-STARTTLS (offered)",
+                ),
+            ],
+            &facts,
+        );
+        assert_eq!(
+            got,
+            [
+                (FindingId::MustStarttls, Severity::Error),
+                (FindingId::NoStarttls, Severity::Error)
+            ]
+        );
     }
 }
