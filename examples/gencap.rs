@@ -9,9 +9,10 @@
 //! without CRLF or millions of pipelined commands, and servers sending endless
 //! multi-line replies.
 //!
-//! `--ack-ahead` makes every SMTP conversation acknowledge far beyond what its peer sent
-//! (2,000 conversations open at once): holes everywhere that never fill, the worst case
-//! for the reassembler's pending holes and the causal ordering of the dialogue.
+//! `--ack-ahead` makes every SMTP conversation acknowledge far beyond what its peer sent:
+//! holes everywhere that never fill, the worst case for the reassembler's pending holes
+//! and the causal ordering of the dialogue. `--open N` keeps N conversations open at once
+//! (24 by default, as on a busy copier's port; thousands stress the per-conversation state).
 #![forbid(unsafe_code)]
 
 use std::collections::VecDeque;
@@ -282,7 +283,12 @@ fn main() -> std::io::Result<()> {
     let seed = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(4070u64) | 1;
     let hostile = args.iter().any(|a| a == "--hostile");
     let ack_ahead = args.iter().any(|a| a == "--ack-ahead");
-    let open_flows = if ack_ahead { 2000 } else { 24 };
+    let open_flows = args
+        .iter()
+        .position(|a| a == "--open")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|n| n.parse::<usize>().ok())
+        .unwrap_or(24);
     let mut rng = Rng(seed);
     let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(&args[1])?);
     out.write_all(&[

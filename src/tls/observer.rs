@@ -24,6 +24,9 @@ const APPLICATION_DATA: u8 = 23;
 struct Direction {
     /// Bytes of a record not complete yet.
     partial: Vec<u8>,
+    /// Bytes still to come of a record counted by its header alone (encrypted content is
+    /// never read, so it is not kept).
+    skip: usize,
     partial_frame: u64,
     /// Handshake messages not complete yet.
     handshake: Vec<u8>,
@@ -43,10 +46,18 @@ pub struct TlsObserver {
 }
 
 impl TlsObserver {
-    pub fn feed(&mut self, side: Side, data: &[u8], frame: u64) {
+    pub fn feed(&mut self, side: Side, mut data: &[u8], frame: u64) {
         let dir = self.dir(side);
         if dir.lost {
             return;
+        }
+        if dir.skip > 0 {
+            let n = dir.skip.min(data.len());
+            dir.skip -= n;
+            data = &data[n..];
+            if data.is_empty() {
+                return;
+            }
         }
         if dir.partial.is_empty() {
             let used = self.records(side, data, frame, frame);
@@ -82,6 +93,15 @@ impl TlsObserver {
             }
             let n = record_len(rest);
             if rest.len() < n {
+                let encrypted = self.dir(side).encrypted;
+                let kind = rest[0];
+                if kind == APPLICATION_DATA || (kind == HANDSHAKE && encrypted) {
+                    // Only its length matters: count it now, pass its body by.
+                    let first = if at == 0 { first_frame } else { frame };
+                    self.encrypted_record(side, kind, n - RECORD_HEADER, first);
+                    self.dir(side).skip = n - rest.len();
+                    return data.len();
+                }
                 break;
             }
             self.record(side, &rest[..n], if at == 0 { first_frame } else { frame });
@@ -99,6 +119,7 @@ impl TlsObserver {
         let dir = self.dir(side);
         dir.lost = true;
         dir.partial.clear();
+        dir.skip = 0;
         self.facts.lost_sync = true;
     }
 
@@ -148,42 +169,45 @@ impl TlsObserver {
                 description: None,
                 code: None,
             }),
-            APPLICATION_DATA | HANDSHAKE => {
-                let tls13 = self.tls13;
-                let dir = self.dir(side);
-                dir.encrypted_records += 1;
-                let n = dir.encrypted_records;
-                // The first encrypted records finish the handshake (TLS 1.3: the server's
-                // EncryptedExtensions..Finished flight, the client's Finished).
-                let handshake_records = if tls13 { 1 } else { 0 };
-                if kind == APPLICATION_DATA && n > handshake_records {
-                    let f = &mut self.facts;
-                    match side {
-                        Side::Client => {
-                            f.client_records += 1;
-                            f.client_bytes += body.len() as u64;
-                            f.largest_client_record =
-                                f.largest_client_record.max(body.len() as u64);
-                            f.client_data_frame.get_or_insert(frame);
-                        }
-                        Side::Server => {
-                            f.server_records += 1;
-                            f.server_bytes += body.len() as u64;
-                        }
-                    }
-                }
-                self.facts.established = self.facts.server_hello.is_some()
-                    && self.client.encrypted
-                    && self.server.encrypted
-                    && self.facts.client_records + self.facts.server_records > 0
-                    && !self
-                        .facts
-                        .alerts
-                        .iter()
-                        .any(|a| a.level == AlertLevel::Fatal);
-            }
+            APPLICATION_DATA | HANDSHAKE => self.encrypted_record(side, kind, body.len(), frame),
             _ => {}
         }
+    }
+
+    /// A record whose content is encrypted: only its length counts.
+    fn encrypted_record(&mut self, side: Side, kind: u8, body_len: usize, frame: u64) {
+        let body_len = body_len as u64;
+        let tls13 = self.tls13;
+        let dir = self.dir(side);
+        dir.encrypted_records += 1;
+        let n = dir.encrypted_records;
+        // The first encrypted records finish the handshake (TLS 1.3: the server's
+        // EncryptedExtensions..Finished flight, the client's Finished).
+        let handshake_records = if tls13 { 1 } else { 0 };
+        if kind == APPLICATION_DATA && n > handshake_records {
+            let f = &mut self.facts;
+            match side {
+                Side::Client => {
+                    f.client_records += 1;
+                    f.client_bytes += body_len;
+                    f.largest_client_record = f.largest_client_record.max(body_len);
+                    f.client_data_frame.get_or_insert(frame);
+                }
+                Side::Server => {
+                    f.server_records += 1;
+                    f.server_bytes += body_len;
+                }
+            }
+        }
+        self.facts.established = self.facts.server_hello.is_some()
+            && self.client.encrypted
+            && self.server.encrypted
+            && self.facts.client_records + self.facts.server_records > 0
+            && !self
+                .facts
+                .alerts
+                .iter()
+                .any(|a| a.level == AlertLevel::Fatal);
     }
 
     fn handshake_messages(&mut self, side: Side, frame: u64) {
