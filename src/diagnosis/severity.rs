@@ -159,6 +159,20 @@ mod tests {
         }
     }
 
+    /// A session an on-site server refused with `deciding`, nothing sent in clear.
+    fn rejected_on_site<'a>(
+        server: &'a ServerIdentity,
+        deciding: &'a Evidence,
+    ) -> SessionFacts<'a> {
+        SessionFacts {
+            outcome: Outcome::Rejected,
+            deciding: Some(deciding),
+            server,
+            on_site: true,
+            sent_in_clear: false,
+        }
+    }
+
     fn judged(mut f: Vec<Finding>, facts: &SessionFacts<'_>) -> Vec<(FindingId, Severity)> {
         judge(&mut f, facts);
         f.iter().map(|x| (x.id, x.severity)).collect()
@@ -214,13 +228,7 @@ mod tests {
             frame: 14,
             text: "454 4.7.1 <x@example.org>: Relay access denied".into(),
         };
-        let facts = SessionFacts {
-            outcome: Outcome::Rejected,
-            deciding: Some(&deciding),
-            server: &relay,
-            on_site: true,
-            sent_in_clear: false,
-        };
+        let facts = rejected_on_site(&relay, &deciding);
         let got = judged(
             vec![
                 finding(FindingId::RelayDenied, Severity::Error, 14, &deciding.text),
@@ -297,13 +305,7 @@ mod tests {
             frame: 10,
             text: "530 5.7.0 Must issue a STARTTLS command first".into(),
         };
-        let facts = SessionFacts {
-            outcome: Outcome::Rejected,
-            deciding: Some(&deciding),
-            server: &relay,
-            on_site: true,
-            sent_in_clear: false,
-        };
+        let facts = rejected_on_site(&relay, &deciding);
         let got = judged(
             vec![
                 finding(FindingId::MustStarttls, Severity::Error, 10, &deciding.text),
