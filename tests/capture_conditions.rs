@@ -4,7 +4,7 @@
 
 mod common;
 
-use smtpcap::dialogue::EntryKind;
+use smtpcap::internals::dialogue::EntryKind;
 
 #[test]
 fn reordered_segments_after_loss_give_the_clean_dialogue() {
@@ -65,7 +65,7 @@ fn a_capture_with_segmentation_offload_reads_whole() {
         assert_eq!(st.gap_bytes, 0);
         assert_eq!(st.conflicting_overlaps, 0);
     }
-    let d = smtpcap::diagnosis::diagnose(&a);
+    let d = smtpcap::internals::diagnosis::diagnose(&a);
     assert_eq!(d.sessions[0].outcome_label(), "delivered");
     assert!(!d.findings().iter().any(|f| f.id == "capture-incomplete"));
 }
@@ -93,7 +93,7 @@ fn a_server_turned_to_garbage_hides_no_client_command() {
         })
         .sum();
     assert_eq!(unparsed, 4900);
-    let d = smtpcap::diagnosis::diagnose(&a);
+    let d = smtpcap::internals::diagnosis::diagnose(&a);
     let f = d
         .findings()
         .into_iter()

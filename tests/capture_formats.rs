@@ -4,7 +4,7 @@ mod common;
 
 use std::io::Cursor;
 
-use smtpcap::analysis::analyze_bytes;
+use smtpcap::internals::analysis::analyze_bytes;
 
 /// Rewrites a little-endian microsecond pcap as big-endian, record by record.
 fn to_big_endian(le: &[u8]) -> Vec<u8> {
@@ -34,8 +34,8 @@ fn to_big_endian(le: &[u8]) -> Vec<u8> {
 fn big_endian_pcap_reads_like_little_endian() {
     let le = std::fs::read(common::root().join("samples/plain-mx-swaks.pcap")).unwrap();
     let be = to_big_endian(&le);
-    let a = analyze_bytes("le".into(), Box::new(Cursor::new(le)), false);
-    let b = analyze_bytes("be".into(), Box::new(Cursor::new(be)), false);
+    let a = analyze_bytes("le", Cursor::new(le));
+    let b = analyze_bytes("be", Cursor::new(be));
     assert!(b.error.is_none(), "{:?}", b.error);
     assert_eq!(common::content(&a, 0), common::content(&b, 0));
     assert_eq!(a.sessions[0].start_time, b.sessions[0].start_time);
@@ -49,7 +49,7 @@ fn nanosecond_pcap_reads_like_microsecond() {
     assert_eq!(ns.format, Some("pcap-ns"));
     assert_eq!(common::content(&us, 0), common::content(&ns, 0));
     assert_eq!(us.sessions[0].start_time, ns.sessions[0].start_time);
-    let frames = |a: &smtpcap::analysis::Analysis| {
+    let frames = |a: &smtpcap::internals::analysis::Analysis| {
         a.sessions[0]
             .dialogue
             .iter()
@@ -120,13 +120,12 @@ fn a_fragmented_datagram_missing_its_middle_is_reported_at_its_last_fragment() {
         }
         at += 16 + len;
     }
-    let a =
-        smtpcap::analysis::analyze_bytes("cut".into(), Box::new(std::io::Cursor::new(out)), false);
+    let a = smtpcap::internals::analysis::analyze_bytes("cut", std::io::Cursor::new(out));
     assert_eq!(a.decode.fragments_dropped, 1, "{:?}", a.decode);
     assert_eq!(a.decode.first_dropped_fragment, Some(16));
     // The segment it carried is a gap in the client's stream.
     assert!(a.sessions[0].tcp.client_stream.gap_bytes > 0);
-    let d = smtpcap::diagnosis::diagnose(&a);
+    let d = smtpcap::internals::diagnosis::diagnose(&a);
     let ev: Vec<_> = d
         .findings()
         .into_iter()

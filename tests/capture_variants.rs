@@ -9,8 +9,8 @@ mod common;
 use std::collections::HashMap;
 use std::io::Cursor;
 
-use smtpcap::analysis::{analyze_bytes, Analysis};
-use smtpcap::diagnosis::{diagnose, Severity};
+use smtpcap::internals::analysis::{analyze_bytes, Analysis};
+use smtpcap::internals::diagnosis::{diagnose, Severity};
 
 #[derive(Clone)]
 struct Frame {
@@ -385,7 +385,7 @@ fn facts(a: &Analysis) -> Facts {
 }
 
 fn analyze(name: &str, bytes: Vec<u8>) -> Analysis {
-    analyze_bytes(name.to_string(), Box::new(Cursor::new(bytes)), false)
+    analyze_bytes(name, Cursor::new(bytes))
 }
 
 type Variant = (&'static str, fn(&[Frame]) -> Vec<Frame>);

@@ -89,7 +89,10 @@ fn findings_lists_the_catalogue() {
     ] {
         assert!(text.lines().any(|l| l.starts_with(id)), "{id} missing");
     }
-    assert_eq!(text.lines().count(), smtpcap::diagnosis::CATALOGUE.len());
+    assert_eq!(
+        text.lines().count(),
+        smtpcap::internals::diagnosis::CATALOGUE.len()
+    );
 }
 
 #[test]

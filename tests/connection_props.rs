@@ -5,11 +5,10 @@
 //! gaps of exactly their size.
 
 use proptest::prelude::*;
-use smtpcap::capture::Timestamp;
-use smtpcap::packet::{TcpFlags, TcpSegment};
-use smtpcap::tcp::{
-    ConnectionTable, Endpoint, SegmentMeta, Side, StreamEvent, StreamSink, TableLimits,
-};
+use smtpcap::internals::packet::{TcpFlags, TcpSegment};
+use smtpcap::internals::tcp::{ConnectionTable, SegmentMeta, StreamEvent, StreamSink, TableLimits};
+use smtpcap::Timestamp;
+use smtpcap::{Endpoint, Side};
 
 const C: Endpoint = Endpoint {
     ip: std::net::IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 10)),

@@ -8,7 +8,7 @@ use std::io::Cursor;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use smtpcap::analysis::{analyze_bytes, Analysis};
+use smtpcap::internals::analysis::{analyze_bytes, Analysis};
 
 struct Rng(u64);
 
@@ -28,7 +28,7 @@ impl Rng {
 fn analyse_bounded(name: String, bytes: Vec<u8>) -> Analysis {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
-        let a = analyze_bytes(name, Box::new(Cursor::new(bytes)), false);
+        let a = analyze_bytes(&name, Cursor::new(bytes));
         let _ = common::render_all(&a);
         let _ = tx.send(a);
     });

@@ -1,6 +1,6 @@
 //! docs/findings.md is the catalogue, rendered. `SMTPCAP_BLESS=1` rewrites it.
 
-use smtpcap::diagnosis::{Diagnosis, CATALOGUE, SHARP_SMTP, SUPPORTED};
+use smtpcap::internals::diagnosis::{Diagnosis, CATALOGUE, SHARP_SMTP, SUPPORTED};
 
 /// How severities, servers and reply texts are handled (docs/findings.md's preamble).
 const RULES: &str = r#"## How severity is decided

@@ -41,8 +41,8 @@ fn every_capture_keeps_its_reviewed_verdict() {
             continue;
         }
         let a = common::analyze(&path);
-        let d = smtpcap::diagnosis::diagnose(&a);
-        let verdict = smtpcap::report::verdict(&d);
+        let d = smtpcap::internals::diagnosis::diagnose(&a);
+        let verdict = format!("VERDICT: {}", smtpcap::verdict_line(&d.verdict()));
         let verdict = verdict.trim_start_matches("VERDICT: ");
         checked += 1;
         if verdict != pinned {

@@ -4,8 +4,8 @@ mod common;
 
 use std::path::PathBuf;
 
-use smtpcap::analysis::Analysis;
-use smtpcap::dialogue::EntryKind;
+use smtpcap::internals::analysis::Analysis;
+use smtpcap::internals::dialogue::EntryKind;
 
 fn public(rel: &str) -> Option<Analysis> {
     let dir = common::public_dir()?;
@@ -230,7 +230,7 @@ fn smtp_bug_5981_retransmission_with_other_bytes_is_reported() {
     assert_eq!(client.conflicting_overlaps, 1);
     assert_eq!(client.first_conflict_frame, Some(25));
     assert_eq!(a.sessions[0].tcp.server_stream.conflicting_overlaps, 0);
-    let d = smtpcap::diagnosis::diagnose(&a);
+    let d = smtpcap::internals::diagnosis::diagnose(&a);
     let f = d
         .findings()
         .into_iter()

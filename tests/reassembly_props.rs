@@ -2,8 +2,8 @@
 //! reassembles to the original; removed segments come back as gaps of exactly their size.
 
 use proptest::prelude::*;
-use smtpcap::capture::Timestamp;
-use smtpcap::tcp::{Origin, StreamEvent, StreamReassembler};
+use smtpcap::internals::tcp::{Origin, StreamEvent, StreamReassembler};
+use smtpcap::Timestamp;
 
 #[derive(Debug, Clone, PartialEq)]
 enum Out {

@@ -57,15 +57,15 @@ fn every_sample_is_read_whole_and_has_an_smtp_session() {
             s.display()
         );
         // An SMTP 220 or a POP3 +OK greeting.
-        let greeted = |x: &smtpcap::analysis::Session| {
+        let greeted = |x: &smtpcap::internals::analysis::Session| {
             x.dialogue.iter().any(|e| {
                 e.reply_code() == Some(220)
-                    || matches!(&e.kind, smtpcap::dialogue::EntryKind::Status { status, .. } if status == "+OK")
+                    || matches!(&e.kind, smtpcap::internals::dialogue::EntryKind::Status { status, .. } if status == "+OK")
             })
         };
         assert!(
             a.sessions.iter().all(|x| x.tcp.mid_stream
-                || x.tcp.handshake != smtpcap::tcp::Handshake::Complete
+                || x.tcp.handshake != smtpcap::internals::tcp::Handshake::Complete
                 || greeted(x)),
             "{}",
             s.display()

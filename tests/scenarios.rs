@@ -4,8 +4,8 @@
 
 mod common;
 
-use smtpcap::diagnosis::{diagnose, Severity};
-use smtpcap::dialogue::EntryKind;
+use smtpcap::internals::diagnosis::{diagnose, Severity};
+use smtpcap::internals::dialogue::EntryKind;
 
 struct Case {
     file: &'static str,
@@ -151,7 +151,7 @@ fn every_scenario_gets_its_outcome_and_findings() {
             .sessions
             .iter()
             .zip(&d.sessions)
-            .filter(|(s, _)| s.protocol == smtpcap::analysis::Protocol::Smtp)
+            .filter(|(s, _)| s.protocol == smtpcap::internals::analysis::Protocol::Smtp)
             .map(|(_, sd)| match sd.stage {
                 Some(st) => format!("{}/{}", sd.outcome.name(), st.name()),
                 None => sd.outcome.name().to_string(),
@@ -229,7 +229,7 @@ fn the_supported_configuration_has_no_error_finding() {
     );
     assert_eq!(
         d.sessions[0].server_role,
-        smtpcap::diagnosis::ServerRole::ExoSubmission
+        smtpcap::internals::diagnosis::ServerRole::ExoSubmission
     );
     let tls = s.tls.as_ref().unwrap();
     assert!(tls.established);

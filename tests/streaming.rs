@@ -9,17 +9,17 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use smtpcap::analysis::analyze_path;
-use smtpcap::batch::{run_one, Input, OutputFormat, RunOptions};
-use smtpcap::capture::CaptureReader;
-use smtpcap::diagnosis::Severity;
-use smtpcap::report::TextOptions;
+use smtpcap::internals::analysis::analyze_path;
+use smtpcap::internals::capture::CaptureReader;
+use smtpcap::internals::report::TextOptions;
+use smtpcap::{render, Format};
+use smtpcap::{Capture, Severity};
 
 const SOURCE: &str = "samples/scenarios/supported-587.pcap";
 
 /// The TCP frames of the source capture (Ethernet, IPv4).
 fn tcp_frames() -> Vec<Vec<u8>> {
-    let mut r = CaptureReader::open(&common::root().join(SOURCE)).unwrap();
+    let mut r = CaptureReader::open(&common::root().join(SOURCE), false).unwrap();
     let mut out = Vec::new();
     while let Some(f) = r.next_frame().unwrap() {
         if f.data.get(23) == Some(&6) {
@@ -124,8 +124,8 @@ fn a_conversation_open_while_hundreds_finish_is_still_reported_whole() {
     // More than 256 sessions finished while copy 0 was open: they were handed on before it.
     assert!(a.sessions_out_of_order > 0);
     // The text report says so.
-    let d = smtpcap::diagnosis::diagnose(&a);
-    let text = smtpcap::report::to_text(&a, &d, &TextOptions::default());
+    let d = smtpcap::internals::diagnosis::diagnose(&a);
+    let text = smtpcap::internals::report::to_text(&a, &d, &TextOptions::default());
     let note = format!(
         "note: {} sessions were numbered before an older conversation that stayed open",
         a.sessions_out_of_order
@@ -149,33 +149,27 @@ fn streamed_reports_equal_the_in_memory_ones_past_the_spool_budget() {
     let capture = many_sessions("report", 1200, 20, false);
     let path = capture.0.clone();
     let a = analyze_path(&path);
-    let d = smtpcap::diagnosis::diagnose(&a);
-    let opts = |format| RunOptions {
-        format,
-        text: TextOptions::default(),
-        hosts: Vec::new(),
-        min_severity: Severity::Info,
-    };
+    let d = smtpcap::internals::diagnosis::diagnose(&a);
     let rendered = |format| {
-        let r = run_one(&Input { path: path.clone() }, &opts(format));
         let mut out = Vec::new();
-        r.rendered
-            .drain(&mut |p| {
-                out.extend_from_slice(p);
-                Ok(())
-            })
-            .unwrap();
+        render(
+            Capture::open(&path).unwrap(),
+            format,
+            Severity::Info,
+            &mut out,
+        )
+        .unwrap();
         String::from_utf8(out).unwrap()
     };
-    let json = rendered(OutputFormat::Json);
+    let json = rendered(Format::Json);
     assert!(json.len() > 2 << 20, "{} bytes", json.len());
-    assert_eq!(json, smtpcap::report::to_json(&a, &d));
+    assert_eq!(json, smtpcap::internals::report::to_json(&a, &d));
     let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(doc["sessions"].as_array().unwrap().len(), 1200);
-    let text = rendered(OutputFormat::Text);
+    let text = rendered(Format::Text(TextOptions::default()));
     assert_eq!(
         text,
-        smtpcap::report::to_text(&a, &d, &TextOptions::default())
+        smtpcap::internals::report::to_text(&a, &d, &TextOptions::default())
     );
     assert_eq!(text.matches("│ 1000 ┆").count(), 1);
     assert_eq!(text.matches("│ 1001 ┆").count(), 1);

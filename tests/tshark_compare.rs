@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
-use smtpcap::analysis::{Analysis, Protocol};
-use smtpcap::dialogue::EntryKind;
+use smtpcap::internals::analysis::{Analysis, Protocol};
+use smtpcap::internals::dialogue::EntryKind;
 
 /// (frame, "C:VERB" or "S:CODE") → count.
 type Tokens = BTreeMap<(u64, String), usize>;
@@ -347,7 +347,7 @@ fn quoted_evidence_is_in_the_frame_wireshark_shows() {
     let mut checked = 0;
     for path in common::samples() {
         let a = common::analyze(&path);
-        let d = smtpcap::diagnosis::diagnose(&a);
+        let d = smtpcap::internals::diagnosis::diagnose(&a);
         for f in d.findings() {
             for e in &f.evidence {
                 let t = e.text.as_bytes();

@@ -5,7 +5,7 @@
 
 mod common;
 
-use smtpcap::diagnosis::{diagnose, Outcome, Severity};
+use smtpcap::internals::diagnosis::{diagnose, Outcome, Severity};
 
 fn all_captures() -> Vec<std::path::PathBuf> {
     let mut v = common::samples();
@@ -111,7 +111,7 @@ fn microsoft_365_advice_only_for_exchange_online() {
 
 #[test]
 fn every_catalogue_entry_has_words_for_other_servers_or_is_only_for_exchange_online() {
-    use smtpcap::diagnosis::CATALOGUE;
+    use smtpcap::internals::diagnosis::CATALOGUE;
     for k in CATALOGUE {
         if k.exchange_online_only {
             continue;
@@ -176,7 +176,7 @@ fn a_real_postfix_relay_is_read_as_postfix_means_it() {
     for (file, verdict, first) in cases {
         let a = common::analyze(format!("samples/postfix/{file}").as_ref());
         let d = diagnose(&a);
-        let v = smtpcap::report::verdict(&d);
+        let v = format!("VERDICT: {}", smtpcap::verdict_line(&d.verdict()));
         assert!(v.starts_with(&format!("VERDICT: {verdict}")), "{file}: {v}");
         let findings = d.findings();
         assert_eq!(
@@ -187,7 +187,7 @@ fn a_real_postfix_relay_is_read_as_postfix_means_it() {
         let sd = &d.sessions[0];
         assert_eq!(
             sd.server_identity.software,
-            smtpcap::diagnosis::server::Software::Postfix,
+            smtpcap::internals::diagnosis::server::Software::Postfix,
             "{file}"
         );
         assert!(!sd.server_identity.is_exchange_online());

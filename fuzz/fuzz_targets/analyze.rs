@@ -1,12 +1,12 @@
 #![no_main]
 //! The whole pipeline on arbitrary bytes: analysis, diagnosis and every report.
 use libfuzzer_sys::fuzz_target;
-use smtpcap::analysis::analyze_bytes;
-use smtpcap::diagnosis::diagnose;
-use smtpcap::report::{to_json, to_json_line, to_markdown, to_text, TextOptions};
+use smtpcap::internals::analysis::analyze_bytes;
+use smtpcap::internals::diagnosis::diagnose;
+use smtpcap::internals::report::{to_json, to_json_line, to_markdown, to_text, TextOptions};
 
 fuzz_target!(|data: &[u8]| {
-    let a = analyze_bytes("fuzz".into(), Box::new(std::io::Cursor::new(data.to_vec())), false);
+    let a = analyze_bytes("fuzz", std::io::Cursor::new(data.to_vec()));
     let d = diagnose(&a);
     let _ = to_text(&a, &d, &TextOptions { transcript: true, color: false });
     let _ = to_json(&a, &d);

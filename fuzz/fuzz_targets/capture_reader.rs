@@ -1,7 +1,7 @@
 #![no_main]
 //! Any bytes as a capture file: frames or a clean error, never a panic or a hang.
 use libfuzzer_sys::fuzz_target;
-use smtpcap::capture::CaptureReader;
+use smtpcap::internals::capture::CaptureReader;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(mut r) = CaptureReader::from_reader(Box::new(std::io::Cursor::new(data.to_vec())), false) else { return };

@@ -1,8 +1,8 @@
 #![no_main]
 //! Arbitrary bytes as DNS over UDP and over TCP.
 use libfuzzer_sys::fuzz_target;
-use smtpcap::dns::{DnsLog, DnsOverTcp};
-use smtpcap::tcp::Endpoint;
+use smtpcap::internals::dns::{DnsLog, DnsOverTcp};
+use smtpcap::Endpoint;
 
 fuzz_target!(|data: &[u8]| {
     let c = Endpoint { ip: [192, 0, 2, 10].into(), port: 40000 };

@@ -1,8 +1,9 @@
 #![no_main]
 //! Any bytes as a frame of any supported link type.
 use libfuzzer_sys::fuzz_target;
-use smtpcap::capture::{Frame, LinkType, Timestamp};
-use smtpcap::packet::PacketDecoder;
+use smtpcap::internals::capture::{Frame, LinkType};
+use smtpcap::internals::packet::PacketDecoder;
+use smtpcap::Timestamp;
 
 const LINKS: [LinkType; 8] = [
     LinkType::ETHERNET,
@@ -25,7 +26,6 @@ fuzz_target!(|data: &[u8]| {
             time: Timestamp::default(),
             link_type: LINKS[usize::from(k) % LINKS.len()],
             data: rest,
-            orig_len: rest.len() as u32,
         };
         let _ = decoder.decode(&frame);
     }

@@ -2,10 +2,11 @@
 //! Arbitrary client and server bytes, in arbitrary chunks and with gaps, through the SMTP
 //! and POP3 state machines; the dialogue must serialise.
 use libfuzzer_sys::fuzz_target;
-use smtpcap::capture::Timestamp;
-use smtpcap::pop3::Pop3Session;
-use smtpcap::smtp::SmtpSession;
-use smtpcap::tcp::{GapReason, Side, StreamEvent};
+use smtpcap::Timestamp;
+use smtpcap::internals::pop3::Pop3Session;
+use smtpcap::internals::smtp::SmtpSession;
+use smtpcap::internals::tcp::{GapReason, StreamEvent};
+use smtpcap::Side;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&mode, mut rest)) = data.split_first() else { return };

@@ -3,9 +3,10 @@
 //! lengths, flags and times: the table never delivers more bytes of a side than it was
 //! given, hands every conversation on, and stays bounded.
 use libfuzzer_sys::fuzz_target;
-use smtpcap::capture::Timestamp;
-use smtpcap::packet::{TcpFlags, TcpSegment};
-use smtpcap::tcp::{ConnectionTable, Endpoint, SegmentMeta, Side, StreamEvent, StreamSink, TableLimits};
+use smtpcap::Timestamp;
+use smtpcap::internals::packet::{TcpFlags, TcpSegment};
+use smtpcap::internals::tcp::{ConnectionTable, SegmentMeta, StreamEvent, StreamSink, TableLimits};
+use smtpcap::{Endpoint, Side};
 
 #[derive(Default)]
 struct Count([u64; 2]);

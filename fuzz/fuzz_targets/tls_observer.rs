@@ -1,8 +1,8 @@
 #![no_main]
 //! Arbitrary bytes as the TLS records of both directions, in arbitrary chunks.
 use libfuzzer_sys::fuzz_target;
-use smtpcap::tcp::Side;
-use smtpcap::tls::TlsObserver;
+use smtpcap::internals::tls::TlsObserver;
+use smtpcap::Side;
 
 fuzz_target!(|data: &[u8]| {
     let mut t = TlsObserver::default();

@@ -1,21 +1,26 @@
 use serde::Serialize;
 
-use crate::capture::Timestamp;
+use crate::base::Timestamp;
+use crate::base::{Endpoint, Side};
 use crate::dialogue::Entry;
 use crate::dns::DnsOverTcp;
 use crate::pop3::Pop3Session;
 use crate::smtp::SmtpSession;
-use crate::tcp::{Endpoint, Side, StreamEvent, StreamSink, TcpFacts};
+use crate::tcp::{StreamEvent, StreamSink, TcpFacts};
 use crate::tls::TlsFacts;
 
+/// The mail protocol of a session.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Protocol {
+    /// SMTP (ports 25, 587, 465, 2525, or recognised by its greeting).
     Smtp,
+    /// POP3 (POP before SMTP).
     Pop3,
 }
 
 impl Protocol {
+    /// `smtp` or `pop3`.
     pub fn name(self) -> &'static str {
         match self {
             Protocol::Smtp => "smtp",

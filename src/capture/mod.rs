@@ -4,12 +4,13 @@
 //! and interfaces; EPB, SPB and OPB) and gzip-compressed files of either, from a path or
 //! from standard input, through a bounded buffer.
 
+mod digest;
 mod error;
 mod reader;
+mod sniff;
 mod source;
-mod time;
 
+pub use digest::FileDigest;
 pub use error::{CaptureError, CaptureErrorKind};
 pub use reader::{CaptureFormat, CaptureReader, Frame, LinkType};
-pub use source::open_source;
-pub use time::Timestamp;
+pub use sniff::{sniff, Format};

@@ -5,9 +5,11 @@ use pcap_parser::pcapng::Block;
 use pcap_parser::traits::{PcapNGPacketBlock, PcapReaderIterator};
 use pcap_parser::{LegacyPcapReader, PcapBlockOwned, PcapError, PcapNGReader};
 
+use super::digest::{DigestHandle, FileDigest};
 use super::error::{CaptureError, CaptureErrorKind};
-use super::source::{open_source, read_full, FillingReader, Source};
-use super::time::Timestamp;
+use super::sniff::{sniff, Format};
+use super::source::{from_raw, open_source, read_full, FillingReader, Source};
+use crate::base::Timestamp;
 
 /// A libpcap LINKTYPE_ value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -38,13 +40,20 @@ impl LinkType {
     }
 }
 
+/// The file format of a capture.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CaptureFormat {
-    Pcap { nanosecond: bool },
+    /// Classic libpcap.
+    Pcap {
+        /// Time stamps in nanoseconds (magic `a1b23c4d`) rather than microseconds.
+        nanosecond: bool,
+    },
+    /// pcapng (Wireshark's and dumpcap's default).
     PcapNg,
 }
 
 impl CaptureFormat {
+    /// `pcap`, `pcap-ns` or `pcapng`.
     pub fn name(self) -> &'static str {
         match self {
             CaptureFormat::Pcap { nanosecond: false } => "pcap",
@@ -61,8 +70,6 @@ pub struct Frame<'a> {
     pub time: Timestamp,
     pub link_type: LinkType,
     pub data: &'a [u8],
-    /// Length of the packet on the wire; more than `data.len()` when the snapshot length cut it.
-    pub orig_len: u32,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -91,13 +98,13 @@ pub struct CaptureReader {
     capacity: usize,
     frames: u64,
     done: bool,
+    digest: Option<DigestHandle>,
 }
 
 enum Step {
     Packet {
         iface: usize,
         time: Timestamp,
-        orig_len: u32,
         /// Where the packet's data lies: its address and length in the reader's buffer.
         addr: usize,
         len: usize,
@@ -106,10 +113,31 @@ enum Step {
 }
 
 impl CaptureReader {
-    pub fn open(path: &Path) -> Result<Self, CaptureError> {
-        let Source { reader, gzip } =
-            open_source(path).map_err(|e| CaptureError::new(0, CaptureErrorKind::Io(e)))?;
+    /// Opens the capture at `path` (`-` for standard input); with `digest`, the file's
+    /// size and SHA-256 are computed as it is read ([`CaptureReader::digest`]).
+    pub fn open(path: &Path, digest: bool) -> Result<Self, CaptureError> {
+        let Source {
+            reader,
+            gzip,
+            digest,
+        } = open_source(path, digest).map_err(|e| CaptureError::new(0, CaptureErrorKind::Io(e)))?;
+        let mut reader = Self::from_reader(reader, gzip)?;
+        reader.digest = digest;
+        Ok(reader)
+    }
+
+    /// Reads a capture from any byte source, decompressing it when its first bytes say
+    /// gzip.
+    pub fn from_bytes(bytes: Box<dyn Read + Send>) -> Result<Self, CaptureError> {
+        let Source { reader, gzip, .. } =
+            from_raw(bytes, false).map_err(|e| CaptureError::new(0, CaptureErrorKind::Io(e)))?;
         Self::from_reader(reader, gzip)
+    }
+
+    /// The file's size and SHA-256, when asked for at [`CaptureReader::open`] and the file
+    /// could be read to its end.
+    pub fn digest(&self) -> Option<FileDigest> {
+        self.digest.as_ref().and_then(DigestHandle::finish)
     }
 
     pub fn from_reader(mut reader: Box<dyn Read + Send>, gzip: bool) -> Result<Self, CaptureError> {
@@ -126,15 +154,10 @@ impl CaptureReader {
         if n == 0 {
             return Err(CaptureError::new(0, CaptureErrorKind::Empty));
         }
-        let format = match magic {
-            [0x0a, 0x0d, 0x0d, 0x0a] => CaptureFormat::PcapNg,
-            [0xd4, 0xc3, 0xb2, 0xa1] | [0xa1, 0xb2, 0xc3, 0xd4] => {
-                CaptureFormat::Pcap { nanosecond: false }
-            }
-            [0x4d, 0x3c, 0xb2, 0xa1] | [0xa1, 0xb2, 0x3c, 0x4d] => {
-                CaptureFormat::Pcap { nanosecond: true }
-            }
-            _ => {
+        let format = match sniff(magic.get(..n).unwrap_or_default()) {
+            Some(Format::Capture(format)) => format,
+            // A gzip inside the gzip, or anything else.
+            Some(Format::Gzip) | None => {
                 let hex: Vec<String> = magic[..n].iter().map(|b| format!("{b:02x}")).collect();
                 return Err(CaptureError::new(
                     0,
@@ -178,6 +201,7 @@ impl CaptureReader {
             capacity: INITIAL_BUFFER,
             frames: 0,
             done: false,
+            digest: None,
         })
     }
 
@@ -206,7 +230,7 @@ impl CaptureReader {
             return Ok(None);
         }
         match self.advance() {
-            Ok(Some((iface, time, orig_len, at, len))) => {
+            Ok(Some((iface, time, at, len))) => {
                 self.frames += 1;
                 let link_type = self
                     .interfaces
@@ -219,7 +243,6 @@ impl CaptureReader {
                     time,
                     link_type,
                     data,
-                    orig_len,
                 }))
             }
             Ok(None) => {
@@ -233,10 +256,9 @@ impl CaptureReader {
         }
     }
 
-    /// The next packet: its interface, time, length on the wire, and the offset and
-    /// length of its data in `self.inner.data()`. Frames are not copied.
-    #[allow(clippy::type_complexity)]
-    fn advance(&mut self) -> Result<Option<(usize, Timestamp, u32, usize, usize)>, CaptureError> {
+    /// The next packet: its interface, time, and the offset and length of its data in
+    /// `self.inner.data()`. Frames are not copied.
+    fn advance(&mut self) -> Result<Option<(usize, Timestamp, usize, usize)>, CaptureError> {
         if self.pending_consume > 0 {
             // No shift on consume: the buffer is compacted once per refill, not each time
             // half of it has been read.
@@ -269,13 +291,12 @@ impl CaptureReader {
                     Step::Packet {
                         iface,
                         time,
-                        orig_len,
                         addr,
                         len,
                     },
                 )) => {
                     self.pending_consume = size;
-                    return Ok(Some((iface, time, orig_len, addr.wrapping_sub(base), len)));
+                    return Ok(Some((iface, time, addr.wrapping_sub(base), len)));
                 }
                 Ok((size, Step::Skip)) => self.inner.consume_noshift(size),
                 Err(Next::Eof) => return Ok(None),
@@ -391,11 +412,11 @@ impl Ctx<'_> {
         }
     }
 
-    fn packet(&mut self, iface: usize, time: Timestamp, data: &[u8], orig_len: u32) -> Step {
+    // The length on the wire is not kept: a snapshot cut shows in the IP header's length.
+    fn packet(&mut self, iface: usize, time: Timestamp, data: &[u8]) -> Step {
         Step::Packet {
             iface,
             time,
-            orig_len,
             addr: data.as_ptr() as usize,
             len: data.len(),
         }
@@ -430,7 +451,7 @@ fn interpret(
                 b.ts_usec.saturating_mul(1000)
             };
             let time = Timestamp::new(i64::from(b.ts_sec), nanos);
-            Ok(ctx.packet(usize::MAX, time, b.data, b.origlen))
+            Ok(ctx.packet(usize::MAX, time, b.data))
         }
         PcapBlockOwned::NG(block) => match block {
             Block::SectionHeader(shb) => {
@@ -461,7 +482,7 @@ fn interpret(
                 }
                 let ts = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
                 let time = ctx.ng_time(iface, ts);
-                Ok(ctx.packet(iface, time, epb.packet_data(), epb.origlen))
+                Ok(ctx.packet(iface, time, epb.packet_data()))
             }
             Block::SimplePacket(spb) => {
                 if ctx.interfaces.is_empty() {
@@ -469,7 +490,7 @@ fn interpret(
                         "pcapng simple packet block (no interface described)",
                     ));
                 }
-                Ok(ctx.packet(0, Timestamp::default(), spb.packet_data(), spb.origlen))
+                Ok(ctx.packet(0, Timestamp::default(), spb.packet_data()))
             }
             Block::Unknown(ub)
                 if ub.block_type == OPB_MAGIC || ub.block_type.swap_bytes() == OPB_MAGIC =>
@@ -504,11 +525,10 @@ fn obsolete_packet(body: &[u8], ctx: &mut Ctx<'_>, offset: u64) -> Result<Step, 
         let iface = u16_at(0)? as usize;
         let ts = (u64::from(u32_at(4)?) << 32) | u64::from(u32_at(8)?);
         let caplen = u32_at(12)? as usize;
-        let origlen = u32_at(16)?;
         let data = body.get(20..20 + caplen)?;
-        Some((iface, ts, data, origlen))
+        Some((iface, ts, data))
     })();
-    let (iface, ts, data, origlen) = parsed.ok_or_else(|| {
+    let (iface, ts, data) = parsed.ok_or_else(|| {
         CaptureError::new(
             offset,
             CaptureErrorKind::Malformed("pcapng obsolete packet block".into()),
@@ -523,7 +543,7 @@ fn obsolete_packet(body: &[u8], ctx: &mut Ctx<'_>, offset: u64) -> Result<Step, 
         ));
     }
     let time = ctx.ng_time(iface, ts);
-    Ok(ctx.packet(iface, time, data, origlen))
+    Ok(ctx.packet(iface, time, data))
 }
 
 #[cfg(test)]

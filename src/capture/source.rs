@@ -4,15 +4,21 @@ use std::path::Path;
 
 use flate2::bufread::MultiGzDecoder;
 
+use super::digest::{hashing, DigestHandle};
+use super::sniff::{sniff, Format};
+
 /// A capture's byte source: a file or standard input, decompressed when gzip.
-pub struct Source {
-    pub reader: Box<dyn Read + Send>,
-    pub gzip: bool,
+pub(crate) struct Source {
+    pub(crate) reader: Box<dyn Read + Send>,
+    pub(crate) gzip: bool,
+    /// The file's digest, when asked for.
+    pub(crate) digest: Option<DigestHandle>,
 }
 
-/// Opens `path` (`-` is standard input) and recognises gzip by its magic bytes.
-pub fn open_source(path: &Path) -> io::Result<Source> {
-    let mut raw: Box<dyn Read + Send> = if path.as_os_str() == "-" {
+/// Opens `path` (`-` is standard input) and recognises gzip by its magic bytes; with
+/// `digest`, the file's bytes are hashed as they are read.
+pub(crate) fn open_source(path: &Path, digest: bool) -> io::Result<Source> {
+    let raw: Box<dyn Read + Send> = if path.as_os_str() == "-" {
         Box::new(io::stdin())
     } else {
         let file = File::open(path)?;
@@ -24,9 +30,21 @@ pub fn open_source(path: &Path) -> io::Result<Source> {
         }
         Box::new(file)
     };
+    from_raw(raw, digest)
+}
+
+/// A byte source (a file's, standard input's, or any other) made ready for the parser:
+/// decompressed when its first bytes say gzip, hashed with `digest`.
+pub(crate) fn from_raw(raw: Box<dyn Read + Send>, digest: bool) -> io::Result<Source> {
+    let (mut raw, digest): (Box<dyn Read + Send>, _) = if digest {
+        let (reader, handle) = hashing(raw);
+        (Box::new(reader), Some(handle))
+    } else {
+        (raw, None)
+    };
     let mut head = [0u8; 2];
     let n = read_full(&mut raw, &mut head)?;
-    let gzip = n == 2 && head == [0x1f, 0x8b];
+    let gzip = sniff(head.get(..n).unwrap_or_default()) == Some(Format::Gzip);
     let joined = Cursor::new(head[..n].to_vec()).chain(raw);
     // Plain captures are read straight into the parser's buffer (no second copy); the
     // decompressor wants a buffered source.
@@ -36,7 +54,11 @@ pub fn open_source(path: &Path) -> io::Result<Source> {
     } else {
         Box::new(FillingReader(joined))
     };
-    Ok(Source { reader, gzip })
+    Ok(Source {
+        reader,
+        gzip,
+        digest,
+    })
 }
 
 /// Reads until `buf` is full or the input ends; returns the count read.

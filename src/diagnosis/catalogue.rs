@@ -1,14 +1,23 @@
 use serde::Serialize;
 
+/// How much a finding matters, worst first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// What stops scan-to-email, or what the server refused.
     Error,
+    /// What works now but is unsupported or risky.
     Warning,
+    /// Context.
     Info,
 }
 
 impl Severity {
+    /// Every severity, worst first.
+    pub const ALL: [Severity; 3] = [Severity::Error, Severity::Warning, Severity::Info];
+
+    /// `error`, `warning` or `info`.
+    #[must_use]
     pub fn name(self) -> &'static str {
         match self {
             Severity::Error => "error",
@@ -18,17 +27,35 @@ impl Severity {
     }
 
     /// 0 for errors, 1 for warnings, 2 for information.
+    #[must_use]
     pub fn index(self) -> usize {
         self as usize
     }
 }
 
+impl std::str::FromStr for Severity {
+    type Err = String;
+
+    /// Parses `error`, `warning` or `info`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        Severity::ALL
+            .into_iter()
+            .find(|v| v.name() == s)
+            .ok_or_else(|| format!("`{s}` is not a severity (error, warning, info)"))
+    }
+}
+
 /// One entry of the catalogue: what a finding means and what to change.
 pub struct FindingKind {
+    /// The stable id.
     pub id: FindingId,
+    /// How much it matters where the facts do not say otherwise.
     pub severity: Severity,
+    /// One line: what was found.
     pub title: &'static str,
+    /// Why it matters.
     pub explanation: &'static str,
+    /// What to change.
     pub remediation: &'static str,
     /// Its fix is a setting on the device (the report names the settings page).
     pub device_side: bool,
@@ -80,7 +107,7 @@ macro_rules! catalogue {
         /// Every diagnosis smtpcap can make; serialised as its stable kebab-case id.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum FindingId {
-            $($variant,)*
+            $(#[doc = concat!("`", $id, "`: ", $title)] $variant,)*
         }
 
         impl FindingId {

@@ -32,32 +32,43 @@ pub struct Evidence {
     pub text: String,
 }
 
+/// One diagnosis, with the frames that show it and what to change.
 #[derive(Clone, Debug, Serialize)]
 pub struct Finding {
+    /// Which entry of the catalogue.
     pub id: FindingId,
+    /// How much it matters here (from the facts: the server, the outcome).
     pub severity: Severity,
+    /// One line: what was found.
     pub title: &'static str,
+    /// Why it matters.
     pub explanation: &'static str,
+    /// What to change, for the server this capture shows.
     pub remediation: String,
     /// The session it belongs to (`id`), or null for the capture as a whole.
     pub session: Option<usize>,
+    /// The frames and quoted lines that show it.
     pub evidence: Vec<Evidence>,
 }
 
 /// What the diagnosis adds to a session.
 #[derive(Clone, Debug, Serialize)]
 pub struct SessionDiagnosis {
+    /// What happened: delivered, rejected, not sent, cannot be seen.
     pub outcome: Outcome,
     /// For `rejected`: the stage the rejection happened at.
     pub stage: Option<Stage>,
     /// The reply that decided a rejection.
     pub deciding_reply: Option<Evidence>,
+    /// What kind of server this is (Exchange Online submission, MX, relay, other).
     pub server_role: ServerRole,
     /// Provider, software and endpoint, as far as the capture shows.
     pub server_identity: ServerIdentity,
     /// The name the server was recognised by, and where it was seen.
     pub server_name: Option<String>,
+    /// Where the name came from (greeting, DNS, certificate, …).
     pub server_name_source: &'static str,
+    /// Each mail transaction (MAIL … final reply).
     pub transactions: Vec<Transaction>,
     /// A POP3 session (POP before SMTP): its refusal is no refusal of the mail.
     #[serde(skip)]
@@ -81,6 +92,7 @@ impl SessionDiagnosis {
 /// form the command line uses).
 #[derive(Clone, Debug, Default)]
 pub struct Diagnosis {
+    /// Each session's diagnosis, in the order of the sessions.
     pub sessions: Vec<SessionDiagnosis>,
     /// Each session's own findings, by position in `sessions`.
     pub session_findings: Vec<Vec<Finding>>,
@@ -89,6 +101,20 @@ pub struct Diagnosis {
 }
 
 impl Diagnosis {
+    /// The verdict: what happened first, then the cause or the first warning.
+    #[must_use]
+    pub fn verdict(&self) -> Verdict {
+        let mut summary = Summary::default();
+        for f in self.findings() {
+            summary.add_finding(f);
+        }
+        for sd in &self.sessions {
+            summary.add_session(sd);
+        }
+        summary.verdict()
+    }
+
+    /// Whether any finding is an error.
     pub fn has_errors(&self) -> bool {
         self.findings()
             .iter()
@@ -212,10 +238,6 @@ impl Summary {
         self
     }
 
-    pub fn has_errors(&self) -> bool {
-        self.counts[0] > 0
-    }
-
     /// The settings checklist from what the sessions showed and the findings made.
     pub fn checklist(&self) -> Vec<checklist::ChecklistItem> {
         let ids: Vec<FindingId> = self.ids().collect();
@@ -319,7 +341,7 @@ struct PopLogin {
     /// The password went in clear (the frame of the line).
     password_in_clear: Option<u64>,
     client: std::net::IpAddr,
-    server: crate::tcp::Endpoint,
+    server: crate::base::Endpoint,
 }
 
 /// Bounds on what the capture-wide findings keep: evidence listed, logins remembered.

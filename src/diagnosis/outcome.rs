@@ -1,8 +1,9 @@
 use serde::Serialize;
 
 use crate::analysis::{Protocol, Session};
+use crate::base::Side;
 use crate::dialogue::{Answered, EntryKind, Verb};
-use crate::tcp::{Handshake, Side};
+use crate::tcp::Handshake;
 use crate::tls::TlsFacts;
 
 /// How a session ended, as far as the capture shows.
@@ -33,6 +34,7 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// The name the reports use.
     pub fn name(self) -> &'static str {
         match self {
             Outcome::Delivered => "delivered",
@@ -53,16 +55,24 @@ impl Outcome {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Stage {
+    /// The server's greeting.
     Greeting,
+    /// EHLO or HELO.
     Helo,
+    /// STARTTLS.
     Starttls,
+    /// AUTH and the credentials.
     Auth,
+    /// MAIL FROM (the sender).
     Mail,
+    /// RCPT TO (a recipient).
     Rcpt,
+    /// DATA or BDAT and the message.
     Data,
 }
 
 impl Stage {
+    /// The name the reports use.
     pub fn name(self) -> &'static str {
         match self {
             Stage::Greeting => "greeting",
@@ -211,7 +221,6 @@ fn address(argument: &str) -> String {
 /// The decisive reply: the last 4xx/5xx the client did not get past.
 pub struct Deciding {
     pub frame: u64,
-    pub code: u16,
     pub line: String,
     pub stage: Option<Stage>,
 }
@@ -230,7 +239,6 @@ fn deciding_reply(session: &Session) -> Option<Deciding> {
             if *code >= 400 && stage.is_some() {
                 last = Some(Deciding {
                     frame: e.frame,
-                    code: *code,
                     line: lines.join(" "),
                     stage,
                 });
@@ -291,7 +299,6 @@ pub fn outcome(
                 None,
                 Some(Deciding {
                     frame,
-                    code: 0,
                     line,
                     stage: Some(Stage::Auth),
                 }),

@@ -37,11 +37,14 @@ pub struct Named {
     pub more: usize,
 }
 
+/// A capture's verdict: what happened first, then the cause or the first warning.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Verdict {
+    /// What happened to the mail.
     pub happened: Happened,
     /// The first error in report order: the cause of a failure leads its session's.
     pub cause: Option<Named>,
+    /// The first warning, when no error is the cause.
     pub warning: Option<Named>,
 }
 

@@ -2,8 +2,9 @@ use super::answered::Answered;
 use serde::{Serialize, Serializer};
 
 use super::sasl::AuthData;
-use crate::capture::Timestamp;
-use crate::tcp::{GapReason, Side};
+use crate::base::Side;
+use crate::base::Timestamp;
+use crate::tcp::GapReason;
 
 /// One step of a dialogue, where it starts on the wire and who sent it.
 #[derive(Clone, Debug, Serialize)]

@@ -1,4 +1,4 @@
-use crate::capture::Timestamp;
+use crate::base::Timestamp;
 
 /// A text line of a stream, without its line ending.
 #[derive(Debug, Clone, PartialEq, Eq)]

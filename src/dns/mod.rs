@@ -4,11 +4,10 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use crate::base::Endpoint;
 use serde::Serialize;
 use simple_dns::rdata::RData;
 use simple_dns::{Packet, PacketFlag, RCODE};
-
-use crate::tcp::Endpoint;
 
 /// One query and its answer, if the capture holds it.
 #[derive(Clone, Debug, Serialize)]

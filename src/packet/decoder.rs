@@ -32,7 +32,6 @@ pub struct UdpDatagram<'a> {
     pub src_port: u16,
     pub dst_port: u16,
     pub payload: &'a [u8],
-    pub missing: u32,
 }
 
 #[derive(Debug)]
@@ -199,7 +198,6 @@ impl PacketDecoder {
                     src_port: port(0),
                     dst_port: port(2),
                     payload: &l4[8..end],
-                    missing: udp_len.saturating_sub(l4.len()) as u32,
                 })
             }
             _ => Transport::Other,

@@ -1,11 +1,12 @@
 use std::collections::VecDeque;
 
-use crate::capture::Timestamp;
+use crate::base::Side;
+use crate::base::Timestamp;
 use crate::dialogue::{
     decode_base64, decode_response, display_text, looks_like_tls, push_bounded, Answered, Answers,
     AuthData, Body, BodyKind, Entry, EntryKind, Gap, Line, LineSplitter, TlsPart, Unparsed, Verb,
 };
-use crate::tcp::{Side, StreamEvent};
+use crate::tcp::StreamEvent;
 
 const MAX_ENTRIES: usize = 50_000;
 const MAX_OUTSTANDING: usize = 4096;

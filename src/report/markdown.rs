@@ -1,8 +1,6 @@
 use std::fmt::Write;
-use std::io::{self, Read};
+use std::io;
 use std::path::Path;
-
-use sha2::{Digest, Sha256};
 
 use super::group::{fix_without_path, Group, Groups};
 use super::{display_filter, verdict_line, Scrubbed, Spool};
@@ -63,7 +61,7 @@ impl MarkdownWriter {
             .file_name()
             .map_or(a.file.clone(), |n| n.to_string_lossy().into_owned());
         let _ = writeln!(head, "# smtpcap report: {}\n", md(&name));
-        let (size, sha) = file_digest(&a.file);
+        let (size, sha) = file_digest(a);
         let _ = writeln!(head, "| | |\n|---|---|");
         let _ = writeln!(head, "| Capture | `{}` |", md(&a.file));
         let _ = writeln!(head, "| Size | {size} |");
@@ -218,31 +216,16 @@ fn group_md(g: &Group) -> String {
     out
 }
 
-fn file_digest(path: &str) -> (String, String) {
-    if path == "-" {
-        return (
+/// The file's size and SHA-256, computed while it was read.
+fn file_digest(a: &Analysis) -> (String, String) {
+    match &a.digest {
+        Some(d) => (format!("{} bytes", d.size), format!("`{}`", d.sha256)),
+        None if a.file == "-" => (
             "(read from standard input)".into(),
             "(read from standard input)".into(),
-        );
+        ),
+        None => ("?".into(), "?".into()),
     }
-    let Ok(mut f) = std::fs::File::open(path) else {
-        return ("?".into(), "?".into());
-    };
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    let mut size = 0u64;
-    loop {
-        match f.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => {
-                h.update(&buf[..n]);
-                size += n as u64;
-            }
-            Err(_) => return ("?".into(), "?".into()),
-        }
-    }
-    let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
-    (format!("{size} bytes"), format!("`{hex}`"))
 }
 
 /// Text safe inside Markdown prose and tables.

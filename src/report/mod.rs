@@ -17,19 +17,21 @@ use std::io::{self, Write};
 pub use json::{to_json, to_json_line};
 pub use markdown::to_markdown;
 pub use spool::Spool;
-pub use text::{display_filter, to_text, verdict, verdict_line, verdict_of, TextOptions};
+pub use text::{display_filter, to_text, verdict_line, TextOptions};
 
-use crate::analysis::{Analysis, Session};
-use crate::diagnosis::{Diagnosis, Finding, SessionDiagnosis, Severity, Summary};
+use crate::analysis::{Analysis, Capture, Session};
+use crate::diagnosis::{Diagnoser, Diagnosis, Finding, SessionDiagnosis, Severity, Summary};
 
 /// What a run produces.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
+    /// For a person at a terminal.
     Text(TextOptions),
     /// Pretty-printed JSON.
     Json,
     /// The same document on one line.
     Jsonl,
+    /// For an escalation ticket (with the file's SHA-256 when read with [`crate::Options::digest`]).
     Markdown,
 }
 
@@ -120,13 +122,54 @@ impl ReportWriter {
     }
 }
 
+/// Analyses, diagnoses and renders `capture` into `out`, each session as the capture
+/// hands it on: memory does not grow with the number of sessions. Findings below
+/// `min_severity` are left out. Returns what the capture showed as a whole and what the
+/// report concluded.
+///
+/// # Errors
+/// Writing to `out` failed.
+pub fn render(
+    mut capture: Capture,
+    format: Format,
+    min_severity: Severity,
+    out: &mut dyn Write,
+) -> io::Result<(Analysis, CaptureVerdict)> {
+    let mut diagnoser = Diagnoser::default();
+    let mut writer = ReportWriter::new(format, min_severity);
+    for s in capture.by_ref() {
+        let (sd, findings) = diagnoser.session(&s);
+        writer.session(&s, &sd, &findings);
+    }
+    let a = capture.finish();
+    let capture_findings = diagnoser.finish(&a);
+    let verdict = writer.finish(&a, &capture_findings, out)?;
+    Ok((a, verdict))
+}
+
+/// Renders the report of a capture that could not be opened ([`Analysis::unreadable`]).
+///
+/// # Errors
+/// Writing to `out` failed.
+pub fn render_unreadable(
+    a: &Analysis,
+    format: Format,
+    out: &mut dyn Write,
+) -> io::Result<CaptureVerdict> {
+    let capture_findings = Diagnoser::default().finish(a);
+    ReportWriter::new(format, Severity::Info).finish(a, &capture_findings, out)
+}
+
 /// What a finished report tells the batch summary and the exit status.
 #[derive(Clone, Debug)]
 pub struct CaptureVerdict {
+    /// The capture's verdict.
     pub verdict: crate::diagnosis::Verdict,
+    /// The finding the verdict names.
     pub main_finding: Option<crate::diagnosis::FindingId>,
     /// An error finding was made (whatever `--min-severity` kept).
     pub errors: bool,
+    /// Sessions reported.
     pub sessions: usize,
 }
 

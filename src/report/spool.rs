@@ -8,6 +8,7 @@ use std::io::{self, BufReader, BufWriter, Read, Seek, Write};
 /// Bytes held in memory before the spool moves to a temporary file.
 pub const DEFAULT_BUDGET: usize = 1 << 20;
 
+/// Pieces of a report held for later: in memory up to a budget, then in a temporary file.
 pub struct Spool {
     mem: Vec<u8>,
     file: Option<BufWriter<File>>,
@@ -24,6 +25,7 @@ impl Default for Spool {
 }
 
 impl Spool {
+    /// A spool that keeps up to `budget` bytes in memory.
     pub fn with_budget(budget: usize) -> Self {
         Spool {
             mem: Vec::new(),
@@ -34,6 +36,7 @@ impl Spool {
         }
     }
 
+    /// Whether no piece was pushed.
     pub fn is_empty(&self) -> bool {
         self.pieces == 0
     }

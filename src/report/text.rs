@@ -7,13 +7,14 @@ use std::io;
 use super::group::{fix_without_path, Group, Groups};
 use super::{Scrubbed, Spool};
 use crate::analysis::{Analysis, Session};
+use crate::base::Side;
 use crate::diagnosis::checklist::{self, Check};
 use crate::diagnosis::{
     Diagnosis, Finding, Happened, Named, SessionDiagnosis, Severity, Summary, Verdict, SHARP_SMTP,
     SUPPORTED,
 };
 use crate::dialogue::{clip, BodyKind, EntryKind};
-use crate::tcp::{CloseHow, Handshake, Side};
+use crate::tcp::{CloseHow, Handshake};
 
 /// How the text report is rendered.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -208,18 +209,6 @@ impl TextWriter {
     }
 }
 
-/// One line: what is wrong, or that nothing is.
-pub fn verdict(d: &Diagnosis) -> String {
-    let mut summary = Summary::default();
-    for f in d.findings() {
-        summary.add_finding(f);
-    }
-    for sd in &d.sessions {
-        summary.add_session(sd);
-    }
-    verdict_of(&summary)
-}
-
 /// The verdict as one line (without the `VERDICT: ` the text view puts before it):
 /// what happened first, then the cause or the first warning.
 pub fn verdict_line(v: &Verdict) -> String {
@@ -280,11 +269,6 @@ pub fn verdict_line(v: &Verdict) -> String {
         (None, Some(w)) => format!("{happened}; warning: {} [{}]", w.title, w.id),
         (None, None) => happened.to_string(),
     }
-}
-
-/// The verdict from what a report gathered, as the text view shows it.
-pub fn verdict_of(summary: &Summary) -> String {
-    format!("VERDICT: {}", verdict_line(&summary.verdict()))
 }
 
 /// The settings checklist: each field of the copier's SMTP page, what the capture showed
@@ -412,7 +396,7 @@ fn closed(s: &Session) -> String {
     match s.tcp.close {
         Some(c) => format!(
             "{} {} (frame {})",
-            side(c.by),
+            c.by.name(),
             match c.how {
                 CloseHow::Fin => "FIN",
                 CloseHow::Rst => "RST",
@@ -420,13 +404,6 @@ fn closed(s: &Session) -> String {
             c.frame
         ),
         None => "open at end".into(),
-    }
-}
-
-fn side(s: Side) -> &'static str {
-    match s {
-        Side::Client => "client",
-        Side::Server => "server",
     }
 }
 

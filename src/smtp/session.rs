@@ -1,13 +1,14 @@
 use std::collections::VecDeque;
 
 use super::reply::{enhanced_code, parse_reply_line};
-use crate::capture::Timestamp;
+use crate::base::Side;
+use crate::base::Timestamp;
 use crate::dialogue::{
     clip, display_text, looks_like_tls, push_bounded, Answers, Body, BodyKind, Entry, EntryKind,
     Gap, Line, LineSplitter, TlsPart, Unparsed,
 };
 use crate::dialogue::{decode_base64, decode_response, Answered, Verb};
-use crate::tcp::{GapReason, Side, StreamEvent};
+use crate::tcp::{GapReason, StreamEvent};
 use crate::tls::{TlsFacts, TlsObserver};
 
 /// Entries kept per session (real ones have well under a hundred); a hostile peer can
@@ -257,7 +258,7 @@ impl SmtpSession {
     }
 
     fn push(&mut self, frame: u64, time: Timestamp, from: Side, kind: EntryKind) -> usize {
-        self.unparsed[side_index(from)] = None;
+        self.unparsed[from.index()] = None;
         let entry = Entry {
             frame,
             time,
@@ -291,7 +292,7 @@ impl SmtpSession {
         frame: u64,
         time: Timestamp,
     ) {
-        if let Some(i) = self.unparsed[side_index(from)] {
+        if let Some(i) = self.unparsed[from.index()] {
             if let Some(Entry {
                 kind: EntryKind::Unparsed { unparsed },
                 ..
@@ -315,7 +316,7 @@ impl SmtpSession {
                 },
             },
         );
-        self.unparsed[side_index(from)] = (i != usize::MAX).then_some(i);
+        self.unparsed[from.index()] = (i != usize::MAX).then_some(i);
     }
 
     // ---- client side ----
@@ -1077,13 +1078,6 @@ impl SmtpSession {
         if let ClientMode::Await { .. } = self.client {
             self.resolve_await(None);
         }
-    }
-}
-
-fn side_index(side: Side) -> usize {
-    match side {
-        Side::Client => 0,
-        Side::Server => 1,
     }
 }
 

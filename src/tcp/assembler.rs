@@ -1,6 +1,6 @@
 use std::collections::BTreeMap;
 
-use crate::capture::Timestamp;
+use crate::base::Timestamp;
 
 /// What a stored piece of a stream holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,10 +16,6 @@ impl Content {
             Content::Data(d) => d.len() as u64,
             Content::Missing(n) => *n,
         }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 

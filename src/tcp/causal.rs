@@ -1,10 +1,10 @@
 use std::collections::VecDeque;
 
 use super::assembler::{Origin, AWAIT_BASE};
-use super::connection::Side;
 use super::seq::SeqNumber;
+use super::sink::StreamSink;
 use super::stream::{GapReason, StreamEvent};
-use super::table::StreamSink;
+use crate::base::Side;
 
 /// Event bytes one conversation may hold back at most; past it the oldest are handed on
 /// in capture order.
@@ -268,7 +268,7 @@ impl CausalOrder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capture::Timestamp;
+    use crate::base::Timestamp;
 
     #[derive(Default)]
     struct Log(Vec<(Side, Vec<u8>)>);

@@ -1,118 +1,12 @@
-use std::fmt;
-use std::net::IpAddr;
-
 use super::assembler::{Origin, AWAIT_BASE};
 use super::causal::CausalOrder;
-use super::stream::{Emit, StreamReassembler, StreamStats};
-use super::table::{SegmentMeta, StreamSink};
-use crate::capture::Timestamp;
+use super::facts::{Close, CloseHow, Handshake, TcpFacts, TcpSummary};
+use super::sink::{SegmentMeta, StreamSink};
+use super::stream::{Emit, StreamReassembler};
+use crate::base::{Endpoint, Side, Timestamp};
 use crate::packet::TcpSegment;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
-pub struct Endpoint {
-    pub ip: IpAddr,
-    pub port: u16,
-}
-
-impl fmt::Display for Endpoint {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.ip {
-            IpAddr::V4(ip) => write!(f, "{ip}:{}", self.port),
-            IpAddr::V6(ip) => write!(f, "[{ip}]:{}", self.port),
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Side {
-    Client,
-    Server,
-}
-
-impl Side {
-    pub fn other(self) -> Side {
-        match self {
-            Side::Client => Side::Server,
-            Side::Server => Side::Client,
-        }
-    }
-
-    pub(crate) fn index(self) -> usize {
-        self as usize
-    }
-}
-
-/// How the three-way handshake went, as far as the capture shows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Handshake {
-    /// SYN and SYN-ACK were seen.
-    Complete,
-    /// The client's SYN got no answer.
-    SynUnanswered,
-    /// The server answered the SYN with a reset.
-    Refused,
-    /// The capture started after the handshake.
-    NotSeen,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CloseHow {
-    Fin,
-    Rst,
-}
-
-/// The first close of a conversation: who, how and where.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct Close {
-    pub by: Side,
-    pub how: CloseHow,
-    pub frame: u64,
-}
-
 const MAX_LISTED_FRAMES: usize = 32;
-
-/// The TCP facts of a conversation, for the report.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct TcpFacts {
-    pub first_frame: u64,
-    pub last_frame: u64,
-    #[serde(skip)]
-    pub start: Timestamp,
-    #[serde(skip)]
-    pub end: Timestamp,
-    pub handshake: Handshake,
-    /// Frames of the client's SYNs (more than one: the client retried).
-    pub syn_frames: Vec<u64>,
-    pub syn_ack_frame: Option<u64>,
-    /// The capture started after the conversation did.
-    pub mid_stream: bool,
-    pub close: Option<Close>,
-    pub client_fin_frame: Option<u64>,
-    pub server_fin_frame: Option<u64>,
-    pub reset_frames: Vec<u64>,
-    pub client_packets: u64,
-    pub server_packets: u64,
-}
-
-/// A finished conversation's TCP facts with what its two streams counted (kept apart
-/// from [`TcpFacts`] so that a live conversation does not carry a second copy).
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct TcpSummary {
-    #[serde(flatten)]
-    pub facts: TcpFacts,
-    pub client_stream: StreamStats,
-    pub server_stream: StreamStats,
-}
-
-impl std::ops::Deref for TcpSummary {
-    type Target = TcpFacts;
-    fn deref(&self) -> &TcpFacts {
-        &self.facts
-    }
-}
 
 /// A TCP conversation, its two stream directions and the protocol state fed by them.
 pub struct Connection<S> {

@@ -7,14 +7,16 @@
 mod assembler;
 mod causal;
 mod connection;
+mod facts;
 mod seq;
+mod sink;
 mod stream;
 mod table;
 
 pub use assembler::{Assembler, Origin};
-pub use connection::{
-    Close, CloseHow, Connection, Endpoint, Handshake, Side, TcpFacts, TcpSummary,
-};
+pub use connection::Connection;
+pub use facts::{Close, CloseHow, Handshake, TcpFacts, TcpSummary};
 pub use seq::SeqNumber;
+pub use sink::{SegmentMeta, StreamSink};
 pub use stream::{GapReason, StreamEvent, StreamReassembler, StreamStats, LATE_PACKETS, LATE_SECS};
-pub use table::{ConnectionTable, SegmentMeta, StreamSink, TableLimits, TableStats};
+pub use table::{ConnectionTable, TableLimits, TableStats};

@@ -1,6 +1,6 @@
 use super::assembler::{Assembler, Content, Origin, Piece};
 use super::seq::SeqNumber;
-use crate::capture::Timestamp;
+use crate::base::Timestamp;
 
 /// Why bytes of a stream are not available.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -19,6 +19,8 @@ pub enum StreamEvent<'a> {
     Gap { len: u64, reason: GapReason },
 }
 
+// No `is_empty`: no event is empty (data and gaps have a length).
+#[allow(clippy::len_without_is_empty)]
 impl StreamEvent<'_> {
     /// Stream bytes the event covers.
     pub fn len(&self) -> u64 {
@@ -26,10 +28,6 @@ impl StreamEvent<'_> {
             StreamEvent::Data(d) => d.len() as u64,
             StreamEvent::Gap { len, .. } => *len,
         }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 
@@ -215,11 +213,6 @@ impl StreamReassembler {
     /// Out-of-order bytes held.
     pub fn held_bytes(&self) -> u64 {
         self.pending.stored_bytes()
-    }
-
-    /// Where the delivery point is: every byte before it was handed on (or is a gap).
-    pub fn delivered(&self) -> u64 {
-        self.next
     }
 
     /// When the pending hole was first acknowledged (for the table's oldest-first relief).

@@ -3,35 +3,10 @@ use std::net::IpAddr;
 
 use rustc_hash::FxHashMap;
 
-use super::connection::{Connection, Endpoint, Side, TcpFacts};
-use super::stream::StreamEvent;
-use crate::capture::Timestamp;
+use super::connection::Connection;
+use super::sink::{SegmentMeta, StreamSink};
+use crate::base::{Endpoint, Timestamp};
 use crate::packet::TcpSegment;
-
-/// Receives a conversation's stream events, in the order they become known.
-pub trait StreamSink {
-    fn event(&mut self, side: Side, frame: u64, time: Timestamp, event: StreamEvent<'_>);
-    /// False once the conversation's content no longer matters (then only facts are kept).
-    fn wants_data(&self) -> bool {
-        true
-    }
-    /// Called once, when the conversation is finished or the capture ends.
-    fn finish(&mut self, _facts: &TcpFacts) {}
-    /// True (once) when the content shows the roles are the other way round; only asked
-    /// of conversations whose handshake was not seen.
-    fn take_role_swap(&mut self) -> bool {
-        false
-    }
-}
-
-/// Where a segment was captured and between whom.
-#[derive(Clone, Copy, Debug)]
-pub struct SegmentMeta {
-    pub frame: u64,
-    pub time: Timestamp,
-    pub src: Endpoint,
-    pub dst: Endpoint,
-}
 
 /// Bounds on the state kept, whatever the traffic.
 #[derive(Clone, Copy, Debug)]
@@ -281,6 +256,13 @@ impl<S: StreamSink> ConnectionTable<S> {
         }
     }
 
+    /// The clock reads `now` with no packet to show it (a live capture between frames):
+    /// the time-driven work of a packet's arrival is done at once.
+    pub fn tick(&mut self, now: Timestamp) {
+        self.since_sweep = 0;
+        self.sweep(now);
+    }
+
     /// Closes idle conversations, and the longest-idle ones while the table is over its bound.
     fn sweep(&mut self, now: Timestamp) {
         let limits = self.limits;
@@ -419,6 +401,7 @@ fn roles(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::base::Side;
     use crate::packet::TcpFlags;
     use crate::tcp::{Handshake, StreamEvent};
 

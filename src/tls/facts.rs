@@ -1,6 +1,5 @@
+use crate::base::Side;
 use serde::Serialize;
-
-use crate::tcp::Side;
 
 /// A protocol version as it is on the wire (0x0303 is TLS 1.2); shown and serialised by
 /// its name (`TLS 1.2`).

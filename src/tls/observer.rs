@@ -7,7 +7,7 @@ use super::exo_accepts_cipher;
 use super::facts::{
     AlertFact, AlertLevel, CertificateFact, ClientHelloFact, ServerHelloFact, TlsFacts, TlsVersion,
 };
-use crate::tcp::Side;
+use crate::base::Side;
 
 const RECORD_HEADER: usize = 5;
 /// RFC 8446 §5.2: 2^14 + 256 for a ciphertext; a little more is tolerated.

@@ -10,8 +10,8 @@ pub fn skipped(why: &str) {
 
 use std::path::{Path, PathBuf};
 
-use smtpcap::analysis::{analyze_path, Analysis};
-use smtpcap::dialogue::{BodyKind, EntryKind};
+use smtpcap::internals::analysis::{analyze_path, Analysis};
+use smtpcap::internals::dialogue::{BodyKind, EntryKind};
 
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -36,11 +36,14 @@ pub fn samples() -> Vec<PathBuf> {
     v
 }
 
+/// A capture (or a gzip file, which the shared folders hold only of captures), by its
+/// first bytes, as the command recognises one.
 pub fn is_capture(p: &Path) -> bool {
-    let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    [".pcap", ".pcapng", ".cap", ".pcap.gz", ".pcapng.gz"]
-        .iter()
-        .any(|e| name.ends_with(e))
+    let mut head = [0u8; 4];
+    std::fs::File::open(p)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
+        .is_ok()
+        && smtpcap::sniff(&head).is_some()
 }
 
 /// `../shared/captures/public`, or `None` (with a note on stderr) where it is not beside
@@ -124,16 +127,16 @@ pub fn content(a: &Analysis, session: usize) -> Vec<String> {
 /// Every report of an analysis, with its diagnosis: text (with transcripts), JSON,
 /// JSON Lines and Markdown.
 pub fn render_all(a: &Analysis) -> Vec<String> {
-    let d = smtpcap::diagnosis::diagnose(a);
-    let opts = smtpcap::report::TextOptions {
+    let d = smtpcap::internals::diagnosis::diagnose(a);
+    let opts = smtpcap::internals::report::TextOptions {
         transcript: true,
         color: false,
     };
     vec![
-        smtpcap::report::to_text(a, &d, &opts),
-        smtpcap::report::to_json(a, &d),
-        smtpcap::report::to_json_line(a, &d),
-        smtpcap::report::to_markdown(a, &d),
+        smtpcap::internals::report::to_text(a, &d, &opts),
+        smtpcap::internals::report::to_json(a, &d),
+        smtpcap::internals::report::to_json_line(a, &d),
+        smtpcap::internals::report::to_markdown(a, &d),
     ]
 }
 

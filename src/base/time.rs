@@ -3,11 +3,14 @@ use std::fmt;
 /// A packet time stamp: seconds and nanoseconds since the Unix epoch (UTC).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp {
+    /// Whole seconds.
     pub secs: i64,
+    /// Nanoseconds within the second (below 10^9).
     pub nanos: u32,
 }
 
 impl Timestamp {
+    /// A time stamp; nanoseconds of a second or more carry into `secs`.
     pub fn new(secs: i64, nanos: u32) -> Self {
         Timestamp {
             secs: secs + i64::from(nanos / 1_000_000_000),
@@ -26,6 +29,7 @@ impl Timestamp {
         Timestamp::new(i64::try_from(secs).unwrap_or(i64::MAX), nanos)
     }
 
+    /// Seconds since the epoch, with the fraction.
     pub fn as_secs_f64(&self) -> f64 {
         self.secs as f64 + f64::from(self.nanos) / 1e9
     }

@@ -1,0 +1,237 @@
+use std::io::Read;
+use std::path::Path;
+
+use super::pipeline::Pipeline;
+use super::{involves_hosts, Analysis, CaptureProblem, Session};
+use crate::base::Timestamp;
+use crate::capture::{CaptureError, CaptureReader, Frame};
+
+/// What a frame source has next.
+pub(crate) enum Next<'a> {
+    /// A captured frame.
+    Frame(Frame<'a>),
+    /// No frame, but the clock reads this (a live source, between packets).
+    #[cfg_attr(not(test), allow(dead_code))] // made by live sources, and by the tests
+    Tick(Timestamp),
+    /// The input is over.
+    End,
+}
+
+/// Where frames come from: a capture file or stream, or (live) an interface.
+pub(crate) trait FrameSource: Send {
+    /// The next frame, tick or end; an error ends the input.
+    fn next(&mut self) -> Result<Next<'_>, CaptureError>;
+    /// Fills in what the source knows of the capture: format, link types, frames.
+    fn describe(&self, a: &mut Analysis);
+}
+
+impl FrameSource for CaptureReader {
+    fn next(&mut self) -> Result<Next<'_>, CaptureError> {
+        Ok(match self.next_frame()? {
+            Some(frame) => Next::Frame(frame),
+            None => Next::End,
+        })
+    }
+
+    fn describe(&self, a: &mut Analysis) {
+        a.format = Some(self.format().name());
+        a.compression = self.gzip().then_some("gzip");
+        a.link_types = self.link_types().iter().map(|l| l.name()).collect();
+        a.packets = self.frames();
+        a.digest = self.digest();
+    }
+}
+
+/// How a capture is read.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Keep only the sessions (and DNS lookups) of these devices or servers (empty: all).
+    pub hosts: Vec<ipnet::IpNet>,
+    /// Compute the file's size and SHA-256 while reading it ([`Analysis::digest`]).
+    pub digest: bool,
+}
+
+/// An open capture: an iterator over its SMTP and POP3 sessions, each handed on as soon
+/// as its conversation is over (in order of first frame, numbered from 1), read as they
+/// are asked for. Memory does not grow with the capture.
+///
+/// ```
+/// let mut capture = smtpcap::Capture::open("samples/plain-mx-swaks.pcap")?;
+/// let ids: Vec<usize> = capture.by_ref().map(|session| session.id).collect();
+/// assert_eq!(ids, [1]);
+/// let summary = capture.finish();
+/// assert!(summary.error.is_none());
+/// # Ok::<(), smtpcap::CaptureError>(())
+/// ```
+pub struct Capture {
+    name: String,
+    source: Box<dyn FrameSource>,
+    pipeline: Pipeline,
+    hosts: Vec<ipnet::IpNet>,
+    error: Option<CaptureProblem>,
+    ended: bool,
+}
+
+impl Capture {
+    /// Opens the capture at `path` (pcap or pcapng, gzip-compressed or not; `-` for
+    /// standard input).
+    ///
+    /// # Errors
+    /// The file cannot be opened, or is not a capture (the error names the byte offset).
+    pub fn open(path: impl AsRef<Path>) -> Result<Capture, CaptureError> {
+        Capture::open_with(path, &Options::default())
+    }
+
+    /// Like [`Capture::open`], with options.
+    ///
+    /// # Errors
+    /// As [`Capture::open`].
+    pub fn open_with(path: impl AsRef<Path>, options: &Options) -> Result<Capture, CaptureError> {
+        let path = path.as_ref();
+        let reader = CaptureReader::open(path, options.digest)?;
+        Ok(Capture::new(
+            path.display().to_string(),
+            Box::new(reader),
+            options,
+        ))
+    }
+
+    /// Reads a capture from any byte source (gzip recognised by its first bytes);
+    /// `name` is what reports call it.
+    ///
+    /// # Errors
+    /// The bytes are not a capture.
+    pub fn from_reader(
+        name: impl Into<String>,
+        bytes: impl Read + Send + 'static,
+    ) -> Result<Capture, CaptureError> {
+        let reader = CaptureReader::from_bytes(Box::new(bytes))?;
+        Ok(Capture::new(
+            name.into(),
+            Box::new(reader),
+            &Options::default(),
+        ))
+    }
+
+    pub(crate) fn new(name: String, source: Box<dyn FrameSource>, options: &Options) -> Self {
+        Capture {
+            name,
+            source,
+            pipeline: Pipeline::default(),
+            hosts: options.hosts.clone(),
+            error: None,
+            ended: false,
+        }
+    }
+
+    /// The name reports give the capture (its path as given).
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Reads what is left (sessions not yet taken are counted but dropped) and tells
+    /// what the capture showed as a whole; its `sessions` are empty.
+    #[must_use]
+    pub fn finish(mut self) -> Analysis {
+        while self.next().is_some() {}
+        let mut a = self.pipeline.summary(self.name, self.error);
+        self.source.describe(&mut a);
+        a.retain_hosts(&self.hosts);
+        a
+    }
+
+    /// Reads the whole capture, keeping its sessions in [`Analysis::sessions`].
+    #[must_use]
+    pub fn collect_all(mut self) -> Analysis {
+        let sessions: Vec<Session> = self.by_ref().collect();
+        let mut a = self.finish();
+        a.sessions = sessions;
+        a
+    }
+}
+
+impl Iterator for Capture {
+    type Item = Session;
+
+    fn next(&mut self) -> Option<Session> {
+        loop {
+            while let Some(s) = self.pipeline.pop() {
+                if involves_hosts(&self.hosts, &s.client, &s.server) {
+                    return Some(s);
+                }
+            }
+            if self.ended {
+                return None;
+            }
+            match self.source.next() {
+                Ok(Next::Frame(frame)) => self.pipeline.frame(&frame),
+                Ok(Next::Tick(now)) => self.pipeline.tick(now),
+                Ok(Next::End) => {
+                    self.ended = true;
+                    self.pipeline.end();
+                }
+                Err(e) => {
+                    self.error = Some(CaptureProblem::from(&e));
+                    self.ended = true;
+                    self.pipeline.end();
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::CaptureReader;
+
+    /// A live source: the frames of a capture file, then the clock ticks and no frame
+    /// comes, then (much later) the end.
+    struct Live {
+        reader: CaptureReader,
+        ticks: Vec<Timestamp>,
+        ended: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    }
+
+    impl FrameSource for Live {
+        fn next(&mut self) -> Result<Next<'_>, CaptureError> {
+            if self.ticks.is_empty() {
+                self.ended.store(true, std::sync::atomic::Ordering::SeqCst);
+                return Ok(Next::End);
+            }
+            match self.reader.next_frame()? {
+                Some(frame) => Ok(Next::Frame(frame)),
+                None => Ok(Next::Tick(self.ticks.remove(0))),
+            }
+        }
+
+        fn describe(&self, a: &mut Analysis) {
+            self.reader.describe(a);
+        }
+    }
+
+    #[test]
+    fn a_live_source_yields_each_session_before_its_input_ends() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/samples/loss-clean-swaks.pcap");
+        let reader = CaptureReader::open(Path::new(path), false).unwrap();
+        // Three ticks an hour apart: idle conversations close on the clock alone.
+        let start = Timestamp::new(1_900_000_000, 0);
+        let ticks = (1..=3)
+            .map(|h| Timestamp::new(start.secs + h * 3600, 0))
+            .collect();
+        let ended = std::sync::Arc::default();
+        let source = Live {
+            reader,
+            ticks,
+            ended: std::sync::Arc::clone(&ended),
+        };
+        let mut capture = Capture::new("live".into(), Box::new(source), &Options::default());
+        let first = capture.next().expect("a session");
+        assert_eq!(first.id, 1);
+        assert!(
+            !ended.load(std::sync::atomic::Ordering::SeqCst),
+            "the session waited for the end of the input"
+        );
+    }
+}

@@ -1,0 +1,369 @@
+//! A run over many captures: which files it reads, the order it reports them in while
+//! every core works, its progress bar and the summary table that closes it.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+use smtpcap::Severity;
+use smtpcap::Spool;
+use smtpcap::{sniff, FileFormat};
+use smtpcap::{Analysis, Capture, Options};
+
+/// One capture to analyse, in the order the run reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Input {
+    pub path: PathBuf,
+}
+
+/// Expands directories (recursively, sorted by path) to the capture files they hold,
+/// recognised by content; files named directly are kept whatever they hold, so that a
+/// wrong file gets its error message. `-` stands for standard input.
+pub fn expand(paths: &[PathBuf]) -> Vec<Input> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut found = Vec::new();
+            walk(p, &mut found);
+            found.sort();
+            out.extend(found.into_iter().map(|path| Input { path }));
+        } else {
+            out.push(Input { path: p.clone() });
+        }
+    }
+    out
+}
+
+fn walk(dir: &Path, found: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        let Ok(ft) = e.file_type() else { continue };
+        if ft.is_dir() {
+            walk(&p, found);
+        } else if (ft.is_file() || (ft.is_symlink() && p.is_file())) && is_capture_file(&p) {
+            // Links to files are followed; links to directories are not (no loops).
+            found.push(p);
+        }
+    }
+}
+
+/// A pcap or pcapng file, or a gzip-compressed one, by its first bytes.
+fn is_capture_file(path: &Path) -> bool {
+    let Ok(mut f) = File::open(path) else {
+        return false;
+    };
+    let mut head = [0u8; 4];
+    if f.read_exact(&mut head).is_err() {
+        return false;
+    }
+    match sniff(&head) {
+        Some(FileFormat::Capture(_)) => true,
+        Some(FileFormat::Gzip) => {
+            let Ok(f) = File::open(path) else {
+                return false;
+            };
+            let mut gz = flate2::read::MultiGzDecoder::new(f);
+            gz.read_exact(&mut head).is_ok() && matches!(sniff(&head), Some(FileFormat::Capture(_)))
+        }
+        None => false,
+    }
+}
+
+/// How each capture of a run is reported.
+pub struct Run {
+    pub format: smtpcap::Format,
+    pub min_severity: Severity,
+    /// Keep only the sessions of these devices or servers (empty: all).
+    pub hosts: Vec<ipnet::IpNet>,
+}
+
+/// Exit statuses, as linters use them: the worst over all captures wins.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Status {
+    /// No error finding.
+    Ok,
+    /// An error finding in some capture.
+    Findings,
+    /// A capture could not be read (to its end), or the run itself failed.
+    Trouble,
+}
+
+impl From<Status> for std::process::ExitCode {
+    fn from(s: Status) -> Self {
+        std::process::ExitCode::from(match s {
+            Status::Ok => 0,
+            Status::Findings => 1,
+            Status::Trouble => 2,
+        })
+    }
+}
+
+/// One capture's rendered report and what the batch summary shows of it.
+pub struct CaptureResult {
+    pub file: String,
+    /// The report, held until the batch's order lets it out (on disk past a budget).
+    pub report: Spool,
+    pub status: Status,
+    pub verdict: String,
+    pub main_finding: Option<String>,
+    pub sessions: usize,
+    /// Why the capture could not be read to its end.
+    pub error: Option<String>,
+}
+
+/// Analyses, diagnoses and renders one capture into a spool.
+fn run_one(input: &Input, run: &Run) -> CaptureResult {
+    let mut spooled = SpoolWriter::default();
+    let (mut r, written) = run_one_into(input, run, &mut spooled);
+    if let Err(e) = written {
+        r.error
+            .get_or_insert(format!("cannot write the report: {e}"));
+        r.status = Status::Trouble;
+    }
+    r.report = spooled.0;
+    r
+}
+
+/// Analyses, diagnoses and renders one capture straight into `out`; a failure to write
+/// is handed back for the caller to judge.
+pub fn run_one_into(
+    input: &Input,
+    run: &Run,
+    out: &mut dyn io::Write,
+) -> (CaptureResult, io::Result<()>) {
+    let options = Options {
+        hosts: run.hosts.clone(),
+        // Only the escalation report names the file by its hash.
+        digest: run.format == smtpcap::Format::Markdown,
+    };
+    let name = input.path.display().to_string();
+    let rendered = match Capture::open_with(&input.path, &options) {
+        Ok(capture) => smtpcap::render(capture, run.format, run.min_severity, out),
+        Err(e) => {
+            let a = Analysis::unreadable(name, &e);
+            smtpcap::render_unreadable(&a, run.format, out).map(|v| (a, v))
+        }
+    };
+    let (a, verdict) = match rendered {
+        Ok((a, v)) => (Some(a), Some(v)),
+        Err(e) => return (result_unwritten(input), Err(e)),
+    };
+    let error = a
+        .as_ref()
+        .and_then(|a| a.error.as_ref())
+        .map(|e| format!("at byte {}: {}", e.offset, e.message));
+    let errors = verdict.as_ref().is_some_and(|v| v.errors);
+    let status = if error.is_some() {
+        Status::Trouble
+    } else if errors {
+        Status::Findings
+    } else {
+        Status::Ok
+    };
+    let unopened = a.as_ref().is_some_and(|a| a.format.is_none());
+    let line = match (&error, &verdict) {
+        (Some(e), _) if unopened => format!("cannot read: {e}"),
+        (_, Some(v)) => smtpcap::verdict_line(&v.verdict),
+        (_, None) => String::new(),
+    };
+    let result = CaptureResult {
+        file: a.map_or_else(|| input.path.display().to_string(), |a| a.file),
+        report: Spool::default(),
+        status,
+        verdict: line,
+        main_finding: verdict
+            .as_ref()
+            .and_then(|v| v.main_finding.map(|id| id.to_string())),
+        sessions: verdict.as_ref().map_or(0, |v| v.sessions),
+        error,
+    };
+    (result, Ok(()))
+}
+
+fn result_unwritten(input: &Input) -> CaptureResult {
+    CaptureResult {
+        file: input.path.display().to_string(),
+        report: Spool::default(),
+        status: Status::Trouble,
+        verdict: String::new(),
+        main_finding: None,
+        sessions: 0,
+        error: None,
+    }
+}
+
+/// A report written into a spool, in pieces of at most 64 KiB.
+#[derive(Default)]
+struct SpoolWriter(Spool);
+
+impl io::Write for SpoolWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = buf.len().min(64 << 10);
+        self.0.push(buf.get(..n).unwrap_or_default());
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The captures of a run, analysed `jobs` at a time and handed on in input order:
+/// chunks keep the order while every core works, and bound memory.
+pub struct Batch<'a> {
+    inputs: std::slice::Chunks<'a, Input>,
+    run: &'a Run,
+    pool: rayon::ThreadPool,
+    progress: &'a Progress,
+    done: std::vec::IntoIter<CaptureResult>,
+}
+
+impl<'a> Batch<'a> {
+    pub fn new(
+        inputs: &'a [Input],
+        run: &'a Run,
+        jobs: usize,
+        progress: &'a Progress,
+    ) -> anyhow::Result<Self> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(jobs)
+            .build()
+            .map_err(|e| anyhow::anyhow!("cannot start worker threads: {e}"))?;
+        Ok(Batch {
+            inputs: inputs.chunks(jobs * 4),
+            run,
+            pool,
+            progress,
+            done: Vec::new().into_iter(),
+        })
+    }
+}
+
+impl Iterator for Batch<'_> {
+    type Item = CaptureResult;
+
+    fn next(&mut self) -> Option<CaptureResult> {
+        if let Some(r) = self.done.next() {
+            return Some(r);
+        }
+        let chunk = self.inputs.next()?;
+        let (run, progress) = (self.run, self.progress);
+        let done: Vec<CaptureResult> = self.pool.install(|| {
+            chunk
+                .par_iter()
+                .map(|input| {
+                    let r = run_one(input, run);
+                    progress.done(&r.file);
+                    r
+                })
+                .collect()
+        });
+        self.done = done.into_iter();
+        self.done.next()
+    }
+}
+
+/// A progress bar on a terminal for runs of several captures; nothing otherwise.
+pub struct Progress(Option<ProgressBar>);
+
+impl Progress {
+    pub fn new(captures: usize) -> Self {
+        let shown = captures > 1 && io::IsTerminal::is_terminal(&io::stderr());
+        Progress(shown.then(|| {
+            let pb = ProgressBar::new(captures as u64);
+            pb.set_style(
+                ProgressStyle::with_template(
+                    "{bar:40} {pos}/{len} captures {elapsed_precise} {wide_msg}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            pb
+        }))
+    }
+
+    fn done(&self, file: &str) {
+        if let Some(pb) = &self.0 {
+            pb.set_message(file.to_string());
+            pb.inc(1);
+        }
+    }
+
+    /// A line on standard error that does not break the bar.
+    pub fn note(&self, line: &str) {
+        match &self.0 {
+            Some(pb) => pb.println(line),
+            None => eprintln!("{line}"),
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Some(pb) = &self.0 {
+            pb.finish_and_clear();
+        }
+    }
+}
+
+/// The table that closes a batch in the text view.
+pub fn summary_table(results: &[CaptureResult]) -> String {
+    let mut t = comfy_table::Table::new();
+    t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(comfy_table::ContentArrangement::Dynamic)
+        .set_header(vec!["capture", "verdict", "main finding", "sessions"]);
+    for r in results {
+        t.add_row(vec![
+            r.file.clone(),
+            r.verdict.clone(),
+            r.main_finding.clone().unwrap_or_else(|| "-".into()),
+            r.sessions.to_string(),
+        ]);
+    }
+    format!("{t}\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_to_capture_files_are_followed() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let dir = std::env::temp_dir().join(format!("smtpcap-links-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let link = dir.join("visit.pcap");
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(root.join("samples/plain-mx-swaks.pcap"), &link).unwrap();
+        assert_eq!(
+            expand(std::slice::from_ref(&dir)),
+            vec![Input { path: link }]
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn directories_yield_captures_by_content_recursively() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let found = expand(&[root.join("samples")]);
+        assert!(found.len() >= 40, "{}", found.len());
+        assert!(found
+            .iter()
+            .any(|i| i.path.ends_with("scenarios/supported-587.pcap")));
+        assert!(found
+            .iter()
+            .any(|i| i.path.ends_with("auth-login-cleartext-swaks.pcap.gz")));
+        // README.md and the expected JSON files are not captures.
+        assert!(found
+            .iter()
+            .all(|i| !i.path.to_string_lossy().ends_with(".md")));
+        assert!(found
+            .iter()
+            .all(|i| !i.path.to_string_lossy().ends_with(".json")));
+        let mut sorted = found.clone();
+        sorted.sort_by(|a, b| a.path.cmp(&b.path));
+        assert_eq!(found, sorted);
+    }
+}
