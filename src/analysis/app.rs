@@ -1,5 +1,3 @@
-use serde::Serialize;
-
 use crate::base::Timestamp;
 use crate::base::{Endpoint, Side};
 use crate::dialogue::Entry;
@@ -10,8 +8,7 @@ use crate::tcp::{StreamEvent, StreamSink, TcpFacts};
 use crate::tls::TlsFacts;
 
 /// The mail protocol of a session.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Protocol {
     /// SMTP (ports 25, 587, 465, 2525, or recognised by its greeting).
     Smtp,

@@ -9,11 +9,8 @@ mod capture;
 mod pipeline;
 mod session;
 
-use serde::Serialize;
-
 use crate::base::{Endpoint, Timestamp};
 use crate::capture::{CaptureError, FileDigest};
-use crate::dialogue::seconds;
 use crate::dns::Lookup;
 use crate::packet::DecodeStats;
 use crate::tcp::TableStats;
@@ -25,7 +22,7 @@ pub(crate) use capture::{FrameSource, Next};
 pub use session::{DnsName, Session};
 
 /// Everything smtpcap learned from one capture.
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct Analysis {
     /// The capture's name as given (its path, or `-`).
     pub file: String,
@@ -38,10 +35,8 @@ pub struct Analysis {
     /// Frames read.
     pub packets: u64,
     /// Time stamp of the first frame.
-    #[serde(serialize_with = "opt_seconds")]
     pub first_time: Option<Timestamp>,
     /// Time stamp of the last frame.
-    #[serde(serialize_with = "opt_seconds")]
     pub last_time: Option<Timestamp>,
     /// Why the capture could not be read to its end (what was read is still analysed).
     pub error: Option<CaptureProblem>,
@@ -56,21 +51,17 @@ pub struct Analysis {
     pub attempts_not_listed: u64,
     /// Sessions numbered before an older conversation that was still open (more than
     /// 256 finished sessions waited for it); normally 0 and then not serialised.
-    #[serde(skip_serializing_if = "is_zero")]
     pub sessions_out_of_order: u64,
     /// Serialised by the report, next to each session's diagnosis.
-    #[serde(skip)]
     pub sessions: Vec<Session>,
     /// Passwords seen in the clear; never serialised, used to scrub every output.
-    #[serde(skip)]
     pub secrets: Vec<String>,
     /// The file's size and SHA-256, when asked for ([`Options::digest`]).
-    #[serde(skip)]
     pub digest: Option<FileDigest>,
 }
 
 /// Why a capture could not be read to its end.
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct CaptureProblem {
     /// Byte offset in the (decompressed) capture.
     pub offset: u64,
@@ -84,17 +75,6 @@ impl From<&CaptureError> for CaptureProblem {
             offset: e.offset,
             message: e.kind.to_string(),
         }
-    }
-}
-
-fn is_zero(n: &u64) -> bool {
-    *n == 0
-}
-
-fn opt_seconds<S: serde::Serializer>(t: &Option<Timestamp>, s: S) -> Result<S::Ok, S::Error> {
-    match t {
-        Some(t) => seconds(t, s),
-        None => s.serialize_none(),
     }
 }
 

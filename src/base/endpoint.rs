@@ -2,7 +2,7 @@ use std::fmt;
 use std::net::IpAddr;
 
 /// One end of a conversation: an address and a port.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Endpoint {
     /// IPv4 or IPv6 address.
     pub ip: IpAddr,

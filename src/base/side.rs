@@ -1,6 +1,5 @@
 /// Which end of a conversation sent something.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Side {
     /// The end that opened the connection (the copier).
     Client,

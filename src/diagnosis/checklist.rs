@@ -1,8 +1,6 @@
 //! The copier's SMTP settings as the capture shows them, field by field in the order of
 //! the Sharp MX web page, each with what to set: the checklist a technician works down.
 
-use serde::Serialize;
-
 use super::catalogue::FindingId;
 use super::server::{Endpoint, Provider, ServerIdentity};
 use super::Outcome;
@@ -132,8 +130,7 @@ fn address(argument: &str) -> Option<String> {
 }
 
 /// Whether a line needs a change.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Check {
     /// As it should be.
     Ok,
@@ -144,7 +141,7 @@ pub enum Check {
 }
 
 /// One field of the settings page.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct ChecklistItem {
     pub field: &'static str,
     pub seen: String,

@@ -14,8 +14,6 @@ pub mod server;
 pub mod severity;
 mod verdict;
 
-use serde::Serialize;
-
 pub use catalogue::{FindingId, FindingKind, Severity, Texts, CATALOGUE, SHARP_SMTP, SUPPORTED};
 pub use outcome::{Outcome, Stage, Transaction};
 pub use role::ServerRole;
@@ -26,14 +24,14 @@ use crate::analysis::{Analysis, Protocol, Session};
 use crate::dialogue::EntryKind;
 
 /// A frame and the quoted line (or fact) in it that a finding rests on.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Evidence {
     pub frame: u64,
     pub text: String,
 }
 
 /// One diagnosis, with the frames that show it and what to change.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct Finding {
     /// Which entry of the catalogue.
     pub id: FindingId,
@@ -52,7 +50,7 @@ pub struct Finding {
 }
 
 /// What the diagnosis adds to a session.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct SessionDiagnosis {
     /// What happened: delivered, rejected, not sent, cannot be seen.
     pub outcome: Outcome,
@@ -71,10 +69,8 @@ pub struct SessionDiagnosis {
     /// Each mail transaction (MAIL … final reply).
     pub transactions: Vec<Transaction>,
     /// A POP3 session (POP before SMTP): its refusal is no refusal of the mail.
-    #[serde(skip)]
     pub pop3: bool,
     /// What the session shows of the device's settings, for the checklist.
-    #[serde(skip)]
     pub settings: checklist::SettingsSeen,
 }
 

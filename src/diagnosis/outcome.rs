@@ -1,5 +1,3 @@
-use serde::Serialize;
-
 use crate::analysis::{Protocol, Session};
 use crate::base::Side;
 use crate::dialogue::{Answered, EntryKind, Verb};
@@ -7,8 +5,7 @@ use crate::tcp::Handshake;
 use crate::tls::TlsFacts;
 
 /// How a session ended, as far as the capture shows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
     /// A message was accepted in clear text.
     Delivered,
@@ -52,8 +49,7 @@ impl Outcome {
 }
 
 /// The step of the dialogue a rejection happened at.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Stage {
     /// The server's greeting.
     Greeting,
@@ -105,7 +101,7 @@ pub fn stage_of(answered: &Answered) -> Option<Stage> {
 }
 
 /// One message attempt: MAIL up to the end of the data, or a reset.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct Transaction {
     pub mail_frame: u64,
     pub sender: String,
@@ -117,7 +113,7 @@ pub struct Transaction {
     pub accepted: bool,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct Recipient {
     pub address: String,
     pub frame: u64,

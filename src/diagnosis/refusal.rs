@@ -3,13 +3,10 @@
 //! code means different things (Exchange Online's 5.1.8 is a restricted mailbox,
 //! Sendmail's an unknown sender domain).
 
-use serde::Serialize;
-
 use super::server::{Provider, ServerIdentity, Software};
 
 /// The kinds of refusal a scan-to-email attempt meets.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RefusalKind {
     /// The server does not relay to this recipient for this client.
     RelayDenied,

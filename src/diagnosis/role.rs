@@ -1,10 +1,7 @@
-use serde::Serialize;
-
 use super::server::{Endpoint, Provider, ServerIdentity};
 
 /// Which kind of Microsoft 365 endpoint the server is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ServerRole {
     /// smtp.office365.com (or smtp-legacy): authenticated client submission.
     ExoSubmission,

@@ -2,14 +2,11 @@
 //! certificate, SNI), its banner and its replies' trailers. Explanations and remedies
 //! depend on it: Microsoft 365 advice is only for Exchange Online.
 
-use serde::Serialize;
-
 use crate::analysis::Session;
 use crate::dialogue::{Answered, EntryKind, Verb};
 
 /// The mail service behind the server.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Provider {
     ExchangeOnline,
     ExchangeOnPremises,
@@ -19,8 +16,7 @@ pub enum Provider {
 }
 
 /// The server software, where its banner or replies show it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Software {
     Exchange,
     Gmail,
@@ -33,8 +29,7 @@ pub enum Software {
 }
 
 /// Which Exchange Online (or Google) endpoint: they accept different things.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Endpoint {
     /// Authenticated client submission (smtp.office365.com, smtp.gmail.com).
     Submission,
@@ -48,8 +43,7 @@ pub enum Endpoint {
 }
 
 /// Which Microsoft cloud, for Exchange Online.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Cloud {
     Worldwide,
     /// GCC High / DoD (*.office365.us).
@@ -59,17 +53,14 @@ pub enum Cloud {
 }
 
 /// What the capture shows of the server.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServerIdentity {
     pub provider: Provider,
     pub software: Software,
     pub endpoint: Endpoint,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cloud: Option<Cloud>,
     /// The name it was recognised by, and where that was seen.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub frame: Option<u64>,
     pub source: &'static str,
 }

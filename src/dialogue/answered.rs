@@ -2,8 +2,6 @@
 //! not on strings. Serialised as the strings the JSON format documents (`GREETING`,
 //! `end of data`, `not a command`, or the verb).
 
-use serde::Serialize;
-
 /// A command verb of SMTP (RFC 5321 and its extensions) or POP3; others as written.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Verb {
@@ -96,12 +94,6 @@ impl Answered {
     /// Whether this answers the command `verb`.
     pub fn is(&self, verb: &Verb) -> bool {
         matches!(self, Answered::Command(v) if v == verb)
-    }
-}
-
-impl Serialize for Answered {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
     }
 }
 

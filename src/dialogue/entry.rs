@@ -1,5 +1,4 @@
 use super::answered::Answered;
-use serde::{Serialize, Serializer};
 
 use super::sasl::AuthData;
 use crate::base::Side;
@@ -7,42 +6,29 @@ use crate::base::Timestamp;
 use crate::tcp::GapReason;
 
 /// One step of a dialogue, where it starts on the wire and who sent it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct Entry {
     pub frame: u64,
-    #[serde(serialize_with = "seconds")]
     pub time: Timestamp,
     pub from: Side,
-    #[serde(flatten)]
     pub kind: EntryKind,
 }
 
-pub fn seconds<S: Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
-    // Microseconds are what pcap records hold; more digits would be noise in JSON.
-    let v = (t.as_secs_f64() * 1e6).round() / 1e6;
-    s.serialize_f64(v)
-}
-
-#[derive(Clone, Debug, Serialize)]
-#[serde(untagged)]
+#[derive(Clone, Debug)]
 pub enum EntryKind {
     Command {
         command: String,
         argument: String,
-        #[serde(skip_serializing_if = "std::ops::Not::not")]
         truncated: bool,
         /// Set when the line ends in a later frame than it starts.
-        #[serde(skip_serializing_if = "Option::is_none")]
         end_frame: Option<u64>,
         /// The same command sent again this many times right after (a flood folded).
-        #[serde(skip_serializing_if = "is_zero")]
         repeated: u64,
     },
     Reply {
         code: u16,
         enhanced: Option<String>,
         lines: Vec<String>,
-        #[serde(skip_serializing_if = "Option::is_none")]
         end_frame: Option<u64>,
         /// The command this reply answers: its verb and frame (`GREETING` for the banner).
         answers: Option<Answers>,
@@ -70,14 +56,14 @@ pub enum EntryKind {
     },
 }
 
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Answers {
     pub command: Answered,
     pub frame: u64,
 }
 
 /// A message body: DATA up to the lone dot, or one BDAT chunk. Counted, never stored.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct Body {
     pub kind: BodyKind,
     pub bytes: u64,
@@ -86,21 +72,18 @@ pub struct Body {
     /// The end (the lone dot, or the chunk's last byte) was seen.
     pub complete: bool,
     /// Part of the body is missing from the capture.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub gaps: bool,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub last: bool,
 }
 
-#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BodyKind {
     Data,
     Bdat,
 }
 
 /// From here on this side speaks TLS (after STARTTLS, or implicit TLS).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct TlsPart {
     pub bytes: u64,
     pub end_frame: u64,
@@ -119,17 +102,16 @@ pub fn looks_like_tls(data: &[u8]) -> bool {
     }
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct Gap {
     pub bytes: u64,
     pub reason: GapReason,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct Unparsed {
     pub bytes: u64,
     pub reason: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
 }
 
@@ -147,10 +129,6 @@ impl Entry {
             _ => None,
         }
     }
-}
-
-fn is_zero(n: &u64) -> bool {
-    *n == 0
 }
 
 /// Appends an entry unless `entries` holds `max` already (then counts it in `dropped`).

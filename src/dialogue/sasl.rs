@@ -4,16 +4,14 @@ use base64::Engine;
 use super::line::display_text;
 
 /// What one AUTH exchange line shows, with every secret withheld.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuthData {
     pub mechanism: String,
     /// The user name the line carries, if any (user names are shown, passwords never).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
     /// A password, token or digest was here and is withheld.
     pub redacted: bool,
     /// The client cancelled the exchange (`*`).
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub cancelled: bool,
 }
 

@@ -5,12 +5,11 @@ use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::base::Endpoint;
-use serde::Serialize;
 use simple_dns::rdata::RData;
 use simple_dns::{Packet, PacketFlag, RCODE};
 
 /// One query and its answer, if the capture holds it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct Lookup {
     pub frame: u64,
     pub client: Endpoint,
@@ -134,12 +133,6 @@ impl std::fmt::Display for Rcode {
             RCODE::Refused => f.write_str("REFUSED"),
             other => write!(f, "{}", format!("{other:?}").to_uppercase()),
         }
-    }
-}
-
-impl serde::Serialize for Rcode {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
     }
 }
 

@@ -49,7 +49,7 @@ pub struct Packet<'a> {
 }
 
 /// What the decoder saw and could not use, for the report's capture facts.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DecodeStats {
     pub non_ip: u64,
     pub malformed: u64,
@@ -60,16 +60,10 @@ pub struct DecodeStats {
     /// or by the end of the capture) or overlapping inconsistently.
     pub fragments_dropped: u64,
     /// A frame of the first datagram given up on (its latest fragment).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_dropped_fragment: Option<u64>,
     /// Fragments of a datagram already reassembled: a second copy of the traffic (a
     /// SPAN session of two ports, two captures merged), not a datagram of its own.
-    #[serde(skip_serializing_if = "is_zero")]
     pub duplicate_fragments: u64,
-}
-
-fn is_zero(n: &u64) -> bool {
-    *n == 0
 }
 
 /// Who sent a fragmented datagram and its identification: what its copies share.

@@ -1396,7 +1396,7 @@ mod tests {
                 "8 C:QUIT"
             ]
         );
-        let json = serde_json::to_string(&s.dialogue).unwrap();
+        let json = format!("{:?}", s.dialogue);
         assert!(!json.contains("hunter2") && !json.contains("aHVudGVyMg"));
         assert!(s.secrets.contains(&"hunter2".to_string()));
     }

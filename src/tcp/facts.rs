@@ -2,8 +2,7 @@ use super::stream::StreamStats;
 use crate::base::{Side, Timestamp};
 
 /// How the three-way handshake went, as far as the capture shows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Handshake {
     /// SYN and SYN-ACK were seen.
     Complete,
@@ -15,15 +14,14 @@ pub enum Handshake {
     NotSeen,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CloseHow {
     Fin,
     Rst,
 }
 
 /// The first close of a conversation: who, how and where.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Close {
     pub by: Side,
     pub how: CloseHow,
@@ -31,13 +29,11 @@ pub struct Close {
 }
 
 /// The TCP facts of a conversation, for the report.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug)]
 pub struct TcpFacts {
     pub first_frame: u64,
     pub last_frame: u64,
-    #[serde(skip)]
     pub start: Timestamp,
-    #[serde(skip)]
     pub end: Timestamp,
     pub handshake: Handshake,
     /// Frames of the client's SYNs (more than one: the client retried).
@@ -55,9 +51,8 @@ pub struct TcpFacts {
 
 /// A finished conversation's TCP facts with what its two streams counted (kept apart
 /// from [`TcpFacts`] so that a live conversation does not carry a second copy).
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug)]
 pub struct TcpSummary {
-    #[serde(flatten)]
     pub facts: TcpFacts,
     pub client_stream: StreamStats,
     pub server_stream: StreamStats,

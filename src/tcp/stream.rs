@@ -3,8 +3,7 @@ use super::seq::SeqNumber;
 use crate::base::Timestamp;
 
 /// Why bytes of a stream are not available.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GapReason {
     /// The capture never saw these bytes (lost by the capture, or before it started).
     NotCaptured,
@@ -34,7 +33,7 @@ impl StreamEvent<'_> {
 /// Receives what a direction delivers: where each piece came from, and the piece.
 pub type Emit<'e> = dyn FnMut(Origin, StreamEvent<'_>) + 'e;
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct StreamStats {
     /// Bytes delivered in order.
     pub bytes: u64,
@@ -44,11 +43,9 @@ pub struct StreamStats {
     /// the capture itself holds twice are `duplicates`).
     pub retransmissions: u64,
     /// The frame of the first retransmission.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_retransmission_frame: Option<u64>,
     /// Segments the capture holds twice (a SPAN session of both switch ports, two merged
     /// captures): the same sequence range again within a few milliseconds.
-    #[serde(skip_serializing_if = "is_zero")]
     pub duplicates: u64,
     /// Segments that arrived ahead of a hole and waited for it.
     pub out_of_order: u64,
@@ -61,18 +58,14 @@ pub struct StreamStats {
     /// data still waiting out of order, or with the last bytes delivered.
     pub conflicting_overlaps: u64,
     /// The frame of the first segment that disagreed.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_conflict_frame: Option<u64>,
     /// Segments too far from the stream position to be believed.
     pub out_of_window: u64,
     /// Segments captured after the peer had acknowledged them (a mirror port copies the
     /// two directions from separate queues), and the latest of them: how many packets of
     /// this direction, and how many microseconds, after the acknowledgement.
-    #[serde(skip_serializing_if = "is_zero")]
     pub late_segments: u64,
-    #[serde(skip_serializing_if = "is_zero")]
     pub late_max_packets: u64,
-    #[serde(skip_serializing_if = "is_zero")]
     pub late_max_micros: u64,
 }
 
@@ -86,10 +79,6 @@ fn first_origin(marks: &[Mark]) -> Origin {
         },
         |m| m.origin,
     )
-}
-
-fn is_zero(n: &u64) -> bool {
-    *n == 0
 }
 
 /// A copy of the last data segment seen this soon after it is the capture's duplicate, not

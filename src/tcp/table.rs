@@ -33,7 +33,7 @@ impl Default for TableLimits {
     }
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TableStats {
     pub connections: u64,
     /// Conversations closed early because the table was full.
@@ -42,12 +42,7 @@ pub struct TableStats {
     pub evicted_idle: u64,
     /// Packets of a conversation already over (both FINs acknowledged): a late FIN or
     /// ACK, or a late copy of its data, counted and otherwise ignored.
-    #[serde(skip_serializing_if = "is_zero")]
     pub after_close: u64,
-}
-
-fn is_zero(n: &u64) -> bool {
-    *n == 0
 }
 
 /// A conversation's two endpoints, in a fixed order. IPv4 endpoints (nearly every packet

@@ -1,5 +1,4 @@
 use crate::base::Side;
-use serde::Serialize;
 
 /// A protocol version as it is on the wire (0x0303 is TLS 1.2); shown and serialised by
 /// its name (`TLS 1.2`).
@@ -21,15 +20,8 @@ impl std::fmt::Display for TlsVersion {
     }
 }
 
-impl Serialize for TlsVersion {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
 /// How grave an alert is; `encrypted` when its content cannot be seen.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AlertLevel {
     Fatal,
     Warning,
@@ -37,7 +29,7 @@ pub enum AlertLevel {
 }
 
 /// What the capture shows of a TLS session.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default)]
 pub struct TlsFacts {
     pub client_hello: Option<ClientHelloFact>,
     pub server_hello: Option<ServerHelloFact>,
@@ -58,7 +50,7 @@ pub struct TlsFacts {
     pub lost_sync: bool,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct ClientHelloFact {
     pub frame: u64,
     /// The highest version offered, counting the supported_versions extension.
@@ -70,14 +62,14 @@ pub struct ClientHelloFact {
     pub offers_exo_cipher: bool,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct ServerHelloFact {
     pub frame: u64,
     pub version: TlsVersion,
     pub cipher: String,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct CertificateFact {
     pub frame: u64,
     pub subject: String,
@@ -86,7 +78,7 @@ pub struct CertificateFact {
     pub not_after: String,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct AlertFact {
     pub frame: u64,
     pub from: Side,

@@ -1,3 +1,8 @@
+//! The JSON report (schema 1): the capture's fields, its sessions and its findings, the
+//! sessions and their findings written as they come.
+
+mod schema;
+
 use std::io;
 
 use serde::Serialize;
@@ -5,14 +10,7 @@ use serde::Serialize;
 use super::{Scrubbed, Spool};
 use crate::analysis::{Analysis, Session};
 use crate::diagnosis::{Diagnosis, Finding, SessionDiagnosis};
-
-#[derive(Serialize)]
-struct SessionView<'a> {
-    #[serde(flatten)]
-    session: &'a Session,
-    #[serde(flatten)]
-    diagnosis: &'a SessionDiagnosis,
-}
+use schema::{CaptureHead, FindingView, SessionView};
 
 /// The analysis and its diagnosis as one pretty-printed JSON document (docs/json-format.md).
 pub fn to_json(a: &Analysis, d: &Diagnosis) -> String {
@@ -56,14 +54,10 @@ impl JsonWriter {
     }
 
     pub(super) fn session(&mut self, s: &Session, sd: &SessionDiagnosis, findings: &[&Finding]) {
-        let view = SessionView {
-            session: s,
-            diagnosis: sd,
-        };
-        let piece = element(self.pretty, &view);
+        let piece = element(self.pretty, &SessionView::new(s, sd));
         self.sessions.push(piece.as_bytes());
         for f in findings {
-            let piece = element(self.pretty, f);
+            let piece = element(self.pretty, &FindingView::new(f));
             if let Some(spool) = self.findings.get_mut(f.severity.index()) {
                 spool.push(piece.as_bytes());
             }
@@ -76,10 +70,11 @@ impl JsonWriter {
         capture_findings: &[&Finding],
         out: &mut Scrubbed,
     ) -> io::Result<()> {
+        let head = CaptureHead::new(a);
         let head = if self.pretty {
-            serde_json::to_string_pretty(a)
+            serde_json::to_string_pretty(&head)
         } else {
-            serde_json::to_string(a)
+            serde_json::to_string(&head)
         }
         .map_err(io::Error::other)?;
         // The capture's fields, without the closing brace; the arrays follow.
@@ -118,7 +113,7 @@ impl JsonWriter {
                 .iter()
                 .filter(|f| f.severity.index() == severity)
             {
-                let piece = element(self.pretty, f);
+                let piece = element(self.pretty, &FindingView::new(f));
                 out.put(if first { "" } else { sep })?;
                 out.put(&piece)?;
                 first = false;

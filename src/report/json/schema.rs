@@ -1,0 +1,920 @@
+//! The JSON report's own types: schema 1 (`docs/json-schema.json`, `docs/json-format.md`).
+//! Built from the stages' types but not those types, so that a refactor inside smtpcap
+//! cannot change the output; every enum is named here by an exhaustive match, so a new
+//! variant must be given its JSON name before it compiles.
+
+use std::net::IpAddr;
+
+use serde::Serialize;
+
+use crate::analysis::{Analysis, CaptureProblem, DnsName, Protocol, Session};
+use crate::base::{Endpoint, Side, Timestamp};
+use crate::diagnosis::outcome::{Recipient, Transaction};
+use crate::diagnosis::server::{self, Cloud, Provider, Software};
+use crate::diagnosis::{
+    Evidence, Finding, Outcome, ServerIdentity, ServerRole, SessionDiagnosis, Severity, Stage,
+};
+use crate::dialogue::{AuthData, Body, BodyKind, Entry, EntryKind, Gap, TlsPart, Unparsed};
+use crate::dns::Lookup;
+use crate::packet::DecodeStats;
+use crate::tcp::{Close, CloseHow, GapReason, Handshake, StreamStats, TableStats, TcpSummary};
+use crate::tls::{
+    AlertFact, AlertLevel, CertificateFact, ClientHelloFact, ServerHelloFact, TlsFacts,
+};
+
+/// The version of this format; raised when a field changes meaning or goes away (new
+/// fields may come without it).
+pub(super) const SCHEMA: u32 = 1;
+
+/// Seconds since the epoch, to the microsecond (what pcap records hold).
+#[derive(Clone, Copy, Serialize)]
+#[serde(transparent)]
+struct Seconds(f64);
+
+fn seconds(t: Timestamp) -> Seconds {
+    Seconds((t.as_secs_f64() * 1e6).round() / 1e6)
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+fn is_false(b: &bool) -> bool {
+    !b
+}
+
+/// The capture's own fields, before its `sessions` and `findings` (which the writer
+/// streams after them).
+#[derive(Serialize)]
+pub(super) struct CaptureHead<'a> {
+    schema: u32,
+    file: &'a str,
+    format: Option<&'a str>,
+    compression: Option<&'a str>,
+    link_types: &'a [String],
+    packets: u64,
+    first_time: Option<Seconds>,
+    last_time: Option<Seconds>,
+    error: Option<Problem<'a>>,
+    decode: Decode,
+    tcp: Table,
+    dns: Vec<DnsLookup<'a>>,
+    attempts_not_listed: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    sessions_out_of_order: u64,
+}
+
+impl<'a> CaptureHead<'a> {
+    pub(super) fn new(a: &'a Analysis) -> Self {
+        CaptureHead {
+            schema: SCHEMA,
+            file: &a.file,
+            format: a.format,
+            compression: a.compression,
+            link_types: &a.link_types,
+            packets: a.packets,
+            first_time: a.first_time.map(seconds),
+            last_time: a.last_time.map(seconds),
+            error: a.error.as_ref().map(Problem::new),
+            decode: Decode::new(&a.decode),
+            tcp: Table::new(&a.tcp),
+            dns: a.dns.iter().map(DnsLookup::new).collect(),
+            attempts_not_listed: a.attempts_not_listed,
+            sessions_out_of_order: a.sessions_out_of_order,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Problem<'a> {
+    offset: u64,
+    message: &'a str,
+}
+
+impl<'a> Problem<'a> {
+    fn new(p: &'a CaptureProblem) -> Self {
+        Problem {
+            offset: p.offset,
+            message: &p.message,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Decode {
+    non_ip: u64,
+    malformed: u64,
+    truncated: u64,
+    fragments: u64,
+    reassembled: u64,
+    fragments_dropped: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    first_dropped_fragment: Option<u64>,
+    #[serde(skip_serializing_if = "is_zero")]
+    duplicate_fragments: u64,
+}
+
+impl Decode {
+    fn new(d: &DecodeStats) -> Self {
+        Decode {
+            non_ip: d.non_ip,
+            malformed: d.malformed,
+            truncated: d.truncated,
+            fragments: d.fragments,
+            reassembled: d.reassembled,
+            fragments_dropped: d.fragments_dropped,
+            first_dropped_fragment: d.first_dropped_fragment,
+            duplicate_fragments: d.duplicate_fragments,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Table {
+    connections: u64,
+    evicted_full: u64,
+    evicted_idle: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    after_close: u64,
+}
+
+impl Table {
+    fn new(t: &TableStats) -> Self {
+        Table {
+            connections: t.connections,
+            evicted_full: t.evicted_full,
+            evicted_idle: t.evicted_idle,
+            after_close: t.after_close,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Address {
+    ip: IpAddr,
+    port: u16,
+}
+
+fn address(e: &Endpoint) -> Address {
+    Address {
+        ip: e.ip,
+        port: e.port,
+    }
+}
+
+#[derive(Serialize)]
+struct DnsLookup<'a> {
+    frame: u64,
+    client: Address,
+    server: Address,
+    name: &'a str,
+    qtype: &'a str,
+    response_frame: Option<u64>,
+    rcode: Option<String>,
+    addresses: &'a [IpAddr],
+    cnames: &'a [String],
+    mx: &'a [String],
+}
+
+impl<'a> DnsLookup<'a> {
+    fn new(l: &'a Lookup) -> Self {
+        DnsLookup {
+            frame: l.frame,
+            client: address(&l.client),
+            server: address(&l.server),
+            name: &l.name,
+            qtype: &l.qtype,
+            response_frame: l.response_frame,
+            rcode: l.rcode.map(|r| r.to_string()),
+            addresses: &l.addresses,
+            cnames: &l.cnames,
+            mx: &l.mx,
+        }
+    }
+}
+
+/// One element of `sessions`: the session and its diagnosis.
+#[derive(Serialize)]
+pub(super) struct SessionView<'a> {
+    id: usize,
+    protocol: &'static str,
+    client: Address,
+    server: Address,
+    start_time: Seconds,
+    end_time: Seconds,
+    tcp: Tcp<'a>,
+    dialogue: Vec<DialogueEntry<'a>>,
+    tls: Option<Tls<'a>>,
+    dns_name: Option<ServerName<'a>>,
+    #[serde(skip_serializing_if = "is_zero")]
+    dropped_entries: u64,
+    outcome: &'static str,
+    stage: Option<&'static str>,
+    deciding_reply: Option<Quote<'a>>,
+    server_role: &'static str,
+    server_identity: Identity<'a>,
+    server_name: Option<&'a str>,
+    server_name_source: &'a str,
+    transactions: Vec<MailTransaction<'a>>,
+}
+
+impl<'a> SessionView<'a> {
+    pub(super) fn new(s: &'a Session, d: &'a SessionDiagnosis) -> Self {
+        SessionView {
+            id: s.id,
+            protocol: protocol(s.protocol),
+            client: address(&s.client),
+            server: address(&s.server),
+            start_time: seconds(s.start_time),
+            end_time: seconds(s.end_time),
+            tcp: Tcp::new(&s.tcp),
+            dialogue: s.dialogue.iter().map(DialogueEntry::new).collect(),
+            tls: s.tls.as_ref().map(Tls::new),
+            dns_name: s.dns_name.as_ref().map(ServerName::new),
+            dropped_entries: s.dropped_entries,
+            outcome: outcome(d.outcome),
+            stage: d.stage.map(stage),
+            deciding_reply: d.deciding_reply.as_ref().map(Quote::new),
+            server_role: server_role(d.server_role),
+            server_identity: Identity::new(&d.server_identity),
+            server_name: d.server_name.as_deref(),
+            server_name_source: d.server_name_source,
+            transactions: d.transactions.iter().map(MailTransaction::new).collect(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ServerName<'a> {
+    name: &'a str,
+    frame: u64,
+}
+
+impl<'a> ServerName<'a> {
+    fn new(n: &'a DnsName) -> Self {
+        ServerName {
+            name: &n.name,
+            frame: n.frame,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Tcp<'a> {
+    first_frame: u64,
+    last_frame: u64,
+    handshake: &'static str,
+    syn_frames: &'a [u64],
+    syn_ack_frame: Option<u64>,
+    mid_stream: bool,
+    close: Option<TcpClose>,
+    client_fin_frame: Option<u64>,
+    server_fin_frame: Option<u64>,
+    reset_frames: &'a [u64],
+    client_packets: u64,
+    server_packets: u64,
+    client_stream: Stream,
+    server_stream: Stream,
+}
+
+impl<'a> Tcp<'a> {
+    fn new(t: &'a TcpSummary) -> Self {
+        let f = &t.facts;
+        Tcp {
+            first_frame: f.first_frame,
+            last_frame: f.last_frame,
+            handshake: handshake(f.handshake),
+            syn_frames: &f.syn_frames,
+            syn_ack_frame: f.syn_ack_frame,
+            mid_stream: f.mid_stream,
+            close: f.close.map(TcpClose::new),
+            client_fin_frame: f.client_fin_frame,
+            server_fin_frame: f.server_fin_frame,
+            reset_frames: &f.reset_frames,
+            client_packets: f.client_packets,
+            server_packets: f.server_packets,
+            client_stream: Stream::new(&t.client_stream),
+            server_stream: Stream::new(&t.server_stream),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct TcpClose {
+    by: &'static str,
+    how: &'static str,
+    frame: u64,
+}
+
+impl TcpClose {
+    fn new(c: Close) -> Self {
+        TcpClose {
+            by: side(c.by),
+            how: match c.how {
+                CloseHow::Fin => "fin",
+                CloseHow::Rst => "rst",
+            },
+            frame: c.frame,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Stream {
+    bytes: u64,
+    segments: u64,
+    retransmissions: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    first_retransmission_frame: Option<u64>,
+    #[serde(skip_serializing_if = "is_zero")]
+    duplicates: u64,
+    out_of_order: u64,
+    gap_bytes: u64,
+    gaps: u64,
+    snaplen_bytes: u64,
+    conflicting_overlaps: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    first_conflict_frame: Option<u64>,
+    out_of_window: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    late_segments: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    late_max_packets: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    late_max_micros: u64,
+}
+
+impl Stream {
+    fn new(s: &StreamStats) -> Self {
+        Stream {
+            bytes: s.bytes,
+            segments: s.segments,
+            retransmissions: s.retransmissions,
+            first_retransmission_frame: s.first_retransmission_frame,
+            duplicates: s.duplicates,
+            out_of_order: s.out_of_order,
+            gap_bytes: s.gap_bytes,
+            gaps: s.gaps,
+            snaplen_bytes: s.snaplen_bytes,
+            conflicting_overlaps: s.conflicting_overlaps,
+            first_conflict_frame: s.first_conflict_frame,
+            out_of_window: s.out_of_window,
+            late_segments: s.late_segments,
+            late_max_packets: s.late_max_packets,
+            late_max_micros: s.late_max_micros,
+        }
+    }
+}
+
+/// One step of a dialogue: where and who, then what (one of the forms below, by its keys).
+#[derive(Serialize)]
+struct DialogueEntry<'a> {
+    frame: u64,
+    time: Seconds,
+    from: &'static str,
+    #[serde(flatten)]
+    what: What<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum What<'a> {
+    Command {
+        command: &'a str,
+        argument: &'a str,
+        #[serde(skip_serializing_if = "is_false")]
+        truncated: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        end_frame: Option<u64>,
+        #[serde(skip_serializing_if = "is_zero")]
+        repeated: u64,
+    },
+    Reply {
+        code: u16,
+        enhanced: Option<&'a str>,
+        lines: &'a [String],
+        #[serde(skip_serializing_if = "Option::is_none")]
+        end_frame: Option<u64>,
+        answers: Option<AnswersTo<'a>>,
+    },
+    Status {
+        status: &'a str,
+        lines: &'a [String],
+        answers: Option<AnswersTo<'a>>,
+    },
+    Auth {
+        auth: Auth<'a>,
+    },
+    Body {
+        body: MessageBody,
+    },
+    Tls {
+        tls: TlsStart,
+    },
+    Gap {
+        gap: Missing,
+    },
+    Unparsed {
+        unparsed: NotParsed<'a>,
+    },
+}
+
+impl<'a> DialogueEntry<'a> {
+    fn new(e: &'a Entry) -> Self {
+        let what = match &e.kind {
+            EntryKind::Command {
+                command,
+                argument,
+                truncated,
+                end_frame,
+                repeated,
+            } => What::Command {
+                command,
+                argument,
+                truncated: *truncated,
+                end_frame: *end_frame,
+                repeated: *repeated,
+            },
+            EntryKind::Reply {
+                code,
+                enhanced,
+                lines,
+                end_frame,
+                answers,
+            } => What::Reply {
+                code: *code,
+                enhanced: enhanced.as_deref(),
+                lines,
+                end_frame: *end_frame,
+                answers: answers.as_ref().map(AnswersTo::new),
+            },
+            EntryKind::Status {
+                status,
+                lines,
+                answers,
+            } => What::Status {
+                status,
+                lines,
+                answers: answers.as_ref().map(AnswersTo::new),
+            },
+            EntryKind::Auth { auth } => What::Auth {
+                auth: Auth::new(auth),
+            },
+            EntryKind::Body { body } => What::Body {
+                body: MessageBody::new(body),
+            },
+            EntryKind::Tls { tls } => What::Tls {
+                tls: TlsStart::new(tls),
+            },
+            EntryKind::Gap { gap } => What::Gap {
+                gap: Missing::new(gap),
+            },
+            EntryKind::Unparsed { unparsed } => What::Unparsed {
+                unparsed: NotParsed::new(unparsed),
+            },
+        };
+        DialogueEntry {
+            frame: e.frame,
+            time: seconds(e.time),
+            from: side(e.from),
+            what,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct AnswersTo<'a> {
+    command: &'a str,
+    frame: u64,
+}
+
+impl<'a> AnswersTo<'a> {
+    fn new(a: &'a crate::dialogue::Answers) -> Self {
+        AnswersTo {
+            command: a.command.as_str(),
+            frame: a.frame,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Auth<'a> {
+    mechanism: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    username: Option<&'a str>,
+    redacted: bool,
+    #[serde(skip_serializing_if = "is_false")]
+    cancelled: bool,
+}
+
+impl<'a> Auth<'a> {
+    fn new(a: &'a AuthData) -> Self {
+        Auth {
+            mechanism: &a.mechanism,
+            username: a.username.as_deref(),
+            redacted: a.redacted,
+            cancelled: a.cancelled,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct MessageBody {
+    kind: &'static str,
+    bytes: u64,
+    lines: u64,
+    end_frame: u64,
+    complete: bool,
+    #[serde(skip_serializing_if = "is_false")]
+    gaps: bool,
+    #[serde(skip_serializing_if = "is_false")]
+    last: bool,
+}
+
+impl MessageBody {
+    fn new(b: &Body) -> Self {
+        MessageBody {
+            kind: match b.kind {
+                BodyKind::Data => "data",
+                BodyKind::Bdat => "bdat",
+            },
+            bytes: b.bytes,
+            lines: b.lines,
+            end_frame: b.end_frame,
+            complete: b.complete,
+            gaps: b.gaps,
+            last: b.last,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct TlsStart {
+    bytes: u64,
+    end_frame: u64,
+    looks_like_tls: bool,
+}
+
+impl TlsStart {
+    fn new(t: &TlsPart) -> Self {
+        TlsStart {
+            bytes: t.bytes,
+            end_frame: t.end_frame,
+            looks_like_tls: t.looks_like_tls,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Missing {
+    bytes: u64,
+    reason: &'static str,
+}
+
+impl Missing {
+    fn new(g: &Gap) -> Self {
+        Missing {
+            bytes: g.bytes,
+            reason: match g.reason {
+                GapReason::NotCaptured => "not-captured",
+                GapReason::Snaplen => "snaplen",
+            },
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct NotParsed<'a> {
+    bytes: u64,
+    reason: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<&'a str>,
+}
+
+impl<'a> NotParsed<'a> {
+    fn new(u: &'a Unparsed) -> Self {
+        NotParsed {
+            bytes: u.bytes,
+            reason: u.reason,
+            text: u.text.as_deref(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Tls<'a> {
+    client_hello: Option<ClientHello<'a>>,
+    server_hello: Option<ServerHello<'a>>,
+    certificate: Option<Certificate<'a>>,
+    alerts: Vec<Alert<'a>>,
+    established: bool,
+    client_records: u64,
+    client_bytes: u64,
+    largest_client_record: u64,
+    server_records: u64,
+    server_bytes: u64,
+    client_data_frame: Option<u64>,
+    lost_sync: bool,
+}
+
+impl<'a> Tls<'a> {
+    fn new(t: &'a TlsFacts) -> Self {
+        Tls {
+            client_hello: t.client_hello.as_ref().map(ClientHello::new),
+            server_hello: t.server_hello.as_ref().map(ServerHello::new),
+            certificate: t.certificate.as_ref().map(Certificate::new),
+            alerts: t.alerts.iter().map(Alert::new).collect(),
+            established: t.established,
+            client_records: t.client_records,
+            client_bytes: t.client_bytes,
+            largest_client_record: t.largest_client_record,
+            server_records: t.server_records,
+            server_bytes: t.server_bytes,
+            client_data_frame: t.client_data_frame,
+            lost_sync: t.lost_sync,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ClientHello<'a> {
+    frame: u64,
+    highest_version: String,
+    versions: Vec<String>,
+    sni: Option<&'a str>,
+    cipher_suites: usize,
+    offers_exo_cipher: bool,
+}
+
+impl<'a> ClientHello<'a> {
+    fn new(c: &'a ClientHelloFact) -> Self {
+        ClientHello {
+            frame: c.frame,
+            highest_version: c.highest_version.to_string(),
+            versions: c.versions.iter().map(ToString::to_string).collect(),
+            sni: c.sni.as_deref(),
+            cipher_suites: c.cipher_suites,
+            offers_exo_cipher: c.offers_exo_cipher,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ServerHello<'a> {
+    frame: u64,
+    version: String,
+    cipher: &'a str,
+}
+
+impl<'a> ServerHello<'a> {
+    fn new(s: &'a ServerHelloFact) -> Self {
+        ServerHello {
+            frame: s.frame,
+            version: s.version.to_string(),
+            cipher: &s.cipher,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Certificate<'a> {
+    frame: u64,
+    subject: &'a str,
+    issuer: &'a str,
+    names: &'a [String],
+    not_after: &'a str,
+}
+
+impl<'a> Certificate<'a> {
+    fn new(c: &'a CertificateFact) -> Self {
+        Certificate {
+            frame: c.frame,
+            subject: &c.subject,
+            issuer: &c.issuer,
+            names: &c.names,
+            not_after: &c.not_after,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Alert<'a> {
+    frame: u64,
+    from: &'static str,
+    level: &'static str,
+    description: Option<&'a str>,
+    code: Option<u8>,
+}
+
+impl<'a> Alert<'a> {
+    fn new(a: &'a AlertFact) -> Self {
+        Alert {
+            frame: a.frame,
+            from: side(a.from),
+            level: match a.level {
+                AlertLevel::Fatal => "fatal",
+                AlertLevel::Warning => "warning",
+                AlertLevel::Encrypted => "encrypted",
+            },
+            description: a.description.as_deref(),
+            code: a.code,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Quote<'a> {
+    frame: u64,
+    text: &'a str,
+}
+
+impl<'a> Quote<'a> {
+    fn new(e: &'a Evidence) -> Self {
+        Quote {
+            frame: e.frame,
+            text: &e.text,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Identity<'a> {
+    provider: &'static str,
+    software: &'static str,
+    endpoint: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cloud: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    frame: Option<u64>,
+    source: &'a str,
+}
+
+impl<'a> Identity<'a> {
+    fn new(i: &'a ServerIdentity) -> Self {
+        Identity {
+            provider: match i.provider {
+                Provider::ExchangeOnline => "exchange-online",
+                Provider::ExchangeOnPremises => "exchange-on-premises",
+                Provider::Google => "google",
+                Provider::Other => "other",
+            },
+            software: match i.software {
+                Software::Exchange => "exchange",
+                Software::Gmail => "gmail",
+                Software::Postfix => "postfix",
+                Software::Exim => "exim",
+                Software::Sendmail => "sendmail",
+                Software::OpenSmtpd => "open-smtpd",
+                Software::IisSmtp => "iis-smtp",
+                Software::Unknown => "unknown",
+            },
+            endpoint: match i.endpoint {
+                server::Endpoint::Submission => "submission",
+                server::Endpoint::LegacySubmission => "legacy-submission",
+                server::Endpoint::InboundMx => "inbound-mx",
+                server::Endpoint::Relay => "relay",
+                server::Endpoint::Unknown => "unknown",
+            },
+            cloud: i.cloud.map(|c| match c {
+                Cloud::Worldwide => "worldwide",
+                Cloud::UsGovernment => "us-government",
+                Cloud::China => "china",
+            }),
+            name: i.name.as_deref(),
+            frame: i.frame,
+            source: i.source,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct MailTransaction<'a> {
+    mail_frame: u64,
+    sender: &'a str,
+    sender_reply: Option<u16>,
+    recipients: Vec<MailRecipient<'a>>,
+    data_reply: Option<u16>,
+    data_reply_frame: Option<u64>,
+    accepted: bool,
+}
+
+impl<'a> MailTransaction<'a> {
+    fn new(t: &'a Transaction) -> Self {
+        MailTransaction {
+            mail_frame: t.mail_frame,
+            sender: &t.sender,
+            sender_reply: t.sender_reply,
+            recipients: t.recipients.iter().map(MailRecipient::new).collect(),
+            data_reply: t.data_reply,
+            data_reply_frame: t.data_reply_frame,
+            accepted: t.accepted,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct MailRecipient<'a> {
+    address: &'a str,
+    frame: u64,
+    reply: Option<u16>,
+}
+
+impl<'a> MailRecipient<'a> {
+    fn new(r: &'a Recipient) -> Self {
+        MailRecipient {
+            address: &r.address,
+            frame: r.frame,
+            reply: r.reply,
+        }
+    }
+}
+
+/// One element of `findings`.
+#[derive(Serialize)]
+pub(super) struct FindingView<'a> {
+    id: &'static str,
+    severity: &'static str,
+    title: &'a str,
+    explanation: &'a str,
+    remediation: &'a str,
+    session: Option<usize>,
+    evidence: Vec<Quote<'a>>,
+}
+
+impl<'a> FindingView<'a> {
+    pub(super) fn new(f: &'a Finding) -> Self {
+        FindingView {
+            id: f.id.as_str(),
+            severity: match f.severity {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+                Severity::Info => "info",
+            },
+            title: f.title,
+            explanation: f.explanation,
+            remediation: &f.remediation,
+            session: f.session,
+            evidence: f.evidence.iter().map(Quote::new).collect(),
+        }
+    }
+}
+
+fn side(s: Side) -> &'static str {
+    match s {
+        Side::Client => "client",
+        Side::Server => "server",
+    }
+}
+
+fn protocol(p: Protocol) -> &'static str {
+    match p {
+        Protocol::Smtp => "smtp",
+        Protocol::Pop3 => "pop3",
+    }
+}
+
+fn handshake(h: Handshake) -> &'static str {
+    match h {
+        Handshake::Complete => "complete",
+        Handshake::SynUnanswered => "syn-unanswered",
+        Handshake::Refused => "refused",
+        Handshake::NotSeen => "not-seen",
+    }
+}
+
+fn outcome(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Delivered => "delivered",
+        Outcome::Rejected => "rejected",
+        Outcome::NoConnection => "no-connection",
+        Outcome::TlsFailed => "tls-failed",
+        Outcome::EncryptedMessageTransferred => "encrypted-message-transferred",
+        Outcome::EncryptedNoMessage => "encrypted-no-message",
+        Outcome::TestOnly => "test-only",
+        Outcome::Incomplete => "incomplete",
+        Outcome::LoginAccepted => "login-accepted",
+        Outcome::LoginRefused => "login-refused",
+    }
+}
+
+fn stage(s: Stage) -> &'static str {
+    match s {
+        Stage::Greeting => "greeting",
+        Stage::Helo => "helo",
+        Stage::Starttls => "starttls",
+        Stage::Auth => "auth",
+        Stage::Mail => "mail",
+        Stage::Rcpt => "rcpt",
+        Stage::Data => "data",
+    }
+}
+
+fn server_role(r: ServerRole) -> &'static str {
+    match r {
+        ServerRole::ExoSubmission => "exo-submission",
+        ServerRole::ExoInboundMx => "exo-inbound-mx",
+        ServerRole::Other => "other",
+    }
+}
