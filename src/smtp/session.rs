@@ -1,6 +1,9 @@
 use std::collections::VecDeque;
 
-use super::reply::{enhanced_code, parse_reply_line};
+use super::wire::{
+    enhanced_code, first_line, is_command_line, parse_bdat, parse_reply_line, plausible_verb,
+    split_command, starts_like_command, to_next_line, DotScanner, TLS_HANDSHAKE, VERBS,
+};
 use crate::base::Side;
 use crate::base::Timestamp;
 use crate::dialogue::{
@@ -22,20 +25,11 @@ const MAX_HELD: usize = 64 * 1024;
 /// 512 octets): the server side has stopped making sense.
 const MAX_REPLY_GARBAGE: usize = 4096;
 
-const TLS_HANDSHAKE: u8 = 0x16;
-
 /// Why bytes after missing data were skipped.
 const RESYNC: &str = "resynchronising after missing data";
 
 /// Why server bytes that are no reply were not parsed.
 const NOT_A_REPLY: &str = "not an SMTP reply";
-
-/// Verbs of RFC 5321 and its extensions, for telling commands from other text.
-const VERBS: &[&str] = &[
-    "HELO", "EHLO", "MAIL", "RCPT", "DATA", "BDAT", "RSET", "VRFY", "EXPN", "HELP", "NOOP", "QUIT",
-    "STARTTLS", "AUTH", "TURN", "ETRN", "ATRN", "XCLIENT", "XFORWARD", "SEND", "SOML", "SAML",
-    "LHLO",
-];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Awaiting {
@@ -62,17 +56,6 @@ struct Held {
     time: Timestamp,
 }
 
-#[derive(Debug, Default)]
-struct BodyScan {
-    entry: Option<usize>,
-    bytes: u64,
-    lines: u64,
-    at_line_start: bool,
-    /// 1 after a `.` at a line start, 2 after `.\r`.
-    dot: u8,
-    gaps: bool,
-}
-
 #[derive(Debug)]
 enum ClientMode {
     Command,
@@ -81,7 +64,12 @@ enum ClientMode {
         held: Vec<Held>,
         held_bytes: usize,
     },
-    Body(BodyScan),
+    Body {
+        entry: Option<usize>,
+        scan: DotScanner,
+        /// Part of the body is missing from the capture.
+        gaps: bool,
+    },
     Chunk {
         entry: Option<usize>,
         size: u64,
@@ -362,8 +350,8 @@ impl SmtpSession {
                         self.resolve_await(None);
                     }
                 }
-                ClientMode::Body(scan) => {
-                    if scan.entry.is_none() {
+                ClientMode::Body { entry, scan, gaps } => {
+                    if entry.is_none() {
                         let i = self.push(
                             frame,
                             time,
@@ -372,15 +360,14 @@ impl SmtpSession {
                                 body: new_body(BodyKind::Data, frame),
                             },
                         );
-                        if let ClientMode::Body(scan) = &mut self.client {
-                            scan.entry = Some(i);
+                        if let ClientMode::Body { entry, .. } = &mut self.client {
+                            *entry = Some(i);
                         }
                         continue;
                     }
-                    let (used, done) = scan_body(scan, data);
+                    let (used, done) = scan.scan(data);
                     data = &data[used..];
-                    let (entry, bytes, lines, gaps) =
-                        (scan.entry, scan.bytes, scan.lines, scan.gaps);
+                    let (entry, bytes, lines, gaps) = (*entry, scan.bytes, scan.lines, *gaps);
                     if let Some(body) = self.body_mut(entry) {
                         body.bytes = bytes;
                         body.lines = lines;
@@ -653,9 +640,17 @@ impl SmtpSession {
         };
         let first = held.first().map(|h| h.data.as_slice()).unwrap_or_default();
         self.client = match (what, code) {
-            (Awaiting::Data, Some(354)) => ClientMode::Body(new_scan()),
+            (Awaiting::Data, Some(354)) => ClientMode::Body {
+                entry: None,
+                scan: DotScanner::default(),
+                gaps: false,
+            },
             (Awaiting::Data, None) if !first.is_empty() && !is_command_line(first) => {
-                ClientMode::Body(new_scan())
+                ClientMode::Body {
+                    entry: None,
+                    scan: DotScanner::default(),
+                    gaps: false,
+                }
             }
             (Awaiting::StartTls, Some(220)) => ClientMode::Tls { entry: None },
             (Awaiting::StartTls, None) if first.first() == Some(&TLS_HANDSHAKE) => {
@@ -707,11 +702,10 @@ impl SmtpSession {
             },
         );
         match &mut self.client {
-            ClientMode::Body(scan) => {
-                scan.gaps = true;
-                scan.at_line_start = false;
-                scan.dot = 0;
-                let entry = scan.entry;
+            ClientMode::Body { entry, scan, gaps } => {
+                *gaps = true;
+                scan.lose_place();
+                let entry = *entry;
                 if let Some(b) = self.body_mut(entry) {
                     b.gaps = true;
                 }
@@ -942,8 +936,8 @@ impl SmtpSession {
         self.last_reply_frame = Some(p.end_frame);
         // A server says nothing during a message body but at its end: when the capture
         // missed the lone dot, a reply still ends the body.
-        if let ClientMode::Body(scan) = &self.client {
-            if scan.gaps {
+        if let ClientMode::Body { gaps, .. } = &self.client {
+            if *gaps {
                 self.client = ClientMode::Command;
                 self.client_lines.reset();
                 self.expect_reply(Answered::EndOfData, p.frame);
@@ -1010,7 +1004,13 @@ impl SmtpSession {
                 // Unmatched (picked up mid-stream): the code tells what the client sends next.
                 if let ClientMode::Resync { .. } = self.client {
                     match code {
-                        354 => self.client = ClientMode::Body(new_scan()),
+                        354 => {
+                            self.client = ClientMode::Body {
+                                entry: None,
+                                scan: DotScanner::default(),
+                                gaps: false,
+                            }
+                        }
                         334 => self.client = ClientMode::AuthLine,
                         _ => {}
                     }
@@ -1081,13 +1081,6 @@ impl SmtpSession {
     }
 }
 
-fn new_scan() -> BodyScan {
-    BodyScan {
-        at_line_start: true,
-        ..BodyScan::default()
-    }
-}
-
 fn new_body(kind: BodyKind, frame: u64) -> Body {
     Body {
         kind,
@@ -1100,230 +1093,9 @@ fn new_body(kind: BodyKind, frame: u64) -> Body {
     }
 }
 
-/// A line that starts with a dot: the end of the body, or a dot-stuffed line.
-static DOT_LINE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
-    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\n."));
-
-/// Counts body bytes up to the lone-dot line. Returns the bytes consumed (the terminator
-/// included) and whether the terminator was found.
-fn scan_body(scan: &mut BodyScan, data: &[u8]) -> (usize, bool) {
-    let mut i = 0;
-    while i < data.len() {
-        if scan.at_line_start || scan.dot > 0 {
-            match (scan.dot, data[i]) {
-                (0, b'.') => {
-                    scan.dot = 1;
-                    i += 1;
-                    continue;
-                }
-                (1, b'\r') => {
-                    scan.dot = 2;
-                    i += 1;
-                    continue;
-                }
-                (1, b'\n') | (2, b'\n') => {
-                    scan.dot = 0;
-                    return (i + 1, true);
-                }
-                _ => {
-                    // Not the terminator: the dot (and CR) were body bytes.
-                    scan.bytes += u64::from(scan.dot);
-                    scan.dot = 0;
-                    scan.at_line_start = false;
-                }
-            }
-        }
-        // Mid-line: the lines up to the next one that starts with a dot are plain body,
-        // counted in one pass rather than a search per line.
-        let rest = data.get(i..).unwrap_or_default();
-        let upto = DOT_LINE.find(rest).map_or(rest.len(), |p| p + 1);
-        let chunk = rest.get(..upto).unwrap_or_default();
-        scan.bytes += upto as u64;
-        scan.lines += count_newlines(chunk);
-        scan.at_line_start = chunk.last() == Some(&b'\n');
-        i += upto;
-    }
-    (i, false)
-}
-
-/// Line ends in `bytes`: 64 bytes at a time into a byte-wide counter, which the compiler
-/// turns into vector compares (a plain `filter().count()` runs a byte at a time).
-fn count_newlines(bytes: &[u8]) -> u64 {
-    let mut blocks = bytes.chunks_exact(64);
-    let mut total = 0u64;
-    for block in &mut blocks {
-        let mut n = 0u8;
-        for &b in block {
-            n += u8::from(b == b'\n');
-        }
-        total += u64::from(n);
-    }
-    total + blocks.remainder().iter().filter(|&&b| b == b'\n').count() as u64
-}
-
-/// Verb (upper-cased) and argument of a command line.
-fn split_command(text: &[u8]) -> (String, &[u8]) {
-    let (verb, rest) = match text.iter().position(|&b| b == b' ') {
-        Some(i) => (&text[..i], &text[i + 1..]),
-        None => (text, &text[text.len()..]),
-    };
-    match VERBS
-        .iter()
-        .find(|v| v.as_bytes().eq_ignore_ascii_case(verb))
-    {
-        Some(v) => ((*v).to_string(), rest),
-        None => (display_text(verb).to_ascii_uppercase(), rest),
-    }
-}
-
-/// Bytes up to and including the next line end, and whether there was one.
-fn to_next_line(data: &[u8]) -> (usize, bool) {
-    match memchr::memchr(b'\n', data) {
-        Some(i) => (i + 1, true),
-        None => (data.len(), false),
-    }
-}
-
-fn first_line(data: &[u8]) -> &[u8] {
-    let end = memchr::memchr(b'\n', data).unwrap_or(data.len());
-    &data[..end]
-}
-
-/// An unknown word that could still be an extension verb (e.g. XEXCH50).
-fn plausible_verb(verb: &str) -> bool {
-    (1..=16).contains(&verb.len())
-        && verb
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
-/// A line whose first word is an SMTP verb.
-fn is_command_line(text: &[u8]) -> bool {
-    let line = first_line(text);
-    let word_end = line
-        .iter()
-        .position(|&b| b == b' ' || b == b'\r')
-        .unwrap_or(line.len());
-    let word = &line[..word_end];
-    VERBS
-        .iter()
-        .any(|v| v.as_bytes().eq_ignore_ascii_case(word))
-}
-
-fn starts_like_command(data: &[u8]) -> bool {
-    is_command_line(data) && (memchr::memchr(b'\n', data).is_some() || data.len() >= 4)
-}
-
-/// `BDAT <size> [LAST]` (RFC 3030); `None` when the syntax is wrong (no chunk follows).
-fn parse_bdat(arg: &[u8]) -> Option<(u64, bool)> {
-    let text = std::str::from_utf8(arg).ok()?;
-    let mut words = text.split_ascii_whitespace();
-    let size: u64 = words.next()?.parse().ok()?;
-    let last = match words.next() {
-        None => false,
-        Some(w) if w.eq_ignore_ascii_case("LAST") => true,
-        Some(_) => return None,
-    };
-    words.next().is_none().then_some((size, last))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn scan_all(chunks: &[&[u8]]) -> (u64, u64, bool, usize) {
-        let mut s = new_scan();
-        let mut consumed = 0;
-        for c in chunks {
-            let (n, done) = scan_body(&mut s, c);
-            consumed += n;
-            if done {
-                return (s.bytes, s.lines, true, consumed);
-            }
-        }
-        (s.bytes, s.lines, false, consumed)
-    }
-
-    /// The body scan as it was (a search per line), to hold the faster one to.
-    fn scan_body_per_line(scan: &mut BodyScan, data: &[u8]) -> (usize, bool) {
-        let mut i = 0;
-        while i < data.len() {
-            if scan.at_line_start || scan.dot > 0 {
-                match (scan.dot, data[i]) {
-                    (0, b'.') | (1, b'\r') => {
-                        scan.dot += 1;
-                        i += 1;
-                        continue;
-                    }
-                    (1, b'\n') | (2, b'\n') => {
-                        scan.dot = 0;
-                        return (i + 1, true);
-                    }
-                    _ => {
-                        scan.bytes += u64::from(scan.dot);
-                        scan.dot = 0;
-                        scan.at_line_start = false;
-                    }
-                }
-            }
-            match memchr::memchr(b'\n', &data[i..]) {
-                Some(p) => {
-                    scan.bytes += p as u64 + 1;
-                    scan.lines += 1;
-                    i += p + 1;
-                    scan.at_line_start = true;
-                }
-                None => {
-                    scan.bytes += (data.len() - i) as u64;
-                    i = data.len();
-                }
-            }
-        }
-        (i, false)
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn body_scan_counts_as_a_search_per_line_does(
-            body in proptest::collection::vec(proptest::sample::select(b".\r\nab".to_vec()), 0..300),
-            cuts in proptest::collection::vec(0usize..300, 0..6),
-        ) {
-            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(body.len())).collect();
-            cuts.sort_unstable();
-            let (mut fast, mut slow) = (new_scan(), new_scan());
-            let mut at = 0;
-            for end in cuts.into_iter().chain([body.len()]) {
-                let piece = &body[at..end.max(at)];
-                let a = scan_body(&mut fast, piece);
-                let b = scan_body_per_line(&mut slow, piece);
-                proptest::prop_assert_eq!(a, b);
-                proptest::prop_assert_eq!((fast.bytes, fast.lines, fast.dot, fast.at_line_start),
-                    (slow.bytes, slow.lines, slow.dot, slow.at_line_start));
-                if a.1 { break; }
-                at = end.max(at);
-            }
-        }
-    }
-
-    #[test]
-    fn body_ends_at_lone_dot_even_split() {
-        assert_eq!(
-            scan_all(&[b"Subject: x\r\n\r\nhi\r\n.\r\nQUIT\r\n"]),
-            (18, 3, true, 21)
-        );
-        assert_eq!(scan_all(&[b"hi\r\n.", b"\r", b"\nQUIT"]), (4, 1, true, 7));
-        assert_eq!(scan_all(&[b"..stuffed\r\n.\n"]), (11, 1, true, 13));
-        assert_eq!(scan_all(&[b".x\r\n", b"no end"]), (10, 1, false, 10));
-    }
-
-    #[test]
-    fn bdat_syntax() {
-        assert_eq!(parse_bdat(b"86 LAST"), Some((86, true)));
-        assert_eq!(parse_bdat(b"129"), Some((129, false)));
-        assert_eq!(parse_bdat(b"1234 SCRAMBLE"), None);
-        assert_eq!(parse_bdat(b"SCRAMBLE"), None);
-        assert_eq!(parse_bdat(b""), None);
-    }
 
     fn feed(s: &mut SmtpSession, side: Side, frame: u64, data: &[u8]) {
         s.event(side, frame, Timestamp::default(), StreamEvent::Data(data));
