@@ -125,16 +125,16 @@ impl App {
             App::Smtp(s) => Some(Dialogue {
                 protocol: Protocol::Smtp,
                 tls: s.tls_facts(),
-                entries: s.dialogue,
+                entries: s.record.entries,
                 secrets: s.secrets,
-                dropped_entries: s.dropped_entries,
+                dropped_entries: s.record.dropped,
             }),
             App::Pop3(s) => Some(Dialogue {
                 protocol: Protocol::Pop3,
                 tls: None,
-                entries: s.dialogue,
+                entries: s.record.entries,
                 secrets: s.secrets,
-                dropped_entries: s.dropped_entries,
+                dropped_entries: s.record.dropped,
             }),
             App::SmtpIdle { .. } => Some(Dialogue {
                 protocol: Protocol::Smtp,

@@ -130,19 +130,3 @@ impl Entry {
         }
     }
 }
-
-/// Appends an entry unless `entries` holds `max` already (then counts it in `dropped`).
-/// Returns its index, or `usize::MAX` when it was dropped.
-pub fn push_bounded(
-    entries: &mut Vec<Entry>,
-    max: usize,
-    dropped: &mut u64,
-    entry: Entry,
-) -> usize {
-    if entries.len() >= max {
-        *dropped += 1;
-        return usize::MAX;
-    }
-    entries.push(entry);
-    entries.len() - 1
-}

@@ -1,10 +1,9 @@
 use std::collections::VecDeque;
 
-use crate::base::Side;
-use crate::base::Timestamp;
+use crate::base::{Side, Timestamp};
 use crate::dialogue::{
-    decode_base64, decode_response, display_text, looks_like_tls, push_bounded, Answered, Answers,
-    AuthData, Body, BodyKind, Entry, EntryKind, Gap, Line, LineSplitter, TlsPart, Unparsed, Verb,
+    decode_base64, decode_response, display_text, Answered, Answers, AuthData, Body, BodyKind,
+    Entry, EntryKind, Gap, Line, LineSplitter, Recorder, Slot, Unparsed, Verb,
 };
 use crate::tcp::StreamEvent;
 
@@ -21,7 +20,7 @@ enum ServerMode {
         listed: bool,
     },
     Tls {
-        entry: Option<usize>,
+        entry: Slot,
     },
     Lost,
 }
@@ -30,16 +29,17 @@ enum ServerMode {
 enum ClientMode {
     Command,
     Sasl,
-    Tls { entry: Option<usize> },
+    Tls { entry: Slot },
     Lost,
 }
 
 /// The POP3 dialogue of one conversation, with passwords withheld.
 #[derive(Debug)]
 pub struct Pop3Session {
-    pub dialogue: Vec<Entry>,
+    /// The dialogue so far.
+    pub record: Recorder,
+    /// Passwords seen in the clear, for scrubbing any output.
     pub secrets: Vec<String>,
-    pub dropped_entries: u64,
     client: ClientMode,
     client_lines: LineSplitter,
     server: ServerMode,
@@ -52,9 +52,8 @@ pub struct Pop3Session {
 impl Pop3Session {
     pub fn new(mid_stream: bool) -> Self {
         Pop3Session {
-            dialogue: Vec::new(),
+            record: Recorder::new(MAX_ENTRIES),
             secrets: Vec::new(),
-            dropped_entries: 0,
             client: if mid_stream {
                 ClientMode::Lost
             } else {
@@ -123,33 +122,18 @@ impl Pop3Session {
         }
     }
 
-    fn push(&mut self, frame: u64, time: Timestamp, from: Side, kind: EntryKind) -> usize {
-        let entry = Entry {
-            frame,
-            time,
-            from,
-            kind,
-        };
-        push_bounded(
-            &mut self.dialogue,
-            MAX_ENTRIES,
-            &mut self.dropped_entries,
-            entry,
-        )
+    fn push(&mut self, frame: u64, time: Timestamp, from: Side, kind: EntryKind) -> Option<usize> {
+        self.record.push(frame, time, from, kind)
     }
 
     fn client_data(&mut self, mut data: &[u8], frame: u64, time: Timestamp) {
         while !data.is_empty() {
             if let ClientMode::Tls { entry } = &mut self.client {
-                tls_bytes(
-                    &mut self.dialogue,
-                    &mut self.dropped_entries,
-                    entry,
-                    Side::Client,
-                    data,
-                    frame,
-                    time,
-                );
+                if *entry == Slot::Unmade {
+                    *entry = self.record.start_tls(Side::Client, frame, time);
+                }
+                let entry = *entry;
+                self.record.add_tls(entry, data, frame);
                 return;
             }
             let (line, n) = self.client_lines.feed(data, frame, time);
@@ -272,15 +256,11 @@ impl Pop3Session {
     fn server_data(&mut self, mut data: &[u8], frame: u64, time: Timestamp) {
         while !data.is_empty() {
             if let ServerMode::Tls { entry } = &mut self.server {
-                tls_bytes(
-                    &mut self.dialogue,
-                    &mut self.dropped_entries,
-                    entry,
-                    Side::Server,
-                    data,
-                    frame,
-                    time,
-                );
+                if *entry == Slot::Unmade {
+                    *entry = self.record.start_tls(Side::Server, frame, time);
+                }
+                let entry = *entry;
+                self.record.add_tls(entry, data, frame);
                 return;
             }
             let (line, n) = self.server_lines.feed(data, frame, time);
@@ -299,7 +279,7 @@ impl Pop3Session {
                     if let Some(Entry {
                         kind: EntryKind::Body { body },
                         ..
-                    }) = entry.and_then(|i| self.dialogue.get_mut(i))
+                    }) = entry.and_then(|i| self.record.entries.get_mut(i))
                     {
                         body.complete = true;
                         body.end_frame = line.frame;
@@ -307,7 +287,7 @@ impl Pop3Session {
                     self.server = ServerMode::Status;
                     return;
                 }
-                match entry.and_then(|i| self.dialogue.get_mut(i)) {
+                match entry.and_then(|i| self.record.entries.get_mut(i)) {
                     Some(Entry {
                         kind: EntryKind::Status { lines, .. },
                         ..
@@ -410,7 +390,7 @@ impl Pop3Session {
             match verb.as_str() {
                 "CAPA" | "LIST" | "UIDL" => {
                     self.server = ServerMode::Multi {
-                        entry: Some(idx),
+                        entry: idx,
                         listed: true,
                     }
                 }
@@ -431,59 +411,21 @@ impl Pop3Session {
                         EntryKind::Body { body },
                     );
                     self.server = ServerMode::Multi {
-                        entry: Some(i),
+                        entry: i,
                         listed: false,
                     };
                 }
                 "STLS" => {
-                    self.server = ServerMode::Tls { entry: None };
-                    self.client = ClientMode::Tls { entry: None };
+                    self.server = ServerMode::Tls {
+                        entry: Slot::Unmade,
+                    };
+                    self.client = ClientMode::Tls {
+                        entry: Slot::Unmade,
+                    };
                 }
                 _ => {}
             }
         }
-    }
-}
-
-/// Records one side's TLS bytes in its TLS entry, which is made at the first byte.
-#[allow(clippy::too_many_arguments)]
-fn tls_bytes(
-    dialogue: &mut Vec<Entry>,
-    dropped: &mut u64,
-    entry: &mut Option<usize>,
-    from: Side,
-    data: &[u8],
-    frame: u64,
-    time: Timestamp,
-) {
-    let idx = *entry.get_or_insert_with(|| {
-        let tls = TlsPart {
-            bytes: 0,
-            end_frame: frame,
-            looks_like_tls: false,
-        };
-        let e = Entry {
-            frame,
-            time,
-            from,
-            kind: EntryKind::Tls { tls },
-        };
-        push_bounded(dialogue, MAX_ENTRIES, dropped, e)
-    });
-    add_tls(dialogue, idx, data, frame);
-}
-
-fn add_tls(dialogue: &mut [Entry], idx: usize, data: &[u8], frame: u64) {
-    if let Some(Entry {
-        kind: EntryKind::Tls { tls },
-        ..
-    }) = dialogue.get_mut(idx)
-    {
-        if tls.bytes == 0 {
-            tls.looks_like_tls = looks_like_tls(data);
-        }
-        tls.bytes += data.len() as u64;
-        tls.end_frame = frame;
     }
 }
 
@@ -549,11 +491,11 @@ mod tests {
             StreamEvent::Data(b"+OK\r\nUSER\r\nSTLS\r\n.\r\n"),
         );
         s.finish();
-        let json = format!("{:?}", s.dialogue);
+        let json = format!("{:?}", s.record.entries);
         assert!(!json.contains("Winter2026"), "{json}");
         assert!(json.contains("office@domain.com"));
         assert!(json.contains("\"STLS\""));
         assert!(s.secrets.iter().any(|x| x == "Winter2026!"));
-        assert_eq!(s.dialogue.len(), 8);
+        assert_eq!(s.record.entries.len(), 8);
     }
 }

@@ -4,11 +4,10 @@ use super::wire::{
     enhanced_code, first_line, is_command_line, parse_bdat, parse_reply_line, plausible_verb,
     split_command, starts_like_command, to_next_line, DotScanner, TLS_HANDSHAKE, VERBS,
 };
-use crate::base::Side;
-use crate::base::Timestamp;
+use crate::base::{Side, Timestamp};
 use crate::dialogue::{
-    clip, display_text, looks_like_tls, push_bounded, Answers, Body, BodyKind, Entry, EntryKind,
-    Gap, Line, LineSplitter, TlsPart, Unparsed,
+    clip, display_text, Answers, Body, BodyKind, Entry, EntryKind, Gap, Line, LineSplitter,
+    Recorder, Slot, Unparsed,
 };
 use crate::dialogue::{decode_base64, decode_response, Answered, Verb};
 use crate::tcp::{GapReason, StreamEvent};
@@ -65,13 +64,13 @@ enum ClientMode {
         held_bytes: usize,
     },
     Body {
-        entry: Option<usize>,
+        entry: Slot,
         scan: DotScanner,
         /// Part of the body is missing from the capture.
         gaps: bool,
     },
     Chunk {
-        entry: Option<usize>,
+        entry: Slot,
         size: u64,
         remaining: u64,
         last: bool,
@@ -80,7 +79,7 @@ enum ClientMode {
     AuthLine,
     /// `entry` is made when the first TLS byte comes.
     Tls {
-        entry: Option<usize>,
+        entry: Slot,
     },
     Resync {
         at_line_start: bool,
@@ -90,7 +89,7 @@ enum ClientMode {
 #[derive(Debug)]
 enum ServerMode {
     Replies,
-    Tls { entry: Option<usize> },
+    Tls { entry: Slot },
     Resync { at_line_start: bool },
 }
 
@@ -122,11 +121,10 @@ struct Outstanding {
 /// bytes become known. Bodies are counted, TLS is not parsed, passwords are withheld.
 #[derive(Debug)]
 pub struct SmtpSession {
-    pub dialogue: Vec<Entry>,
+    /// The dialogue so far.
+    pub record: Recorder,
     /// Passwords and their encodings seen in the clear, for scrubbing any output.
     pub secrets: Vec<String>,
-    /// Entries not kept because the session exceeded its bound.
-    pub dropped_entries: u64,
     client: ClientMode,
     client_lines: LineSplitter,
     commands: u64,
@@ -141,7 +139,6 @@ pub struct SmtpSession {
     /// The server side stopped making sense (a long line that is no reply): the client
     /// no longer waits for replies to tell what its bytes mean.
     server_lost: bool,
-    unparsed: [Option<usize>; 2],
     /// The last AUTH was refused; base64 lines that follow are still credentials.
     after_failed_auth: bool,
     /// Frame where the last complete reply ended.
@@ -156,9 +153,8 @@ impl SmtpSession {
     /// `mid_stream`: the conversation's start is not in the capture.
     pub fn new(mid_stream: bool) -> Self {
         SmtpSession {
-            dialogue: Vec::new(),
+            record: Recorder::new(MAX_ENTRIES),
             secrets: Vec::new(),
-            dropped_entries: 0,
             client: if mid_stream {
                 ClientMode::Resync {
                     at_line_start: false,
@@ -183,7 +179,6 @@ impl SmtpSession {
             greeting_seen: mid_stream,
             server_spoke: false,
             server_lost: false,
-            unparsed: [None, None],
             after_failed_auth: false,
             last_reply_frame: None,
             tls: TlsObserver::default(),
@@ -245,20 +240,8 @@ impl SmtpSession {
         self.flush_reply();
     }
 
-    fn push(&mut self, frame: u64, time: Timestamp, from: Side, kind: EntryKind) -> usize {
-        self.unparsed[from.index()] = None;
-        let entry = Entry {
-            frame,
-            time,
-            from,
-            kind,
-        };
-        push_bounded(
-            &mut self.dialogue,
-            MAX_ENTRIES,
-            &mut self.dropped_entries,
-            entry,
-        )
+    fn push(&mut self, frame: u64, time: Timestamp, from: Side, kind: EntryKind) -> Option<usize> {
+        self.record.push(frame, time, from, kind)
     }
 
     /// Bytes skipped while looking for the next line start after missing data.
@@ -280,31 +263,12 @@ impl SmtpSession {
         frame: u64,
         time: Timestamp,
     ) {
-        if let Some(i) = self.unparsed[from.index()] {
-            if let Some(Entry {
-                kind: EntryKind::Unparsed { unparsed },
-                ..
-            }) = self.dialogue.get_mut(i)
-            {
-                if unparsed.reason == reason {
-                    unparsed.bytes += bytes;
-                    return;
-                }
-            }
-        }
-        let i = self.push(
-            frame,
-            time,
-            from,
-            EntryKind::Unparsed {
-                unparsed: Unparsed {
-                    bytes,
-                    reason,
-                    text,
-                },
-            },
-        );
-        self.unparsed[from.index()] = (i != usize::MAX).then_some(i);
+        let unparsed = Unparsed {
+            bytes,
+            reason,
+            text,
+        };
+        self.record.unparsed(from, unparsed, frame, time);
     }
 
     // ---- client side ----
@@ -351,7 +315,7 @@ impl SmtpSession {
                     }
                 }
                 ClientMode::Body { entry, scan, gaps } => {
-                    if entry.is_none() {
+                    if *entry == Slot::Unmade {
                         let i = self.push(
                             frame,
                             time,
@@ -361,14 +325,14 @@ impl SmtpSession {
                             },
                         );
                         if let ClientMode::Body { entry, .. } = &mut self.client {
-                            *entry = Some(i);
+                            *entry = i.into();
                         }
                         continue;
                     }
                     let (used, done) = scan.scan(data);
                     data = &data[used..];
                     let (entry, bytes, lines, gaps) = (*entry, scan.bytes, scan.lines, *gaps);
-                    if let Some(body) = self.body_mut(entry) {
+                    if let Some(body) = self.record.body_mut(entry) {
                         body.bytes = bytes;
                         body.lines = lines;
                         body.end_frame = frame;
@@ -392,18 +356,18 @@ impl SmtpSession {
                     data = &data[take as usize..];
                     let (size, remaining, last, gaps) = (*size, *remaining, *last, *gaps);
                     let idx = match *entry {
-                        Some(i) => i,
-                        None => {
+                        Slot::Unmade => {
                             let mut body = new_body(BodyKind::Bdat, frame);
                             body.last = last;
                             let i = self.push(frame, time, Side::Client, EntryKind::Body { body });
                             if let ClientMode::Chunk { entry, .. } = &mut self.client {
-                                *entry = Some(i);
+                                *entry = i.into();
                             }
-                            i
+                            i.into()
                         }
+                        made => made,
                     };
-                    if let Some(body) = self.body_mut(Some(idx)) {
+                    if let Some(body) = self.record.body_mut(idx) {
                         body.bytes = size - remaining;
                         body.end_frame = frame;
                         body.complete = remaining == 0;
@@ -414,10 +378,11 @@ impl SmtpSession {
                     }
                 }
                 ClientMode::Tls { entry } => {
-                    let Some(entry) = *entry else {
+                    let entry = *entry;
+                    if entry == Slot::Unmade {
                         self.start_tls(Side::Client, frame, time);
                         continue;
-                    };
+                    }
                     self.add_tls(Side::Client, entry, data, frame);
                     data = &[];
                 }
@@ -464,14 +429,18 @@ impl SmtpSession {
         // A command repeating the one just before in the same segment (a flood of NOOPs,
         // say) is counted on it: each frame still shows what it holds.
         if let Some((at, raw, verb)) = &self.last_command {
-            let same_frame = self.dialogue.last().is_some_and(|e| e.frame == line.frame);
+            let same_frame = self
+                .record
+                .entries
+                .last()
+                .is_some_and(|e| e.frame == line.frame);
             let folds = !matches!(*verb, "DATA" | "BDAT" | "AUTH" | "STARTTLS");
-            if *at + 1 == self.dialogue.len() && same_frame && folds && *raw == line.text {
+            if *at + 1 == self.record.entries.len() && same_frame && folds && *raw == line.text {
                 let verb = *verb;
                 if let Some(Entry {
                     kind: EntryKind::Command { repeated, .. },
                     ..
-                }) = self.dialogue.last_mut()
+                }) = self.record.entries.last_mut()
                 {
                     *repeated += 1;
                 }
@@ -479,9 +448,9 @@ impl SmtpSession {
                 return;
             }
         }
-        if self.dialogue.len() >= MAX_ENTRIES {
+        if self.record.is_full() {
             // Past the bound only the reply matching goes on; nothing is allocated.
-            self.dropped_entries += 1;
+            self.record.dropped += 1;
             self.expect_reply(Answered::NotACommand, line.frame);
             return;
         }
@@ -511,7 +480,6 @@ impl SmtpSession {
                 Side::Client,
                 EntryKind::Unparsed { unparsed },
             );
-            self.unparsed[0] = None;
             self.expect_reply(Answered::NotACommand, line.frame);
             return;
         }
@@ -542,7 +510,8 @@ impl SmtpSession {
         self.last_command = VERBS
             .iter()
             .find(|v| **v == verb)
-            .map(|v| (at, line.text.clone(), *v));
+            .zip(at)
+            .map(|(v, at)| (at, line.text.clone(), *v));
         self.expect_reply(Answered::Command(Verb::parse(&verb)), line.frame);
         match verb.as_str() {
             "DATA" => self.await_reply(Awaiting::Data),
@@ -568,7 +537,7 @@ impl SmtpSession {
             "BDAT" => {
                 if let Some((size, last)) = parse_bdat(rest) {
                     self.client = ClientMode::Chunk {
-                        entry: None,
+                        entry: Slot::Unmade,
                         size,
                         remaining: size,
                         last,
@@ -641,20 +610,24 @@ impl SmtpSession {
         let first = held.first().map(|h| h.data.as_slice()).unwrap_or_default();
         self.client = match (what, code) {
             (Awaiting::Data, Some(354)) => ClientMode::Body {
-                entry: None,
+                entry: Slot::Unmade,
                 scan: DotScanner::default(),
                 gaps: false,
             },
             (Awaiting::Data, None) if !first.is_empty() && !is_command_line(first) => {
                 ClientMode::Body {
-                    entry: None,
+                    entry: Slot::Unmade,
                     scan: DotScanner::default(),
                     gaps: false,
                 }
             }
-            (Awaiting::StartTls, Some(220)) => ClientMode::Tls { entry: None },
+            (Awaiting::StartTls, Some(220)) => ClientMode::Tls {
+                entry: Slot::Unmade,
+            },
             (Awaiting::StartTls, None) if first.first() == Some(&TLS_HANDSHAKE) => {
-                ClientMode::Tls { entry: None }
+                ClientMode::Tls {
+                    entry: Slot::Unmade,
+                }
             }
             (Awaiting::Auth, Some(334)) => ClientMode::AuthLine,
             // Unsure whether these are credentials: reading them as such withholds them.
@@ -706,7 +679,7 @@ impl SmtpSession {
                 *gaps = true;
                 scan.lose_place();
                 let entry = *entry;
-                if let Some(b) = self.body_mut(entry) {
+                if let Some(b) = self.record.body_mut(entry) {
                     b.gaps = true;
                 }
             }
@@ -719,13 +692,13 @@ impl SmtpSession {
                 *remaining -= len;
                 *gaps = true;
                 let entry = *entry;
-                if let Some(b) = self.body_mut(entry) {
+                if let Some(b) = self.record.body_mut(entry) {
                     b.gaps = true;
                 }
             }
             ClientMode::Chunk { entry, .. } => {
                 let entry = *entry;
-                if let Some(b) = self.body_mut(entry) {
+                if let Some(b) = self.record.body_mut(entry) {
                     b.gaps = true;
                 }
                 self.client_lines.reset();
@@ -743,46 +716,21 @@ impl SmtpSession {
         }
     }
 
-    fn body_mut(&mut self, entry: Option<usize>) -> Option<&mut Body> {
-        match self.dialogue.get_mut(entry?) {
-            Some(Entry {
-                kind: EntryKind::Body { body },
-                ..
-            }) => Some(body),
-            _ => None,
-        }
-    }
-
     // ---- TLS ----
 
     fn start_tls(&mut self, side: Side, frame: u64, time: Timestamp) {
-        // Past the entry bound the index points nowhere: the TLS part is still TLS, just not listed.
-        let tls = TlsPart {
-            bytes: 0,
-            end_frame: frame,
-            looks_like_tls: false,
-        };
-        let i = Some(self.push(frame, time, side, EntryKind::Tls { tls }));
+        // Past the entry bound the TLS part is still TLS, just not listed.
+        let entry = self.record.start_tls(side, frame, time);
         match side {
-            Side::Client => self.client = ClientMode::Tls { entry: i },
-            Side::Server => self.server = ServerMode::Tls { entry: i },
+            Side::Client => self.client = ClientMode::Tls { entry },
+            Side::Server => self.server = ServerMode::Tls { entry },
         }
     }
 
-    fn add_tls(&mut self, side: Side, entry: usize, data: &[u8], frame: u64) {
+    fn add_tls(&mut self, side: Side, entry: Slot, data: &[u8], frame: u64) {
         self.tls_seen = true;
         self.tls.feed(side, data, frame);
-        if let Some(Entry {
-            kind: EntryKind::Tls { tls },
-            ..
-        }) = self.dialogue.get_mut(entry)
-        {
-            if tls.bytes == 0 {
-                tls.looks_like_tls = looks_like_tls(data);
-            }
-            tls.bytes += data.len() as u64;
-            tls.end_frame = frame;
-        }
+        self.record.add_tls(entry, data, frame);
     }
 
     // ---- server side ----
@@ -809,10 +757,11 @@ impl SmtpSession {
                     }
                 }
                 ServerMode::Tls { entry } => {
-                    let Some(entry) = *entry else {
+                    let entry = *entry;
+                    if entry == Slot::Unmade {
                         self.start_tls(Side::Server, frame, time);
                         continue;
-                    };
+                    }
                     self.add_tls(Side::Server, entry, data, frame);
                     data = &[];
                 }
@@ -996,7 +945,9 @@ impl SmtpSession {
 
         if answered.is_some_and(|a| a.is(&Verb::Starttls)) && code == 220 {
             self.server_lines.reset();
-            self.server = ServerMode::Tls { entry: None };
+            self.server = ServerMode::Tls {
+                entry: Slot::Unmade,
+            };
         }
         match awaited {
             Some(w) if answered.is_some_and(|v| w.answered_by(v)) => self.resolve_await(Some(code)),
@@ -1006,7 +957,7 @@ impl SmtpSession {
                     match code {
                         354 => {
                             self.client = ClientMode::Body {
-                                entry: None,
+                                entry: Slot::Unmade,
                                 scan: DotScanner::default(),
                                 gaps: false,
                             }
@@ -1102,7 +1053,8 @@ mod tests {
     }
 
     fn summary(s: &SmtpSession) -> Vec<String> {
-        s.dialogue
+        s.record
+            .entries
             .iter()
             .map(|e| match &e.kind {
                 EntryKind::Command { command, .. } => format!("{} C:{command}", e.frame),
@@ -1168,7 +1120,7 @@ mod tests {
                 "8 C:QUIT"
             ]
         );
-        let json = format!("{:?}", s.dialogue);
+        let json = format!("{:?}", s.record.entries);
         assert!(!json.contains("hunter2") && !json.contains("aHVudGVyMg"));
         assert!(s.secrets.contains(&"hunter2".to_string()));
     }
@@ -1225,7 +1177,12 @@ mod tests {
             feed(&mut s, Side::Client, 7 + i as u64, l.as_bytes());
         }
         s.finish();
-        let cmds: Vec<&str> = s.dialogue.iter().filter_map(|e| e.command()).collect();
+        let cmds: Vec<&str> = s
+            .record
+            .entries
+            .iter()
+            .filter_map(|e| e.command())
+            .collect();
         assert_eq!(cmds, ["EHLO", "AUTH", "MAIL", "RCPT", "DATA", "QUIT"]);
         assert!(
             s.secrets.iter().any(|p| p == "Scan2Mail!2026"),
@@ -1233,19 +1190,21 @@ mod tests {
             s.secrets
         );
         let auth = s
-            .dialogue
+            .record
+            .entries
             .iter()
             .filter(|e| matches!(e.kind, EntryKind::Auth { .. }))
             .count();
         assert_eq!(auth, 2);
-        let body = s.dialogue.iter().find_map(|e| match &e.kind {
+        let body = s.record.entries.iter().find_map(|e| match &e.kind {
             EntryKind::Body { body } => Some(body.complete),
             _ => None,
         });
         assert_eq!(body, Some(true));
         // Every server byte is accounted for: the greeting and one unparsed run.
         let unparsed: u64 = s
-            .dialogue
+            .record
+            .entries
             .iter()
             .filter_map(|e| match &e.kind {
                 EntryKind::Unparsed { unparsed } if e.from == Side::Server => Some(unparsed.bytes),
