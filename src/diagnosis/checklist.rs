@@ -151,132 +151,170 @@ pub struct ChecklistItem {
 
 /// The checklist, from what was seen and the findings made (`ids`).
 pub fn checklist(seen: &SettingsSeen, ids: &[FindingId]) -> Vec<ChecklistItem> {
-    let has = |id: FindingId| ids.contains(&id);
-    let exo = seen.provider == Some(Provider::ExchangeOnline)
-        || (seen.provider.is_none() && seen.server.is_none());
-    let hidden = matches!(seen.tls, Some("STARTTLS" | "implicit TLS"));
-    let unknown = || {
-        if hidden {
-            "inside TLS: not visible".to_string()
-        } else {
-            "not seen in the capture".to_string()
-        }
+    let mut list = List {
+        seen,
+        ids,
+        exo: seen.provider == Some(Provider::ExchangeOnline)
+            || (seen.provider.is_none() && seen.server.is_none()),
+        hidden: matches!(seen.tls, Some("STARTTLS" | "implicit TLS")),
+        items: Vec::new(),
     };
-    let mut items = Vec::new();
-    let mut push = |field, seen: Option<String>, set: String, wrong: bool| {
+    list.connection();
+    list.login();
+    list.items
+}
+
+/// A checklist being written.
+struct List<'a> {
+    seen: &'a SettingsSeen,
+    ids: &'a [FindingId],
+    /// The server is Exchange Online's (or not seen at all: the supported setting).
+    exo: bool,
+    /// The settings after STARTTLS are encrypted.
+    hidden: bool,
+    items: Vec<ChecklistItem>,
+}
+
+impl List<'_> {
+    fn has(&self, id: FindingId) -> bool {
+        self.ids.contains(&id)
+    }
+
+    fn push(&mut self, field: &'static str, seen: Option<String>, set: String, wrong: bool) {
         let check = match (&seen, wrong) {
             (_, true) => Check::Change,
             (None, false) => Check::Unknown,
             (Some(_), false) => Check::Ok,
         };
-        items.push(ChecklistItem {
+        let seen = seen.unwrap_or_else(|| {
+            if self.hidden {
+                "inside TLS: not visible".to_string()
+            } else {
+                "not seen in the capture".to_string()
+            }
+        });
+        self.items.push(ChecklistItem {
             field,
-            seen: seen.unwrap_or_else(unknown),
+            seen,
             set,
             check,
         });
-    };
-    let server_wrong = has(FindingId::MxEndpoint)
-        || has(FindingId::DnsFailure)
-        || has(FindingId::ConnectionRefused)
-        || has(FindingId::WrongRegion)
-        || (exo && seen.endpoint == Some(Endpoint::InboundMx));
-    let server_set = if exo {
-        "smtp.office365.com (by name, not an IP address)".to_string()
-    } else if server_wrong {
-        "the mail server's submission host name".to_string()
-    } else {
-        "keep".to_string()
-    };
-    push("SMTP Server", seen.server.clone(), server_set, server_wrong);
-    let port_wrong = has(FindingId::ImplicitTlsPort)
-        || has(FindingId::PortBlocked)
-        || has(FindingId::ConnectionRefused)
-        || (exo && seen.port.is_some_and(|p| p != 587));
-    let port_set = if exo || port_wrong {
-        "587".to_string()
-    } else {
-        "keep".to_string()
-    };
-    push(
-        "Port Number",
-        seen.port.map(|p| p.to_string()),
-        port_set,
-        port_wrong,
-    );
-    let tls_wrong = has(FindingId::NoStarttls)
-        || has(FindingId::MustStarttls)
-        || has(FindingId::ImplicitTlsPort)
-        || has(FindingId::TlsVersionTooOld)
-        || has(FindingId::TlsHandshakeFailed)
-        || (exo && seen.tls == Some("none"));
-    push(
-        "Enable SSL / SSL/TLS level",
-        seen.tls.map(|t| match t {
-            "none" => "off (no STARTTLS)".to_string(),
-            t => format!("on ({t})"),
-        }),
-        "on, STARTTLS".to_string(),
-        tls_wrong,
-    );
-    let auth_wrong = has(FindingId::NotAuthenticated)
-        || has(FindingId::RelayDenied)
-        || has(FindingId::AuthNotOffered)
-        || (exo && seen.auth.as_deref() == Some("none"));
-    push(
-        "SMTP Authentication",
-        seen.auth.as_ref().map(|a| match a.as_str() {
-            "none" => "off (mail sent without AUTH)".to_string(),
-            m => format!("on (AUTH {m})"),
-        }),
-        if exo {
-            "enabled".to_string()
+    }
+
+    /// Where the device connects: server, port, TLS.
+    fn connection(&mut self) {
+        let server_wrong = self.has(FindingId::MxEndpoint)
+            || self.has(FindingId::DnsFailure)
+            || self.has(FindingId::ConnectionRefused)
+            || self.has(FindingId::WrongRegion)
+            || (self.exo && self.seen.endpoint == Some(Endpoint::InboundMx));
+        let server_set = if self.exo {
+            "smtp.office365.com (by name, not an IP address)".to_string()
+        } else if server_wrong {
+            "the mail server's submission host name".to_string()
         } else {
-            "enabled, if the server requires it".to_string()
-        },
-        auth_wrong,
-    );
-    let user_wrong = has(FindingId::AuthFailed) || has(FindingId::SendAsDenied);
-    push(
-        "User Name",
-        seen.user.clone(),
-        "the full mailbox address".to_string(),
-        user_wrong,
-    );
-    let password_wrong = has(FindingId::AuthFailed)
-        || has(FindingId::SmtpAuthDisabled)
-        || has(FindingId::AppPasswordRequired)
-        || has(FindingId::BasicAuthRetired)
-        || seen.password_in_clear;
-    push(
-        "Password",
-        seen.password_in_clear
-            .then(|| "sent in clear (withheld here): treat it as exposed".to_string()),
-        if seen.password_in_clear {
-            "a new password (or app password), sent only after STARTTLS".to_string()
+            "keep".to_string()
+        };
+        self.push(
+            "SMTP Server",
+            self.seen.server.clone(),
+            server_set,
+            server_wrong,
+        );
+        let port_wrong = self.has(FindingId::ImplicitTlsPort)
+            || self.has(FindingId::PortBlocked)
+            || self.has(FindingId::ConnectionRefused)
+            || (self.exo && self.seen.port.is_some_and(|p| p != 587));
+        let port_set = if self.exo || port_wrong {
+            "587".to_string()
         } else {
-            "an app password or the mailbox password".to_string()
-        },
-        password_wrong,
-    );
-    let sender_wrong = has(FindingId::SendAsDenied) || has(FindingId::SenderDomainUnknown);
-    push(
-        "Sender Address",
-        seen.sender.clone(),
-        "the same mailbox as User Name".to_string(),
-        sender_wrong,
-    );
-    push(
-        "POP before SMTP",
-        Some(if seen.pop3_login {
-            "on (a POP3 login precedes SMTP)".to_string()
-        } else {
-            "off (no POP3 login seen)".to_string()
-        }),
-        "Disabled".to_string(),
-        seen.pop3_login,
-    );
-    items
+            "keep".to_string()
+        };
+        self.push(
+            "Port Number",
+            self.seen.port.map(|p| p.to_string()),
+            port_set,
+            port_wrong,
+        );
+        let tls_wrong = self.has(FindingId::NoStarttls)
+            || self.has(FindingId::MustStarttls)
+            || self.has(FindingId::ImplicitTlsPort)
+            || self.has(FindingId::TlsVersionTooOld)
+            || self.has(FindingId::TlsHandshakeFailed)
+            || (self.exo && self.seen.tls == Some("none"));
+        self.push(
+            "Enable SSL / SSL/TLS level",
+            self.seen.tls.map(|t| match t {
+                "none" => "off (no STARTTLS)".to_string(),
+                t => format!("on ({t})"),
+            }),
+            "on, STARTTLS".to_string(),
+            tls_wrong,
+        );
+    }
+
+    /// How it logs in and sends: authentication, user, password, sender, POP before SMTP.
+    fn login(&mut self) {
+        let auth_wrong = self.has(FindingId::NotAuthenticated)
+            || self.has(FindingId::RelayDenied)
+            || self.has(FindingId::AuthNotOffered)
+            || (self.exo && self.seen.auth.as_deref() == Some("none"));
+        self.push(
+            "SMTP Authentication",
+            self.seen.auth.as_ref().map(|a| match a.as_str() {
+                "none" => "off (mail sent without AUTH)".to_string(),
+                m => format!("on (AUTH {m})"),
+            }),
+            if self.exo {
+                "enabled".to_string()
+            } else {
+                "enabled, if the server requires it".to_string()
+            },
+            auth_wrong,
+        );
+        let user_wrong = self.has(FindingId::AuthFailed) || self.has(FindingId::SendAsDenied);
+        self.push(
+            "User Name",
+            self.seen.user.clone(),
+            "the full mailbox address".to_string(),
+            user_wrong,
+        );
+        let password_wrong = self.has(FindingId::AuthFailed)
+            || self.has(FindingId::SmtpAuthDisabled)
+            || self.has(FindingId::AppPasswordRequired)
+            || self.has(FindingId::BasicAuthRetired)
+            || self.seen.password_in_clear;
+        self.push(
+            "Password",
+            self.seen
+                .password_in_clear
+                .then(|| "sent in clear (withheld here): treat it as exposed".to_string()),
+            if self.seen.password_in_clear {
+                "a new password (or app password), sent only after STARTTLS".to_string()
+            } else {
+                "an app password or the mailbox password".to_string()
+            },
+            password_wrong,
+        );
+        let sender_wrong =
+            self.has(FindingId::SendAsDenied) || self.has(FindingId::SenderDomainUnknown);
+        self.push(
+            "Sender Address",
+            self.seen.sender.clone(),
+            "the same mailbox as User Name".to_string(),
+            sender_wrong,
+        );
+        self.push(
+            "POP before SMTP",
+            Some(if self.seen.pop3_login {
+                "on (a POP3 login precedes SMTP)".to_string()
+            } else {
+                "off (no POP3 login seen)".to_string()
+            }),
+            "Disabled".to_string(),
+            self.seen.pop3_login,
+        );
+    }
 }
 
 /// The line that ends every checklist.

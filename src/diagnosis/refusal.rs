@@ -82,130 +82,14 @@ pub fn classify(
         return None;
     }
     let t = text.to_ascii_lowercase();
-    let has = |s: &str| t.contains(s);
-    let e = enhanced.and_then(parse_enhanced);
-    let is = |c: (u16, u16)| e.is_some_and(|(_, s, d)| (s, d) == c);
-    let exo = server.provider == Provider::ExchangeOnline;
-    use RefusalKind::*;
-    let kind = if (has("relay")
-        && (has("denied") || has("not permitted") || has("unable to relay") || has("relay access")))
-        || (exo && (is((7, 54)) || is((7, 64)) || is((7, 68))))
-    {
-        RelayDenied
-    } else if is((4, 62)) || has("attr35") {
-        WrongRegion
-    } else if is((7, 66)) || (has("tls 1.0") && has("not supported")) {
-        TlsTooOld
-    } else if (has("starttls") && (has("must") || has("required") || has("first")))
-        || has("session encryption is required")
-        || (is((7, 10)) && code == 530)
-    {
-        MustStartTls
-    } else if is((7, 139)) {
-        AuthDisabled
-    } else if is((7, 30)) || has("basic authentication is not supported") {
-        BasicAuthRetired
-    } else if has("application-specific password")
-        || (is((7, 9)) && server.software == Software::Gmail)
-        || is((7, 90))
-        || (is((7, 14)) && server.software == Software::Gmail)
-    {
-        AppPasswordRequired
-    } else if code == 535
-        || has("authentication failed")
-        || has("authentication unsuccessful")
-        || has("incorrect authentication data")
-        || has("username and password not accepted")
-    {
-        AuthFailed
-    } else if has("not authenticated")
-        || has("authentication required")
-        || has("must issue an auth")
-        || has("proper authentication required")
-        || is((7, 57))
-    {
-        // Sendmail's relay text asks for authentication too; relay came first above.
-        AuthRequired
-    } else if is((7, 4))
-        || has("unrecognized authentication type")
-        || has("authentication not enabled")
-        || has("auth command used when not advertised")
-        || is((7, 40))
-        || (code == 504 && has("auth"))
-    {
-        AuthNotOffered
-    } else if is((7, 60))
-        || is((2, 252))
-        || has("sendasdenied")
-        || has("send as this sender")
-        || has("not owned by user")
-        || has("sender rejected: not logged in")
-        || (code == 530 && has("sender rejected"))
-    {
-        SenderNotAllowed
-    } else if exo && (is((1, 8)) || e.is_some_and(|(_, s, d)| s == 7 && (501..=503).contains(&d))) {
-        SenderRestricted
-    } else if is((1, 8))
-        || has("domain of sender address")
-        || (has("sender address rejected") && has("domain not found"))
-        || is((7, 27))
-    {
-        SenderDomainUnknown
-    } else if has("spamhaus")
-        || has("blocked using")
-        || has("blocklist")
-        || has("banned sending ip")
-        || (has("listed at") && has("rejected"))
-        || e.is_some_and(|(_, s, d)| s == 7 && ((606..=649).contains(&d) || d == 708 || d == 750))
-    {
-        IpBlocklisted
-    } else if has("greylist") || has("graylist") {
-        Greylisted
-    } else if has("too many recipients") || is((5, 3)) {
-        TooManyRecipients
-    } else if has("too many connections")
-        || has("concurrent")
-        || has("too much mail")
-        || has("rate limit")
-        || has("sending limit")
-        || has("server busy")
-        || has("try again later")
-        || is((4, 5))
-        || (is((3, 2)) && code < 500)
-        || e.is_some_and(|(_, s, d)| s == 7 && (500..=699).contains(&d) && code < 500)
-    {
-        RateLimited
-    } else if is((3, 4))
-        || is((2, 3))
-        || has("message size exceeds")
-        || has("too big")
-        || has("exceeds maximum")
-        || has("size limit")
-    {
-        MessageTooLarge
-    } else if is((2, 2)) || has("mailbox full") || has("quota") {
-        MailboxFull
-    } else if is((1, 1))
-        || is((1, 10))
-        || has("user unknown")
-        || has("unknown user")
-        || has("unrouteable address")
-        || has("recipient not found")
-        || (has("does not exist") && has("account"))
-        || has("invalid recipient")
-    {
-        MailboxUnknown
-    } else if has("helo")
-        || has("ehlo")
-        || (is((5, 4)) && has("domain name"))
-        || has("invalid domain name")
-    {
-        HeloRejected
-    } else if has("virus") || has("spam") || is((6, 0)) || (has("content") && code >= 500) {
-        ContentRejected
-    } else {
-        Other
+    let reply = Reply {
+        code,
+        text: &t,
+        enhanced: enhanced.and_then(parse_enhanced),
+        server,
     };
+    use RefusalKind::*;
+    let kind = reply.policy().or_else(|| reply.delivery()).unwrap_or(Other);
     // A policy refusal stays a refusal, whatever its first digit says.
     let policy = matches!(
         kind,
@@ -281,6 +165,177 @@ pub fn describe_enhanced(enhanced: &str) -> Option<&'static str> {
         (0, _) => "other or undefined status",
         _ => return None,
     })
+}
+
+/// A refusal being read: its code, its text in lower case, its enhanced code (class,
+/// subject, detail) and the server that sent it.
+struct Reply<'a> {
+    code: u16,
+    text: &'a str,
+    enhanced: Option<(u16, u16, u16)>,
+    server: &'a ServerIdentity,
+}
+
+impl Reply<'_> {
+    fn has(&self, s: &str) -> bool {
+        self.text.contains(s)
+    }
+
+    /// The enhanced code's subject and detail are `c`.
+    fn is(&self, c: (u16, u16)) -> bool {
+        self.enhanced.is_some_and(|(_, s, d)| (s, d) == c)
+    }
+
+    /// Refusals of the session's setup: relay, TLS, authentication, the sender.
+    fn policy(&self) -> Option<RefusalKind> {
+        let (code, e) = (self.code, self.enhanced);
+        let has = |s: &str| self.has(s);
+        let is = |c: (u16, u16)| self.is(c);
+        let exo = self.server.provider == Provider::ExchangeOnline;
+        let server = self.server;
+        use RefusalKind::*;
+        Some(
+            if (has("relay")
+                && (has("denied")
+                    || has("not permitted")
+                    || has("unable to relay")
+                    || has("relay access")))
+                || (exo && (is((7, 54)) || is((7, 64)) || is((7, 68))))
+            {
+                RelayDenied
+            } else if is((4, 62)) || has("attr35") {
+                WrongRegion
+            } else if is((7, 66)) || (has("tls 1.0") && has("not supported")) {
+                TlsTooOld
+            } else if (has("starttls") && (has("must") || has("required") || has("first")))
+                || has("session encryption is required")
+                || (is((7, 10)) && code == 530)
+            {
+                MustStartTls
+            } else if is((7, 139)) {
+                AuthDisabled
+            } else if is((7, 30)) || has("basic authentication is not supported") {
+                BasicAuthRetired
+            } else if has("application-specific password")
+                || (is((7, 9)) && server.software == Software::Gmail)
+                || is((7, 90))
+                || (is((7, 14)) && server.software == Software::Gmail)
+            {
+                AppPasswordRequired
+            } else if code == 535
+                || has("authentication failed")
+                || has("authentication unsuccessful")
+                || has("incorrect authentication data")
+                || has("username and password not accepted")
+            {
+                AuthFailed
+            } else if has("not authenticated")
+                || has("authentication required")
+                || has("must issue an auth")
+                || has("proper authentication required")
+                || is((7, 57))
+            {
+                // Sendmail's relay text asks for authentication too; relay came first above.
+                AuthRequired
+            } else if is((7, 4))
+                || has("unrecognized authentication type")
+                || has("authentication not enabled")
+                || has("auth command used when not advertised")
+                || is((7, 40))
+                || (code == 504 && has("auth"))
+            {
+                AuthNotOffered
+            } else if is((7, 60))
+                || is((2, 252))
+                || has("sendasdenied")
+                || has("send as this sender")
+                || has("not owned by user")
+                || has("sender rejected: not logged in")
+                || (code == 530 && has("sender rejected"))
+            {
+                SenderNotAllowed
+            } else if exo
+                && (is((1, 8)) || e.is_some_and(|(_, s, d)| s == 7 && (501..=503).contains(&d)))
+            {
+                SenderRestricted
+            } else if is((1, 8))
+                || has("domain of sender address")
+                || (has("sender address rejected") && has("domain not found"))
+                || is((7, 27))
+            {
+                SenderDomainUnknown
+            } else {
+                return None;
+            },
+        )
+    }
+
+    /// Refusals of the mail itself: reputation, limits, the recipient, the content.
+    fn delivery(&self) -> Option<RefusalKind> {
+        let (code, e) = (self.code, self.enhanced);
+        let has = |s: &str| self.has(s);
+        let is = |c: (u16, u16)| self.is(c);
+        use RefusalKind::*;
+        Some(
+            if has("spamhaus")
+                || has("blocked using")
+                || has("blocklist")
+                || has("banned sending ip")
+                || (has("listed at") && has("rejected"))
+                || e.is_some_and(|(_, s, d)| {
+                    s == 7 && ((606..=649).contains(&d) || d == 708 || d == 750)
+                })
+            {
+                IpBlocklisted
+            } else if has("greylist") || has("graylist") {
+                Greylisted
+            } else if has("too many recipients") || is((5, 3)) {
+                TooManyRecipients
+            } else if has("too many connections")
+                || has("concurrent")
+                || has("too much mail")
+                || has("rate limit")
+                || has("sending limit")
+                || has("server busy")
+                || has("try again later")
+                || is((4, 5))
+                || (is((3, 2)) && code < 500)
+                || e.is_some_and(|(_, s, d)| s == 7 && (500..=699).contains(&d) && code < 500)
+            {
+                RateLimited
+            } else if is((3, 4))
+                || is((2, 3))
+                || has("message size exceeds")
+                || has("too big")
+                || has("exceeds maximum")
+                || has("size limit")
+            {
+                MessageTooLarge
+            } else if is((2, 2)) || has("mailbox full") || has("quota") {
+                MailboxFull
+            } else if is((1, 1))
+                || is((1, 10))
+                || has("user unknown")
+                || has("unknown user")
+                || has("unrouteable address")
+                || has("recipient not found")
+                || (has("does not exist") && has("account"))
+                || has("invalid recipient")
+            {
+                MailboxUnknown
+            } else if has("helo")
+                || has("ehlo")
+                || (is((5, 4)) && has("domain name"))
+                || has("invalid domain name")
+            {
+                HeloRejected
+            } else if has("virus") || has("spam") || is((6, 0)) || (has("content") && code >= 500) {
+                ContentRejected
+            } else {
+                return None;
+            },
+        )
+    }
 }
 
 #[cfg(test)]

@@ -275,35 +275,7 @@ impl Pop3Session {
         match &mut self.server {
             ServerMode::Multi { entry, listed } => {
                 let (entry, listed) = (*entry, *listed);
-                if line.text == b"." {
-                    if let Some(Entry {
-                        kind: EntryKind::Body { body },
-                        ..
-                    }) = entry.and_then(|i| self.record.entries.get_mut(i))
-                    {
-                        body.complete = true;
-                        body.end_frame = line.frame;
-                    }
-                    self.server = ServerMode::Status;
-                    return;
-                }
-                match entry.and_then(|i| self.record.entries.get_mut(i)) {
-                    Some(Entry {
-                        kind: EntryKind::Status { lines, .. },
-                        ..
-                    }) if listed && lines.len() < MAX_LISTED_LINES => {
-                        lines.push(display_text(&line.text));
-                    }
-                    Some(Entry {
-                        kind: EntryKind::Body { body },
-                        ..
-                    }) => {
-                        body.bytes += line.wire_len;
-                        body.lines += 1;
-                        body.end_frame = line.frame;
-                    }
-                    _ => {}
-                }
+                self.multi_line(&line, entry, listed);
                 return;
             }
             ServerMode::Lost => {
@@ -387,44 +359,83 @@ impl Pop3Session {
             },
         );
         if status == "+OK" {
-            match verb.as_str() {
-                "CAPA" | "LIST" | "UIDL" => {
-                    self.server = ServerMode::Multi {
-                        entry: idx,
-                        listed: true,
-                    }
-                }
-                "RETR" | "TOP" => {
-                    let body = Body {
-                        kind: BodyKind::Data,
-                        bytes: 0,
-                        lines: 0,
-                        end_frame: line.frame,
-                        complete: false,
-                        gaps: false,
-                        last: false,
-                    };
-                    let i = self.push(
-                        line.frame,
-                        line.time,
-                        Side::Server,
-                        EntryKind::Body { body },
-                    );
-                    self.server = ServerMode::Multi {
-                        entry: i,
-                        listed: false,
-                    };
-                }
-                "STLS" => {
-                    self.server = ServerMode::Tls {
-                        entry: Slot::Unmade,
-                    };
-                    self.client = ClientMode::Tls {
-                        entry: Slot::Unmade,
-                    };
-                }
-                _ => {}
+            self.after_ok(&verb, idx, &line);
+        }
+    }
+
+    /// A line of a multi-line response: listed (CAPA, LIST, UIDL) or counted (RETR, TOP)
+    /// in the entry at `entry`, up to the lone dot.
+    fn multi_line(&mut self, line: &Line, entry: Option<usize>, listed: bool) {
+        if line.text == b"." {
+            if let Some(Entry {
+                kind: EntryKind::Body { body },
+                ..
+            }) = entry.and_then(|i| self.record.entries.get_mut(i))
+            {
+                body.complete = true;
+                body.end_frame = line.frame;
             }
+            self.server = ServerMode::Status;
+            return;
+        }
+        match entry.and_then(|i| self.record.entries.get_mut(i)) {
+            Some(Entry {
+                kind: EntryKind::Status { lines, .. },
+                ..
+            }) if listed && lines.len() < MAX_LISTED_LINES => {
+                lines.push(display_text(&line.text));
+            }
+            Some(Entry {
+                kind: EntryKind::Body { body },
+                ..
+            }) => {
+                body.bytes += line.wire_len;
+                body.lines += 1;
+                body.end_frame = line.frame;
+            }
+            _ => {}
+        }
+    }
+
+    /// What a `+OK` to `verb` starts: a multi-line response, or TLS.
+    fn after_ok(&mut self, verb: &str, idx: Option<usize>, line: &Line) {
+        match verb {
+            "CAPA" | "LIST" | "UIDL" => {
+                self.server = ServerMode::Multi {
+                    entry: idx,
+                    listed: true,
+                }
+            }
+            "RETR" | "TOP" => {
+                let body = Body {
+                    kind: BodyKind::Data,
+                    bytes: 0,
+                    lines: 0,
+                    end_frame: line.frame,
+                    complete: false,
+                    gaps: false,
+                    last: false,
+                };
+                let i = self.push(
+                    line.frame,
+                    line.time,
+                    Side::Server,
+                    EntryKind::Body { body },
+                );
+                self.server = ServerMode::Multi {
+                    entry: i,
+                    listed: false,
+                };
+            }
+            "STLS" => {
+                self.server = ServerMode::Tls {
+                    entry: Slot::Unmade,
+                };
+                self.client = ClientMode::Tls {
+                    entry: Slot::Unmade,
+                };
+            }
+            _ => {}
         }
     }
 }

@@ -45,68 +45,13 @@ impl SmtpSession {
                         self.resolve_await(None);
                     }
                 }
-                ClientMode::Body { entry, scan, gaps } => {
-                    if *entry == Slot::Unmade {
-                        let i = self.push(
-                            frame,
-                            time,
-                            Side::Client,
-                            EntryKind::Body {
-                                body: new_body(BodyKind::Data, frame),
-                            },
-                        );
-                        if let ClientMode::Body { entry, .. } = &mut self.client {
-                            *entry = i.into();
-                        }
-                        continue;
-                    }
-                    let (used, done) = scan.scan(data);
-                    data = &data[used..];
-                    let (entry, bytes, lines, gaps) = (*entry, scan.bytes, scan.lines, *gaps);
-                    if let Some(body) = self.record.body_mut(entry) {
-                        body.bytes = bytes;
-                        body.lines = lines;
-                        body.end_frame = frame;
-                        body.gaps = gaps;
-                        body.complete = done;
-                    }
-                    if done {
-                        self.client = ClientMode::Command;
-                        self.expect_reply(Answered::EndOfData, frame);
-                    }
+                ClientMode::Body { .. } => {
+                    let used = self.body_data(data, frame, time);
+                    data = data.get(used..).unwrap_or_default();
                 }
-                ClientMode::Chunk {
-                    entry,
-                    size,
-                    remaining,
-                    last,
-                    gaps,
-                } => {
-                    let take = (*remaining).min(data.len() as u64);
-                    *remaining -= take;
-                    data = &data[take as usize..];
-                    let (size, remaining, last, gaps) = (*size, *remaining, *last, *gaps);
-                    let idx = match *entry {
-                        Slot::Unmade => {
-                            let mut body = new_body(BodyKind::Bdat, frame);
-                            body.last = last;
-                            let i = self.push(frame, time, Side::Client, EntryKind::Body { body });
-                            if let ClientMode::Chunk { entry, .. } = &mut self.client {
-                                *entry = i.into();
-                            }
-                            i.into()
-                        }
-                        made => made,
-                    };
-                    if let Some(body) = self.record.body_mut(idx) {
-                        body.bytes = size - remaining;
-                        body.end_frame = frame;
-                        body.complete = remaining == 0;
-                        body.gaps = gaps;
-                    }
-                    if remaining == 0 {
-                        self.client = ClientMode::Command;
-                    }
+                ClientMode::Chunk { .. } => {
+                    let used = self.chunk_data(data, frame, time);
+                    data = data.get(used..).unwrap_or_default();
                 }
                 ClientMode::Tls { entry } => {
                     let entry = *entry;
@@ -139,6 +84,79 @@ impl SmtpSession {
         }
     }
 
+    /// DATA's body, counted up to the lone dot; returns the bytes it took.
+    fn body_data(&mut self, data: &[u8], frame: u64, time: Timestamp) -> usize {
+        if let ClientMode::Body {
+            entry: Slot::Unmade,
+            ..
+        } = self.client
+        {
+            let body = new_body(BodyKind::Data, frame);
+            let made = self.push(frame, time, Side::Client, EntryKind::Body { body });
+            if let ClientMode::Body { entry, .. } = &mut self.client {
+                *entry = made.into();
+            }
+        }
+        let ClientMode::Body { entry, scan, gaps } = &mut self.client else {
+            return 0;
+        };
+        let (used, done) = scan.scan(data);
+        let (entry, bytes, lines, gaps) = (*entry, scan.bytes, scan.lines, *gaps);
+        if let Some(body) = self.record.body_mut(entry) {
+            body.bytes = bytes;
+            body.lines = lines;
+            body.end_frame = frame;
+            body.gaps = gaps;
+            body.complete = done;
+        }
+        if done {
+            self.client = ClientMode::Command;
+            self.expect_reply(Answered::EndOfData, frame);
+        }
+        used
+    }
+
+    /// A BDAT chunk, counted by its announced size; returns the bytes it took.
+    fn chunk_data(&mut self, data: &[u8], frame: u64, time: Timestamp) -> usize {
+        let ClientMode::Chunk {
+            entry,
+            size,
+            remaining,
+            last,
+            gaps,
+        } = &mut self.client
+        else {
+            return 0;
+        };
+        let take = data
+            .len()
+            .min(usize::try_from(*remaining).unwrap_or(usize::MAX));
+        *remaining -= take as u64;
+        let (size, remaining, last, gaps) = (*size, *remaining, *last, *gaps);
+        let slot = match *entry {
+            Slot::Unmade => {
+                let mut body = new_body(BodyKind::Bdat, frame);
+                body.last = last;
+                let made = self.push(frame, time, Side::Client, EntryKind::Body { body });
+                if let ClientMode::Chunk { entry, .. } = &mut self.client {
+                    *entry = made.into();
+                }
+                made.into()
+            }
+            made => made,
+        };
+        if let Some(body) = self.record.body_mut(slot) {
+            body.bytes = size - remaining;
+            body.end_frame = frame;
+            body.complete = remaining == 0;
+            body.gaps = gaps;
+        }
+        if remaining == 0 {
+            self.client = ClientMode::Command;
+        }
+        take
+    }
+
     pub(super) fn resync_client_line(&mut self, line: Line) {
         if is_command_line(&line.text) {
             self.client = ClientMode::Command;
@@ -155,29 +173,37 @@ impl SmtpSession {
         }
     }
 
+    /// A command repeating the one just before in the same segment (a flood of NOOPs,
+    /// say) is counted on it: each frame still shows what it holds.
+    fn fold_repeat(&mut self, line: &Line) -> bool {
+        let Some((at, raw, verb)) = &self.last_command else {
+            return false;
+        };
+        let same_frame = self
+            .record
+            .entries
+            .last()
+            .is_some_and(|e| e.frame == line.frame);
+        let folds = !matches!(*verb, "DATA" | "BDAT" | "AUTH" | "STARTTLS");
+        if *at + 1 != self.record.entries.len() || !same_frame || !folds || *raw != line.text {
+            return false;
+        }
+        let verb = *verb;
+        if let Some(Entry {
+            kind: EntryKind::Command { repeated, .. },
+            ..
+        }) = self.record.entries.last_mut()
+        {
+            *repeated += 1;
+        }
+        self.expect_reply(Answered::Command(Verb::parse(verb)), line.frame);
+        true
+    }
+
     pub(super) fn client_line(&mut self, line: Line) {
         self.commands += 1;
-        // A command repeating the one just before in the same segment (a flood of NOOPs,
-        // say) is counted on it: each frame still shows what it holds.
-        if let Some((at, raw, verb)) = &self.last_command {
-            let same_frame = self
-                .record
-                .entries
-                .last()
-                .is_some_and(|e| e.frame == line.frame);
-            let folds = !matches!(*verb, "DATA" | "BDAT" | "AUTH" | "STARTTLS");
-            if *at + 1 == self.record.entries.len() && same_frame && folds && *raw == line.text {
-                let verb = *verb;
-                if let Some(Entry {
-                    kind: EntryKind::Command { repeated, .. },
-                    ..
-                }) = self.record.entries.last_mut()
-                {
-                    *repeated += 1;
-                }
-                self.expect_reply(Answered::Command(Verb::parse(verb)), line.frame);
-                return;
-            }
+        if self.fold_repeat(&line) {
+            return;
         }
         if self.record.is_full() {
             // Past the bound only the reply matching goes on; nothing is allocated.
