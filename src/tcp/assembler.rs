@@ -1,6 +1,6 @@
 use std::collections::BTreeMap;
 
-use crate::base::Timestamp;
+use crate::base::{to_index, Timestamp};
 
 /// What a stored piece of a stream holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,8 +102,8 @@ impl Assembler {
                 let lo = s.max(start);
                 let hi = (s + len).min(end);
                 if lo < hi
-                    && new[(lo - start) as usize..(hi - start) as usize]
-                        != old[(lo - s) as usize..(hi - s) as usize]
+                    && new.get(to_index(lo - start)..to_index(hi - start))
+                        != old.get(to_index(lo - s)..to_index(hi - s))
                 {
                     self.conflicting_overlaps += 1;
                 }
@@ -116,7 +116,10 @@ impl Assembler {
         for (lo, hi) in holes {
             let piece_content = match &content {
                 Content::Data(d) => {
-                    let part = d[(lo - start) as usize..(hi - start) as usize].to_vec();
+                    let part = d
+                        .get(to_index(lo - start)..to_index(hi - start))
+                        .unwrap_or_default()
+                        .to_vec();
                     self.stored += part.len() as u64;
                     Content::Data(part)
                 }
@@ -147,10 +150,10 @@ impl Assembler {
         if skip > 0 {
             piece.content = match piece.content {
                 Content::Data(mut d) => {
-                    if skip as usize >= d.len() {
+                    if to_index(skip) >= d.len() {
                         return self.pop_at(offset);
                     }
-                    d.drain(..skip as usize);
+                    d.drain(..to_index(skip));
                     Content::Data(d)
                 }
                 Content::Missing(n) if n > skip => Content::Missing(n - skip),

@@ -1,6 +1,6 @@
 use super::assembler::{Assembler, Content, Origin, Piece};
 use super::seq::SeqNumber;
-use crate::base::Timestamp;
+use crate::base::{to_index, Timestamp};
 
 /// Why bytes of a stream are not available.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -245,10 +245,11 @@ impl StreamReassembler {
         if lo >= hi {
             return;
         }
-        let new = payload.get((lo - off) as usize..(hi - off) as usize);
-        let old = self
-            .recent
-            .get((lo - held_from) as usize..(hi - held_from) as usize);
+        // lo ≥ off, lo ≥ held_from and hi > lo: both ranges lie inside bytes held.
+        let index = |n: i64| u64::try_from(n).map_or(usize::MAX, to_index);
+        let at = |from: i64, to: i64| index(from)..index(to);
+        let new = payload.get(at(lo - off, hi - off));
+        let old = self.recent.get(at(lo - held_from, hi - held_from));
         if new != old {
             self.conflict(frame);
         }
@@ -396,7 +397,7 @@ impl StreamReassembler {
         let skip = (self.next as i64 - off).max(0) as u64;
         let start = off.max(self.next as i64) as u64;
         let (data, missing) = if skip < payload.len() as u64 {
-            (&payload[skip as usize..], u64::from(missing))
+            (payload.get(to_index(skip)..).unwrap_or_default(), u64::from(missing))
         } else {
             (&payload[..0], total - skip)
         };

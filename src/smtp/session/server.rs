@@ -107,7 +107,7 @@ impl SmtpSession {
 
     pub(super) fn server_line(&mut self, line: Line) {
         let Some(r) = parse_reply_line(&line.text) else {
-            if line.wire_len as usize > MAX_REPLY_GARBAGE {
+            if line.wire_len > MAX_REPLY_GARBAGE as u64 {
                 self.server_lost = true;
             }
             self.flush_reply();
