@@ -11,8 +11,8 @@ fn to_big_endian(le: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(le.len());
     let u32_at = |b: &[u8], i: usize| u32::from_le_bytes(b[i..i + 4].try_into().unwrap());
     let u16_at = |b: &[u8], i: usize| u16::from_le_bytes(b[i..i + 2].try_into().unwrap());
-    assert_eq!(u32_at(le, 0), 0xa1b2c3d4, "little-endian µs pcap expected");
-    out.extend(0xa1b2c3d4u32.to_be_bytes());
+    assert_eq!(u32_at(le, 0), 0xa1b2_c3d4, "little-endian µs pcap expected");
+    out.extend(0xa1b2_c3d4u32.to_be_bytes());
     out.extend(u16_at(le, 4).to_be_bytes());
     out.extend(u16_at(le, 6).to_be_bytes());
     for i in [8, 12, 16, 20] {

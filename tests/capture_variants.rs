@@ -17,7 +17,7 @@ struct Frame {
     secs: u32,
     frac: u32,
     data: Vec<u8>,
-    /// Orig_len of the record: more than `data` when cut by the snapshot length.
+    /// `Orig_len` of the record: more than `data` when cut by the snapshot length.
     orig_len: u32,
     tcp: Option<Tcp>,
 }
@@ -26,6 +26,8 @@ struct Frame {
 #[derive(Clone, Copy)]
 struct Tcp {
     ip: usize,
+    // The TCP header's offset (`tcp.tcp` reads oddly, but matches `ip` and `payload`).
+    #[allow(clippy::struct_field_names)]
     tcp: usize,
     payload: usize,
     payload_len: usize,
@@ -227,37 +229,34 @@ fn coalesced(frames: &[Frame], zero_length: bool) -> Vec<Frame> {
                 && g.seq.wrapping_add(g.payload_len as u32) == t.seq
                 && g.payload_len + t.payload_len <= 65_495
         });
-        match growing {
-            Some(i) => {
-                let g = out[i].tcp.unwrap();
-                let mut d = out[i].data[..g.payload + g.payload_len].to_vec();
-                d.extend_from_slice(&f.data[t.payload..t.payload + t.payload_len]);
-                d[g.tcp + 8..g.tcp + 12].copy_from_slice(&t.ack.to_be_bytes());
-                d[g.tcp + 13] = g.flags | t.flags;
-                let total = (d.len() - g.ip) as u16;
-                let total = if zero_length { 0 } else { total };
-                d[g.ip + 2..g.ip + 4].copy_from_slice(&total.to_be_bytes());
-                d[g.tcp + 16..g.tcp + 18].copy_from_slice(&[0, 0]);
-                out[i].orig_len = d.len() as u32;
-                out[i].data = d;
-                let mut nt = g;
-                nt.payload_len += t.payload_len;
-                nt.ack = t.ack;
-                nt.flags |= t.flags;
-                out[i].tcp = Some(nt);
+        if let Some(i) = growing {
+            let g = out[i].tcp.unwrap();
+            let mut d = out[i].data[..g.payload + g.payload_len].to_vec();
+            d.extend_from_slice(&f.data[t.payload..t.payload + t.payload_len]);
+            d[g.tcp + 8..g.tcp + 12].copy_from_slice(&t.ack.to_be_bytes());
+            d[g.tcp + 13] = g.flags | t.flags;
+            let total = (d.len() - g.ip) as u16;
+            let total = if zero_length { 0 } else { total };
+            d[g.ip + 2..g.ip + 4].copy_from_slice(&total.to_be_bytes());
+            d[g.tcp + 16..g.tcp + 18].copy_from_slice(&[0, 0]);
+            out[i].orig_len = d.len() as u32;
+            out[i].data = d;
+            let mut nt = g;
+            nt.payload_len += t.payload_len;
+            nt.ack = t.ack;
+            nt.flags |= t.flags;
+            out[i].tcp = Some(nt);
+        } else {
+            if t.payload_len > 0 {
+                open.insert(key, out.len());
+            } else if open
+                .get(&key)
+                .is_some_and(|&i| out[i].tcp.unwrap().dir() != t.dir())
+            {
+                // The peer answered: what comes after is a new send.
+                open.remove(&key);
             }
-            None => {
-                if t.payload_len > 0 {
-                    open.insert(key, out.len());
-                } else if open
-                    .get(&key)
-                    .is_some_and(|&i| out[i].tcp.unwrap().dir() != t.dir())
-                {
-                    // The peer answered: what comes after is a new send.
-                    open.remove(&key);
-                }
-                out.push(f.clone());
-            }
+            out.push(f.clone());
         }
         if t.payload_len == 0
             && open

@@ -99,7 +99,7 @@ fn hundreds_of_damaged_variants_never_panic_or_hang_and_say_what_is_wrong() {
             }
             1 => {
                 // Flip a few bits anywhere.
-                for _ in 0..1 + rng.below(8) {
+                for _ in 0..=rng.below(8) {
                     let at = rng.below(data.len());
                     data[at] ^= 1 << rng.below(8);
                 }

@@ -1,5 +1,7 @@
 //! docs/findings.md is the catalogue, rendered. `SMTPCAP_BLESS=1` rewrites it.
 
+use std::fmt::Write as _;
+
 use smtpcap::internals::diagnosis::{Diagnosis, CATALOGUE, SHARP_SMTP, SUPPORTED};
 
 /// How severities, servers and reply texts are handled (docs/findings.md's preamble).
@@ -68,19 +70,21 @@ Each reported finding also names its session and quotes its evidence: the frames
 and the lines they hold. Exit status: 0 when no finding is of error severity, 1 when one is, 2 when a \
 capture could not be read (the worst over all captures wins).\n\n",
     );
-    out.push_str(&format!(
+    let _ = write!(
+        out,
         "Settings on a Sharp MX are changed in: {SHARP_SMTP}\n\nThe supported configuration for Microsoft 365: {SUPPORTED}\n\n"
-    ));
+    );
     out.push_str(RULES);
     out.push_str("## The catalogue\n\n| id | severity | title |\n|---|---|---|\n");
     for k in CATALOGUE {
-        out.push_str(&format!(
-            "| [`{}`](#{}) | {} | {} |\n",
+        let _ = writeln!(
+            out,
+            "| [`{}`](#{}) | {} | {} |",
             k.id,
             k.id,
             k.severity.name(),
             k.title
-        ));
+        );
     }
     for k in CATALOGUE {
         let place = if Diagnosis::device_side(k.id) {
@@ -88,19 +92,21 @@ capture could not be read (the worst over all captures wins).\n\n",
         } else {
             ""
         };
-        out.push_str(&format!(
+        let _ = write!(
+            out,
             "\n### {}\n\n**{}** — {}\n\n{}\n\n**Fix{place}:** {}\n",
             k.id,
             k.severity.name(),
             k.title,
             k.explanation,
             k.remediation
-        ));
+        );
         if let Some(t) = &k.elsewhere {
-            out.push_str(&format!(
+            let _ = write!(
+                out,
                 "\nFor a server that is not Exchange Online — **{}**: {}\n\n**Fix{place}:** {}\n",
                 t.title, t.explanation, t.remediation
-            ));
+            );
         }
     }
     out

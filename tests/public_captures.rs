@@ -214,7 +214,12 @@ fn binary_junk_lines_are_not_commands_but_get_their_replies() {
     assert_eq!(junk, 5);
     // The banner is the greeting although junk came first; four 500s answer the four junk
     // lines complete by then (the fifth line ends after the last 500 in the capture).
-    assert_eq!(s.dialogue.iter().find_map(|e| e.reply_code()), Some(220));
+    assert_eq!(
+        s.dialogue
+            .iter()
+            .find_map(smtpcap::internals::dialogue::Entry::reply_code),
+        Some(220)
+    );
     assert_eq!(answered, 4);
 }
 

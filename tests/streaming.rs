@@ -74,7 +74,7 @@ fn many_sessions(name: &str, copies: usize, stagger: usize, long_lived: bool) ->
     }
     timed.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
     let mut pcap = Vec::new();
-    pcap.extend_from_slice(&0xa1b2c3d4u32.to_le_bytes());
+    pcap.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
     pcap.extend_from_slice(&2u16.to_le_bytes());
     pcap.extend_from_slice(&4u16.to_le_bytes());
     pcap.extend_from_slice(&[0; 8]);

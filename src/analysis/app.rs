@@ -154,10 +154,9 @@ impl StreamSink for App {
             *self = App::Smtp(Box::new(SmtpSession::new(mid_stream)));
         }
         match self {
-            App::SmtpIdle { .. } => {}
             App::Smtp(s) => s.event(side, frame, time, event),
             App::Pop3(s) => s.event(side, frame, time, event),
-            App::Other => {}
+            App::SmtpIdle { .. } | App::Other => {}
             App::Dns(d) => match event {
                 StreamEvent::Data(data) => d.data(side == Side::Client, data, frame),
                 StreamEvent::Gap { .. } => d.gap(side == Side::Client),
@@ -352,7 +351,7 @@ fn find_smtp_greeting(buf: &[u8], starts: &[usize]) -> Option<usize> {
             && buf[i] == b'2'
             && buf[i + 1].is_ascii_digit()
             && buf[i + 2].is_ascii_digit()
-            && matches!(buf.get(i + 3), Some(b' ') | Some(b'-'))
+            && matches!(buf.get(i + 3), Some(b' ' | b'-'))
     })
 }
 

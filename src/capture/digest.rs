@@ -1,3 +1,4 @@
+use std::fmt::Write as _;
 use std::io::{self, Read};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -79,13 +80,13 @@ impl DigestHandle {
         }
         (state.complete && !state.failed).then(|| FileDigest {
             size: state.size,
-            sha256: state
-                .hasher
-                .clone()
-                .finalize()
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect(),
+            sha256: state.hasher.clone().finalize().iter().fold(
+                String::with_capacity(64),
+                |mut hex, b| {
+                    let _ = write!(hex, "{b:02x}");
+                    hex
+                },
+            ),
         })
     }
 }

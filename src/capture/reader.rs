@@ -115,6 +115,9 @@ enum Step {
 impl CaptureReader {
     /// Opens the capture at `path` (`-` for standard input); with `digest`, the file's
     /// size and SHA-256 are computed as it is read ([`CaptureReader::digest`]).
+    ///
+    /// # Errors
+    /// The file cannot be opened, or its header is no capture's.
     pub fn open(path: &Path, digest: bool) -> Result<Self, CaptureError> {
         let Source {
             reader,
@@ -128,6 +131,9 @@ impl CaptureReader {
 
     /// Reads a capture from any byte source, decompressing it when its first bytes say
     /// gzip.
+    ///
+    /// # Errors
+    /// The bytes cannot be read, or their header is no capture's.
     pub fn from_bytes(bytes: Box<dyn Read + Send>) -> Result<Self, CaptureError> {
         let Source { reader, gzip, .. } =
             from_raw(bytes, false).map_err(|e| CaptureError::new(0, CaptureErrorKind::Io(e)))?;
@@ -140,6 +146,11 @@ impl CaptureReader {
         self.digest.as_ref().and_then(DigestHandle::finish)
     }
 
+    /// Reads a capture from a byte source already decompressed (`gzip` tells whether it
+    /// was, for the error messages).
+    ///
+    /// # Errors
+    /// The source is empty, cannot be read, or its header is no capture's.
     pub fn from_reader(mut reader: Box<dyn Read + Send>, gzip: bool) -> Result<Self, CaptureError> {
         let io_err = |e: std::io::Error| {
             let kind = if gzip {
@@ -225,6 +236,9 @@ impl CaptureReader {
 
     /// The next frame, `Ok(None)` at the end, or an error naming the byte offset.
     /// After an error the reader is finished.
+    ///
+    /// # Errors
+    /// The capture is damaged or cut off at the offset the error names.
     pub fn next_frame(&mut self) -> Result<Option<Frame<'_>>, CaptureError> {
         if self.done {
             return Ok(None);
@@ -413,7 +427,7 @@ impl Ctx<'_> {
     }
 
     // The length on the wire is not kept: a snapshot cut shows in the IP header's length.
-    fn packet(&mut self, iface: usize, time: Timestamp, data: &[u8]) -> Step {
+    fn packet(iface: usize, time: Timestamp, data: &[u8]) -> Step {
         Step::Packet {
             iface,
             time,
@@ -451,7 +465,7 @@ fn interpret(
                 b.ts_usec.saturating_mul(1000)
             };
             let time = Timestamp::new(i64::from(b.ts_sec), nanos);
-            Ok(ctx.packet(usize::MAX, time, b.data))
+            Ok(Ctx::packet(usize::MAX, time, b.data))
         }
         PcapBlockOwned::NG(block) => match block {
             Block::SectionHeader(shb) => {
@@ -482,7 +496,7 @@ fn interpret(
                 }
                 let ts = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
                 let time = ctx.ng_time(iface, ts);
-                Ok(ctx.packet(iface, time, epb.packet_data()))
+                Ok(Ctx::packet(iface, time, epb.packet_data()))
             }
             Block::SimplePacket(spb) => {
                 if ctx.interfaces.is_empty() {
@@ -490,7 +504,7 @@ fn interpret(
                         "pcapng simple packet block (no interface described)",
                     ));
                 }
-                Ok(ctx.packet(0, Timestamp::default(), spb.packet_data()))
+                Ok(Ctx::packet(0, Timestamp::default(), spb.packet_data()))
             }
             Block::Unknown(ub)
                 if ub.block_type == OPB_MAGIC || ub.block_type.swap_bytes() == OPB_MAGIC =>
@@ -502,7 +516,7 @@ fn interpret(
     }
 }
 
-/// Obsolete Packet Block (type 2): if_id u16, drops u16, ts_high, ts_low, caplen, origlen, data.
+/// Obsolete Packet Block (type 2): `if_id` u16, drops u16, `ts_high`, `ts_low`, caplen, origlen, data.
 fn obsolete_packet(body: &[u8], ctx: &mut Ctx<'_>, offset: u64) -> Result<Step, CaptureError> {
     let be = *ctx.big_endian_section;
     let u16_at = |at: usize| -> Option<u32> {
@@ -543,7 +557,7 @@ fn obsolete_packet(body: &[u8], ctx: &mut Ctx<'_>, offset: u64) -> Result<Step, 
         ));
     }
     let time = ctx.ng_time(iface, ts);
-    Ok(ctx.packet(iface, time, data))
+    Ok(Ctx::packet(iface, time, data))
 }
 
 #[cfg(test)]
@@ -561,11 +575,11 @@ mod tests {
     }
 
     fn shb() -> Vec<u8> {
-        let mut body = 0x1a2b3c4du32.to_le_bytes().to_vec();
+        let mut body = 0x1a2b_3c4du32.to_le_bytes().to_vec();
         body.extend(1u16.to_le_bytes());
         body.extend(0u16.to_le_bytes());
         body.extend((-1i64).to_le_bytes());
-        block(0x0a0d0d0a, &body)
+        block(0x0a0d_0d0a, &body)
     }
 
     fn idb(link: u16) -> Vec<u8> {

@@ -210,6 +210,7 @@ impl Summary {
     }
 
     /// `later`'s findings come after this summary's (the capture's before the sessions').
+    #[must_use]
     pub fn then(mut self, later: &Summary) -> Summary {
         self.sessions += later.sessions;
         self.delivered |= later.delivered;
@@ -264,7 +265,7 @@ struct Findings {
     google: bool,
 }
 
-/// Google's remedy for a refused password (its 535 5.7.8 BadCredentials).
+/// Google's remedy for a refused password (its 535 5.7.8 `BadCredentials`).
 const GOOGLE_PASSWORD: &str = "For a Google account with 2-Step Verification the Password must be an app password (Google Account → Security → App passwords).";
 
 impl Findings {

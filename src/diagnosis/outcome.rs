@@ -175,7 +175,7 @@ pub fn transactions(session: &Session) -> Vec<Transaction> {
                 let Some(t) = &mut open else { continue };
                 match &a.command {
                     Answered::Command(Verb::Mail) if a.frame == t.mail_frame => {
-                        t.sender_reply = Some(*code)
+                        t.sender_reply = Some(*code);
                     }
                     Answered::Command(Verb::Rcpt) => {
                         if let Some(r) = t

@@ -78,6 +78,11 @@ pub fn classify(
     text: &str,
     server: &ServerIdentity,
 ) -> Option<Refusal> {
+    use RefusalKind::{
+        AppPasswordRequired, AuthDisabled, AuthNotOffered, AuthRequired, BasicAuthRetired,
+        HeloRejected, IpBlocklisted, MustStartTls, Other, RelayDenied, SenderNotAllowed,
+        SenderRestricted, TlsTooOld, WrongRegion,
+    };
     if !(400..600).contains(&code) {
         return None;
     }
@@ -88,7 +93,6 @@ pub fn classify(
         enhanced: enhanced.and_then(parse_enhanced),
         server,
     };
-    use RefusalKind::*;
     let kind = reply.policy().or_else(|| reply.delivery()).unwrap_or(Other);
     // A policy refusal stays a refusal, whatever its first digit says.
     let policy = matches!(
@@ -188,12 +192,16 @@ impl Reply<'_> {
 
     /// Refusals of the session's setup: relay, TLS, authentication, the sender.
     fn policy(&self) -> Option<RefusalKind> {
+        use RefusalKind::{
+            AppPasswordRequired, AuthDisabled, AuthFailed, AuthNotOffered, AuthRequired,
+            BasicAuthRetired, MustStartTls, RelayDenied, SenderDomainUnknown, SenderNotAllowed,
+            SenderRestricted, TlsTooOld, WrongRegion,
+        };
         let (code, e) = (self.code, self.enhanced);
         let has = |s: &str| self.has(s);
         let is = |c: (u16, u16)| self.is(c);
         let exo = self.server.provider == Provider::ExchangeOnline;
         let server = self.server;
-        use RefusalKind::*;
         Some(
             if (has("relay")
                 && (has("denied")
@@ -272,10 +280,13 @@ impl Reply<'_> {
 
     /// Refusals of the mail itself: reputation, limits, the recipient, the content.
     fn delivery(&self) -> Option<RefusalKind> {
+        use RefusalKind::{
+            ContentRejected, Greylisted, HeloRejected, IpBlocklisted, MailboxFull, MailboxUnknown,
+            MessageTooLarge, RateLimited, TooManyRecipients,
+        };
         let (code, e) = (self.code, self.enhanced);
         let has = |s: &str| self.has(s);
         let is = |c: (u16, u16)| self.is(c);
-        use RefusalKind::*;
         Some(
             if has("spamhaus")
                 || has("blocked using")

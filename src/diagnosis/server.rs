@@ -46,7 +46,7 @@ pub enum Endpoint {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Cloud {
     Worldwide,
-    /// GCC High / DoD (*.office365.us).
+    /// GCC High / `DoD` (*.office365.us).
     UsGovernment,
     /// Operated by 21Vianet (*.partner.outlook.cn).
     China,

@@ -93,7 +93,7 @@ pub struct TlsPart {
 }
 
 /// Whether `data` starts like a TLS record (content type 20–24, major version 3) or an
-/// SSLv2-framed ClientHello.
+/// SSLv2-framed `ClientHello`.
 pub fn looks_like_tls(data: &[u8]) -> bool {
     match data {
         [t, 3, ..] => (20..=24).contains(t),

@@ -1,3 +1,5 @@
+use std::fmt::Write as _;
+
 use crate::base::Timestamp;
 
 /// A text line of a stream, without its line ending.
@@ -126,13 +128,13 @@ pub fn display_text(bytes: &[u8]) -> String {
     for chunk in bytes.utf8_chunks() {
         for c in chunk.valid().chars() {
             if c.is_control() && c != '\t' {
-                out.push_str(&format!("\\x{:02x}", c as u32));
+                let _ = write!(out, "\\x{:02x}", u32::from(c));
             } else {
                 out.push(c);
             }
         }
         for b in chunk.invalid() {
-            out.push_str(&format!("\\x{b:02x}"));
+            let _ = write!(out, "\\x{b:02x}");
         }
     }
     out

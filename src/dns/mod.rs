@@ -29,11 +29,10 @@ impl Lookup {
     /// The lookup failed: an error code, a response without an answer, or no response.
     pub fn failed(&self) -> bool {
         match self.rcode {
-            None => true,
             Some(Rcode(RCODE::NoError)) => {
                 self.addresses.is_empty() && self.cnames.is_empty() && self.mx.is_empty()
             }
-            Some(_) => true,
+            None | Some(_) => true,
         }
     }
 }

@@ -159,27 +159,28 @@ impl PacketDecoder {
         };
 
         let transport = match proto {
-            IpNumber::TCP => match TcpSlice::from_slice(l4) {
-                Ok(tcp) => Transport::Tcp(TcpSegment {
-                    src_port: tcp.source_port(),
-                    dst_port: tcp.destination_port(),
-                    seq: tcp.sequence_number(),
-                    ack: tcp.acknowledgment_number(),
-                    flags: TcpFlags {
-                        syn: tcp.syn(),
-                        ack: tcp.ack(),
-                        fin: tcp.fin(),
-                        rst: tcp.rst(),
-                    },
-                    payload: tcp.payload(),
-                    missing,
-                }),
-                Err(_) => {
+            IpNumber::TCP => {
+                if let Ok(tcp) = TcpSlice::from_slice(l4) {
+                    Transport::Tcp(TcpSegment {
+                        src_port: tcp.source_port(),
+                        dst_port: tcp.destination_port(),
+                        seq: tcp.sequence_number(),
+                        ack: tcp.acknowledgment_number(),
+                        flags: TcpFlags {
+                            syn: tcp.syn(),
+                            ack: tcp.ack(),
+                            fin: tcp.fin(),
+                            rst: tcp.rst(),
+                        },
+                        payload: tcp.payload(),
+                        missing,
+                    })
+                } else {
                     // A header cut by the snapshot length, or garbage.
                     self.stats.malformed += 1;
                     return None;
                 }
-            },
+            }
             IpNumber::UDP => {
                 if l4.len() < 8 {
                     self.stats.malformed += 1;

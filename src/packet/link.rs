@@ -38,7 +38,7 @@ pub fn strip_link(link: LinkType, data: &[u8]) -> Option<(NetProto, usize)> {
                 _ => None,
             }
         }
-        LinkType::RAW | LinkType::IPV4 | LinkType::IPV6 | LinkType(12) | LinkType(14) => {
+        LinkType::RAW | LinkType::IPV4 | LinkType::IPV6 | LinkType(12 | 14) => {
             match data.first()? >> 4 {
                 4 => Some((NetProto::Ipv4, 0)),
                 6 => Some((NetProto::Ipv6, 0)),
@@ -49,7 +49,7 @@ pub fn strip_link(link: LinkType, data: &[u8]) -> Option<(NetProto, usize)> {
     }
 }
 
-/// Ethernet-style: the EtherType at `type_at`, the payload right after it.
+/// Ethernet-style: the `EtherType` at `type_at`, the payload right after it.
 fn ether_type_chain(data: &[u8], type_at: usize) -> Option<(NetProto, usize)> {
     ether_type_chain_at(data, type_at, type_at + 2)
 }

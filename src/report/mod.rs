@@ -88,6 +88,9 @@ impl ReportWriter {
 
     /// Writes the whole report, every known password scrubbed, and tells what the batch
     /// summary needs.
+    ///
+    /// # Errors
+    /// Writing to `out` (or reading a spooled part back) failed.
     pub fn finish(
         self,
         a: &Analysis,

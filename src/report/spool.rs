@@ -57,27 +57,29 @@ impl Spool {
                 self.file = Some(w);
             }
         }
-        match &mut self.file {
-            Some(w) => {
-                if let Err(e) = w.write_all(&len).and_then(|()| w.write_all(piece)) {
-                    self.error.get_or_insert(e);
-                }
+        if let Some(w) = &mut self.file {
+            if let Err(e) = w.write_all(&len).and_then(|()| w.write_all(piece)) {
+                self.error.get_or_insert(e);
             }
-            None => {
-                self.mem.extend_from_slice(&len);
-                self.mem.extend_from_slice(piece);
-            }
+        } else {
+            self.mem.extend_from_slice(&len);
+            self.mem.extend_from_slice(piece);
         }
     }
 
     /// Hands each piece to `each`, in the order they were pushed.
+    ///
+    /// # Errors
+    /// The spool's file could not be written or read back, or `each` failed.
     pub fn drain(self, each: &mut dyn FnMut(&[u8]) -> io::Result<()>) -> io::Result<()> {
         if let Some(e) = self.error {
             return Err(e);
         }
         let mut source: Box<dyn Read> = match self.file {
             Some(w) => {
-                let mut f = w.into_inner().map_err(|e| e.into_error())?;
+                let mut f = w
+                    .into_inner()
+                    .map_err(std::io::IntoInnerError::into_error)?;
                 f.rewind()?;
                 Box::new(BufReader::with_capacity(64 << 10, f))
             }

@@ -397,7 +397,10 @@ impl StreamReassembler {
         let skip = (self.next as i64 - off).max(0) as u64;
         let start = off.max(self.next as i64) as u64;
         let (data, missing) = if skip < payload.len() as u64 {
-            (payload.get(to_index(skip)..).unwrap_or_default(), u64::from(missing))
+            (
+                payload.get(to_index(skip)..).unwrap_or_default(),
+                u64::from(missing),
+            )
         } else {
             (&payload[..0], total - skip)
         };

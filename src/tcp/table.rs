@@ -275,7 +275,7 @@ impl<S: StreamSink> ConnectionTable<S> {
         // waiting for them are over.
         let mut done = Vec::new();
         let mut freed = 0;
-        for (k, c) in self.live.iter_mut() {
+        for (k, c) in &mut self.live {
             if c.buffered_since().is_some() {
                 let before = c.buffered();
                 c.expire_quiet(now, QUIET_SLACK);

@@ -53,7 +53,7 @@ pub struct TlsFacts {
 #[derive(Clone, Debug)]
 pub struct ClientHelloFact {
     pub frame: u64,
-    /// The highest version offered, counting the supported_versions extension.
+    /// The highest version offered, counting the `supported_versions` extension.
     pub highest_version: TlsVersion,
     pub versions: Vec<TlsVersion>,
     pub sni: Option<String>,

@@ -183,7 +183,7 @@ impl TlsObserver {
         let n = dir.encrypted_records;
         // The first encrypted records finish the handshake (TLS 1.3: the server's
         // EncryptedExtensions..Finished flight, the client's Finished).
-        let handshake_records = if tls13 { 1 } else { 0 };
+        let handshake_records = u64::from(tls13);
         if kind == APPLICATION_DATA && n > handshake_records {
             let f = &mut self.facts;
             match side {

@@ -1,7 +1,13 @@
 //! The client's side: commands, AUTH lines, message bodies, and what missing client
 //! bytes do to them.
 
-use super::*;
+use super::{
+    clip, decode_base64, decode_response, display_text, is_command_line, new_body, parse_bdat,
+    plausible_verb, split_command, starts_like_command, to_next_line, Answered, AuthState,
+    Awaiting, BodyKind, ClientMode, DotScanner, Entry, EntryKind, Gap, GapReason, Held, Line,
+    Outstanding, Side, Slot, SmtpSession, Timestamp, Unparsed, Verb, MAX_HELD, MAX_OUTSTANDING,
+    RESYNC, TLS_HANDSHAKE, VERBS,
+};
 
 impl SmtpSession {
     pub(super) fn client_data(&mut self, mut data: &[u8], frame: u64, time: Timestamp) {
@@ -249,7 +255,7 @@ impl SmtpSession {
             argument = display_text(mech).to_ascii_uppercase();
             initial_response = parts
                 .next()
-                .map(|r| r.trim_ascii())
+                .map(<[u8]>::trim_ascii)
                 .filter(|r| !r.is_empty());
         }
         let at = self.push(

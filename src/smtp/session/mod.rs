@@ -197,10 +197,10 @@ impl SmtpSession {
             (Side::Client, StreamEvent::Data(d)) => self.client_data(d, frame, time),
             (Side::Server, StreamEvent::Data(d)) => self.server_data(d, frame, time),
             (Side::Client, StreamEvent::Gap { len, reason }) => {
-                self.client_gap(len, reason, frame, time)
+                self.client_gap(len, reason, frame, time);
             }
             (Side::Server, StreamEvent::Gap { len, reason }) => {
-                self.server_gap(len, reason, frame, time)
+                self.server_gap(len, reason, frame, time);
             }
         }
     }

@@ -1,6 +1,11 @@
 //! The server's side: replies, matched to the commands they answer.
 
-use super::*;
+use super::{
+    clip, decode_base64, display_text, enhanced_code, first_line, parse_reply_line, to_next_line,
+    Answered, Answers, ClientMode, DotScanner, EntryKind, Gap, GapReason, Line, PendingReply,
+    ServerMode, Side, Slot, SmtpSession, Timestamp, Verb, MAX_REPLY_GARBAGE, MAX_REPLY_LINES,
+    NOT_A_REPLY, RESYNC, TLS_HANDSHAKE,
+};
 
 impl SmtpSession {
     pub(super) fn server_data(&mut self, mut data: &[u8], frame: u64, time: Timestamp) {

@@ -37,10 +37,13 @@ fn seconds(t: Timestamp) -> Seconds {
     Seconds((t.as_secs_f64() * 1e6).round() / 1e6)
 }
 
+// serde's `skip_serializing_if` hands its test a reference.
+#[allow(clippy::trivially_copy_pass_by_ref)]
 fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
+#[allow(clippy::trivially_copy_pass_by_ref)]
 fn is_false(b: &bool) -> bool {
     !b
 }
