@@ -126,24 +126,7 @@ impl Analysis {
     /// What a report says of a capture that could not be opened.
     #[must_use]
     pub fn unreadable(file: String, e: &CaptureError) -> Self {
-        Analysis {
-            file,
-            format: None,
-            compression: None,
-            link_types: Vec::new(),
-            packets: 0,
-            first_time: None,
-            last_time: None,
-            error: Some(e.into()),
-            decode: DecodeStats::default(),
-            tcp: TableStats::default(),
-            sessions: Vec::new(),
-            dns: Vec::new(),
-            attempts_not_listed: 0,
-            sessions_out_of_order: 0,
-            secrets: Vec::new(),
-            digest: None,
-        }
+        pipeline::Pipeline::default().summary(file, Some(e.into()))
     }
 }
 

@@ -1,5 +1,6 @@
-use super::entry::{looks_like_tls, Body, Entry, EntryKind, TlsPart, Unparsed};
+use super::entry::{looks_like_tls, Body, Entry, EntryKind, Gap, TlsPart, Unparsed};
 use crate::base::{Side, Timestamp};
+use crate::tcp::GapReason;
 
 /// A dialogue as a protocol parser writes it, shared by SMTP and POP3: entries in the
 /// order they happen, at most `max` of them (the rest counted), and the bytes one side
@@ -97,6 +98,30 @@ impl Recorder {
         }
         let at = self.push(frame, time, from, EntryKind::Unparsed { unparsed });
         self.unparsed[from.index()] = at;
+    }
+
+    /// `bytes` of `from` are missing from the capture here.
+    pub fn gap(&mut self, from: Side, bytes: u64, reason: GapReason, frame: u64, time: Timestamp) {
+        let gap = Gap { bytes, reason };
+        self.push(frame, time, from, EntryKind::Gap { gap });
+    }
+
+    /// Bytes before the protocol began (a tunnel or proxy handshake), not parsed.
+    pub fn prefix(&mut self, from: Side, bytes: u64, frame: u64, time: Timestamp) {
+        let unparsed = Unparsed {
+            bytes,
+            reason: "before the protocol began (tunnel or proxy)",
+            text: None,
+        };
+        self.push(frame, time, from, EntryKind::Unparsed { unparsed });
+    }
+
+    /// TLS bytes of `from`, counted in the entry at `slot`, which is made at the first.
+    pub fn tls(&mut self, slot: &mut Slot, from: Side, data: &[u8], frame: u64, time: Timestamp) {
+        if *slot == Slot::Unmade {
+            *slot = self.start_tls(from, frame, time);
+        }
+        self.add_tls(*slot, data, frame);
     }
 
     /// The body entry at `slot`, if it is kept.

@@ -3,7 +3,7 @@ use std::collections::VecDeque;
 use crate::base::{Side, Timestamp};
 use crate::dialogue::{
     decode_base64, decode_response, display_text, Answered, Answers, AuthData, Body, BodyKind,
-    Entry, EntryKind, Gap, Line, LineSplitter, Recorder, Slot, Unparsed, Verb,
+    Entry, EntryKind, Line, LineSplitter, Recorder, Slot, Unparsed, Verb,
 };
 use crate::tcp::StreamEvent;
 
@@ -74,19 +74,9 @@ impl Pop3Session {
 
     pub fn event(&mut self, side: Side, frame: u64, time: Timestamp, event: StreamEvent<'_>) {
         match event {
-            StreamEvent::Data(d) => match side {
-                Side::Client => self.client_data(d, frame, time),
-                Side::Server => self.server_data(d, frame, time),
-            },
+            StreamEvent::Data(d) => self.data(side, d, frame, time),
             StreamEvent::Gap { len, reason } => {
-                self.push(
-                    frame,
-                    time,
-                    side,
-                    EntryKind::Gap {
-                        gap: Gap { bytes: len, reason },
-                    },
-                );
+                self.record.gap(side, len, reason, frame, time);
                 match side {
                     Side::Client if !matches!(self.client, ClientMode::Tls { .. }) => {
                         self.client_lines.reset();
@@ -105,12 +95,7 @@ impl Pop3Session {
 
     /// Bytes before the protocol began (a tunnel or proxy handshake), not parsed.
     pub fn note_prefix(&mut self, side: Side, bytes: u64, frame: u64, time: Timestamp) {
-        let unparsed = Unparsed {
-            bytes,
-            reason: "before the protocol began (tunnel or proxy)",
-            text: None,
-        };
-        self.push(frame, time, side, EntryKind::Unparsed { unparsed });
+        self.record.prefix(side, bytes, frame, time);
     }
 
     pub fn finish(&mut self) {
@@ -126,20 +111,28 @@ impl Pop3Session {
         self.record.push(frame, time, from, kind)
     }
 
-    fn client_data(&mut self, mut data: &[u8], frame: u64, time: Timestamp) {
+    /// One side's bytes: TLS after STLS, lines before.
+    fn data(&mut self, side: Side, mut data: &[u8], frame: u64, time: Timestamp) {
         while !data.is_empty() {
-            if let ClientMode::Tls { entry } = &mut self.client {
-                if *entry == Slot::Unmade {
-                    *entry = self.record.start_tls(Side::Client, frame, time);
-                }
-                let entry = *entry;
-                self.record.add_tls(entry, data, frame);
+            let tls = match (side, &mut self.client, &mut self.server) {
+                (Side::Client, ClientMode::Tls { entry }, _)
+                | (Side::Server, _, ServerMode::Tls { entry }) => Some(entry),
+                _ => None,
+            };
+            if let Some(entry) = tls {
+                self.record.tls(entry, side, data, frame, time);
                 return;
             }
-            let (line, n) = self.client_lines.feed(data, frame, time);
-            data = &data[n..];
-            if let Some(line) = line {
-                self.client_line(line);
+            let lines = match side {
+                Side::Client => &mut self.client_lines,
+                Side::Server => &mut self.server_lines,
+            };
+            let (line, n) = lines.feed(data, frame, time);
+            data = data.get(n..).unwrap_or_default();
+            match (side, line) {
+                (Side::Client, Some(line)) => self.client_line(line),
+                (Side::Server, Some(line)) => self.server_line(line),
+                (_, None) => {}
             }
         }
     }
@@ -251,24 +244,6 @@ impl Pop3Session {
             self.outstanding.pop_front();
         }
         self.outstanding.push_back((verb, line.frame));
-    }
-
-    fn server_data(&mut self, mut data: &[u8], frame: u64, time: Timestamp) {
-        while !data.is_empty() {
-            if let ServerMode::Tls { entry } = &mut self.server {
-                if *entry == Slot::Unmade {
-                    *entry = self.record.start_tls(Side::Server, frame, time);
-                }
-                let entry = *entry;
-                self.record.add_tls(entry, data, frame);
-                return;
-            }
-            let (line, n) = self.server_lines.feed(data, frame, time);
-            data = &data[n..];
-            if let Some(line) = line {
-                self.server_line(line);
-            }
-        }
     }
 
     fn server_line(&mut self, line: Line) {

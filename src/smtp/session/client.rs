@@ -4,7 +4,7 @@
 use super::{
     clip, decode_base64, decode_response, display_text, is_command_line, new_body, parse_bdat,
     plausible_verb, split_command, starts_like_command, to_next_line, Answered, AuthState,
-    Awaiting, BodyKind, ClientMode, DotScanner, Entry, EntryKind, Gap, GapReason, Held, Line,
+    Awaiting, BodyKind, ClientMode, DotScanner, Entry, EntryKind, GapReason, Held, Line,
     Outstanding, Side, Slot, SmtpSession, Timestamp, Unparsed, Verb, MAX_HELD, MAX_OUTSTANDING,
     RESYNC, TLS_HANDSHAKE, VERBS,
 };
@@ -429,14 +429,7 @@ impl SmtpSession {
                 }
             }
         }
-        self.push(
-            frame,
-            time,
-            Side::Client,
-            EntryKind::Gap {
-                gap: Gap { bytes: len, reason },
-            },
-        );
+        self.record.gap(Side::Client, len, reason, frame, time);
         match &mut self.client {
             ClientMode::Body { entry, scan, gaps } => {
                 *gaps = true;

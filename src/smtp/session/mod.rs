@@ -6,8 +6,8 @@ use super::wire::{
 };
 use crate::base::{Side, Timestamp};
 use crate::dialogue::{
-    clip, display_text, Answers, Body, BodyKind, Entry, EntryKind, Gap, Line, LineSplitter,
-    Recorder, Slot, Unparsed,
+    clip, display_text, Answers, Body, BodyKind, Entry, EntryKind, Line, LineSplitter, Recorder,
+    Slot, Unparsed,
 };
 use crate::dialogue::{decode_base64, decode_response, Answered, Verb};
 use crate::tcp::{GapReason, StreamEvent};
@@ -213,12 +213,7 @@ impl SmtpSession {
 
     /// Bytes before the protocol began (a tunnel or proxy handshake), not parsed.
     pub fn note_prefix(&mut self, side: Side, bytes: u64, frame: u64, time: Timestamp) {
-        let unparsed = Unparsed {
-            bytes,
-            reason: "before the protocol began (tunnel or proxy)",
-            text: None,
-        };
-        self.push(frame, time, side, EntryKind::Unparsed { unparsed });
+        self.record.prefix(side, bytes, frame, time);
     }
 
     pub fn finish(&mut self) {

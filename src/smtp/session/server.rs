@@ -2,7 +2,7 @@
 
 use super::{
     clip, decode_base64, display_text, enhanced_code, first_line, parse_reply_line, to_next_line,
-    Answered, Answers, ClientMode, DotScanner, EntryKind, Gap, GapReason, Line, PendingReply,
+    Answered, Answers, ClientMode, DotScanner, EntryKind, GapReason, Line, PendingReply,
     ServerMode, Side, Slot, SmtpSession, Timestamp, Verb, MAX_REPLY_GARBAGE, MAX_REPLY_LINES,
     NOT_A_REPLY, RESYNC, TLS_HANDSHAKE,
 };
@@ -258,14 +258,7 @@ impl SmtpSession {
     pub(super) fn server_gap(&mut self, len: u64, reason: GapReason, frame: u64, time: Timestamp) {
         if let ServerMode::Tls { .. } = self.server {
             self.tls.gap(Side::Server);
-            self.push(
-                frame,
-                time,
-                Side::Server,
-                EntryKind::Gap {
-                    gap: Gap { bytes: len, reason },
-                },
-            );
+            self.record.gap(Side::Server, len, reason, frame, time);
             return;
         }
         // The start of a reply line cut by the gap still carries its code.
@@ -285,14 +278,7 @@ impl SmtpSession {
             }
         }
         self.flush_reply();
-        self.push(
-            frame,
-            time,
-            Side::Server,
-            EntryKind::Gap {
-                gap: Gap { bytes: len, reason },
-            },
-        );
+        self.record.gap(Side::Server, len, reason, frame, time);
         self.server_lines.reset();
         self.server = ServerMode::Resync {
             at_line_start: false,
