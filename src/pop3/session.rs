@@ -111,6 +111,21 @@ impl Pop3Session {
         self.record.push(frame, time, from, kind)
     }
 
+    /// A line skipped while looking for the protocol again after missing data.
+    fn skipped(&mut self, side: Side, line: &Line) {
+        let unparsed = Unparsed {
+            bytes: line.wire_len,
+            reason: "resynchronising after missing data",
+            text: None,
+        };
+        self.push(
+            line.frame,
+            line.time,
+            side,
+            EntryKind::Unparsed { unparsed },
+        );
+    }
+
     /// One side's bytes: TLS after STLS, lines before.
     fn data(&mut self, side: Side, mut data: &[u8], frame: u64, time: Timestamp) {
         while !data.is_empty() {
@@ -158,18 +173,7 @@ impl Pop3Session {
             ClientMode::Lost => {
                 let verb = first_word(&line.text);
                 if !is_pop3_verb(&verb) {
-                    self.push(
-                        line.frame,
-                        line.time,
-                        Side::Client,
-                        EntryKind::Unparsed {
-                            unparsed: Unparsed {
-                                bytes: line.wire_len,
-                                reason: "resynchronising after missing data",
-                                text: None,
-                            },
-                        },
-                    );
+                    self.skipped(Side::Client, &line);
                     return;
                 }
                 self.client = ClientMode::Command;
@@ -255,18 +259,7 @@ impl Pop3Session {
             }
             ServerMode::Lost => {
                 if !(line.text.starts_with(b"+OK") || line.text.starts_with(b"-ERR")) {
-                    self.push(
-                        line.frame,
-                        line.time,
-                        Side::Server,
-                        EntryKind::Unparsed {
-                            unparsed: Unparsed {
-                                bytes: line.wire_len,
-                                reason: "resynchronising after missing data",
-                                text: None,
-                            },
-                        },
-                    );
+                    self.skipped(Side::Server, &line);
                     return;
                 }
                 self.server = ServerMode::Status;
