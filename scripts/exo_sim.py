@@ -9,9 +9,28 @@ import argparse
 import asyncio
 import base64
 import datetime
+import random
 import ssl
 
+# The diagnostic trailer of error replies; `--seed` draws another host, time and session
+# id of the same form, so that tests do not learn one fixed text.
 TRAILER = "[BMXPR01CA0083.INDPRD01.PROD.OUTLOOK.COM 2026-11-27T07:00:00.000Z 08DD842467C8274D]"
+HOST = "PN4P287CA0064.outlook.office365.com"
+MSG_HOST = "BMXPR01MB0083.INDPRD01.PROD.OUTLOOK.COM"
+
+
+def draw(seed):
+    """Host names, trailer and message-id parts of the form Exchange Online uses."""
+    global TRAILER, HOST, MSG_HOST
+    r = random.Random(seed)
+    site = "".join(r.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ") for _ in range(r.choice([2, 3, 4])))
+    n = f"{r.randint(0, 9)}P{r.randint(100, 999)}" if r.random() < 0.5 else f"R{r.randint(10, 99)}"
+    label = f"{site}{n}CA{r.randint(0, 9999):04d}"
+    region = r.choice(["INDPRD01", "NAMPRD05", "EURPRD07", "APCPRD06", f"{site}{n}"])
+    HOST = f"{label}.outlook.office365.com"
+    MSG_HOST = f"{site}{n}MB{r.randint(0, 9999):04d}.{region}.PROD.OUTLOOK.COM"
+    stamp = f"2026-11-{r.randint(1, 28):02d}T{r.randint(0, 23):02d}:{r.randint(0, 59):02d}:{r.randint(0, 59):02d}.{r.randint(0, 999):03d}Z"
+    TRAILER = f"[{label}.{region}.PROD.OUTLOOK.COM {stamp} {r.getrandbits(64):016X}]"
 
 SCENARIOS = [
     "ok", "auth-failed", "auth-disabled", "security-defaults", "basic-retired", "send-as-denied",
@@ -30,8 +49,9 @@ class Session:
         self.rcpts = []
         peer = writer.get_extra_info("peername")
         self.peer_ip = peer[0] if peer else "0.0.0.0"
-        self.host = "PN4P287CA0064.outlook.office365.com" if args.mode == "submission" else "VE1EUR01FT034.mail.protection.outlook.com"
+        self.host = HOST if args.mode == "submission" else "VE1EUR01FT034.mail.protection.outlook.com"
         self.out = []
+        self.msgid = f"2026112707{random.randint(0, 9999):04d}.{random.getrandbits(32):X}"
 
     def say(self, text):
         self.out.append(text.encode() + b"\r\n")
@@ -92,6 +112,10 @@ class Session:
                 ctx.load_cert_chain(self.a.cert, self.a.key)
                 if sc == "tls10-rejected":
                     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+                if self.a.tls_max:
+                    ctx.maximum_version = {"1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}[self.a.tls_max]
+                if self.a.keylog:
+                    ctx.keylog_filename = self.a.keylog
                 try:
                     await self.w.start_tls(ctx)
                 except (ssl.SSLError, ConnectionError):
@@ -177,7 +201,7 @@ class Session:
         if self.a.scenario == "send-as-data":
             self.say(f"554 5.2.252 SendAsDenied; {self.user} not allowed to send as {self.sender}; STOREDRV.Submission.Exception:SendAsDeniedException.MapiExceptionSendAsDenied; Failed to process message due to a permanent exception with message [BeginDiagnosticData]Cannot submit message. {TRAILER}")
         else:
-            self.say(f"250 2.0.0 OK <20261127070000.1A2B3C@{self.helo or 'client'}> [Hostname=BMXPR01MB0083.INDPRD01.PROD.OUTLOOK.COM]")
+            self.say(f"250 2.0.0 OK <{self.msgid}@{self.helo or 'client'}> [Hostname={MSG_HOST}]")
         self.sender, self.rcpts = None, []
 
     async def auth(self, arg):
@@ -265,7 +289,13 @@ async def main():
     p.add_argument("--pop3", action="append", default=[], help="ADDR:PORT for a POP3 listener")
     p.add_argument("--cert", required=True)
     p.add_argument("--key", required=True)
+    p.add_argument("--tls-max", choices=["1.2", "1.3"], help="the highest TLS version offered")
+    p.add_argument("--keylog", help="write the TLS session keys here (NSS key log format)")
+    p.add_argument("--seed", type=int, help="draw host names, trailers and ids from this seed")
     a = p.parse_args()
+    if a.seed is not None:
+        draw(a.seed)
+        random.seed(a.seed)
 
     async def handle(reader, writer):
         try:

@@ -6,7 +6,7 @@
 #
 # Needs root, iproute2, nftables, ethtool, tcpdump, dumpcap (wireshark-common), editcap,
 # swaks, curl, msmtp, openssl, python3, tcprewrite (tcpreplay).
-# Usage: scripts/record-samples.sh [--field-forms | --postfix] [OUTDIR]
+# Usage: scripts/record-samples.sh [--field-forms | --postfix | --inside-tls] [OUTDIR]
 #   --field-forms: only the captures of real-world capture forms (segmentation offload,
 #   a server that turns to garbage), without re-recording the others.
 #
@@ -17,7 +17,11 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 only_field=0
 only_postfix=0
-if [ "${1:-}" = --field-forms ]; then
+only_inside=0
+if [ "${1:-}" = --inside-tls ]; then
+    only_inside=1
+    shift
+elif [ "${1:-}" = --field-forms ]; then
     only_field=1
     shift
 elif [ "${1:-}" = --postfix ]; then
@@ -148,7 +152,7 @@ stop_captures() {
     for p in "${capture_pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
     for p in "${capture_pids[@]}"; do wait "$p" 2>/dev/null || true; done
     capture_pids=()
-    rm -f "$work"/*.log "$out"/*.log "$out"/scenarios/*.log "$out"/postfix/*.log
+    rm -f "$work"/*.log "$out"/*.log "$out"/scenarios/*.log "$out"/postfix/*.log "$out"/inside-tls/*.log
 }
 
 # record NAME TOOL CLIENT...: one capture of one client run.
@@ -272,7 +276,55 @@ record_postfix() {
     echo "recorded postfix/*.pcap"
 }
 
+# Submissions through STARTTLS to the Exchange Online look-alike, one per outcome, TLS 1.2
+# and 1.3, from smtplib (the copier-like client) and swaks; the server's key log is kept
+# beside each capture (FILE.keys) so that the truth inside TLS can be read by decryption.
+# Every recording draws other host names, trailers and ids (--seed).
+record_inside_tls() {
+    mkdir -p "$out/inside-tls"
+    local seed=0 tls case scenario
+    for tls in 1.2 1.3; do
+        for case in delivered auth-failed auth-disabled security-defaults send-as-denied not-authenticated test-only; do
+            scenario=ok
+            case $case in
+                auth-failed) scenario=auth-failed ;;
+                auth-disabled) scenario=auth-disabled ;;
+                security-defaults) scenario=security-defaults ;;
+                send-as-denied) scenario=send-as-data ;;
+            esac
+            for client in python swaks; do
+                seed=$((seed + 1))
+                local name="inside-tls/$case-tls${tls/./}-$client.pcap"
+                rm -f "$work/keys"
+                server submission "$scenario" --tls-max "$tls" --keylog "$work/keys" --seed "$seed"
+                local py=(python3 "$here/clients/smtplib_client.py" $SRV4 --port 587 --starttls
+                    --sender "$USER" --size 3000 --attachment-kb 40)
+                local sw=(swaks --from "$USER" --to scans@domain.com --helo MX-4070N.domain.local
+                    --server $SRV4 --port 587 -tls --data "@$work/medium.txt" --timeout 10)
+                case $case in
+                    not-authenticated) ;;
+                    test-only) py+=(--user "$USER" --password "$PASS" --test-only)
+                        sw+=(--auth LOGIN --auth-user "$USER" --auth-password "$PASS" --quit-after AUTH) ;;
+                    *) py+=(--user "$USER" --password "$PASS")
+                        sw+=(--auth LOGIN --auth-user "$USER" --auth-password "$PASS") ;;
+                esac
+                if [ "$client" = python ]; then
+                    record "$name" tcpdump "${py[@]}"
+                else
+                    record "$name" tcpdump "${sw[@]}"
+                fi
+                cp "$work/keys" "$out/$name.keys" 2>/dev/null || echo "no keys for $name" >&2
+            done
+        done
+    done
+}
+
 setup
+if [ "$only_inside" = 1 ]; then
+    record_inside_tls
+    chmod 644 "$out"/inside-tls/*
+    exit 0
+fi
 swaks_base=(swaks --from "$USER" --to scans@domain.com --helo MX-4070N.domain.local --data "@$work/msg.txt" --timeout 10)
 if [ "$only_field" = 1 ]; then
     record_field_forms
@@ -471,6 +523,7 @@ echo "converted plain-mx-nanosecond.pcap, multi-section-interface.pcapng"
 
 record_field_forms
 record_postfix
+record_inside_tls
 
 chmod 644 "$out"/*.pcap* "$out"/scenarios/* "$out"/postfix/*
 ls -l "$out"

@@ -59,8 +59,8 @@ pub use capture::{
     sniff, CaptureError, CaptureErrorKind, CaptureFormat, FileDigest, Format as FileFormat,
 };
 pub use diagnosis::{
-    diagnose, Diagnoser, Diagnosis, Finding, FindingId, FindingKind, Outcome, SessionDiagnosis,
-    Severity, Stage, Verdict, CATALOGUE,
+    diagnose, Basis, Diagnoser, Diagnosis, Finding, FindingId, FindingKind, Outcome,
+    SessionDiagnosis, Severity, Stage, Verdict, CATALOGUE,
 };
 pub use report::{
     render, render_unreadable, to_json, to_json_line, to_markdown, to_text, verdict_line,

@@ -29,16 +29,17 @@ const CASES: &[Case] = &[
         outcomes: &["rejected/auth"],
         findings: &["auth-not-offered", "mx-endpoint", "no-starttls"],
     },
-    // Seed: STARTTLS without authentication → rejected (inside TLS: the reply is encrypted).
+    // Seed: STARTTLS without authentication → rejected (inside TLS: read from the length of
+    // the encrypted answer to MAIL).
     Case {
         file: "starttls-without-auth.pcap",
-        outcomes: &["encrypted-no-message"],
-        findings: &["encrypted-no-message"],
+        outcomes: &["rejected/mail"],
+        findings: &["not-authenticated"],
     },
     // Seed: correct port 587 configuration → supported and reliable: no error or warning.
     Case {
         file: "supported-587.pcap",
-        outcomes: &["encrypted-message-transferred"],
+        outcomes: &["delivered"],
         findings: &[],
     },
     // Misleading: connection test succeeded → TCP connectivity only.
@@ -84,7 +85,7 @@ const CASES: &[Case] = &[
     },
     Case {
         file: "pop-before-smtp.pcap",
-        outcomes: &["encrypted-message-transferred"],
+        outcomes: &["delivered"],
         findings: &[
             "cleartext-credentials",
             "pop-before-smtp",

@@ -44,6 +44,8 @@ def main():
     p.add_argument("--attachment-kb", type=int, default=0, help="add a binary 'scan' of this size")
     p.add_argument("--pop-first", help="log in with POP3 at this host:port first (POP before SMTP)")
     p.add_argument("--quit-after-ehlo", action="store_true", help="a connection test: EHLO, then QUIT")
+    p.add_argument("--test-only", action="store_true",
+                   help="a connection test with the login: EHLO, STARTTLS, AUTH, then QUIT")
     a = p.parse_args()
     rcpts = a.rcpt or ["scans@domain.com"]
     if a.pop_first:
@@ -87,6 +89,9 @@ def main():
             return
     elif a.user:
         s.login(a.user, a.password)
+    if a.test_only:
+        s.quit()
+        return
     for i in range(a.messages):
         if i and a.rset:
             s.rset()

@@ -6,6 +6,7 @@
 
 mod catalogue;
 pub mod checklist;
+pub mod inside_tls;
 pub mod outcome;
 pub mod refusal;
 mod role;
@@ -49,9 +50,22 @@ pub struct Finding {
     pub evidence: Vec<Evidence>,
 }
 
+/// How the outcome is known.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Basis {
+    /// From the dialogue as the capture shows it (in clear text, or TLS's own facts).
+    Observed,
+    /// From the lengths of the encrypted records ([`SessionDiagnosis::inside_tls`]).
+    Inferred,
+}
+
 /// What the diagnosis adds to a session.
 #[derive(Clone, Debug)]
 pub struct SessionDiagnosis {
+    /// How the outcome is known.
+    pub basis: Basis,
+    /// The dialogue inside TLS as the record lengths show it, when they decided.
+    pub inside_tls: Option<inside_tls::InsideTls>,
     /// What happened: delivered, rejected, not sent, cannot be seen.
     pub outcome: Outcome,
     /// For `rejected`: the stage the rejection happened at.
@@ -141,6 +155,8 @@ impl Diagnosis {
 pub struct Summary {
     pub sessions: usize,
     pub delivered: bool,
+    /// A message's acceptance was read from the encrypted record lengths.
+    pub delivered_inferred: bool,
     pub encrypted_transfer: bool,
     pub incomplete: bool,
     pub all_test_only: bool,
@@ -163,6 +179,7 @@ impl Default for Summary {
         Summary {
             sessions: 0,
             delivered: false,
+            delivered_inferred: false,
             encrypted_transfer: false,
             incomplete: false,
             all_test_only: true,
@@ -180,7 +197,9 @@ impl Default for Summary {
 impl Summary {
     pub fn add_session(&mut self, sd: &SessionDiagnosis) {
         self.sessions += 1;
-        self.delivered |= sd.outcome == Outcome::Delivered;
+        let delivered = sd.outcome == Outcome::Delivered;
+        self.delivered |= delivered && sd.basis == Basis::Observed;
+        self.delivered_inferred |= delivered && sd.basis == Basis::Inferred;
         self.encrypted_transfer |= sd.outcome == Outcome::EncryptedMessageTransferred;
         self.incomplete |= sd.outcome == Outcome::Incomplete;
         self.all_test_only &= sd.outcome == Outcome::TestOnly;
@@ -214,6 +233,7 @@ impl Summary {
     pub fn then(mut self, later: &Summary) -> Summary {
         self.sessions += later.sessions;
         self.delivered |= later.delivered;
+        self.delivered_inferred |= later.delivered_inferred;
         self.encrypted_transfer |= later.encrypted_transfer;
         self.incomplete |= later.incomplete;
         self.all_test_only &= later.all_test_only;
@@ -349,13 +369,26 @@ impl Diagnoser {
     pub fn session(&mut self, s: &Session) -> (SessionDiagnosis, Vec<Finding>) {
         let mut findings = Findings::default();
         let txs = outcome::transactions(s);
-        let (out, stage, deciding) = outcome::outcome(s, &txs);
-        let deciding = deciding.map(|d| Evidence {
+        let (mut out, mut stage, deciding) = outcome::outcome(s, &txs);
+        let mut deciding = deciding.map(|d| Evidence {
             frame: d.frame,
             text: d.line,
         });
         let mut server =
             server::identify(s, s.dns_name.as_ref().map(|n| (n.name.as_str(), n.frame)));
+        let encrypted = matches!(
+            out,
+            Outcome::EncryptedMessageTransferred | Outcome::EncryptedNoMessage
+        );
+        let inside = if encrypted {
+            inside_tls::infer(s, &server)
+        } else {
+            None
+        };
+        if let Some(i) = &inside {
+            (out, stage) = (i.outcome, i.stage);
+            deciding.clone_from(&i.deciding);
+        }
         if s.protocol == Protocol::Pop3 {
             // A POP3 server at a submission host's address is not that endpoint.
             server.endpoint = server::Endpoint::Unknown;
@@ -368,6 +401,9 @@ impl Diagnoser {
             clue_role = ServerRole::Other;
         }
         rules::session_findings(&mut findings, s, out, clue_role, &server);
+        if let Some(i) = &inside {
+            rules::inferred_findings(&mut findings, s, i);
+        }
         explain_refusal(&mut findings, s, deciding.as_ref());
         let facts = severity::SessionFacts {
             outcome: out,
@@ -391,6 +427,12 @@ impl Diagnoser {
             .any(|f| f.id == FindingId::CaptureTruncated);
         self.follow(s, out, server.is_exchange_online());
         let sd = SessionDiagnosis {
+            basis: if inside.is_some() {
+                Basis::Inferred
+            } else {
+                Basis::Observed
+            },
+            inside_tls: inside,
             outcome: out,
             stage,
             deciding_reply: deciding,

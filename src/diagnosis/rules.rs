@@ -1,5 +1,6 @@
 //! The session findings, each a small rule over what was read of the session once.
 
+use super::inside_tls::InsideTls;
 use super::refusal::{self, RefusalKind};
 use super::server::ServerIdentity;
 use super::{Evidence, FindingId, Findings, Outcome, ServerRole, SHARP_SMTP};
@@ -565,4 +566,12 @@ fn gap_evidence(s: &Session, reason: GapReason) -> Vec<Evidence> {
             _ => None,
         })
         .collect()
+}
+
+/// The finding the dialogue inside TLS calls for, read from its record lengths; its
+/// evidence says it was inferred.
+pub(super) fn inferred_findings(f: &mut Findings, s: &Session, i: &InsideTls) {
+    if let (Some(id), Some(deciding)) = (i.finding, &i.deciding) {
+        f.add(id, Some(s.id), vec![deciding.clone()]);
+    }
 }

@@ -15,6 +15,9 @@ pub enum Happened {
     },
     /// A message was accepted in clear text.
     Delivered,
+    /// The server's encrypted answer to a message has the length of an acceptance (and of
+    /// no refusal): read from the record lengths, not seen.
+    DeliveredInferred,
     /// A message-sized transfer went through TLS; its acceptance is encrypted.
     SentInsideTls,
     TlsFailed,
@@ -87,6 +90,8 @@ impl Summary {
             }
         } else if self.delivered {
             Happened::Delivered
+        } else if self.delivered_inferred {
+            Happened::DeliveredInferred
         } else if self.encrypted_transfer {
             Happened::SentInsideTls
         } else if self.tls_failed {

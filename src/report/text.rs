@@ -75,6 +75,8 @@ pub(super) struct TextWriter {
     findings: [Spool; 3],
     filters: Spool,
     transcripts: Spool,
+    /// Each TLS session's handshake facts and, where the lengths told it, its exchange.
+    inside: Spool,
 }
 
 impl TextWriter {
@@ -87,6 +89,7 @@ impl TextWriter {
             findings: Default::default(),
             filters: Spool::default(),
             transcripts: Spool::default(),
+            inside: Spool::default(),
         }
     }
 
@@ -102,6 +105,9 @@ impl TextWriter {
                     spool.push(finding(f, self.opts.color).as_bytes());
                 }
             }
+        }
+        if let Some(t) = inside_tls(s, sd) {
+            self.inside.push(t.as_bytes());
         }
         self.filters
             .push(format!("  session {}: {}\n", s.id, display_filter(s)).as_bytes());
@@ -203,6 +209,10 @@ impl TextWriter {
                 "\n  Supported configuration (Sharp MX, Microsoft 365): {SUPPORTED}\n"
             ))?;
         }
+        if !self.inside.is_empty() {
+            out.put("\nInside TLS:\n")?;
+            out.spool(self.inside, &mut |_| String::new())?;
+        }
         out.put("\nWireshark display filters:\n")?;
         out.spool(self.filters, &mut |_| String::new())?;
         out.spool(self.transcripts, &mut |_| String::new())
@@ -232,6 +242,9 @@ pub fn verdict_line(v: &Verdict) -> String {
             );
         }
         Happened::Delivered => "DELIVERED: a message was accepted",
+        Happened::DeliveredInferred => {
+            "DELIVERED (inferred from the encrypted record lengths): the server's answer to the message has the length of an acceptance, not of a refusal"
+        }
         Happened::SentInsideTls => {
             "SENT INSIDE TLS: a message-sized transfer went through TLS (its acceptance is encrypted)"
         }
@@ -243,7 +256,10 @@ pub fn verdict_line(v: &Verdict) -> String {
         Happened::OnlyTests => "NOT SENT: only connection tests, which prove nothing about delivery",
         Happened::NotSent => "NOT SENT: no message was sent",
     };
-    let went_through = matches!(v.happened, Happened::Delivered | Happened::SentInsideTls);
+    let went_through = matches!(
+        v.happened,
+        Happened::Delivered | Happened::DeliveredInferred | Happened::SentInsideTls
+    );
     match (cause, v.warning) {
         (Some(c), _) if went_through => format!("{happened}, but: {c}"),
         // Nothing was attempted, and this is why (a name that did not resolve).
@@ -252,10 +268,20 @@ pub fn verdict_line(v: &Verdict) -> String {
         }
         (Some(c), _) if happened.starts_with("FAIL") => format!("{happened}; {c}"),
         (Some(c), _) => format!("{happened}; error: {c}"),
-        (None, Some(w)) if v.happened == Happened::Delivered && v.warning_is_about_capture() => {
+        (None, Some(w))
+            if matches!(
+                v.happened,
+                Happened::Delivered | Happened::DeliveredInferred
+            ) && v.warning_is_about_capture() =>
+        {
             format!("{happened}; note: {} [{}]", w.title, w.id)
         }
-        (None, Some(w)) if v.happened == Happened::Delivered => {
+        (None, Some(w))
+            if matches!(
+                v.happened,
+                Happened::Delivered | Happened::DeliveredInferred
+            ) =>
+        {
             let others = match w.more {
                 0 => String::new(),
                 1 => ", and 1 more warning".to_string(),
@@ -419,6 +445,50 @@ fn last_reply(s: &Session) -> String {
             _ => None,
         })
         .unwrap_or_else(|| "-".into())
+}
+
+/// A TLS session's handshake (what proves server, port and TLS right) and the exchange
+/// inside as the record lengths told it.
+fn inside_tls(s: &Session, sd: &SessionDiagnosis) -> Option<String> {
+    let tls = s.tls.as_ref()?;
+    let hello = tls.server_hello.as_ref()?;
+    let mut out = format!("  session {}: {}, {}", s.id, hello.version, hello.cipher);
+    if let Some(sni) = tls.client_hello.as_ref().and_then(|c| c.sni.as_deref()) {
+        let _ = write!(out, ", SNI {sni}");
+    }
+    if let Some(cert) = &tls.certificate {
+        let names = if cert.names.is_empty() {
+            cert.subject.clone()
+        } else {
+            cert.names.join(", ")
+        };
+        let _ = write!(
+            out,
+            ", certificate for {names} (valid until {})",
+            cert.not_after
+        );
+    }
+    out.push('\n');
+    match &sd.inside_tls {
+        Some(i) => {
+            out.push_str("    read from the encrypted record lengths (no keys): each turn's plaintext bytes\n");
+            for st in &i.steps {
+                let _ = writeln!(
+                    out,
+                    "    frame {:>6}  {}  {:>6} bytes  {}",
+                    st.frame,
+                    if st.side == Side::Client { "C→" } else { "←S" },
+                    st.bytes,
+                    st.meaning
+                );
+            }
+        }
+        None if tls.established => out.push_str(
+            "    the record lengths do not tell what happened inside (the outcome stays unknown rather than guessed)\n",
+        ),
+        None => {}
+    }
+    Some(out)
 }
 
 fn transcript(out: &mut String, s: &Session) {

@@ -48,6 +48,23 @@ pub struct TlsFacts {
     pub client_data_frame: Option<u64>,
     /// The bytes could not be followed as TLS records (damaged, missing, or not TLS).
     pub lost_sync: bool,
+    /// Every encrypted record, both directions in the order the dialogue met them: their
+    /// lengths are what can be read of the dialogue inside TLS without the keys.
+    pub sealed: Vec<SealedRecord>,
+    /// Encrypted records past the bound, counted only.
+    pub sealed_not_kept: u64,
+}
+
+/// One encrypted record: who sent it, in which frame, and its length.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SealedRecord {
+    pub side: Side,
+    pub frame: u64,
+    /// The record's body (ciphertext, tag and explicit nonce), without its 5-byte header.
+    pub length: u64,
+    /// The record's outer type is application data (every one in TLS 1.3), not an
+    /// encrypted handshake message (TLS 1.2's Finished).
+    pub application_data: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -67,6 +84,8 @@ pub struct ServerHelloFact {
     pub frame: u64,
     pub version: TlsVersion,
     pub cipher: String,
+    /// The cipher suite's number (IANA).
+    pub suite: u16,
 }
 
 #[derive(Clone, Debug)]

@@ -4,11 +4,14 @@
 
 mod facts;
 mod observer;
+mod overhead;
 
 pub use facts::{
-    AlertFact, AlertLevel, CertificateFact, ClientHelloFact, ServerHelloFact, TlsFacts, TlsVersion,
+    AlertFact, AlertLevel, CertificateFact, ClientHelloFact, SealedRecord, ServerHelloFact,
+    TlsFacts, TlsVersion,
 };
 pub use observer::TlsObserver;
+pub use overhead::record_overhead;
 
 /// Name of a TLS protocol version number.
 pub fn version_name(v: u16) -> String {

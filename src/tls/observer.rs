@@ -5,7 +5,8 @@ use tls_parser::{
 
 use super::exo_accepts_cipher;
 use super::facts::{
-    AlertFact, AlertLevel, CertificateFact, ClientHelloFact, ServerHelloFact, TlsFacts, TlsVersion,
+    AlertFact, AlertLevel, CertificateFact, ClientHelloFact, SealedRecord, ServerHelloFact,
+    TlsFacts, TlsVersion,
 };
 use crate::base::Side;
 
@@ -14,6 +15,10 @@ const RECORD_HEADER: usize = 5;
 const MAX_RECORD: usize = (1 << 14) + 2048;
 /// Handshake bytes kept while a message spans records (certificate chains).
 const MAX_HANDSHAKE: usize = 128 * 1024;
+
+/// Encrypted records whose lengths are kept, for reading the dialogue inside TLS: a
+/// submission takes a few dozen (a message body of 16 KiB records adds one per record).
+const MAX_SEALED: usize = 4096;
 
 const CHANGE_CIPHER_SPEC: u8 = 20;
 const ALERT: u8 = 21;
@@ -178,6 +183,16 @@ impl TlsObserver {
     fn encrypted_record(&mut self, side: Side, kind: u8, body_len: usize, frame: u64) {
         let body_len = body_len as u64;
         let tls13 = self.tls13;
+        if self.facts.sealed.len() < MAX_SEALED {
+            self.facts.sealed.push(SealedRecord {
+                side,
+                frame,
+                length: body_len,
+                application_data: kind == APPLICATION_DATA,
+            });
+        } else {
+            self.facts.sealed_not_kept += 1;
+        }
         let dir = self.dir(side);
         dir.encrypted_records += 1;
         let n = dir.encrypted_records;
@@ -283,6 +298,7 @@ impl TlsObserver {
                     frame,
                     version: TlsVersion(version),
                     cipher,
+                    suite: sh.cipher.0,
                 });
                 if version == 0x0304 {
                     // Everything after the hellos is encrypted in TLS 1.3.

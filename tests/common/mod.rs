@@ -17,11 +17,16 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The captures in `samples/`, `samples/scenarios/` and `samples/postfix/`, as paths
+/// The captures in `samples/` and its folders `scenarios/`, `postfix/` and `inside-tls/`, as paths
 /// relative to the package root.
 pub fn samples() -> Vec<PathBuf> {
     let mut v = Vec::new();
-    for dir in ["samples", "samples/scenarios", "samples/postfix"] {
+    for dir in [
+        "samples",
+        "samples/scenarios",
+        "samples/postfix",
+        "samples/inside-tls",
+    ] {
         for e in std::fs::read_dir(root().join(dir))
             .expect("samples/ exists")
             .flatten()

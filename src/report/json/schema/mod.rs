@@ -18,7 +18,8 @@ use crate::base::{Endpoint, Side, Timestamp};
 use crate::diagnosis::outcome::{Recipient, Transaction};
 use crate::diagnosis::server::{self, Cloud, Provider, Software};
 use crate::diagnosis::{
-    Evidence, Finding, Outcome, ServerIdentity, ServerRole, SessionDiagnosis, Severity, Stage,
+    Basis, Evidence, Finding, Outcome, ServerIdentity, ServerRole, SessionDiagnosis, Severity,
+    Stage,
 };
 use crate::dns::Lookup;
 use crate::packet::DecodeStats;
@@ -214,6 +215,7 @@ pub(super) struct SessionView<'a> {
     #[serde(skip_serializing_if = "is_zero")]
     dropped_entries: u64,
     outcome: &'static str,
+    outcome_basis: &'static str,
     stage: Option<&'static str>,
     deciding_reply: Option<Quote<'a>>,
     server_role: &'static str,
@@ -221,6 +223,22 @@ pub(super) struct SessionView<'a> {
     server_name: Option<&'a str>,
     server_name_source: &'a str,
     transactions: Vec<MailTransaction<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    inside_tls: Option<InsideTlsView<'a>>,
+}
+
+/// The dialogue inside TLS as the record lengths show it.
+#[derive(Serialize)]
+struct InsideTlsView<'a> {
+    steps: Vec<InsideStep<'a>>,
+}
+
+#[derive(Serialize)]
+struct InsideStep<'a> {
+    from: &'static str,
+    frame: u64,
+    bytes: u64,
+    meaning: &'a str,
 }
 
 impl<'a> SessionView<'a> {
@@ -238,6 +256,10 @@ impl<'a> SessionView<'a> {
             dns_name: s.dns_name.as_ref().map(ServerName::new),
             dropped_entries: s.dropped_entries,
             outcome: outcome(d.outcome),
+            outcome_basis: match d.basis {
+                Basis::Observed => "observed",
+                Basis::Inferred => "inferred",
+            },
             stage: d.stage.map(stage),
             deciding_reply: d.deciding_reply.as_ref().map(Quote::new),
             server_role: server_role(d.server_role),
@@ -245,6 +267,18 @@ impl<'a> SessionView<'a> {
             server_name: d.server_name.as_deref(),
             server_name_source: d.server_name_source,
             transactions: d.transactions.iter().map(MailTransaction::new).collect(),
+            inside_tls: d.inside_tls.as_ref().map(|i| InsideTlsView {
+                steps: i
+                    .steps
+                    .iter()
+                    .map(|st| InsideStep {
+                        from: side(st.side),
+                        frame: st.frame,
+                        bytes: st.bytes,
+                        meaning: &st.meaning,
+                    })
+                    .collect(),
+            }),
         }
     }
 }

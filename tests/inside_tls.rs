@@ -1,0 +1,154 @@
+//! The dialogue inside TLS read from record lengths (no keys) against the truth: the
+//! recordings in samples/inside-tls/ decrypted by tshark with the server's key log beside
+//! each, and the case each was recorded as. Where the inference decides it must be right;
+//! where it cannot, it must keep the coarse `encrypted-…` outcome.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use smtpcap::internals::diagnosis::{diagnose, Basis};
+
+/// The outcome as `outcome[/stage]`, read from tshark's decryption: the first refusal
+/// after STARTTLS and the command it answers, else an accepted message, else a test.
+fn decrypted_truth(path: &Path) -> String {
+    let keys = format!("{}.keys", path.display());
+    let out = Command::new("tshark")
+        .args(["-r", &path.to_string_lossy(), "-o"])
+        .arg(format!("tls.keylog_file:{keys}"))
+        .args([
+            "-Y",
+            "smtp",
+            "-T",
+            "fields",
+            "-e",
+            "smtp.req.command",
+            "-e",
+            "smtp.response.code",
+        ])
+        .output()
+        .expect("tshark runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut after_tls = false;
+    let mut last_command = String::new();
+    let mut after_data = false;
+    for line in text.lines() {
+        let (command, code) = line.split_once('\t').unwrap_or((line, ""));
+        let command = command.to_ascii_uppercase();
+        if !command.is_empty() {
+            if command.starts_with("STAR") {
+                after_tls = true;
+            }
+            last_command = command;
+            continue;
+        }
+        let code: u16 = code.split(',').next().unwrap_or("").parse().unwrap_or(0);
+        if !after_tls || code == 0 {
+            continue;
+        }
+        if code == 354 {
+            after_data = true;
+            continue;
+        }
+        let stage = if after_data {
+            "data"
+        } else if last_command.starts_with("AUTH") || last_command.is_empty() {
+            "auth"
+        } else if last_command.starts_with("MAIL") {
+            "mail"
+        } else if last_command.starts_with("RCPT") {
+            "rcpt"
+        } else {
+            "other"
+        };
+        if code >= 400 && last_command != "QUIT" {
+            return format!("rejected/{stage}");
+        }
+        if after_data && code == 250 {
+            return "delivered".into();
+        }
+    }
+    "test-only".into()
+}
+
+/// The outcome each recording was made for, by its name.
+fn recorded_as(name: &str) -> &'static str {
+    match name.split("-tls").next().unwrap_or("") {
+        "delivered" => "delivered",
+        "auth-failed" | "auth-disabled" | "security-defaults" => "rejected/auth",
+        "send-as-denied" => "rejected/data",
+        "not-authenticated" => "rejected/mail",
+        "test-only" => "test-only",
+        other => panic!("no case for {other}"),
+    }
+}
+
+#[test]
+fn inferred_outcomes_equal_the_decrypted_truth() {
+    let dir = common::root().join("samples/inside-tls");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| {
+            Path::new(n)
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("pcap"))
+        })
+        .collect();
+    names.sort();
+    assert!(names.len() >= 28, "{}", names.len());
+    let tshark = common::which("tshark");
+    if !tshark {
+        common::skipped("tshark not installed: checked against the recorded cases only");
+    }
+    let (mut right, mut declined, mut wrong) = (0, 0, Vec::new());
+    for name in &names {
+        let path = dir.join(name);
+        let a = common::analyze(&path);
+        let d = diagnose(&a);
+        let sd = &d.sessions[0];
+        let got = match sd.stage {
+            Some(st) => format!("{}/{}", sd.outcome.name(), st.name()),
+            None => sd.outcome.name().to_string(),
+        };
+        let truth = recorded_as(name);
+        if tshark {
+            assert_eq!(decrypted_truth(&path), truth, "{name}: tshark's decryption");
+        }
+        if sd.basis != Basis::Inferred {
+            declined += 1;
+        } else if got == truth {
+            right += 1;
+        } else {
+            wrong.push(format!("{name}: inferred {got}, truly {truth}"));
+        }
+    }
+    assert!(wrong.is_empty(), "wrong inferences:\n{}", wrong.join("\n"));
+    // docs/inside-tls.md gives these figures.
+    assert_eq!((right, declined), (28, 0), "right, declined");
+}
+
+#[test]
+fn no_session_of_another_server_is_inferred() {
+    // Postfix, Gmail and unknown servers: their texts are not known, so nothing is read
+    // from their record lengths beyond a connection test.
+    let mut all: Vec<_> = common::samples();
+    all.extend(common::public_captures());
+    for path in all {
+        let a = common::analyze(&path);
+        let d = diagnose(&a);
+        for sd in &d.sessions {
+            if sd.basis == Basis::Inferred && !sd.server_identity.is_exchange_online() {
+                assert_eq!(
+                    sd.outcome.name(),
+                    "test-only",
+                    "{}: inferred for {}",
+                    path.display(),
+                    sd.server_identity.label()
+                );
+            }
+        }
+    }
+}
