@@ -21,7 +21,7 @@ for t in "${targets[@]}"; do
     corpus=fuzz/corpus/$t
     mkdir -p "$corpus"
     # Seeds: every sample capture (decompressed), and for the stream parsers their payloads.
-    for f in samples/*.pcap* samples/scenarios/*.pcap; do
+    for f in samples/*.pcap* samples/scenarios/*.pcap samples/inside-tls/*.pcap; do
         case $f in *.gz) gzip -dc "$f" >"$corpus/seed-$(basename "$f" .gz)" ;; *) cp "$f" "$corpus/seed-$(basename "$f")" ;; esac
     done
     start=$(date +%s)
