@@ -182,7 +182,7 @@ fn dialogue_records(sealed: &[SealedRecord], tls13: bool) -> Vec<SealedRecord> {
 fn turns(records: &[SealedRecord], overhead: u64, tls13: bool) -> Option<Vec<Turn>> {
     let mut out: Vec<Turn> = Vec::new();
     for r in records {
-        let plain = r.length.checked_sub(overhead)?;
+        let plain = r.length.checked_sub(overhead * r.records)?;
         // TLS 1.3: a closing alert (2 bytes) is no SMTP line.
         if tls13 && plain <= 2 {
             continue;

@@ -55,13 +55,18 @@ pub struct TlsFacts {
     pub sealed_not_kept: u64,
 }
 
-/// One encrypted record: who sent it, in which frame, and its length.
+/// One encrypted record (or, in a long run of one side's, the rest of the run): who sent
+/// it, in which frame, and its length.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SealedRecord {
     pub side: Side,
+    /// The frame of the (last) record.
     pub frame: u64,
-    /// The record's body (ciphertext, tag and explicit nonce), without its 5-byte header.
+    /// The record's body (ciphertext, tag and explicit nonce), without its 5-byte header;
+    /// for several records, their sum.
     pub length: u64,
+    /// How many records this is.
+    pub records: u64,
     /// The record's outer type is application data (every one in TLS 1.3), not an
     /// encrypted handshake message (TLS 1.2's Finished).
     pub application_data: bool,

@@ -17,8 +17,11 @@ const MAX_RECORD: usize = (1 << 14) + 2048;
 const MAX_HANDSHAKE: usize = 128 * 1024;
 
 /// Encrypted records whose lengths are kept, for reading the dialogue inside TLS: a
-/// submission takes a few dozen (a message body of 16 KiB records adds one per record).
-const MAX_SEALED: usize = 4096;
+/// submission takes about twenty; past the fourth record of one side in a row (a message
+/// body), the rest are added to the fourth. About 2 KiB per conversation at most.
+const MAX_SEALED: usize = 64;
+/// Records of one side in a row kept apart before the rest are added up.
+const SEALED_RUN: usize = 4;
 
 const CHANGE_CIPHER_SPEC: u8 = 20;
 const ALERT: u8 = 21;
@@ -183,15 +186,28 @@ impl TlsObserver {
     fn encrypted_record(&mut self, side: Side, kind: u8, body_len: usize, frame: u64) {
         let body_len = body_len as u64;
         let tls13 = self.tls13;
-        if self.facts.sealed.len() < MAX_SEALED {
-            self.facts.sealed.push(SealedRecord {
+        let application_data = kind == APPLICATION_DATA;
+        let sealed = &mut self.facts.sealed;
+        let run = sealed
+            .iter()
+            .rev()
+            .take_while(|r| r.side == side && r.application_data == application_data)
+            .count();
+        let kept = sealed.len();
+        match sealed.last_mut() {
+            Some(last) if run >= SEALED_RUN => {
+                last.length += body_len;
+                last.records += 1;
+                last.frame = frame;
+            }
+            _ if kept < MAX_SEALED => sealed.push(SealedRecord {
                 side,
                 frame,
                 length: body_len,
-                application_data: kind == APPLICATION_DATA,
-            });
-        } else {
-            self.facts.sealed_not_kept += 1;
+                records: 1,
+                application_data,
+            }),
+            _ => self.facts.sealed_not_kept += 1,
         }
         let dir = self.dir(side);
         dir.encrypted_records += 1;
