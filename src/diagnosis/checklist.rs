@@ -29,6 +29,22 @@ pub struct SettingsSeen {
 }
 
 impl SettingsSeen {
+    /// What the record lengths inside TLS showed of the login: AUTH LOGIN sent, or mail
+    /// without any.
+    #[must_use]
+    pub fn with_inside_tls(mut self, inside: Option<&super::inside_tls::InsideTls>) -> Self {
+        let Some(i) = inside else { return self };
+        let auth = i.steps.iter().any(|s| s.meaning.starts_with("AUTH LOGIN"));
+        let mail = i.steps.iter().any(|s| s.meaning == "MAIL FROM");
+        if auth {
+            self.auth
+                .get_or_insert_with(|| "LOGIN, read from the encrypted record lengths".into());
+        } else if mail {
+            self.auth.get_or_insert_with(|| "none".into());
+        }
+        self
+    }
+
     pub fn of(s: &Session, server: &ServerIdentity, out: Outcome) -> SettingsSeen {
         let mut seen = SettingsSeen::default();
         if s.protocol == Protocol::Pop3 {

@@ -426,6 +426,8 @@ impl Diagnoser {
             .iter()
             .any(|f| f.id == FindingId::CaptureTruncated);
         self.follow(s, out, server.is_exchange_online());
+        let settings =
+            checklist::SettingsSeen::of(s, &server, out).with_inside_tls(inside.as_ref());
         let sd = SessionDiagnosis {
             basis: if inside.is_some() {
                 Basis::Inferred
@@ -439,7 +441,7 @@ impl Diagnoser {
             server_role: clue_role,
             server_name: server.name.clone(),
             server_name_source: server.source,
-            settings: checklist::SettingsSeen::of(s, &server, out),
+            settings,
             server_identity: server,
             transactions: txs,
             pop3: s.protocol == Protocol::Pop3,
