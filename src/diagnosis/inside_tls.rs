@@ -135,25 +135,59 @@ pub fn infer(s: &Session, server: &ServerIdentity) -> Option<InsideTls> {
     if !clean || tls.lost_sync || tls.sealed_not_kept > 0 {
         return None;
     }
-    let tls13 = hello.version.0 == 0x0304;
-    let turns = turns(&dialogue_records(&tls.sealed, tls13), overhead, tls13)?;
+    let exo_label = if server.is_exchange_online() {
+        Some(greeting_label(s)?)
+    } else {
+        None
+    };
+    read(
+        &tls.sealed,
+        overhead,
+        hello.version.0 == 0x0304,
+        cleartext_ehlo(s)?,
+        exo_label,
+    )
+}
+
+/// Reads the dialogue from its encrypted records: `overhead` per record, `ehlo` the length
+/// of the EHLO line sent before STARTTLS, `exo_label` the length of the greeting's host
+/// label when the server is Exchange Online.
+pub fn read(
+    records: &[SealedRecord],
+    overhead: u64,
+    tls13: bool,
+    ehlo: u64,
+    exo_label: Option<u64>,
+) -> Option<InsideTls> {
+    let turns = turns(&dialogue_records(records, tls13), overhead, tls13)?;
     let mut r = Reader {
         turns: &turns,
         at: 0,
         steps: Vec::new(),
-        exo: server
-            .is_exchange_online()
-            .then(|| Trailer::of(s))
-            .flatten(),
+        exo: exo_label.map(Trailer::for_label),
     };
     // The calibration: the client's first turn is the EHLO it sent in the clear.
-    let ehlo = cleartext_ehlo(s)?;
     r.client(
         ehlo,
         "EHLO, as before STARTTLS (the record lengths are read right)",
     )?;
     r.server_any("the EHLO reply")?;
     r.dialogue()
+}
+
+/// The length of the first label of the host name in the server's greeting.
+fn greeting_label(s: &Session) -> Option<u64> {
+    let greeting = s.dialogue.iter().find_map(|e| match &e.kind {
+        EntryKind::Reply {
+            code: 220,
+            lines,
+            answers: Some(a),
+            ..
+        } if a.command == Answered::Greeting => lines.first(),
+        _ => None,
+    })?;
+    let host = greeting.split_whitespace().nth(1)?;
+    Some(host.split('.').next()?.len() as u64)
 }
 
 /// The application-data records of the dialogue: TLS 1.3's handshake flight, the client's
@@ -231,24 +265,13 @@ struct Trailer {
 }
 
 impl Trailer {
-    fn of(s: &Session) -> Option<Trailer> {
-        let greeting = s.dialogue.iter().find_map(|e| match &e.kind {
-            EntryKind::Reply {
-                code: 220,
-                lines,
-                answers: Some(a),
-                ..
-            } if a.command == Answered::Greeting => lines.first(),
-            _ => None,
-        })?;
-        let host = greeting.split_whitespace().nth(1)?;
-        let label = host.split('.').next()?.len() as u64;
+    fn for_label(label: u64) -> Trailer {
         // "[" label "." region ".PROD.OUTLOOK.COM" " " time(24) " " id(16) "]", with a
         // region of 6 to 12 characters.
         let fixed = 1 + label + 1 + ".PROD.OUTLOOK.COM".len() as u64 + 1 + 24 + 1 + 16 + 1;
-        Some(Trailer {
+        Trailer {
             lengths: (fixed + 6, fixed + 12),
-        })
+        }
     }
 
     /// The lengths (with CRLF) of a reply of `text` and the trailer.
@@ -519,9 +542,7 @@ mod tests {
             turns: &t,
             at: 0,
             steps: Vec::new(),
-            exo: exo.then_some(Trailer {
-                lengths: (13 + 61 + 6, 13 + 61 + 12),
-            }),
+            exo: exo.then(|| Trailer::for_label(13)),
         };
         let i = r.dialogue()?;
         let label = match i.stage {
@@ -542,7 +563,7 @@ mod tests {
 
     #[test]
     fn exchange_online_answers_are_read_by_their_lengths() {
-        let refused = 2 + "535 5.7.3 Authentication unsuccessful ".len() as u64 + 13 + 61 + 9;
+        let refused = 2 + "535 5.7.3 Authentication unsuccessful ".len() as u64 + 13 + 62 + 9;
         assert_eq!(
             read(&login_then(refused, &[QUIT, 48]), true),
             Some(("rejected/auth".into(), Some(FindingId::AuthFailed)))
@@ -566,7 +587,7 @@ mod tests {
         let message = [31, 21, 28, 24, 6, 46, 2422, 200, QUIT, 48];
         assert_eq!(read(&login_then(37, &message), true), None);
         // Another server's refusal texts are not known.
-        let refused = 2 + "535 5.7.3 Authentication unsuccessful ".len() as u64 + 13 + 61 + 9;
+        let refused = 2 + "535 5.7.3 Authentication unsuccessful ".len() as u64 + 13 + 62 + 9;
         assert_eq!(read(&login_then(refused, &[QUIT, 48]), false), None);
         // A recipient answer that is not Exchange Online's acceptance.
         let message = [31, 21, 28, 120, 6, 46, 2422, 110];
