@@ -17,8 +17,6 @@ use crate::tcp::TableStats;
 
 pub use app::{is_server_port, App, Dialogue, Protocol};
 pub use capture::{Capture, Options};
-#[allow(unused_imports)]
-pub(crate) use capture::{FrameSource, Next};
 pub use session::{DnsName, Session};
 
 /// Everything smtpcap learned from one capture.
