@@ -571,7 +571,35 @@ fn gap_evidence(s: &Session, reason: GapReason) -> Vec<Evidence> {
 /// The finding the dialogue inside TLS calls for, read from its record lengths; its
 /// evidence says it was inferred.
 pub(super) fn inferred_findings(f: &mut Findings, s: &Session, i: &InsideTls) {
-    if let (Some(id), Some(deciding)) = (i.finding, &i.deciding) {
-        f.add(id, Some(s.id), vec![deciding.clone()]);
+    let (Some(id), Some(deciding)) = (i.finding, &i.deciding) else {
+        return;
+    };
+    f.add(id, Some(s.id), vec![deciding.clone()]);
+    // The reply itself is encrypted: say how to confirm it where it is logged.
+    if let Some(ask) = confirm_with_admin(id) {
+        if let Some(found) = f
+            .list
+            .iter_mut()
+            .find(|x| x.id == id && x.session == Some(s.id))
+        {
+            found.remediation = format!("{} Read from the encrypted record lengths, so confirm it with the tenant's administrator: {ask}", found.remediation);
+        }
     }
+}
+
+/// Where Microsoft 365 logs what an inferred refusal says, and what its administrator can
+/// check or change.
+fn confirm_with_admin(id: FindingId) -> Option<&'static str> {
+    Some(match id {
+        FindingId::AuthFailed => {
+            "the Entra ID sign-in logs for the mailbox at the time of the session (they give the reason: wrong password, MFA, Conditional Access, a blocked account)."
+        }
+        FindingId::SmtpAuthDisabled => {
+            "`Get-TransportConfig | fl SmtpClientAuthenticationDisabled` (tenant) and `Get-CASMailbox <mailbox> | fl SmtpClientAuthenticationDisabled` (mailbox); `Set-CASMailbox <mailbox> -SmtpClientAuthenticationDisabled $false` allows it for the device's mailbox; security defaults block it for every account."
+        }
+        FindingId::SendAsDenied => {
+            "the message trace for the time of the session, and the Send As permission of the login's mailbox on the sender address."
+        }
+        _ => return None,
+    })
 }
