@@ -34,12 +34,10 @@ impl SettingsSeen {
     #[must_use]
     pub fn with_inside_tls(mut self, inside: Option<&super::inside_tls::InsideTls>) -> Self {
         let Some(i) = inside else { return self };
-        let auth = i.steps.iter().any(|s| s.meaning.starts_with("AUTH LOGIN"));
-        let mail = i.steps.iter().any(|s| s.meaning == "MAIL FROM");
-        if auth {
+        if i.auth_sent {
             self.auth
                 .get_or_insert_with(|| "LOGIN, read from the encrypted record lengths".into());
-        } else if mail {
+        } else if i.mail_sent {
             self.auth.get_or_insert_with(|| "none".into());
         }
         self

@@ -30,6 +30,10 @@ pub struct InsideTls {
     pub deciding: Option<Evidence>,
     /// The finding the decisive answer calls for.
     pub finding: Option<FindingId>,
+    /// The client sent AUTH LOGIN.
+    pub auth_sent: bool,
+    /// The client sent MAIL.
+    pub mail_sent: bool,
     /// The exchange as read, one step per turn of either side.
     pub steps: Vec<Step>,
 }
@@ -164,6 +168,8 @@ pub fn read(
         turns: &turns,
         at: 0,
         steps: Vec::new(),
+        auth_sent: false,
+        mail_sent: false,
         exo: exo_label.map(Trailer::for_label),
     };
     // The calibration: the client's first turn is the EHLO it sent in the clear.
@@ -285,6 +291,8 @@ struct Reader<'a> {
     turns: &'a [Turn],
     at: usize,
     steps: Vec<Step>,
+    auth_sent: bool,
+    mail_sent: bool,
     /// Exchange Online's trailer, when the server is Exchange Online.
     exo: Option<Trailer>,
 }
@@ -337,6 +345,8 @@ impl Reader<'_> {
             stage,
             deciding,
             finding,
+            auth_sent: self.auth_sent,
+            mail_sent: self.mail_sent,
             steps: self.steps,
         }
     }
@@ -392,6 +402,7 @@ impl Reader<'_> {
     /// credentials; returns the server's turn that answered them.
     fn auth(&mut self) -> Option<Turn> {
         let command = self.take(Side::Client, String::new())?;
+        self.auth_sent = true;
         let with_user = command.bytes > "AUTH LOGIN\r\n".len() as u64;
         self.steps.last_mut()?.meaning = if with_user {
             "AUTH LOGIN with the user name".into()
@@ -445,6 +456,7 @@ impl Reader<'_> {
     fn mail(mut self) -> Option<InsideTls> {
         self.exo?;
         self.take(Side::Client, "MAIL FROM".into())?;
+        self.mail_sent = true;
         let sender = self.server_any("the reply to MAIL")?;
         if sender.bytes != EXO_SENDER_OK {
             let refused = self.refusal(Stage::Mail, sender)?;
@@ -542,6 +554,8 @@ mod tests {
             turns: &t,
             at: 0,
             steps: Vec::new(),
+            auth_sent: false,
+            mail_sent: false,
             exo: exo.then(|| Trailer::for_label(13)),
         };
         let i = r.dialogue()?;
