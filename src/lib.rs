@@ -66,6 +66,7 @@ pub use report::{
     render, render_unreadable, to_json, to_json_line, to_markdown, to_text, verdict_line,
     CaptureVerdict, Format, ReportWriter, Spool, TextOptions,
 };
+pub use tls::{KeyLog, KeyLogProblem, KeyLogRead};
 
 /// The stages' own types, for the fuzz targets and the tests that drive one stage: not
 /// part of the API, and free to change.

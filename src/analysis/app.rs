@@ -1,3 +1,5 @@
+use std::sync::Arc;
+
 use crate::base::Timestamp;
 use crate::base::{Endpoint, Side};
 use crate::dialogue::Entry;
@@ -5,7 +7,7 @@ use crate::dns::DnsOverTcp;
 use crate::pop3::Pop3Session;
 use crate::smtp::SmtpSession;
 use crate::tcp::{StreamEvent, StreamSink, TcpFacts};
-use crate::tls::TlsFacts;
+use crate::tls::{KeyLog, TlsFacts};
 
 /// The mail protocol of a session.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,6 +59,7 @@ pub enum App {
     /// port 25 costs no session state).
     SmtpIdle {
         mid_stream: bool,
+        keys: Option<Arc<KeyLog>>,
     },
     // Boxed: most conversations are neither, and carry only the small variants.
     Smtp(Box<SmtpSession>),
@@ -79,6 +82,7 @@ struct Buffered {
 /// Buffers the first bytes of a conversation on an unknown port until its content tells.
 pub struct Probe {
     mid_stream: bool,
+    keys: Option<Arc<KeyLog>>,
     events: Vec<Buffered>,
     client: Vec<u8>,
     server: Vec<u8>,
@@ -90,10 +94,12 @@ pub struct Probe {
 }
 
 impl App {
-    pub fn new(_client: &Endpoint, server: &Endpoint, syn_seen: bool) -> App {
+    /// The state for a new conversation; `keys` decrypt its TLS sessions.
+    pub fn new(server: &Endpoint, syn_seen: bool, keys: Option<&Arc<KeyLog>>) -> App {
         let mid_stream = !syn_seen;
+        let keys = keys.cloned();
         if SMTP_PORTS.contains(&server.port) {
-            App::SmtpIdle { mid_stream }
+            App::SmtpIdle { mid_stream, keys }
         } else if server.port == POP3_PORT {
             App::Pop3(Box::new(Pop3Session::new(mid_stream)))
         } else if server.port == 53 {
@@ -101,6 +107,7 @@ impl App {
         } else {
             App::Probe(Probe {
                 mid_stream,
+                keys,
                 events: Vec::new(),
                 client: Vec::new(),
                 server: Vec::new(),
@@ -150,8 +157,8 @@ impl App {
 
 impl StreamSink for App {
     fn event(&mut self, side: Side, frame: u64, time: Timestamp, event: StreamEvent<'_>) {
-        if let App::SmtpIdle { mid_stream } = *self {
-            *self = App::Smtp(Box::new(SmtpSession::new(mid_stream)));
+        if let App::SmtpIdle { mid_stream, keys } = self {
+            *self = App::Smtp(Box::new(SmtpSession::with_keys(*mid_stream, keys.take())));
         }
         match self {
             App::Smtp(s) => s.event(side, frame, time, event),
@@ -239,7 +246,8 @@ impl Probe {
             &[b"EHLO ", b"HELO ", b"ehlo ", b"helo "],
         ));
         if let Some((s, c)) = smtp {
-            let session = std::cell::RefCell::new(SmtpSession::new(self.mid_stream));
+            let session =
+                std::cell::RefCell::new(SmtpSession::with_keys(self.mid_stream, self.keys.take()));
             self.replay(
                 s,
                 c,
@@ -406,7 +414,7 @@ mod tests {
                 payload,
                 missing: 0,
             };
-            t.segment(&meta, &seg, App::new);
+            t.segment(&meta, &seg, |_, server, syn| App::new(server, syn, None));
         }
         let mut all = Vec::new();
         t.finish_all(|c| all.push(c));

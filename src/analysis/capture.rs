@@ -4,7 +4,9 @@ use std::path::Path;
 use super::pipeline::Pipeline;
 use super::{involves_hosts, Analysis, CaptureProblem, Session};
 use crate::base::Timestamp;
-use crate::capture::{CaptureError, CaptureReader, Frame};
+use crate::capture::{CaptureError, CaptureReader, Frame, Item};
+use crate::tls::KeyLog;
+use std::sync::Arc;
 
 /// What a frame source has next.
 pub(crate) enum Next<'a> {
@@ -13,6 +15,8 @@ pub(crate) enum Next<'a> {
     /// No frame, but the clock reads this (a live source, between packets).
     #[cfg_attr(not(test), allow(dead_code))] // made by live sources, and by the tests
     Tick(Timestamp),
+    /// TLS key log text the capture carries (a pcapng Decryption Secrets Block).
+    Secrets(Vec<u8>),
     /// The input is over.
     End,
 }
@@ -27,9 +31,10 @@ pub(crate) trait FrameSource: Send {
 
 impl FrameSource for CaptureReader {
     fn next(&mut self) -> Result<Next<'_>, CaptureError> {
-        Ok(match self.next_frame()? {
-            Some(frame) => Next::Frame(frame),
-            None => Next::End,
+        Ok(match self.next_item()? {
+            Item::Frame(frame) => Next::Frame(frame),
+            Item::Secrets(text) => Next::Secrets(text),
+            Item::End => Next::End,
         })
     }
 
@@ -49,6 +54,9 @@ pub struct Options {
     pub hosts: Vec<ipnet::IpNet>,
     /// Compute the file's size and SHA-256 while reading it ([`Analysis::digest`]).
     pub digest: bool,
+    /// TLS secrets (read with [`KeyLog::add`]) to decrypt the sessions after STARTTLS;
+    /// the secrets a pcapng file carries are used as well.
+    pub keys: Option<Arc<KeyLog>>,
 }
 
 /// An open capture: an iterator over its SMTP and POP3 sessions, each handed on as soon
@@ -117,7 +125,7 @@ impl Capture {
         Capture {
             name,
             source,
-            pipeline: Pipeline::default(),
+            pipeline: Pipeline::with_keys(options.keys.clone()),
             hosts: options.hosts.clone(),
             error: None,
             ended: false,
@@ -167,6 +175,7 @@ impl Iterator for Capture {
             match self.source.next() {
                 Ok(Next::Frame(frame)) => self.pipeline.frame(&frame),
                 Ok(Next::Tick(now)) => self.pipeline.tick(now),
+                Ok(Next::Secrets(text)) => self.pipeline.secrets(&text),
                 Ok(Next::End) => {
                     self.ended = true;
                     self.pipeline.end();

@@ -1,5 +1,6 @@
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap, VecDeque};
+use std::sync::Arc;
 
 use super::app::{is_server_port, App};
 use super::{Analysis, CaptureProblem, DnsName, Session};
@@ -8,6 +9,7 @@ use crate::capture::Frame;
 use crate::dns::DnsLog;
 use crate::packet::{PacketDecoder, Transport};
 use crate::tcp::{Connection, ConnectionTable, SegmentMeta, TableLimits};
+use crate::tls::KeyLog;
 
 /// One capture's analysis, without input or output of its own (sans-IO): frames and
 /// clock ticks go in, finished sessions come out in order of their first frame.
@@ -25,6 +27,8 @@ pub(crate) struct Pipeline {
     scan_every: u64,
     /// The first frame of the oldest conversation still open, as last scanned.
     open: u64,
+    /// TLS secrets: the key log given, and those the capture carries.
+    keys: Option<Arc<KeyLog>>,
 }
 
 impl Default for Pipeline {
@@ -42,11 +46,27 @@ impl Default for Pipeline {
             since_scan: 0,
             scan_every: SCAN_EVERY,
             open: 0,
+            keys: None,
         }
     }
 }
 
 impl Pipeline {
+    /// A pipeline that decrypts the TLS sessions `keys` has secrets for.
+    pub(crate) fn with_keys(keys: Option<Arc<KeyLog>>) -> Self {
+        Pipeline {
+            keys,
+            ..Pipeline::default()
+        }
+    }
+
+    /// Key log text the capture carries (a pcapng Decryption Secrets Block): it decrypts
+    /// the conversations that begin after it.
+    pub(crate) fn secrets(&mut self, text: &[u8]) {
+        let keys = self.keys.get_or_insert_with(Arc::default);
+        Arc::make_mut(keys).add(text);
+    }
+
     /// Takes one captured frame.
     pub(crate) fn frame(&mut self, frame: &Frame<'_>) {
         self.first_time.get_or_insert(frame.time);
@@ -80,7 +100,9 @@ impl Pipeline {
                         port: seg.dst_port,
                     },
                 };
-                self.table.segment(&meta, seg, App::new);
+                let keys = self.keys.as_ref();
+                self.table
+                    .segment(&meta, seg, |_, server, syn| App::new(server, syn, keys));
                 self.since_scan += 1;
                 self.after_segment();
             }

@@ -12,5 +12,6 @@ mod source;
 
 pub use digest::FileDigest;
 pub use error::{CaptureError, CaptureErrorKind};
+pub(crate) use reader::Item;
 pub use reader::{CaptureFormat, CaptureReader, Frame, LinkType};
 pub use sniff::{sniff, Format};

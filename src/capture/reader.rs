@@ -1,7 +1,7 @@
 use std::io::{Cursor, Read};
 use std::path::Path;
 
-use pcap_parser::pcapng::Block;
+use pcap_parser::pcapng::{Block, SecretsType};
 use pcap_parser::traits::{PcapNGPacketBlock, PcapReaderIterator};
 use pcap_parser::{LegacyPcapReader, PcapBlockOwned, PcapError, PcapNGReader};
 
@@ -99,6 +99,10 @@ pub struct CaptureReader {
     frames: u64,
     done: bool,
     digest: Option<DigestHandle>,
+    /// The packet `advance` found last, while not consumed.
+    current: Option<PacketAt>,
+    /// Bytes of key log text handed on so far.
+    secrets_read: usize,
 }
 
 enum Step {
@@ -110,7 +114,28 @@ enum Step {
         len: usize,
     },
     Skip,
+    /// TLS key log text.
+    Secrets(Vec<u8>),
 }
+
+/// What the reader has next, as [`CaptureReader::next_item`] gives it.
+pub(crate) enum Item<'a> {
+    Frame(Frame<'a>),
+    Secrets(Vec<u8>),
+    End,
+}
+
+/// A packet's interface, time, and the offset and length of its data in the buffer.
+type PacketAt = (usize, Timestamp, usize, usize);
+
+enum Advanced {
+    Packet(PacketAt),
+    Secrets(Vec<u8>),
+}
+
+/// Key log text taken from a capture's secrets blocks (a hostile file's are not let
+/// grow past this).
+const MAX_SECRETS: usize = 16 << 20;
 
 impl CaptureReader {
     /// Opens the capture at `path` (`-` for standard input); with `digest`, the file's
@@ -213,6 +238,8 @@ impl CaptureReader {
             frames: 0,
             done: false,
             digest: None,
+            current: None,
+            secrets_read: 0,
         })
     }
 
@@ -239,29 +266,38 @@ impl CaptureReader {
     ///
     /// # Errors
     /// The capture is damaged or cut off at the offset the error names.
+    #[cfg_attr(not(feature = "internals"), allow(dead_code))] // the fuzz target reads frames alone
     pub fn next_frame(&mut self) -> Result<Option<Frame<'_>>, CaptureError> {
+        loop {
+            // Borrowck: the frame is taken again once the loop has decided to return it.
+            match self.next_item()? {
+                Item::Frame(_) => break,
+                Item::Secrets(_) => {}
+                Item::End => return Ok(None),
+            }
+        }
+        Ok(self.current_frame())
+    }
+
+    /// The next frame or TLS key log text (from a pcapng Decryption Secrets Block), in
+    /// file order; `End` at the end. After an error the reader is finished.
+    ///
+    /// # Errors
+    /// As [`CaptureReader::next_frame`].
+    pub(crate) fn next_item(&mut self) -> Result<Item<'_>, CaptureError> {
         if self.done {
-            return Ok(None);
+            return Ok(Item::End);
         }
         match self.advance() {
-            Ok(Some((iface, time, at, len))) => {
+            Ok(Some(Advanced::Packet(packet))) => {
                 self.frames += 1;
-                let link_type = self
-                    .interfaces
-                    .get(iface)
-                    .map_or(self.legacy_link, |i| i.link_type);
-                // The record is not consumed yet: its bytes are where the parser saw them.
-                let data = self.inner.data().get(at..at + len).unwrap_or_default();
-                Ok(Some(Frame {
-                    number: self.frames,
-                    time,
-                    link_type,
-                    data,
-                }))
+                self.current = Some(packet);
+                Ok(self.current_frame().map_or(Item::End, Item::Frame))
             }
+            Ok(Some(Advanced::Secrets(text))) => Ok(Item::Secrets(text)),
             Ok(None) => {
                 self.done = true;
-                Ok(None)
+                Ok(Item::End)
             }
             Err(e) => {
                 self.done = true;
@@ -270,9 +306,26 @@ impl CaptureReader {
         }
     }
 
+    fn current_frame(&self) -> Option<Frame<'_>> {
+        let (iface, time, at, len) = self.current?;
+        let link_type = self
+            .interfaces
+            .get(iface)
+            .map_or(self.legacy_link, |i| i.link_type);
+        // The record is not consumed yet: its bytes are where the parser saw them.
+        let data = self.inner.data().get(at..at + len).unwrap_or_default();
+        Some(Frame {
+            number: self.frames,
+            time,
+            link_type,
+            data,
+        })
+    }
+
     /// The next packet: its interface, time, and the offset and length of its data in
     /// `self.inner.data()`. Frames are not copied.
-    fn advance(&mut self) -> Result<Option<(usize, Timestamp, usize, usize)>, CaptureError> {
+    fn advance(&mut self) -> Result<Option<Advanced>, CaptureError> {
+        self.current = None;
         if self.pending_consume > 0 {
             // No shift on consume: the buffer is compacted once per refill, not each time
             // half of it has been read.
@@ -310,7 +363,19 @@ impl CaptureReader {
                     },
                 )) => {
                     self.pending_consume = size;
-                    return Ok(Some((iface, time, addr.wrapping_sub(base), len)));
+                    return Ok(Some(Advanced::Packet((
+                        iface,
+                        time,
+                        addr.wrapping_sub(base),
+                        len,
+                    ))));
+                }
+                Ok((size, Step::Secrets(text))) => {
+                    self.inner.consume_noshift(size);
+                    self.secrets_read += text.len();
+                    if self.secrets_read <= MAX_SECRETS {
+                        return Ok(Some(Advanced::Secrets(text)));
+                    }
                 }
                 Ok((size, Step::Skip)) => self.inner.consume_noshift(size),
                 Err(Next::Eof) => return Ok(None),
@@ -510,6 +575,9 @@ fn interpret(
                 if ub.block_type == OPB_MAGIC || ub.block_type.swap_bytes() == OPB_MAGIC =>
             {
                 obsolete_packet(ub.data, ctx, offset)
+            }
+            Block::DecryptionSecrets(dsb) if dsb.secrets_type == SecretsType::TlsKeyLog => {
+                Ok(Step::Secrets(dsb.data.to_vec()))
             }
             _ => Ok(Step::Skip),
         },

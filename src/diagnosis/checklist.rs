@@ -23,6 +23,8 @@ pub struct SettingsSeen {
     pub user: Option<String>,
     /// The password crossed in clear.
     pub password_in_clear: bool,
+    /// A password was read from a decrypted TLS session (it crossed encrypted).
+    pub password_in_tls: bool,
     pub sender: Option<String>,
     /// A POP3 login was seen (POP before SMTP).
     pub pop3_login: bool,
@@ -74,7 +76,8 @@ impl SettingsSeen {
                         seen.auth.get_or_insert_with(|| argument.clone());
                     }
                     "MAIL" => {
-                        mail = true;
+                        // A MAIL read from a decrypted session does not say TLS was off.
+                        mail |= !e.tls;
                         if seen.sender.is_none() {
                             seen.sender = address(argument);
                         }
@@ -85,7 +88,8 @@ impl SettingsSeen {
                     if seen.user.is_none() {
                         seen.user.clone_from(&auth.username);
                     }
-                    seen.password_in_clear |= auth.redacted;
+                    seen.password_in_clear |= auth.redacted && !e.tls;
+                    seen.password_in_tls |= auth.redacted && e.tls;
                 }
                 _ => {}
             }
@@ -122,6 +126,7 @@ impl SettingsSeen {
             self.user.clone_from(&other.user);
         }
         self.password_in_clear |= other.password_in_clear;
+        self.password_in_tls |= other.password_in_tls;
         if self.sender.is_none() {
             self.sender.clone_from(&other.sender);
         }
@@ -300,9 +305,13 @@ impl List<'_> {
             || self.seen.password_in_clear;
         self.push(
             "Password",
-            self.seen
-                .password_in_clear
-                .then(|| "sent in clear (withheld here): treat it as exposed".to_string()),
+            if self.seen.password_in_clear {
+                Some("sent in clear (withheld here): treat it as exposed".to_string())
+            } else {
+                self.seen
+                    .password_in_tls
+                    .then(|| "sent inside TLS (decrypted, withheld here)".to_string())
+            },
             if self.seen.password_in_clear {
                 "a new password (or app password), sent only after STARTTLS".to_string()
             } else {

@@ -57,6 +57,8 @@ pub enum Basis {
     Observed,
     /// From the lengths of the encrypted records ([`SessionDiagnosis::inside_tls`]).
     Inferred,
+    /// From the dialogue inside TLS, decrypted with the secrets of a key log.
+    Decrypted,
 }
 
 /// What the diagnosis adds to a session.
@@ -198,7 +200,7 @@ impl Summary {
     pub fn add_session(&mut self, sd: &SessionDiagnosis) {
         self.sessions += 1;
         let delivered = sd.outcome == Outcome::Delivered;
-        self.delivered |= delivered && sd.basis == Basis::Observed;
+        self.delivered |= delivered && sd.basis != Basis::Inferred;
         self.delivered_inferred |= delivered && sd.basis == Basis::Inferred;
         self.encrypted_transfer |= sd.outcome == Outcome::EncryptedMessageTransferred;
         self.incomplete |= sd.outcome == Outcome::Incomplete;
@@ -431,6 +433,8 @@ impl Diagnoser {
         let sd = SessionDiagnosis {
             basis: if inside.is_some() {
                 Basis::Inferred
+            } else if outcome::decrypted(s) {
+                Basis::Decrypted
             } else {
                 Basis::Observed
             },
@@ -559,7 +563,7 @@ impl Diagnoser {
 
 /// Whether a password or a message body crossed the network in clear in this session.
 fn sent_in_clear(s: &Session) -> bool {
-    s.dialogue.iter().any(|e| match &e.kind {
+    s.dialogue.iter().filter(|e| !e.tls).any(|e| match &e.kind {
         EntryKind::Auth { auth } => auth.redacted,
         EntryKind::Body { body } => body.bytes > 0,
         _ => false,

@@ -2,7 +2,7 @@ use crate::analysis::{Protocol, Session};
 use crate::base::Side;
 use crate::dialogue::{Answered, EntryKind, Verb};
 use crate::tcp::Handshake;
-use crate::tls::TlsFacts;
+use crate::tls::{DecryptionStatus, TlsFacts};
 
 /// How a session ended, as far as the capture shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -310,6 +310,8 @@ pub fn outcome(
         EntryKind::Tls { tls } if e.from == Side::Client => Some(tls.looks_like_tls),
         _ => None,
     });
+    // Decrypted, the dialogue inside TLS decides as one in clear text would.
+    let client_tls = client_tls.filter(|_| !decrypted(session));
     if client_tls == Some(false) {
         // After the switch to TLS the bytes are not TLS records (a decrypted capture):
         // what happened there is not parsed.
@@ -354,4 +356,15 @@ pub fn outcome(
         return (Outcome::TestOnly, None, None);
     }
     (Outcome::Incomplete, None, None)
+}
+
+/// Whether the dialogue went on inside TLS, decrypted with the key log, and every record
+/// decrypted (a session whose records stopped decrypting is judged as an encrypted one).
+pub fn decrypted(session: &Session) -> bool {
+    let opened = session
+        .tls
+        .as_ref()
+        .and_then(|t| t.decryption.as_ref())
+        .is_some_and(|d| d.status == DecryptionStatus::Decrypted);
+    opened && session.dialogue.iter().any(|e| e.tls)
 }

@@ -307,10 +307,12 @@ fn refusals(f: &mut Findings, r: &Rule<'_>) {
 /// Passwords that crossed in clear.
 fn credentials(f: &mut Findings, r: &Rule<'_>) {
     let Rule { s, id, .. } = *r;
-    // The user name lines (shown) and password lines (withheld) of exchanges in clear.
+    // The user name lines (shown) and password lines (withheld) of exchanges in clear;
+    // those read from a decrypted TLS session crossed encrypted.
     let auth_lines: Vec<(bool, Evidence)> = s
         .dialogue
         .iter()
+        .filter(|e| !e.tls)
         .filter_map(|e| match &e.kind {
             EntryKind::Auth { auth } if auth.redacted || auth.username.is_some() => {
                 let user = auth

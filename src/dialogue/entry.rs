@@ -12,6 +12,8 @@ pub struct Entry {
     pub time: Timestamp,
     pub from: Side,
     pub kind: EntryKind,
+    /// Sent inside TLS, read from its decryption.
+    pub tls: bool,
 }
 
 #[derive(Clone, Debug)]

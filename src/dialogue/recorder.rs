@@ -14,6 +14,8 @@ pub struct Recorder {
     max: usize,
     /// Per side, the not-parsed entry that more bytes for the same reason extend.
     unparsed: [Option<usize>; 2],
+    /// The dialogue goes on inside a decrypted TLS session: later entries are marked.
+    pub inside_tls: bool,
 }
 
 /// Where an entry made at the first byte it covers (a body, a TLS part) is.
@@ -51,6 +53,7 @@ impl Recorder {
             dropped: 0,
             max,
             unparsed: [None, None],
+            inside_tls: false,
         }
     }
 
@@ -78,6 +81,7 @@ impl Recorder {
             time,
             from,
             kind,
+            tls: self.inside_tls,
         });
         Some(self.entries.len() - 1)
     }

@@ -10,11 +10,12 @@ use crate::analysis::{Analysis, Session};
 use crate::base::Side;
 use crate::diagnosis::checklist::{self, Check};
 use crate::diagnosis::{
-    Diagnosis, Finding, Happened, Named, SessionDiagnosis, Severity, Summary, Verdict, SHARP_SMTP,
-    SUPPORTED,
+    Basis, Diagnosis, Finding, Happened, Named, SessionDiagnosis, Severity, Summary, Verdict,
+    SHARP_SMTP, SUPPORTED,
 };
 use crate::dialogue::{clip, BodyKind, EntryKind};
 use crate::tcp::{CloseHow, Handshake};
+use crate::tls::{DecryptionFact, DecryptionStatus};
 
 /// How the text report is rendered.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -469,6 +470,9 @@ fn inside_tls(s: &Session, sd: &SessionDiagnosis) -> Option<String> {
         );
     }
     out.push('\n');
+    if let Some(d) = &tls.decryption {
+        out.push_str(&decryption(d));
+    }
     match &sd.inside_tls {
         Some(i) => {
             out.push_str("    read from the encrypted record lengths (no keys): each turn's plaintext bytes\n");
@@ -483,12 +487,35 @@ fn inside_tls(s: &Session, sd: &SessionDiagnosis) -> Option<String> {
                 );
             }
         }
+        None if sd.basis == Basis::Decrypted => {}
         None if tls.established => out.push_str(
             "    the record lengths do not tell what happened inside (the outcome stays unknown rather than guessed)\n",
         ),
         None => {}
     }
     Some(out)
+}
+
+/// What became of decrypting the session with the key log, when one was given.
+fn decryption(d: &DecryptionFact) -> String {
+    match d.status {
+        DecryptionStatus::Decrypted => format!(
+            "    decrypted with the key log: {} records, {} bytes of the dialogue, read as if in clear text (the transcript marks them *)\n",
+            d.records, d.plaintext_bytes
+        ),
+        DecryptionStatus::NothingOpened => {
+            "    the key log has this session's secrets, but no encrypted record came to decrypt\n".into()
+        }
+        DecryptionStatus::NoKeys => {
+            "    not decrypted: the key log has no secrets for this session (its client random)\n".into()
+        }
+        DecryptionStatus::Unusable(why) => format!("    not decrypted: {why}\n"),
+        DecryptionStatus::Failed { side, frame } => format!(
+            "    not decrypted: the {} record in frame {frame} does not decrypt with the secrets logged ({} records did before it): a key log from another session or program, or a damaged record; judged as encrypted\n",
+            if side == Side::Client { "client's" } else { "server's" },
+            d.records
+        ),
+    }
 }
 
 fn transcript(out: &mut String, s: &Session) {
@@ -520,7 +547,7 @@ fn transcript(out: &mut String, s: &Session) {
             Side::Client => "C",
             Side::Server => "S",
         };
-        let head = format!("   {:>7}  {who}  ", e.frame);
+        let head = format!("   {:>7}  {who}{} ", e.frame, if e.tls { '*' } else { ' ' });
         let pad = " ".repeat(head.chars().count());
         let body: Vec<String> = match &e.kind {
             EntryKind::Command { command, argument, truncated, repeated, .. } => {

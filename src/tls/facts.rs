@@ -53,6 +53,36 @@ pub struct TlsFacts {
     pub sealed: Vec<SealedRecord>,
     /// Encrypted records past the bound, counted only.
     pub sealed_not_kept: u64,
+    /// With a key log: whether the records were decrypted.
+    pub decryption: Option<DecryptionFact>,
+}
+
+/// What became of decrypting a session with the key log given.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DecryptionFact {
+    pub status: DecryptionStatus,
+    /// Records decrypted.
+    pub records: u64,
+    /// Application data they held.
+    pub plaintext_bytes: u64,
+    /// TLS 1.3 handshake records passed by (their secret was not logged).
+    pub skipped: u64,
+}
+
+/// Whether a session was decrypted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DecryptionStatus {
+    /// Its records were decrypted.
+    Decrypted,
+    /// The key log has no secrets for this session (its client random).
+    NoKeys,
+    /// The secrets are there, but the session cannot be decrypted with them.
+    Unusable(super::decrypt::Unusable),
+    /// From this record on (a side, a frame), the records do not decrypt with the secrets
+    /// logged: wrong secrets, or a damaged record.
+    Failed { side: Side, frame: u64 },
+    /// The keys were made, but no encrypted record came to open.
+    NothingOpened,
 }
 
 /// One encrypted record (or, in a long run of one side's, the rest of the run): who sent

@@ -1,16 +1,20 @@
 //! Stage 4: what a capture shows of a TLS session without decrypting it: the hellos, the
 //! server certificate (TLS 1.2 and older send it in clear), alerts, and the count and
-//! size of encrypted records in each direction.
+//! size of encrypted records in each direction; with a key log, what they hold.
 
+pub mod decrypt;
 mod facts;
+mod keylog;
 mod observer;
 mod overhead;
 
+pub use decrypt::Unusable;
 pub use facts::{
-    AlertFact, AlertLevel, CertificateFact, ClientHelloFact, SealedRecord, ServerHelloFact,
-    TlsFacts, TlsVersion,
+    AlertFact, AlertLevel, CertificateFact, ClientHelloFact, DecryptionFact, DecryptionStatus,
+    SealedRecord, ServerHelloFact, TlsFacts, TlsVersion,
 };
-pub use observer::TlsObserver;
+pub use keylog::{KeyLog, KeyLogProblem, KeyLogRead, SessionSecrets};
+pub use observer::{Plaintext, TlsObserver};
 pub use overhead::record_overhead;
 
 /// Name of a TLS protocol version number.

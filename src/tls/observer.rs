@@ -3,11 +3,15 @@ use tls_parser::{
     TlsMessageHandshake,
 };
 
+use std::sync::Arc;
+
+use super::decrypt::{Decryptor, Opened};
 use super::exo_accepts_cipher;
 use super::facts::{
-    AlertFact, AlertLevel, CertificateFact, ClientHelloFact, SealedRecord, ServerHelloFact,
-    TlsFacts, TlsVersion,
+    AlertFact, AlertLevel, CertificateFact, ClientHelloFact, DecryptionFact, DecryptionStatus,
+    SealedRecord, ServerHelloFact, TlsFacts, TlsVersion,
 };
+use super::keylog::{ClientRandom, KeyLog};
 use crate::base::Side;
 
 const RECORD_HEADER: usize = 5;
@@ -44,16 +48,52 @@ struct Direction {
     lost: bool,
 }
 
-/// Follows the TLS records of both directions of one connection.
-#[derive(Debug, Default)]
+/// Decrypted application data, for the protocol inside TLS.
+#[derive(Debug)]
+pub struct Plaintext {
+    pub side: Side,
+    /// The frame where its record ended (where Wireshark shows the decrypted data).
+    pub frame: u64,
+    pub data: Vec<u8>,
+}
+
+/// Follows the TLS records of both directions of one connection; with a key log holding
+/// the session's secrets, decrypts them.
+#[derive(Default)]
 pub struct TlsObserver {
     client: Direction,
     server: Direction,
     tls13: bool,
     pub facts: TlsFacts,
+    keys: Option<Arc<KeyLog>>,
+    client_random: Option<ClientRandom>,
+    decryptor: Option<Decryptor>,
+    plaintext: Vec<Plaintext>,
+}
+
+impl std::fmt::Debug for TlsObserver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsObserver")
+            .field("facts", &self.facts)
+            .field("decrypting", &self.decryptor.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl TlsObserver {
+    /// An observer that decrypts the session when `keys` has its secrets.
+    pub fn with_keys(keys: Option<Arc<KeyLog>>) -> Self {
+        TlsObserver {
+            keys,
+            ..TlsObserver::default()
+        }
+    }
+
+    /// Application data decrypted since last asked, in the order it was sent.
+    pub fn take_plaintext(&mut self) -> Vec<Plaintext> {
+        std::mem::take(&mut self.plaintext)
+    }
+
     pub fn feed(&mut self, side: Side, mut data: &[u8], frame: u64) {
         let dir = self.dir(side);
         if dir.lost {
@@ -103,7 +143,9 @@ impl TlsObserver {
             if rest.len() < n {
                 let encrypted = self.dir(side).encrypted;
                 let kind = rest[0];
-                if kind == APPLICATION_DATA || (kind == HANDSHAKE && encrypted) {
+                if (kind == APPLICATION_DATA || (kind == HANDSHAKE && encrypted))
+                    && self.decryptor.is_none()
+                {
                     // Only its length matters: count it now, pass its body by.
                     let first = if at == 0 { first_frame } else { frame };
                     self.encrypted_record(side, kind, n - RECORD_HEADER, first);
@@ -156,30 +198,114 @@ impl TlsObserver {
                 // In TLS 1.3 this is a compatibility record; encryption began with the hellos.
                 self.dir(side).encrypted = true;
             }
-            ALERT if !encrypted && body.len() == 2 => {
-                let fatal = body[0] == 2;
-                self.facts.alerts.push(AlertFact {
-                    frame,
-                    from: side,
-                    level: if fatal {
-                        AlertLevel::Fatal
-                    } else {
-                        AlertLevel::Warning
-                    },
-                    description: Some(super::alert_meaning(body[1]).into()),
-                    code: Some(body[1]),
-                });
-            }
-            ALERT => self.facts.alerts.push(AlertFact {
-                frame,
-                from: side,
-                level: AlertLevel::Encrypted,
-                description: None,
-                code: None,
-            }),
-            APPLICATION_DATA | HANDSHAKE => self.encrypted_record(side, kind, body.len(), frame),
+            ALERT if !encrypted && body.len() == 2 => self.alert(side, body, frame),
+            // TLS 1.3 sends its alerts as application data once encrypted.
+            ALERT if self.tls13 => self.alert(side, &[], frame),
+            ALERT => match self.decrypt(side, record, frame) {
+                Some((ALERT, alert)) => self.alert(side, &alert, frame),
+                _ => self.alert(side, &[], frame),
+            },
+            APPLICATION_DATA | HANDSHAKE => self.sealed_record(side, record, frame),
             _ => {}
         }
+    }
+
+    /// An encrypted record: its length is kept; decrypted, its content is handed on.
+    fn sealed_record(&mut self, side: Side, record: &[u8], frame: u64) {
+        match self.decrypt(side, record, frame) {
+            // TLS 1.3 hides an alert in an application-data record.
+            Some((ALERT, alert)) => return self.alert(side, &alert, frame),
+            Some((APPLICATION_DATA, data)) if !data.is_empty() => {
+                self.plaintext.push(Plaintext { side, frame, data });
+            }
+            // Finished, session tickets, key updates.
+            _ => {}
+        }
+        self.encrypted_record(side, record[0], record.len() - RECORD_HEADER, frame);
+    }
+
+    /// An alert whose content is `body` (empty: encrypted, not decrypted).
+    fn alert(&mut self, side: Side, body: &[u8], frame: u64) {
+        let (level, code) = match body {
+            [1, code] => (AlertLevel::Warning, Some(*code)),
+            [2, code] => (AlertLevel::Fatal, Some(*code)),
+            _ => (AlertLevel::Encrypted, None),
+        };
+        self.facts.alerts.push(AlertFact {
+            frame,
+            from: side,
+            level,
+            description: code.map(|c| super::alert_meaning(c).into()),
+            code,
+        });
+    }
+
+    /// Decrypts the record when the session's keys are known: its content type and
+    /// plaintext.
+    fn decrypt(&mut self, side: Side, record: &[u8], frame: u64) -> Option<(u8, Vec<u8>)> {
+        let decryptor = self.decryptor.as_mut()?;
+        let header: [u8; RECORD_HEADER] = record.get(..RECORD_HEADER)?.try_into().ok()?;
+        let fact = self.facts.decryption.as_mut()?;
+        match decryptor.open(side, header, &record[RECORD_HEADER..]) {
+            Opened::Plain {
+                content_type,
+                plaintext,
+            } => {
+                fact.records += 1;
+                if content_type == APPLICATION_DATA {
+                    fact.plaintext_bytes += plaintext.len() as u64;
+                }
+                if fact.status == DecryptionStatus::NothingOpened {
+                    fact.status = DecryptionStatus::Decrypted;
+                }
+                Some((content_type, plaintext))
+            }
+            Opened::Skipped => {
+                fact.skipped += 1;
+                None
+            }
+            Opened::Failed => {
+                if !matches!(fact.status, DecryptionStatus::Failed { .. }) {
+                    fact.status = DecryptionStatus::Failed { side, frame };
+                }
+                None
+            }
+        }
+    }
+
+    /// The hellos are known: find the session's secrets and make its keys.
+    fn start_decryption(
+        &mut self,
+        hello: &tls_parser::TlsServerHelloContents<'_>,
+        version: u16,
+        etm: bool,
+    ) {
+        let Some(keys) = &self.keys else { return };
+        let status = match self
+            .client_random
+            .and_then(|r| keys.get(&r).map(|s| (r, s)))
+        {
+            None => DecryptionStatus::NoKeys,
+            Some((random, secrets)) => {
+                let server_random: Option<[u8; 32]> = hello.random.try_into().ok();
+                match server_random.map(|server| {
+                    Decryptor::new(hello.cipher.0, version, &random, &server, secrets, etm)
+                }) {
+                    Some(Ok(d)) => {
+                        self.decryptor = Some(d);
+                        DecryptionStatus::NothingOpened
+                    }
+                    Some(Err(why)) => DecryptionStatus::Unusable(why),
+                    None => DecryptionStatus::NoKeys,
+                }
+            }
+        };
+        self.facts.decryption = Some(DecryptionFact {
+            status,
+            records: 0,
+            plaintext_bytes: 0,
+            skipped: 0,
+        });
     }
 
     /// A record whose content is encrypted: only its length counts.
@@ -262,6 +388,7 @@ impl TlsObserver {
     fn handshake(&mut self, side: Side, hs: TlsMessageHandshake<'_>, frame: u64) {
         match hs {
             TlsMessageHandshake::ClientHello(ch) if side == Side::Client => {
+                self.client_random = ch.random.try_into().ok();
                 let mut versions: Vec<u16> = vec![ch.version.0];
                 let mut sni = None;
                 if let Some(Ok((_, exts))) = ch.ext.map(parse_tls_extensions) {
@@ -297,12 +424,17 @@ impl TlsObserver {
             }
             TlsMessageHandshake::ServerHello(sh) if side == Side::Server => {
                 let mut version = sh.version.0;
+                let mut encrypt_then_mac = false;
                 if let Some(Ok((_, exts))) = sh.ext.map(parse_tls_extensions) {
                     for e in exts {
-                        if let TlsExtension::SupportedVersions(v) = e {
-                            if let Some(v) = v.first() {
-                                version = v.0;
+                        match e {
+                            TlsExtension::SupportedVersions(v) => {
+                                if let Some(v) = v.first() {
+                                    version = v.0;
+                                }
                             }
+                            TlsExtension::EncryptThenMac => encrypt_then_mac = true,
+                            _ => {}
                         }
                     }
                 }
@@ -316,6 +448,7 @@ impl TlsObserver {
                     cipher,
                     suite: sh.cipher.0,
                 });
+                self.start_decryption(&sh, version, encrypt_then_mac);
                 if version == 0x0304 {
                     // Everything after the hellos is encrypted in TLS 1.3.
                     self.tls13 = true;

@@ -41,6 +41,10 @@ pub struct AnalyzeArgs {
     /// Keep only the sessions of this device or server (an IP address or a CIDR range; repeatable).
     #[arg(long, value_name = "IP|CIDR", value_parser = parse_host)]
     pub host: Vec<ipnet::IpNet>,
+    /// TLS secrets in the NSS key log format (`SSLKEYLOGFILE`) to decrypt the dialogue
+    /// after STARTTLS (repeatable); the secrets a pcapng file carries are used as well.
+    #[arg(long, value_name = "FILE")]
+    pub keylog: Vec<PathBuf>,
     /// List only findings of this severity or worse.
     #[arg(
         long,

@@ -80,6 +80,8 @@ pub struct Run {
     pub min_severity: Severity,
     /// Keep only the sessions of these devices or servers (empty: all).
     pub hosts: Vec<ipnet::IpNet>,
+    /// TLS secrets given with `--keylog`.
+    pub keys: Option<std::sync::Arc<smtpcap::KeyLog>>,
 }
 
 /// Exit statuses, as linters use them: the worst over all captures wins.
@@ -140,6 +142,7 @@ pub fn run_one_into(
         hosts: run.hosts.clone(),
         // Only the escalation report names the file by its hash.
         digest: run.format == smtpcap::Format::Markdown,
+        keys: run.keys.clone(),
     };
     let name = input.path.display().to_string();
     let rendered = match Capture::open_with(&input.path, &options) {

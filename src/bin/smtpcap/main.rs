@@ -5,13 +5,16 @@
 mod args;
 mod batch;
 
-use std::io::{self, IsTerminal, Write};
+use std::fs::File;
+use std::io::{self, IsTerminal, Read, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{CommandFactory, Parser};
-use smtpcap::TextOptions;
 use smtpcap::CATALOGUE;
+use smtpcap::{KeyLog, TextOptions};
 
 use args::{AnalyzeArgs, Cli, Color, Command, Format};
 use batch::{CaptureResult, Status};
@@ -54,6 +57,47 @@ fn written_or_closed(written: io::Result<()>) -> anyhow::Result<bool> {
     }
 }
 
+/// Key log files are small (a line per TLS session); past this, it is not one.
+const MAX_KEYLOG: u64 = 256 << 20;
+
+/// Reads the `--keylog` files; a file with no secret at all is refused, its bad lines
+/// are named on standard error.
+fn read_keylogs(paths: &[PathBuf]) -> anyhow::Result<Option<Arc<KeyLog>>> {
+    if paths.is_empty() {
+        return Ok(None);
+    }
+    let mut keys = KeyLog::default();
+    for path in paths {
+        let name = path.display();
+        let mut text = Vec::new();
+        File::open(path)
+            .and_then(|f| f.take(MAX_KEYLOG + 1).read_to_end(&mut text))
+            .with_context(|| format!("cannot read the key log {name}"))?;
+        anyhow::ensure!(
+            text.len() as u64 <= MAX_KEYLOG,
+            "{name}: larger than {} MiB, not a key log",
+            MAX_KEYLOG >> 20
+        );
+        let read = keys.add(&text);
+        for p in &read.problems {
+            eprintln!("smtpcap: {name}: line {}: {} (skipped)", p.line, p.what);
+        }
+        if read.skipped > read.problems.len() {
+            eprintln!(
+                "smtpcap: {name}: {} more lines skipped",
+                read.skipped - read.problems.len()
+            );
+        }
+        anyhow::ensure!(
+            read.secrets > 0,
+            "{name}: no TLS secret in it; a key log (SSLKEYLOGFILE) has lines like \
+             `CLIENT_RANDOM <64 hex digits> <96 hex digits>` or \
+             `SERVER_TRAFFIC_SECRET_0 <64 hex digits> <hex>`"
+        );
+    }
+    Ok(Some(Arc::new(keys)))
+}
+
 fn analyze(args: &AnalyzeArgs, out: &mut dyn Write) -> anyhow::Result<Status> {
     let color = match args.color {
         Color::Always => true,
@@ -73,6 +117,7 @@ fn analyze(args: &AnalyzeArgs, out: &mut dyn Write) -> anyhow::Result<Status> {
         format,
         min_severity: args.min_severity,
         hosts: args.host.clone(),
+        keys: read_keylogs(&args.keylog)?,
     };
     let inputs = batch::expand(&args.paths);
     anyhow::ensure!(

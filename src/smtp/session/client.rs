@@ -17,6 +17,7 @@ impl SmtpSession {
                     if self.commands == 0
                         && self.client_lines.is_empty()
                         && data[0] == TLS_HANDSHAKE
+                        && !self.inside_tls()
                     {
                         // Implicit TLS: a ClientHello where a command should be.
                         self.start_tls(Side::Client, frame, time);
@@ -65,7 +66,7 @@ impl SmtpSession {
                         self.start_tls(Side::Client, frame, time);
                         continue;
                     }
-                    self.add_tls(Side::Client, entry, data, frame);
+                    self.add_tls(Side::Client, entry, data, frame, time);
                     data = &[];
                 }
                 ClientMode::Resync { at_line_start } => {
@@ -371,6 +372,8 @@ impl SmtpSession {
             return;
         };
         let first = held.first().map(|h| h.data.as_slice()).unwrap_or_default();
+        // Inside a decrypted TLS session, a second STARTTLS starts nothing we could follow.
+        let inside = self.inside_tls();
         self.client = match (what, code) {
             (Awaiting::Data, Some(354)) => ClientMode::Body {
                 entry: Slot::Unmade,
@@ -384,10 +387,10 @@ impl SmtpSession {
                     gaps: false,
                 }
             }
-            (Awaiting::StartTls, Some(220)) => ClientMode::Tls {
+            (Awaiting::StartTls, Some(220)) if !inside => ClientMode::Tls {
                 entry: Slot::Unmade,
             },
-            (Awaiting::StartTls, None) if first.first() == Some(&TLS_HANDSHAKE) => {
+            (Awaiting::StartTls, None) if !inside && first.first() == Some(&TLS_HANDSHAKE) => {
                 ClientMode::Tls {
                     entry: Slot::Unmade,
                 }
@@ -463,6 +466,7 @@ impl SmtpSession {
                 };
             }
             ClientMode::Tls { .. } => self.tls.gap(Side::Client),
+            _ if self.sealed[Side::Client.index()].is_some() => self.tls.gap(Side::Client),
             _ => {
                 self.client_lines.reset();
                 self.client = ClientMode::Resync {

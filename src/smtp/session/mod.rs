@@ -11,7 +11,9 @@ use crate::dialogue::{
 };
 use crate::dialogue::{decode_base64, decode_response, Answered, Verb};
 use crate::tcp::{GapReason, StreamEvent};
-use crate::tls::{TlsFacts, TlsObserver};
+use std::sync::Arc;
+
+use crate::tls::{KeyLog, Plaintext, TlsFacts, TlsObserver};
 
 /// Entries kept per session (real ones have well under a hundred); a hostile peer can
 /// send millions of commands.
@@ -145,6 +147,9 @@ pub struct SmtpSession {
     last_reply_frame: Option<u64>,
     tls: TlsObserver,
     tls_seen: bool,
+    /// Per side (client, server): the TLS entry whose records are decrypted; the SMTP
+    /// state above reads their plaintext.
+    sealed: [Option<Slot>; 2],
     /// The last command entry: its index, its bytes and its verb, for folding repeats.
     last_command: Option<(usize, Vec<u8>, &'static str)>,
 }
@@ -156,7 +161,13 @@ mod tests;
 
 impl SmtpSession {
     /// `mid_stream`: the conversation's start is not in the capture.
+    #[cfg_attr(not(any(test, feature = "internals")), allow(dead_code))] // tests, fuzzing
     pub fn new(mid_stream: bool) -> Self {
+        SmtpSession::with_keys(mid_stream, None)
+    }
+
+    /// A session that decrypts its TLS part when `keys` has the secrets.
+    pub fn with_keys(mid_stream: bool, keys: Option<Arc<KeyLog>>) -> Self {
         SmtpSession {
             record: Recorder::new(MAX_ENTRIES),
             secrets: Vec::new(),
@@ -186,13 +197,18 @@ impl SmtpSession {
             server_lost: false,
             after_failed_auth: false,
             last_reply_frame: None,
-            tls: TlsObserver::default(),
+            tls: TlsObserver::with_keys(keys),
             tls_seen: false,
+            sealed: [None, None],
             last_command: None,
         }
     }
 
     pub fn event(&mut self, side: Side, frame: u64, time: Timestamp, event: StreamEvent<'_>) {
+        if let (Some(entry), StreamEvent::Data(d)) = (self.sealed[side.index()], &event) {
+            self.add_tls(side, entry, d, frame, time);
+            return;
+        }
         match (side, event) {
             (Side::Client, StreamEvent::Data(d)) => self.client_data(d, frame, time),
             (Side::Server, StreamEvent::Data(d)) => self.server_data(d, frame, time),
@@ -280,10 +296,41 @@ impl SmtpSession {
         }
     }
 
-    fn add_tls(&mut self, side: Side, entry: Slot, data: &[u8], frame: u64) {
+    fn add_tls(&mut self, side: Side, entry: Slot, data: &[u8], frame: u64, time: Timestamp) {
         self.tls_seen = true;
         self.tls.feed(side, data, frame);
         self.record.add_tls(entry, data, frame);
+        for plain in self.tls.take_plaintext() {
+            self.decrypted(plain, time);
+        }
+    }
+
+    /// Decrypted application data: the dialogue goes on inside TLS, from where it was at
+    /// STARTTLS (RFC 3207: the client starts again with EHLO).
+    fn decrypted(&mut self, plain: Plaintext, time: Timestamp) {
+        let side = plain.side;
+        if self.sealed[side.index()].is_none() {
+            let entry = match (&self.client, &self.server, side) {
+                (ClientMode::Tls { entry }, _, Side::Client)
+                | (_, ServerMode::Tls { entry }, Side::Server) => *entry,
+                _ => return,
+            };
+            self.sealed[side.index()] = Some(entry);
+            self.record.inside_tls = true;
+            match side {
+                Side::Client => self.client = ClientMode::Command,
+                Side::Server => self.server = ServerMode::Replies,
+            }
+        }
+        match side {
+            Side::Client => self.client_data(&plain.data, plain.frame, time),
+            Side::Server => self.server_data(&plain.data, plain.frame, time),
+        }
+    }
+
+    /// The dialogue has gone on inside a decrypted TLS session.
+    fn inside_tls(&self) -> bool {
+        self.sealed.iter().any(Option::is_some)
     }
 }
 

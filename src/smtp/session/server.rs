@@ -17,6 +17,7 @@ impl SmtpSession {
                         && self.reply.is_none()
                         && self.server_lines.is_empty()
                         && data[0] == TLS_HANDSHAKE
+                        && !self.inside_tls()
                     {
                         self.start_tls(Side::Server, frame, time);
                         continue;
@@ -35,7 +36,7 @@ impl SmtpSession {
                         self.start_tls(Side::Server, frame, time);
                         continue;
                     }
-                    self.add_tls(Side::Server, entry, data, frame);
+                    self.add_tls(Side::Server, entry, data, frame, time);
                     data = &[];
                 }
                 ServerMode::Resync { at_line_start } => {
@@ -216,7 +217,7 @@ impl SmtpSession {
             _ => None,
         };
 
-        if answered.is_some_and(|a| a.is(&Verb::Starttls)) && code == 220 {
+        if answered.is_some_and(|a| a.is(&Verb::Starttls)) && code == 220 && !self.inside_tls() {
             self.server_lines.reset();
             self.server = ServerMode::Tls {
                 entry: Slot::Unmade,
@@ -256,7 +257,9 @@ impl SmtpSession {
     }
 
     pub(super) fn server_gap(&mut self, len: u64, reason: GapReason, frame: u64, time: Timestamp) {
-        if let ServerMode::Tls { .. } = self.server {
+        if matches!(self.server, ServerMode::Tls { .. })
+            || self.sealed[Side::Server.index()].is_some()
+        {
             self.tls.gap(Side::Server);
             self.record.gap(Side::Server, len, reason, frame, time);
             return;

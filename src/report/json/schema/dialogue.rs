@@ -12,6 +12,9 @@ pub(super) struct DialogueEntry<'a> {
     frame: u64,
     time: Seconds,
     from: &'static str,
+    /// Read from inside a decrypted TLS session (only written when true).
+    #[serde(skip_serializing_if = "is_false")]
+    tls: bool,
     #[serde(flatten)]
     what: What<'a>,
 }
@@ -117,6 +120,7 @@ impl<'a> DialogueEntry<'a> {
             frame: e.frame,
             time: seconds(e.time),
             from: side(e.from),
+            tls: e.tls,
             what,
         }
     }

@@ -259,6 +259,7 @@ impl<'a> SessionView<'a> {
             outcome_basis: match d.basis {
                 Basis::Observed => "observed",
                 Basis::Inferred => "inferred",
+                Basis::Decrypted => "decrypted",
             },
             stage: d.stage.map(stage),
             deciding_reply: d.deciding_reply.as_ref().map(Quote::new),

@@ -4,7 +4,8 @@ use serde::Serialize;
 
 use super::side;
 use crate::tls::{
-    AlertFact, AlertLevel, CertificateFact, ClientHelloFact, ServerHelloFact, TlsFacts,
+    AlertFact, AlertLevel, CertificateFact, ClientHelloFact, DecryptionFact, DecryptionStatus,
+    ServerHelloFact, TlsFacts,
 };
 
 #[derive(Serialize)]
@@ -21,6 +22,44 @@ pub(super) struct Tls<'a> {
     server_bytes: u64,
     client_data_frame: Option<u64>,
     lost_sync: bool,
+    /// Only with a key log.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    decryption: Option<Decryption>,
+}
+
+/// Whether the session was decrypted with the key log given.
+#[derive(Serialize)]
+struct Decryption {
+    status: &'static str,
+    /// Why not, or from where not.
+    detail: Option<String>,
+    /// The first record that did not decrypt.
+    frame: Option<u64>,
+    records: u64,
+    plaintext_bytes: u64,
+}
+
+impl Decryption {
+    fn new(d: &DecryptionFact) -> Self {
+        let (status, detail, frame) = match d.status {
+            DecryptionStatus::Decrypted => ("decrypted", None, None),
+            DecryptionStatus::NothingOpened => ("nothing-to-decrypt", None, None),
+            DecryptionStatus::NoKeys => ("no-keys", None, None),
+            DecryptionStatus::Unusable(why) => ("unusable", Some(why.to_string()), None),
+            DecryptionStatus::Failed { side: from, frame } => (
+                "failed",
+                Some(format!("the {} records stopped decrypting", side(from))),
+                Some(frame),
+            ),
+        };
+        Decryption {
+            status,
+            detail,
+            frame,
+            records: d.records,
+            plaintext_bytes: d.plaintext_bytes,
+        }
+    }
 }
 
 impl<'a> Tls<'a> {
@@ -38,6 +77,7 @@ impl<'a> Tls<'a> {
             server_bytes: t.server_bytes,
             client_data_frame: t.client_data_frame,
             lost_sync: t.lost_sync,
+            decryption: t.decryption.as_ref().map(Decryption::new),
         }
     }
 }
