@@ -116,6 +116,8 @@ class Session:
                     ctx.maximum_version = {"1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}[self.a.tls_max]
                 if self.a.keylog:
                     ctx.keylog_filename = self.a.keylog
+                if self.a.ciphers:
+                    ctx.set_ciphers(self.a.ciphers)
                 try:
                     await self.w.start_tls(ctx)
                 except (ssl.SSLError, ConnectionError):
@@ -290,6 +292,7 @@ async def main():
     p.add_argument("--cert", required=True)
     p.add_argument("--key", required=True)
     p.add_argument("--tls-max", choices=["1.2", "1.3"], help="the highest TLS version offered")
+    p.add_argument("--ciphers", help="OpenSSL cipher list accepted (TLS 1.2); Python's default leaves out SHA-1 suites")
     p.add_argument("--keylog", help="write the TLS session keys here (NSS key log format)")
     p.add_argument("--seed", type=int, help="draw host names, trailers and ids from this seed")
     a = p.parse_args()

@@ -6,7 +6,7 @@
 #
 # Needs root, iproute2, nftables, ethtool, tcpdump, dumpcap (wireshark-common), editcap,
 # swaks, curl, msmtp, openssl, python3, tcprewrite (tcpreplay).
-# Usage: scripts/record-samples.sh [--field-forms | --postfix | --inside-tls] [OUTDIR]
+# Usage: scripts/record-samples.sh [--field-forms | --postfix | --inside-tls | --keylog-suites] [OUTDIR]
 #   --field-forms: only the captures of real-world capture forms (segmentation offload,
 #   a server that turns to garbage), without re-recording the others.
 #
@@ -18,8 +18,12 @@ here=$(cd "$(dirname "$0")" && pwd)
 only_field=0
 only_postfix=0
 only_inside=0
+only_suites=0
 if [ "${1:-}" = --inside-tls ]; then
     only_inside=1
+    shift
+elif [ "${1:-}" = --keylog-suites ]; then
+    only_suites=1
     shift
 elif [ "${1:-}" = --field-forms ]; then
     only_field=1
@@ -152,7 +156,7 @@ stop_captures() {
     for p in "${capture_pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
     for p in "${capture_pids[@]}"; do wait "$p" 2>/dev/null || true; done
     capture_pids=()
-    rm -f "$work"/*.log "$out"/*.log "$out"/scenarios/*.log "$out"/postfix/*.log "$out"/inside-tls/*.log
+    rm -f "$work"/*.log "$out"/*.log "$out"/scenarios/*.log "$out"/postfix/*.log "$out"/inside-tls/*.log "$out"/keylog/*.log
 }
 
 # record NAME TOOL CLIENT...: one capture of one client run.
@@ -319,7 +323,56 @@ record_inside_tls() {
     done
 }
 
+# Each cipher suite the decryptor handles, from curl (its own SSLKEYLOGFILE: the
+# client's key log) and the Python client (the server's key log), a delivered submission
+# to the Exchange Online look-alike each.
+record_keylog_suites() {
+    mkdir -p "$out/keylog"
+    # Python's default cipher list leaves out the SHA-1 suites Exchange Online still takes.
+    server submission ok --seed 101 --ciphers 'DEFAULT:@SECLEVEL=0'
+    local curl_base=(curl --silent --insecure --ssl-reqd --url "smtp://$SRV4:587"
+        --mail-from "$USER" --mail-rcpt scans@domain.com --user "$USER:$PASS"
+        --upload-file "$work/medium.txt" --max-time 10)
+    local spec name args
+    for spec in \
+        "tls13-aes128gcm:--tls13-ciphers TLS_AES_128_GCM_SHA256" \
+        "tls13-chacha20:--tls13-ciphers TLS_CHACHA20_POLY1305_SHA256" \
+        "tls12-aes128gcm:--tls-max 1.2 --ciphers ECDHE-RSA-AES128-GCM-SHA256" \
+        "tls12-chacha20:--tls-max 1.2 --ciphers ECDHE-RSA-CHACHA20-POLY1305" \
+        "tls12-aes256cbc-sha384:--tls-max 1.2 --ciphers ECDHE-RSA-AES256-SHA384" \
+        "tls12-aes128cbc-sha1:--tls-max 1.2 --ciphers ECDHE-RSA-AES128-SHA"; do
+        name="keylog/delivered-${spec%%:*}-curl.pcap"
+        read -ra args <<<"${spec#*:}"
+        rm -f "$work/client-keys"
+        capture "$out/$name" tcpdump
+        SSLKEYLOGFILE="$work/client-keys" in_c "${curl_base[@]}" "${args[@]}" >/dev/null 2>&1 || true
+        stop_captures
+        cp "$work/client-keys" "$out/$name.keys" 2>/dev/null || echo "no keys for $name" >&2
+        echo "recorded $name"
+    done
+    # CBC without encrypt-then-MAC (the MAC over the plaintext, inside the padding).
+    for spec in "tls12-aes256cbc-sha384-no-etm:ECDHE-RSA-AES256-SHA384" \
+        "tls12-aes128cbc-sha256-no-etm:ECDHE-RSA-AES128-SHA256"; do
+        name="keylog/delivered-${spec%%:*}-python.pcap"
+        rm -f "$work/keys"
+        server submission ok --tls-max 1.2 --keylog "$work/keys" --seed 102
+        record "$name" tcpdump python3 "$here/clients/smtplib_client.py" $SRV4 --port 587 --starttls \
+            --user "$USER" --password "$PASS" --sender "$USER" --size 3000 --tls-max 1.2 \
+            --ciphers "${spec#*:}" --no-etm
+        cp "$work/keys" "$out/$name.keys" 2>/dev/null || echo "no keys for $name" >&2
+    done
+    # The keys inside the capture: a pcapng Decryption Secrets Block, by Wireshark's editcap.
+    editcap --inject-secrets "tls,$out/keylog/delivered-tls13-chacha20-curl.pcap.keys" \
+        "$out/keylog/delivered-tls13-chacha20-curl.pcap" "$out/keylog/delivered-tls13-chacha20-curl-dsb.pcapng"
+    echo "made keylog/delivered-tls13-chacha20-curl-dsb.pcapng"
+}
+
 setup
+if [ "$only_suites" = 1 ]; then
+    record_keylog_suites
+    chmod 644 "$out"/keylog/*
+    exit 0
+fi
 if [ "$only_inside" = 1 ]; then
     record_inside_tls
     chmod 644 "$out"/inside-tls/*
@@ -524,6 +577,7 @@ echo "converted plain-mx-nanosecond.pcap, multi-section-interface.pcapng"
 record_field_forms
 record_postfix
 record_inside_tls
+record_keylog_suites
 
 chmod 644 "$out"/*.pcap* "$out"/scenarios/* "$out"/postfix/*
 ls -l "$out"

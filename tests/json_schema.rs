@@ -13,8 +13,15 @@ fn validator() -> jsonschema::Validator {
 
 /// The problems `validator` finds in the JSON report of `path`, one line each.
 fn problems(validator: &jsonschema::Validator, path: &Path) -> Vec<String> {
-    let a = common::analyze(path);
-    let (_, json) = common::render(&a);
+    problems_of(validator, path, &common::analyze(path))
+}
+
+fn problems_of(
+    validator: &jsonschema::Validator,
+    path: &Path,
+    a: &smtpcap::internals::analysis::Analysis,
+) -> Vec<String> {
+    let (_, json) = common::render(a);
     let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
     validator
         .iter_errors(&doc)
@@ -37,6 +44,21 @@ fn every_sample_report_matches_the_schema() {
     let samples = common::samples();
     assert!(samples.len() >= 80, "{}", samples.len());
     all_valid(&samples);
+}
+
+#[test]
+fn every_decrypted_sample_report_matches_the_schema() {
+    let validator = validator();
+    let keyed = common::keyed_samples();
+    assert!(keyed.len() >= 36, "{}", keyed.len());
+    let wrong: Vec<String> = keyed
+        .iter()
+        .flat_map(|p| {
+            let a = common::analyze_with(p, common::keylog_of(p).unwrap());
+            problems_of(&validator, p, &a)
+        })
+        .collect();
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
 #[test]

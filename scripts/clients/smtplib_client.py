@@ -38,6 +38,9 @@ def main():
     p.add_argument("--rset", action="store_true", help="send RSET between messages")
     p.add_argument("--pause-after-ehlo", type=float, default=0.0)
     p.add_argument("--tls-max", choices=["1.0", "1.1", "1.2", "1.3"])
+    p.add_argument("--ciphers", help="OpenSSL cipher list offered (TLS 1.2 and older)")
+    p.add_argument("--no-etm", action="store_true",
+                   help="do not offer encrypt-then-MAC (RFC 7366): CBC suites MAC the plaintext")
     p.add_argument("--force-auth", action="store_true",
                    help="send AUTH LOGIN even when not advertised, as a device with authentication enabled does")
     p.add_argument("--send-after-failed-auth", action="store_true", help="try to send although AUTH failed")
@@ -74,6 +77,10 @@ def main():
             ctx.maximum_version = {"1.0": ssl.TLSVersion.TLSv1, "1.1": ssl.TLSVersion.TLSv1_1,
                                    "1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}[a.tls_max]
             ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+        if a.ciphers:
+            ctx.set_ciphers(a.ciphers)
+        if a.no_etm:
+            ctx.options |= 1 << 19  # SSL_OP_NO_ENCRYPT_THEN_MAC (OpenSSL 3), not in Python's ssl
         s.starttls(context=ctx)
         s.ehlo()
     if a.quit_after_ehlo:

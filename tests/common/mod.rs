@@ -17,7 +17,8 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The captures in `samples/` and its folders `scenarios/`, `postfix/` and `inside-tls/`, as paths
+/// The captures in `samples/` and its folders `scenarios/`, `postfix/`, `inside-tls/` and
+/// `keylog/`, as paths
 /// relative to the package root.
 pub fn samples() -> Vec<PathBuf> {
     let mut v = Vec::new();
@@ -26,6 +27,7 @@ pub fn samples() -> Vec<PathBuf> {
         "samples/scenarios",
         "samples/postfix",
         "samples/inside-tls",
+        "samples/keylog",
     ] {
         for e in std::fs::read_dir(root().join(dir))
             .expect("samples/ exists")
@@ -89,6 +91,35 @@ pub fn public_captures() -> Vec<PathBuf> {
 pub fn analyze(path: &Path) -> Analysis {
     std::env::set_current_dir(root()).unwrap();
     analyze_path(path)
+}
+
+/// The key log recorded beside a sample (`NAME.keys`), read.
+pub fn keylog_of(path: &Path) -> Option<smtpcap::KeyLog> {
+    let text = std::fs::read(root().join(format!("{}.keys", path.display()))).ok()?;
+    let mut keys = smtpcap::KeyLog::default();
+    keys.add(&text);
+    Some(keys)
+}
+
+/// Analyses `path` with the secrets of `keys`.
+pub fn analyze_with(path: &Path, keys: smtpcap::KeyLog) -> Analysis {
+    std::env::set_current_dir(root()).unwrap();
+    let options = smtpcap::Options {
+        digest: true,
+        keys: Some(std::sync::Arc::new(keys)),
+        ..smtpcap::Options::default()
+    };
+    smtpcap::Capture::open_with(path, &options)
+        .expect("opens")
+        .collect_all()
+}
+
+/// The samples recorded with a key log beside them.
+pub fn keyed_samples() -> Vec<PathBuf> {
+    samples()
+        .into_iter()
+        .filter(|p| root().join(format!("{}.keys", p.display())).is_file())
+        .collect()
 }
 
 /// A session's dialogue without frames and times: what must not depend on how the
