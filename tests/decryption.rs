@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::fmt::Write;
 use std::path::Path;
 use std::process::Command;
 
@@ -43,17 +44,13 @@ fn tshark_inside(path: &Path, keys: Option<&Path>) -> Vec<String> {
         for c in command.split(',').filter(|c| !c.is_empty()) {
             seen.push(format!("{frame} C {}", c.to_ascii_uppercase()));
         }
-        if let Some(c) = code.split(',').find(|c| !c.is_empty()) {
-            // A multi-line reply lists its code once per line.
-            let codes: Vec<&str> = code.split(',').collect();
-            let mut last = "";
-            for c in codes {
-                if c != last {
-                    seen.push(format!("{frame} S {c}"));
-                }
-                last = c;
+        // A multi-line reply lists its code once per line.
+        let mut last = "";
+        for c in code.split(',').filter(|c| !c.is_empty()) {
+            if c != last {
+                seen.push(format!("{frame} S {c}"));
             }
-            let _ = c;
+            last = c;
         }
     }
     seen
@@ -142,14 +139,12 @@ fn wrong_or_missing_keys_are_said_and_the_inference_still_applies() {
         let other = common::keylog_of(Path::new("samples/inside-tls/delivered-tls12-python.pcap"));
         let text = std::fs::read_to_string(common::root().join(format!("{name}.keys"))).unwrap();
         // Same client randoms, each secret's first hex digit changed.
-        let damaged: String = text
-            .lines()
-            .map(|l| {
-                let (head, secret) = l.rsplit_once(' ').unwrap();
-                let first = if secret.starts_with('0') { '1' } else { '0' };
-                format!("{head} {first}{}\n", &secret[1..])
-            })
-            .collect();
+        let mut damaged = String::new();
+        for l in text.lines() {
+            let (head, secret) = l.rsplit_once(' ').unwrap();
+            let first = if secret.starts_with('0') { '1' } else { '0' };
+            let _ = writeln!(damaged, "{head} {first}{}", &secret[1..]);
+        }
         let mut damaged_log = KeyLog::default();
         assert!(damaged_log.add(damaged.as_bytes()).secrets > 0);
         for (keys, status) in [(other.unwrap(), "no-keys"), (damaged_log, "failed")] {

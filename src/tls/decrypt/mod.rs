@@ -71,9 +71,9 @@ struct Direction {
     skipped: u32,
 }
 
-/// A TLS 1.3 side's encrypted handshake records: the server's EncryptedExtensions,
-/// Certificate (a long chain over a few records), CertificateVerify and Finished; the
-/// client's Finished (and certificate). Past this many records that do not decrypt, the
+/// A TLS 1.3 side's encrypted handshake records: the server's `EncryptedExtensions`,
+/// `Certificate` (a long chain over a few records), `CertificateVerify` and `Finished`;
+/// the client's `Finished` (and certificate). Past this many records that do not decrypt, the
 /// application secret does not fit.
 const MAX_HANDSHAKE_RECORDS: u32 = 8;
 
