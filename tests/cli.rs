@@ -303,3 +303,43 @@ fn completions_and_man_page_come_from_the_cli_definition() {
     );
     assert!(page.contains("analyze"));
 }
+
+#[test]
+fn keylog_decrypts_and_a_file_that_is_no_key_log_is_refused_by_name_and_line() {
+    let sample = "samples/inside-tls/auth-failed-tls13-swaks.pcap";
+    let out = smtpcap()
+        .args(["analyze", "--transcript", "--keylog"])
+        .arg(format!("{sample}.keys"))
+        .arg(sample)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("VERDICT: FAIL: rejected at AUTH: 535 5.7.3"),
+        "{text}"
+    );
+    assert!(text.contains("decrypted with the key log"), "{text}");
+    assert!(
+        text.contains("C* [AUTH LOGIN, password withheld]"),
+        "{text}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("not-keys.txt");
+    std::fs::write(&bad, "hello\nCLIENT_RANDOM zz 00\n").unwrap();
+    let out = smtpcap()
+        .args(["analyze", "--keylog"])
+        .arg(&bad)
+        .arg(sample)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("not-keys.txt: line 2: the client random is not 64 hex digits"),
+        "{err}"
+    );
+    assert!(err.contains("not-keys.txt: no TLS secret in it"), "{err}");
+    assert!(out.stdout.is_empty());
+}

@@ -5,10 +5,9 @@ mod record_key;
 mod schedule;
 
 pub use record_key::{suite, Cipher, MacHash, Suite};
-pub use schedule::Hash;
+pub use schedule::{expand_label, prf, Hash};
 
 use record_key::RecordKey;
-use schedule::{expand_label, prf};
 
 use super::keylog::{ClientRandom, SessionSecrets};
 use crate::base::Side;
