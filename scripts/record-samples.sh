@@ -6,7 +6,7 @@
 #
 # Needs root, iproute2, nftables, ethtool, tcpdump, dumpcap (wireshark-common), editcap,
 # swaks, curl, msmtp, openssl, python3, tcprewrite (tcpreplay).
-# Usage: scripts/record-samples.sh [--field-forms | --postfix | --inside-tls | --keylog-suites] [OUTDIR]
+# Usage: scripts/record-samples.sh [--field-forms | --postfix | --inside-tls | --keylog-suites | --postfix-sasl] [OUTDIR]
 #   --field-forms: only the captures of real-world capture forms (segmentation offload,
 #   a server that turns to garbage), without re-recording the others.
 #
@@ -19,7 +19,11 @@ only_field=0
 only_postfix=0
 only_inside=0
 only_suites=0
-if [ "${1:-}" = --inside-tls ]; then
+only_sasl=0
+if [ "${1:-}" = --postfix-sasl ]; then
+    only_sasl=1
+    shift
+elif [ "${1:-}" = --inside-tls ]; then
     only_inside=1
     shift
 elif [ "${1:-}" = --keylog-suites ]; then
@@ -156,7 +160,7 @@ stop_captures() {
     for p in "${capture_pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
     for p in "${capture_pids[@]}"; do wait "$p" 2>/dev/null || true; done
     capture_pids=()
-    rm -f "$work"/*.log "$out"/*.log "$out"/scenarios/*.log "$out"/postfix/*.log "$out"/inside-tls/*.log "$out"/keylog/*.log
+    rm -f "$work"/*.log "$out"/*.log "$out"/scenarios/*.log "$out"/postfix/*.log "$out"/inside-tls/*.log "$out"/keylog/*.log "$out"/postfix-sasl/*.log
 }
 
 # record NAME TOOL CLIENT...: one capture of one client run.
@@ -208,6 +212,8 @@ pf_start() {
     # Postfix's own user must reach its data directory (mktemp makes the work dir 700).
     chmod 711 "$work"
     cp /usr/share/postfix/master.cf.dist "$conf/master.cf"
+    # The submission port, for the SASL recordings.
+    [ "${pf_submission:-0}" = 1 ] && echo "$SRV4:587 inet n - n - - smtpd" >>"$conf/master.cf"
     {
         echo "compatibility_level = 3.6"
         echo "myhostname = relay.contoso.local"
@@ -367,7 +373,104 @@ record_keylog_suites() {
     echo "made keylog/delivered-tls13-chacha20-curl-dsb.pcapng"
 }
 
+# A real Postfix on 587 with SASL through a real Dovecot (Debian's packages), TLS required
+# before AUTH: a server whose texts smtpcap was not written against. The Python client and
+# curl write their key logs (SSLKEYLOGFILE) beside each capture.
+dovecot_start() {
+    local d=$work/dovecot
+    mkdir -p "$d/run" "$d/state"
+    printf '%s:{PLAIN}%s::::::\n' "$USER" "$PASS" >"$d/passwd"
+    cat >"$d/dovecot.conf" <<EOC
+base_dir = $d/run
+state_dir = $d/state
+log_path = $work/dovecot.log
+protocols =
+ssl = no
+auth_mechanisms = plain login
+disable_plaintext_auth = no
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN $d/passwd
+}
+userdb {
+  driver = static
+  args = uid=nobody gid=nogroup home=/nonexistent
+}
+service auth {
+  inet_listener {
+    address = 127.0.0.1
+    port = 12345
+  }
+}
+EOC
+    chmod 755 "$d" "$d/run"
+    chmod 644 "$d/passwd"
+    ip netns exec $S dovecot -c "$d/dovecot.conf"
+    for _ in $(seq 1 50); do in_s ss -ltn | grep -q "127.0.0.1:12345" && return; sleep 0.1; done
+    echo "dovecot did not start" >&2
+    cat "$work/dovecot.log" >&2 2>/dev/null || true
+    exit 1
+}
+
+record_postfix_sasl() {
+    mkdir -p "$out/postfix-sasl"
+    if [ -n "$server_pid" ]; then
+        kill "$server_pid" 2>/dev/null || true
+        wait "$server_pid" 2>/dev/null || true
+        server_pid=
+    fi
+    dovecot_start
+    pf_submission=1 pf_start "smtpd_sasl_auth_enable = yes" "smtpd_sasl_type = dovecot" \
+        "smtpd_sasl_path = inet:127.0.0.1:12345" "smtpd_tls_security_level = encrypt" \
+        "smtpd_tls_auth_only = yes" "smtpd_relay_restrictions = permit_sasl_authenticated, reject_unauth_destination" \
+        "smtpd_sender_login_maps = inline:{ $USER=$USER }" \
+        "smtpd_sender_restrictions = reject_sender_login_mismatch"
+    for _ in $(seq 1 50); do in_s ss -ltn | grep -q "$SRV4:587 " && break; sleep 0.1; done
+    local tls case name args
+    for tls in 1.2 1.3; do
+        for case in delivered auth-failed not-authenticated sender-refused test-only; do
+            local py=(python3 "$here/clients/smtplib_client.py" $SRV4 --port 587 --starttls
+                --size 3000 --tls-max "$tls")
+            local cu=(curl --silent --insecure --ssl-reqd --url "smtp://$SRV4:587" --tls-max "$tls"
+                --mail-rcpt scans@domain.com --upload-file "$work/medium.txt" --max-time 10)
+            case $case in
+                delivered) py+=(--user "$USER" --password "$PASS" --sender "$USER")
+                    cu+=(--user "$USER:$PASS" --mail-from "$USER") ;;
+                auth-failed) py+=(--user "$USER" --password wrong-password --sender "$USER")
+                    cu+=(--user "$USER:wrong-password" --mail-from "$USER") ;;
+                not-authenticated) py+=(--sender "$USER")
+                    cu+=(--mail-from "$USER") ;;
+                sender-refused) py+=(--user "$USER" --password "$PASS" --sender scanner@contoso.local)
+                    cu+=(--user "$USER:$PASS" --mail-from scanner@contoso.local) ;;
+                test-only) py+=(--user "$USER" --password "$PASS" --test-only)
+                    cu=() ;;
+            esac
+            for client in python curl; do
+                [ "$client" = curl ] && [ ${#cu[@]} -eq 0 ] && continue
+                name="postfix-sasl/$case-tls${tls/./}-$client.pcap"
+                rm -f "$work/client-keys"
+                capture "$out/$name" tcpdump
+                if [ "$client" = python ]; then
+                    SSLKEYLOGFILE="$work/client-keys" in_c "${py[@]}" >/dev/null 2>&1 || true
+                else
+                    SSLKEYLOGFILE="$work/client-keys" in_c "${cu[@]}" >/dev/null 2>&1 || true
+                fi
+                stop_captures
+                cp "$work/client-keys" "$out/$name.keys" 2>/dev/null || echo "no keys for $name" >&2
+                echo "recorded $name"
+            done
+        done
+    done
+    pf_stop
+    ip netns exec $S dovecot -c "$work/dovecot/dovecot.conf" stop >/dev/null 2>&1 || true
+}
+
 setup
+if [ "$only_sasl" = 1 ]; then
+    record_postfix_sasl
+    chmod 644 "$out"/postfix-sasl/*
+    exit 0
+fi
 if [ "$only_suites" = 1 ]; then
     record_keylog_suites
     chmod 644 "$out"/keylog/*
@@ -578,6 +681,7 @@ record_field_forms
 record_postfix
 record_inside_tls
 record_keylog_suites
+record_postfix_sasl
 
 chmod 644 "$out"/*.pcap* "$out"/scenarios/* "$out"/postfix/*
 ls -l "$out"

@@ -80,7 +80,7 @@ fn smtpcap_inside(a: &smtpcap::internals::analysis::Analysis) -> Vec<String> {
 #[test]
 fn decrypted_commands_and_replies_equal_tsharks_decryption() {
     let keyed = common::keyed_samples();
-    assert!(keyed.len() >= 36, "{} samples with a key log", keyed.len());
+    assert!(keyed.len() >= 54, "{} samples with a key log", keyed.len());
     let tshark = common::which("tshark");
     if !tshark {
         common::skipped("tshark not installed: decryption checked for its outcome only");
@@ -108,7 +108,8 @@ fn decrypted_commands_and_replies_equal_tsharks_decryption() {
             assert_eq!(ours, theirs, "{}", path.display());
         }
     }
-    assert!(entries > 350, "{entries} commands and replies compared");
+    // docs/inside-tls.md gives this figure (546).
+    assert!(entries > 500, "{entries} commands and replies compared");
 }
 
 #[test]

@@ -50,7 +50,7 @@ fn every_sample_report_matches_the_schema() {
 fn every_decrypted_sample_report_matches_the_schema() {
     let validator = validator();
     let keyed = common::keyed_samples();
-    assert!(keyed.len() >= 36, "{}", keyed.len());
+    assert!(keyed.len() >= 54, "{}", keyed.len());
     let wrong: Vec<String> = keyed
         .iter()
         .flat_map(|p| {

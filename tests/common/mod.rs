@@ -17,8 +17,8 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The captures in `samples/` and its folders `scenarios/`, `postfix/`, `inside-tls/` and
-/// `keylog/`, as paths
+/// The captures in `samples/` and its folders `scenarios/`, `postfix/`, `inside-tls/`,
+/// `keylog/` and `postfix-sasl/`, as paths
 /// relative to the package root.
 pub fn samples() -> Vec<PathBuf> {
     let mut v = Vec::new();
@@ -28,6 +28,7 @@ pub fn samples() -> Vec<PathBuf> {
         "samples/postfix",
         "samples/inside-tls",
         "samples/keylog",
+        "samples/postfix-sasl",
     ] {
         for e in std::fs::read_dir(root().join(dir))
             .expect("samples/ exists")
