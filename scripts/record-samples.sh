@@ -213,7 +213,10 @@ pf_start() {
     chmod 711 "$work"
     cp /usr/share/postfix/master.cf.dist "$conf/master.cf"
     # The submission port, for the SASL recordings.
-    [ "${pf_submission:-0}" = 1 ] && echo "$SRV4:587 inet n - n - - smtpd" >>"$conf/master.cf"
+    if [ "${pf_submission:-0}" = 1 ]; then
+        echo "$SRV4:587 inet n - n - - smtpd" >>"$conf/master.cf"
+        echo "$SRV4:465 inet n - n - - smtpd -o smtpd_tls_wrappermode=yes" >>"$conf/master.cf"
+    fi
     {
         echo "compatibility_level = 3.6"
         echo "myhostname = relay.contoso.local"
@@ -461,6 +464,16 @@ record_postfix_sasl() {
             done
         done
     done
+    # Implicit TLS (465, smtps): TLS from the first byte.
+    name=postfix-sasl/delivered-tls13-implicit-curl.pcap
+    rm -f "$work/client-keys"
+    capture "$out/$name" tcpdump
+    SSLKEYLOGFILE="$work/client-keys" in_c curl --silent --insecure --url "smtps://$SRV4:465" \
+        --user "$USER:$PASS" --mail-from "$USER" --mail-rcpt scans@domain.com \
+        --upload-file "$work/medium.txt" --max-time 10 >/dev/null 2>&1 || true
+    stop_captures
+    cp "$work/client-keys" "$out/$name.keys" 2>/dev/null || echo "no keys for $name" >&2
+    echo "recorded $name"
     pf_stop
     ip netns exec $S dovecot -c "$work/dovecot/dovecot.conf" stop >/dev/null 2>&1 || true
 }

@@ -56,12 +56,17 @@ fn every_sample_is_read_whole_and_has_an_smtp_session() {
             "{}: no session",
             s.display()
         );
-        // An SMTP 220 or a POP3 +OK greeting.
+        // An SMTP 220 or a POP3 +OK greeting, or implicit TLS (the greeting encrypted).
         let greeted = |x: &smtpcap::internals::analysis::Session| {
-            x.dialogue.iter().any(|e| {
-                e.reply_code() == Some(220)
-                    || matches!(&e.kind, smtpcap::internals::dialogue::EntryKind::Status { status, .. } if status == "+OK")
-            })
+            let implicit_tls = matches!(
+                x.dialogue.first().map(|e| &e.kind),
+                Some(smtpcap::internals::dialogue::EntryKind::Tls { .. })
+            );
+            implicit_tls
+                || x.dialogue.iter().any(|e| {
+                    e.reply_code() == Some(220)
+                        || matches!(&e.kind, smtpcap::internals::dialogue::EntryKind::Status { status, .. } if status == "+OK")
+                })
         };
         assert!(
             a.sessions.iter().all(|x| x.tcp.mid_stream
