@@ -63,7 +63,7 @@ pub use diagnosis::{
     SessionDiagnosis, Severity, Stage, Verdict, CATALOGUE,
 };
 pub use report::{
-    render, render_unreadable, to_json, to_json_line, to_markdown, to_text, verdict_line,
+    render, render_unreadable, to_html, to_json, to_json_line, to_markdown, to_text, verdict_line,
     CaptureVerdict, Format, ReportWriter, Spool, TextOptions,
 };
 pub use tls::{KeyLog, KeyLogProblem, KeyLogRead};

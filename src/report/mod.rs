@@ -6,14 +6,19 @@
 //! the report when the capture is over; the `to_*` functions do the same for an analysis
 //! held in memory.
 
+mod facts;
 mod group;
+mod html;
 mod json;
+mod ladder;
 mod markdown;
+mod mermaid;
 mod spool;
 mod text;
 
 use std::io::{self, Write};
 
+pub use html::to_html;
 pub use json::{to_json, to_json_line};
 pub use markdown::to_markdown;
 pub use spool::Spool;
@@ -33,6 +38,9 @@ pub enum Format {
     Jsonl,
     /// For an escalation ticket (with the file's SHA-256 when read with [`crate::Options::digest`]).
     Markdown,
+    /// One self-contained HTML page: the Markdown report's content and each conversation
+    /// drawn as a ladder.
+    Html,
 }
 
 /// One capture's report, written as its sessions come.
@@ -49,6 +57,7 @@ enum Kind {
     Text(text::TextWriter),
     Json(json::JsonWriter),
     Markdown(markdown::MarkdownWriter),
+    Html(html::HtmlWriter),
 }
 
 impl ReportWriter {
@@ -59,6 +68,7 @@ impl ReportWriter {
             Format::Json => Kind::Json(json::JsonWriter::new(true)),
             Format::Jsonl => Kind::Json(json::JsonWriter::new(false)),
             Format::Markdown => Kind::Markdown(markdown::MarkdownWriter::default()),
+            Format::Html => Kind::Html(html::HtmlWriter::default()),
         };
         ReportWriter {
             kind,
@@ -83,6 +93,7 @@ impl ReportWriter {
             Kind::Text(w) => w.session(s, sd, &kept),
             Kind::Json(w) => w.session(s, sd, &kept),
             Kind::Markdown(w) => w.session(s, sd, &kept),
+            Kind::Html(w) => w.session(s, sd, &kept),
         }
     }
 
@@ -115,6 +126,7 @@ impl ReportWriter {
             Kind::Text(w) => w.finish(a, &summary, &kept, &mut out)?,
             Kind::Json(w) => w.finish(a, &kept, &mut out)?,
             Kind::Markdown(w) => w.finish(a, &summary, &kept, &mut out)?,
+            Kind::Html(w) => w.finish(a, &summary, &kept, &mut out)?,
         }
         Ok(CaptureVerdict {
             verdict: summary.verdict(),

@@ -518,7 +518,7 @@ fn decryption(d: &DecryptionFact) -> String {
     }
 }
 
-fn transcript(out: &mut String, s: &Session) {
+pub(super) fn transcript(out: &mut String, s: &Session) {
     let _ = writeln!(
         out,
         "-- session {}: {} → {} ({}), frames {}–{}, {}",

@@ -32,7 +32,7 @@ pub enum Command {
 
 #[derive(clap::Args)]
 pub struct AnalyzeArgs {
-    /// Output format: text for a person, markdown for a ticket, json / jsonl for tools.
+    /// Output format: text for a person, markdown or html for a ticket, json / jsonl for tools.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
     /// Show each conversation's full transcript (text format).
@@ -70,6 +70,7 @@ pub enum Format {
     Json,
     Jsonl,
     Markdown,
+    Html,
 }
 
 #[derive(Clone, Copy, ValueEnum)]

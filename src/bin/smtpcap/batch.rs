@@ -141,7 +141,10 @@ pub fn run_one_into(
     let options = Options {
         hosts: run.hosts.clone(),
         // Only the escalation report names the file by its hash.
-        digest: run.format == smtpcap::Format::Markdown,
+        digest: matches!(
+            run.format,
+            smtpcap::Format::Markdown | smtpcap::Format::Html
+        ),
         keys: run.keys.clone(),
     };
     let name = input.path.display().to_string();

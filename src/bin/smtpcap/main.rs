@@ -112,6 +112,7 @@ fn analyze(args: &AnalyzeArgs, out: &mut dyn Write) -> anyhow::Result<Status> {
         Format::Json => smtpcap::Format::Json,
         Format::Jsonl => smtpcap::Format::Jsonl,
         Format::Markdown => smtpcap::Format::Markdown,
+        Format::Html => smtpcap::Format::Html,
     };
     let run = batch::Run {
         format,
