@@ -64,7 +64,7 @@ pub use diagnosis::{
 };
 pub use report::{
     render, render_unreadable, to_html, to_json, to_json_line, to_markdown, to_text, verdict_line,
-    CaptureVerdict, Format, ReportWriter, Spool, TextOptions,
+    CaptureVerdict, Format, ReportWriter, Spool, TextOptions, DEFAULT_WIDTH,
 };
 pub use tls::{KeyLog, KeyLogProblem, KeyLogRead};
 

@@ -343,3 +343,37 @@ fn keylog_decrypts_and_a_file_that_is_no_key_log_is_refused_by_name_and_line() {
     assert!(err.contains("not-keys.txt: no TLS secret in it"), "{err}");
     assert!(out.stdout.is_empty());
 }
+
+#[test]
+fn the_text_view_fits_columns_and_a_pipe_gets_100() {
+    let run = |columns: Option<&str>| {
+        let mut c = smtpcap();
+        c.args([
+            "analyze",
+            "--transcript",
+            "samples/reply-4xx-throttled-swaks.pcap",
+        ]);
+        match columns {
+            Some(n) => c.env("COLUMNS", n),
+            None => c.env_remove("COLUMNS"),
+        };
+        let out = c.output().unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    // A line may run over only for a long token that no line break can help.
+    let widest = |t: &str| {
+        t.lines()
+            .filter(|l| {
+                let last = l.trim_end().rsplit(' ').next().unwrap_or("");
+                l.trim_start().contains(' ') && last.chars().count() < 30
+            })
+            .map(|l| l.chars().count())
+            .max()
+            .unwrap()
+    };
+    let narrow = run(Some("60"));
+    assert!(widest(&narrow) <= 60, "{narrow}");
+    // Not a terminal, no COLUMNS: 100.
+    let piped = run(None);
+    assert!(widest(&piped) <= 100 && widest(&piped) > 80, "{piped}");
+}

@@ -22,7 +22,7 @@ pub use html::to_html;
 pub use json::{to_json, to_json_line};
 pub use markdown::to_markdown;
 pub use spool::Spool;
-pub use text::{display_filter, to_text, verdict_line, TextOptions};
+pub use text::{display_filter, to_text, verdict_line, TextOptions, DEFAULT_WIDTH};
 
 use crate::analysis::{Analysis, Capture, Session};
 use crate::diagnosis::{Diagnoser, Diagnosis, Finding, SessionDiagnosis, Severity, Summary};

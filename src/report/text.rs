@@ -1,7 +1,5 @@
 use std::fmt::Write;
 
-use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
-
 use std::io;
 
 use super::group::{fix_without_path, Group, Groups};
@@ -24,6 +22,54 @@ pub struct TextOptions {
     pub transcript: bool,
     /// ANSI colours (for a terminal).
     pub color: bool,
+    /// Columns to fit (0: [`DEFAULT_WIDTH`]): prose is wrapped at spaces with a hanging
+    /// indent; an address, a host name or a reply code is never split.
+    pub width: usize,
+}
+
+/// Characters of the deciding reply the text view's verdict quotes.
+const VERDICT_REPLY: usize = 100;
+
+/// The width when none is given (not a terminal, no `COLUMNS`).
+pub const DEFAULT_WIDTH: usize = 100;
+/// Narrower than this, lines are wrapped as if it were this wide.
+const MIN_WIDTH: usize = 40;
+
+impl TextOptions {
+    fn columns(&self) -> usize {
+        match self.width {
+            0 => DEFAULT_WIDTH,
+            w => w.max(MIN_WIDTH),
+        }
+    }
+}
+
+/// `text` wrapped to `width` at spaces only (a token longer than a line stays whole),
+/// `first` before the first line and `rest` before the others; ends with a line break.
+pub(super) fn wrap(text: &str, width: usize, first: &str, rest: &str) -> String {
+    let options = textwrap::Options::new(width)
+        .initial_indent(first)
+        .subsequent_indent(rest)
+        .break_words(false)
+        .word_separator(textwrap::WordSeparator::AsciiSpace)
+        .word_splitter(textwrap::WordSplitter::NoHyphenation)
+        // Optimal fit may let a line run over to even out the others: never here.
+        .wrap_algorithm(textwrap::WrapAlgorithm::FirstFit);
+    let mut out = String::new();
+    for line in textwrap::wrap(text, options) {
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    if out.is_empty() {
+        out.push_str(first.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// Spaces as wide as `s` (ANSI colour codes take no room).
+fn blank(s: &str) -> String {
+    " ".repeat(textwrap::core::display_width(s))
 }
 
 const RED: &str = "\x1b[1;31m";
@@ -62,14 +108,10 @@ pub fn to_text(a: &Analysis, d: &Diagnosis, opts: &TextOptions) -> String {
     super::render_in_memory(super::Format::Text(*opts), a, d)
 }
 
-/// Sessions per summary table: a capture with more gets several tables, so that the
-/// rows never wait in memory all together.
-const TABLE_ROWS: usize = 1000;
-
 pub(super) struct TextWriter {
     opts: TextOptions,
-    rows: Vec<Vec<String>>,
-    tables: Spool,
+    /// Each session's entry in the list of conversations.
+    rows: Spool,
     /// The sessions' findings, grouped where several sessions have the same.
     groups: Groups,
     /// Findings beyond the groups' bound, by severity.
@@ -84,8 +126,7 @@ impl TextWriter {
     pub(super) fn new(opts: TextOptions) -> Self {
         TextWriter {
             opts,
-            rows: Vec::new(),
-            tables: Spool::default(),
+            rows: Spool::default(),
             groups: Groups::default(),
             findings: Default::default(),
             filters: Spool::default(),
@@ -95,54 +136,60 @@ impl TextWriter {
     }
 
     pub(super) fn session(&mut self, s: &Session, sd: &SessionDiagnosis, findings: &[&Finding]) {
-        self.rows.push(table_row(s, sd));
-        if self.rows.len() >= TABLE_ROWS {
-            let rows = std::mem::take(&mut self.rows);
-            self.tables.push(table(rows).as_bytes());
-        }
+        self.rows
+            .push(session_entry(s, sd, self.opts.columns()).as_bytes());
         for f in findings {
             if let Some(f) = self.groups.add(f) {
                 if let Some(spool) = self.findings.get_mut(f.severity.index()) {
-                    spool.push(finding(f, self.opts.color).as_bytes());
+                    spool.push(finding(f, &self.opts).as_bytes());
                 }
             }
         }
-        if let Some(t) = inside_tls(s, sd) {
+        if let Some(t) = inside_tls(s, sd, self.opts.columns()) {
             self.inside.push(t.as_bytes());
         }
-        self.filters
-            .push(format!("  session {}: {}\n", s.id, display_filter(s)).as_bytes());
+        // The filter on a line of its own, one token (no spaces), to be copied whole.
+        self.filters.push(
+            format!(
+                "  session {}:\n    {}\n",
+                s.id,
+                display_filter(s).replace(" && ", "&&")
+            )
+            .as_bytes(),
+        );
         if self.opts.transcript {
             let mut t = String::from("\n");
-            transcript(&mut t, s);
+            transcript_fit(&mut t, s, Some(self.opts.columns()));
             self.transcripts.push(t.as_bytes());
         }
     }
 
     pub(super) fn finish(
-        mut self,
+        self,
         a: &Analysis,
         summary: &Summary,
         capture_findings: &[&Finding],
         out: &mut Scrubbed,
     ) -> io::Result<()> {
+        let width = self.opts.columns();
         let mut head = String::new();
         let _ = writeln!(head, "== {}", a.file);
         if let Some(format) = a.format {
             let gz = a.compression.map(|c| format!(", {c}")).unwrap_or_default();
-            let _ = writeln!(
-                head,
-                "   {format}{gz}, {} packets, link types {}",
-                a.packets,
-                if a.link_types.is_empty() {
-                    "-".to_string()
-                } else {
-                    a.link_types.join(", ")
-                }
-            );
+            let links = if a.link_types.is_empty() {
+                "-".to_string()
+            } else {
+                a.link_types.join(", ")
+            };
+            head.push_str(&wrap(
+                &format!("{format}{gz}, {} packets, link types {links}", a.packets),
+                width,
+                "   ",
+                "     ",
+            ));
         }
         if let Some(span) = a.time_span() {
-            let _ = writeln!(head, "   {span}");
+            head.push_str(&wrap(&span, width, "   ", "     "));
         }
         if let Some(e) = &a.error {
             let what = if a.format.is_some() {
@@ -150,14 +197,15 @@ impl TextWriter {
             } else {
                 "cannot read capture"
             };
-            let _ = writeln!(
-                head,
-                "   ERROR: {what}: at byte {}: {}",
-                e.offset, e.message
-            );
+            head.push_str(&wrap(
+                &format!("ERROR: {what}: at byte {}: {}", e.offset, e.message),
+                width,
+                "   ",
+                "     ",
+            ));
         }
         for note in a.bounds_reached() {
-            let _ = writeln!(head, "   note: {note}");
+            head.push_str(&wrap(&format!("note: {note}"), width, "   ", "     "));
         }
         if summary.sessions == 0 {
             let _ = writeln!(head, "   no SMTP or POP3 conversation found");
@@ -166,7 +214,6 @@ impl TextWriter {
             }
         }
         let verdict = summary.verdict();
-        let v = format!("VERDICT: {}", verdict_line(&verdict));
         let style = if verdict.is_failure() {
             RED
         } else if verdict.cause.is_some() || verdict.warning.is_some() {
@@ -174,22 +221,29 @@ impl TextWriter {
         } else {
             GREEN
         };
-        let _ = writeln!(head, "\n{}", paint(self.opts.color, style, &v));
+        head.push('\n');
+        let line = verdict_line_clipped(&verdict, VERDICT_REPLY);
+        for line in wrap(&line, width, "VERDICT: ", "         ").lines() {
+            let _ = writeln!(head, "{}", paint(self.opts.color, style, line));
+        }
         head.push('\n');
         if summary.sessions > 0 {
-            head.push_str(&checklist_text(summary, self.opts.color));
+            head.push_str(&checklist_text(summary, &self.opts));
             head.push('\n');
         }
         out.put(&head)?;
-        out.spool(self.tables, &mut |_| String::new())?;
         if !self.rows.is_empty() {
-            out.put(&table(std::mem::take(&mut self.rows)))?;
+            out.put("Conversations:\n")?;
+            out.spool(self.rows, &mut |_| String::new())?;
         }
         if summary.counts.iter().sum::<usize>() > 0 {
             out.put("\nFindings:\n")?;
             if summary.device_side() {
-                out.put(&format!(
-                    "  (Settings are changed on the copier: {SHARP_SMTP})\n"
+                out.put(&wrap(
+                    &format!("(Settings are changed on the copier: {SHARP_SMTP})"),
+                    width,
+                    "  ",
+                    "   ",
                 ))?;
             }
         }
@@ -198,16 +252,20 @@ impl TextWriter {
                 .iter()
                 .filter(|f| f.severity.index() == severity)
             {
-                out.put(&finding(f, self.opts.color))?;
+                out.put(&finding(f, &self.opts))?;
             }
             for g in self.groups.of_severity(severity) {
-                out.put(&group_text(g, self.opts.color))?;
+                out.put(&group_text(g, &self.opts))?;
             }
             out.spool(spool, &mut |_| String::new())?;
         }
         if summary.device_side() {
-            out.put(&format!(
-                "\n  Supported configuration (Sharp MX, Microsoft 365): {SUPPORTED}\n"
+            out.put("\n")?;
+            out.put(&wrap(
+                &format!("Supported configuration (Sharp MX, Microsoft 365): {SUPPORTED}"),
+                width,
+                "  ",
+                "  ",
             ))?;
         }
         if !self.inside.is_empty() {
@@ -223,6 +281,12 @@ impl TextWriter {
 /// The verdict as one line (without the `VERDICT: ` the text view puts before it):
 /// what happened first, then the cause or the first warning.
 pub fn verdict_line(v: &Verdict) -> String {
+    verdict_line_clipped(v, usize::MAX)
+}
+
+/// The verdict with its quoted reply cut to `reply_chars` (the first screen of the text
+/// view; the whole reply is in the findings).
+fn verdict_line_clipped(v: &Verdict, reply_chars: usize) -> String {
     let and_more = |n: &Named, what: &str| match n.more {
         0 => String::new(),
         m => format!(" (and {m} more {what}{})", if m > 1 { "s" } else { "" }),
@@ -234,7 +298,7 @@ pub fn verdict_line(v: &Verdict) -> String {
         Happened::Rejected { stage, reply } => {
             let reply = reply
                 .as_deref()
-                .map(|r| format!(": {r}"))
+                .map(|r| format!(": {}", clip(r, reply_chars)))
                 .unwrap_or_default();
             let cause = cause.map(|c| format!(" — {c}")).unwrap_or_default();
             return format!(
@@ -300,41 +364,53 @@ pub fn verdict_line(v: &Verdict) -> String {
 
 /// The settings checklist: each field of the copier's SMTP page, what the capture showed
 /// and what to set.
-fn checklist_text(summary: &Summary, color: bool) -> String {
-    let mut out =
-        String::from("Settings (Network Settings → Services Settings → SMTP on the copier):\n");
+fn checklist_text(summary: &Summary, opts: &TextOptions) -> String {
+    let width = opts.columns();
+    let mut out = wrap(
+        "Settings (Network Settings → Services Settings → SMTP on the copier):",
+        width,
+        "",
+        "  ",
+    );
+    // What was seen and what to set wrap under their column; a field that is right
+    // needs no value to set.
+    let field_width = 26;
     for item in summary.checklist() {
         let (mark, style) = match item.check {
             Check::Ok => ("ok    ", GREEN),
             Check::Change => ("CHANGE", RED),
             Check::Unknown => ("?     ", YELLOW),
         };
-        let _ = writeln!(
-            out,
-            "  {} {:<26} seen: {}; set: {}",
-            paint(color, style, mark),
-            item.field,
-            item.seen,
-            item.set
+        let first = format!(
+            "  {} {:<field_width$} ",
+            paint(opts.color, style, mark),
+            item.field
         );
+        let text = match item.check {
+            Check::Ok => format!("seen: {}", item.seen),
+            Check::Change => format!("seen: {} → set: {}", item.seen, item.set),
+            Check::Unknown => format!("seen: {}; set: {}", item.seen, item.set),
+        };
+        out.push_str(&wrap(&text, width, &first, &blank(&first)));
     }
-    let _ = writeln!(out, "  {}", checklist::THEN);
+    out.push_str(&wrap(checklist::THEN, width, "  ", "  "));
     out
 }
 
-fn finding(f: &Finding, color: bool) -> String {
+fn finding(f: &Finding, opts: &TextOptions) -> String {
     let group = Group {
         finding: f.clone(),
         evidence: vec![(f.session, f.evidence.clone())],
         sessions: f.session.into_iter().collect(),
         count: 1,
     };
-    group_text(&group, color)
+    group_text(&group, opts)
 }
 
 /// A finding of one or more sessions: the evidence of the first few, each under its
 /// session when there are several.
-fn group_text(g: &Group, color: bool) -> String {
+fn group_text(g: &Group, opts: &TextOptions) -> String {
+    let (color, width) = (opts.color, opts.columns());
     let f = &g.finding;
     let mut out = String::new();
     let sessions = g
@@ -347,14 +423,16 @@ fn group_text(g: &Group, color: bool) -> String {
         Severity::Info => BOLD,
     };
     let label = paint(color, style, &f.severity.name().to_uppercase());
-    let _ = writeln!(out, "\n  {label} [{}] {}{sessions}", f.id, f.title);
+    out.push('\n');
+    out.push_str(&wrap(
+        &format!("[{}] {}{sessions}", f.id, f.title),
+        width,
+        &format!("  {label} "),
+        "    ",
+    ));
     for (prefix, e) in g.evidence_lines() {
-        let _ = writeln!(
-            out,
-            "      {prefix}frame {:>6}: {}",
-            e.frame,
-            clip(&e.text, 160)
-        );
+        let first = format!("      {prefix}frame {:>6}: ", e.frame);
+        out.push_str(&wrap(&clip(&e.text, 240), width, &first, &blank(&first)));
     }
     if g.not_shown() > 0 {
         let _ = writeln!(
@@ -363,51 +441,56 @@ fn group_text(g: &Group, color: bool) -> String {
             g.not_shown()
         );
     }
-    let _ = writeln!(out, "    Why: {}", f.explanation);
-    let _ = writeln!(out, "    Fix: {}", fix_without_path(&f.remediation));
+    out.push_str(&wrap(f.explanation, width, "    Why: ", "         "));
+    out.push_str(&wrap(
+        fix_without_path(&f.remediation),
+        width,
+        "    Fix: ",
+        "         ",
+    ));
     out
 }
 
-fn table(rows: Vec<Vec<String>>) -> String {
-    let mut t = Table::new();
-    t.load_preset(UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header(vec![
-            "#",
-            "proto",
-            "client",
-            "server",
-            "frames",
-            "handshake",
-            "closed",
-            "outcome",
-            "deciding or last reply",
-        ]);
-    for r in rows {
-        t.add_row(r);
-    }
-    format!("{t}\n")
-}
-
-fn table_row(s: &Session, sd: &SessionDiagnosis) -> Vec<String> {
+/// A conversation in the list: who talked to whom, the outcome, then the server's name,
+/// how TCP went and the deciding (or last) reply, each on its own wrapped line.
+fn session_entry(s: &Session, sd: &SessionDiagnosis, width: usize) -> String {
+    let first = format!("  {:>3}  ", s.id);
+    let rest = blank(&first);
+    let mut out = wrap(
+        &format!(
+            "{} {} → {}  frames {}–{}  {}",
+            s.protocol.name(),
+            s.client,
+            s.server,
+            s.tcp.first_frame,
+            s.tcp.last_frame,
+            sd.outcome_label()
+        ),
+        width,
+        &first,
+        &rest,
+    );
     let server = match &sd.server_name {
-        Some(n) => format!("{}\n{n}\n{}", s.server, sd.server_identity.label()),
-        None => format!("{}\n{}", s.server, sd.server_identity.label()),
+        Some(n) => format!("server: {n}, {}", sd.server_identity.label()),
+        None => format!("server: {}", sd.server_identity.label()),
     };
-    vec![
-        s.id.to_string(),
-        s.protocol.name().to_string(),
-        s.client.to_string(),
-        server,
-        format!("{}–{}", s.tcp.first_frame, s.tcp.last_frame),
-        handshake(s.tcp.handshake).to_string(),
-        closed(s),
-        sd.outcome_label(),
-        match &sd.deciding_reply {
-            Some(d) => format!("{} (frame {})", clip(&d.text, 60), d.frame),
-            None => last_reply(s),
-        },
-    ]
+    out.push_str(&wrap(&server, width, &rest, &format!("{rest}  ")));
+    out.push_str(&wrap(
+        &format!(
+            "TCP: handshake {}, {}",
+            handshake(s.tcp.handshake),
+            closed(s)
+        ),
+        width,
+        &rest,
+        &format!("{rest}  "),
+    ));
+    let reply = match &sd.deciding_reply {
+        Some(d) => format!("deciding reply: {} (frame {})", clip(&d.text, 240), d.frame),
+        None => format!("last reply: {}", last_reply(s)),
+    };
+    out.push_str(&wrap(&reply, width, &rest, &format!("{rest}  ")));
+    out
 }
 
 fn handshake(h: Handshake) -> &'static str {
@@ -422,7 +505,7 @@ fn handshake(h: Handshake) -> &'static str {
 fn closed(s: &Session) -> String {
     match s.tcp.close {
         Some(c) => format!(
-            "{} {} (frame {})",
+            "closed by {} {} (frame {})",
             c.by.name(),
             match c.how {
                 CloseHow::Fin => "FIN",
@@ -430,7 +513,8 @@ fn closed(s: &Session) -> String {
             },
             c.frame
         ),
-        None => "open at end".into(),
+        None if s.tcp.handshake != Handshake::Complete => "never opened".into(),
+        None => "open at the end of the capture".into(),
     }
 }
 
@@ -441,7 +525,7 @@ fn last_reply(s: &Session) -> String {
         .find_map(|e| match &e.kind {
             EntryKind::Reply { lines, .. } | EntryKind::Status { lines, .. } => {
                 let l = lines.last().cloned().unwrap_or_default();
-                Some(format!("{} (frame {})", clip(&l, 60), e.frame))
+                Some(format!("{} (frame {})", clip(&l, 240), e.frame))
             }
             _ => None,
         })
@@ -450,12 +534,12 @@ fn last_reply(s: &Session) -> String {
 
 /// A TLS session's handshake (what proves server, port and TLS right) and the exchange
 /// inside as the record lengths told it.
-fn inside_tls(s: &Session, sd: &SessionDiagnosis) -> Option<String> {
+fn inside_tls(s: &Session, sd: &SessionDiagnosis, width: usize) -> Option<String> {
     let tls = s.tls.as_ref()?;
     let hello = tls.server_hello.as_ref()?;
-    let mut out = format!("  session {}: {}, {}", s.id, hello.version, hello.cipher);
+    let mut head = format!("session {}: {}, {}", s.id, hello.version, hello.cipher);
     if let Some(sni) = tls.client_hello.as_ref().and_then(|c| c.sni.as_deref()) {
-        let _ = write!(out, ", SNI {sni}");
+        let _ = write!(head, ", SNI {sni}");
     }
     if let Some(cert) = &tls.certificate {
         let names = if cert.names.is_empty() {
@@ -464,33 +548,40 @@ fn inside_tls(s: &Session, sd: &SessionDiagnosis) -> Option<String> {
             cert.names.join(", ")
         };
         let _ = write!(
-            out,
+            head,
             ", certificate for {names} (valid until {})",
             cert.not_after
         );
     }
-    out.push('\n');
+    let mut out = wrap(&head, width, "  ", "    ");
     if let Some(d) = &tls.decryption {
-        out.push_str(&decryption(d));
+        out.push_str(&wrap(&decryption(d), width, "    ", "      "));
     }
     match &sd.inside_tls {
         Some(i) => {
-            out.push_str("    read from the encrypted record lengths (no keys): each turn's plaintext bytes\n");
+            out.push_str(&wrap(
+                "read from the encrypted record lengths (no keys): each turn's plaintext bytes",
+                width,
+                "    ",
+                "    ",
+            ));
             for st in &i.steps {
-                let _ = writeln!(
-                    out,
-                    "    frame {:>6}  {}  {:>6} bytes  {}",
+                let first = format!(
+                    "    frame {:>6}  {}  {:>6} bytes  ",
                     st.frame,
                     if st.side == Side::Client { "C→" } else { "←S" },
-                    st.bytes,
-                    st.meaning
+                    st.bytes
                 );
+                out.push_str(&wrap(&st.meaning, width, &first, &blank(&first)));
             }
         }
         None if sd.basis == Basis::Decrypted => {}
-        None if tls.established => out.push_str(
-            "    the record lengths do not tell what happened inside (the outcome stays unknown rather than guessed)\n",
-        ),
+        None if tls.established => out.push_str(&wrap(
+            "the record lengths do not tell what happened inside (the outcome stays unknown rather than guessed)",
+            width,
+            "    ",
+            "    ",
+        )),
         None => {}
     }
     Some(out)
@@ -500,46 +591,68 @@ fn inside_tls(s: &Session, sd: &SessionDiagnosis) -> Option<String> {
 fn decryption(d: &DecryptionFact) -> String {
     match d.status {
         DecryptionStatus::Decrypted => format!(
-            "    decrypted with the key log: {} records, {} bytes of the dialogue, read as if in clear text (the transcript marks them *)\n",
+            "decrypted with the key log: {} records, {} bytes of the dialogue, read as if in clear text (the transcript marks them *)",
             d.records, d.plaintext_bytes
         ),
         DecryptionStatus::NothingOpened => {
-            "    the key log has this session's secrets, but no encrypted record came to decrypt\n".into()
+            "the key log has this session's secrets, but no encrypted record came to decrypt".into()
         }
         DecryptionStatus::NoKeys => {
-            "    not decrypted: the key log has no secrets for this session (its client random)\n".into()
+            "not decrypted: the key log has no secrets for this session (its client random)".into()
         }
-        DecryptionStatus::Unusable(why) => format!("    not decrypted: {why}\n"),
+        DecryptionStatus::Unusable(why) => format!("not decrypted: {why}"),
         DecryptionStatus::Failed { side, frame } => format!(
-            "    not decrypted: the {} record in frame {frame} does not decrypt with the secrets logged ({} records did before it): a key log from another session or program, or a damaged record; judged as encrypted\n",
+            "not decrypted: the {} record in frame {frame} does not decrypt with the secrets logged ({} records did before it): a key log from another session or program, or a damaged record; judged as encrypted",
             if side == Side::Client { "client's" } else { "server's" },
             d.records
         ),
     }
 }
 
+/// A session's transcript, each line whole (for the HTML and Markdown reports).
 pub(super) fn transcript(out: &mut String, s: &Session) {
-    let _ = writeln!(
-        out,
-        "-- session {}: {} → {} ({}), frames {}–{}, {}",
-        s.id,
-        s.client,
-        s.server,
-        s.protocol.name(),
-        s.tcp.first_frame,
-        s.tcp.last_frame,
-        s.start_time.utc_string()
+    transcript_fit(out, s, None);
+}
+
+/// A session's transcript; with `width`, lines wrapped under their text, the frame and
+/// side columns kept.
+fn transcript_fit(out: &mut String, s: &Session, width: Option<usize>) {
+    let mut put = |line: String, rest: &str| {
+        if let Some(w) = width {
+            out.push_str(&wrap(&line, w, "", rest));
+        } else {
+            out.push_str(&line);
+            out.push('\n');
+        }
+    };
+    put(
+        format!(
+            "-- session {}: {} → {} ({}), frames {}–{}, {}",
+            s.id,
+            s.client,
+            s.server,
+            s.protocol.name(),
+            s.tcp.first_frame,
+            s.tcp.last_frame,
+            s.start_time.utc_string()
+        ),
+        "   ",
     );
     if s.tcp.mid_stream {
-        let _ = writeln!(out, "   (the capture starts after this conversation began)");
+        put(
+            "   (the capture starts after this conversation began)".into(),
+            "   ",
+        );
     }
     if !s.tcp.syn_frames.is_empty() && s.tcp.handshake != Handshake::Complete {
         let frames: Vec<String> = s.tcp.syn_frames.iter().map(u64::to_string).collect();
-        let _ = writeln!(
-            out,
-            "   SYN in frames {}: {}",
-            frames.join(", "),
-            handshake(s.tcp.handshake)
+        put(
+            format!(
+                "   SYN in frames {}: {}",
+                frames.join(", "),
+                handshake(s.tcp.handshake)
+            ),
+            "     ",
         );
     }
     for e in &s.dialogue {
@@ -603,7 +716,13 @@ pub(super) fn transcript(out: &mut String, s: &Session) {
             }
         };
         for (i, line) in body.iter().enumerate() {
-            let _ = writeln!(out, "{}{}", if i == 0 { &head } else { &pad }, line);
+            let first = if i == 0 { &head } else { &pad };
+            match width {
+                Some(w) => out.push_str(&wrap(line, w, first, &pad)),
+                None => {
+                    let _ = writeln!(out, "{first}{line}");
+                }
+            }
         }
     }
 }

@@ -168,6 +168,7 @@ pub fn render_all(a: &Analysis) -> Vec<String> {
     let opts = smtpcap::internals::report::TextOptions {
         transcript: true,
         color: false,
+        width: 0,
     };
     vec![
         smtpcap::internals::report::to_text(a, &d, &opts),

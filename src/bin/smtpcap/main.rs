@@ -98,6 +98,16 @@ fn read_keylogs(paths: &[PathBuf]) -> anyhow::Result<Option<Arc<KeyLog>>> {
     Ok(Some(Arc::new(keys)))
 }
 
+/// The width to fit: `COLUMNS` when set, else the terminal's, else the text view's default.
+pub fn columns() -> usize {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|c| *c > 0)
+        .or_else(|| terminal_size::terminal_size().map(|(w, _)| usize::from(w.0)))
+        .unwrap_or(smtpcap::DEFAULT_WIDTH)
+}
+
 fn analyze(args: &AnalyzeArgs, out: &mut dyn Write) -> anyhow::Result<Status> {
     let color = match args.color {
         Color::Always => true,
@@ -108,6 +118,7 @@ fn analyze(args: &AnalyzeArgs, out: &mut dyn Write) -> anyhow::Result<Status> {
         Format::Text => smtpcap::Format::Text(TextOptions {
             transcript: args.transcript,
             color,
+            width: columns(),
         }),
         Format::Json => smtpcap::Format::Json,
         Format::Jsonl => smtpcap::Format::Jsonl,
