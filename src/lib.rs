@@ -63,8 +63,9 @@ pub use diagnosis::{
     SessionDiagnosis, Severity, Stage, Verdict, CATALOGUE,
 };
 pub use report::{
-    render, render_unreadable, to_html, to_json, to_json_line, to_markdown, to_text, verdict_line,
-    CaptureVerdict, Format, ReportWriter, Spool, TextOptions, DEFAULT_WIDTH,
+    html_page_end, html_page_start, render, render_unreadable, to_csv, to_html, to_json,
+    to_json_line, to_markdown, to_text, verdict_line, CaptureVerdict, Format, ReportWriter,
+    SessionBrief, Spool, TextOptions, CSV_COLUMNS, DEFAULT_WIDTH,
 };
 pub use tls::{KeyLog, KeyLogProblem, KeyLogRead};
 

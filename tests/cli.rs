@@ -198,7 +198,7 @@ fn a_directory_is_searched_recursively_and_ends_with_a_summary() {
         .rfind("== Summary of 22 captures")
         .expect("summary table");
     assert!(text[summary..].contains("supported-587.pcap"));
-    assert!(text[summary..].contains("DELIVERED (inferred from the encrypted record lengths)"));
+    assert!(text[summary..].contains("delivered (inferred)"));
 }
 
 #[test]
@@ -376,4 +376,95 @@ fn the_text_view_fits_columns_and_a_pipe_gets_100() {
     // Not a terminal, no COLUMNS: 100.
     let piped = run(None);
     assert!(widest(&piped) <= 100 && widest(&piped) > 80, "{piped}");
+}
+
+/// The batch of a day of visits: a summary worst first that fits the terminal, one JSON
+/// array, one CSV table, one HTML page, or a directory of reports with an index.
+#[test]
+fn a_batch_is_summarised_worst_first_and_each_format_stays_one_document() {
+    let run = |args: &[&str]| {
+        let out = smtpcap()
+            .env("COLUMNS", "100")
+            .arg("analyze")
+            .args(args)
+            .output()
+            .unwrap();
+        (out.status.code(), out.stdout)
+    };
+    let (code, summary) = run(&["--summary-only", "samples"]);
+    assert_eq!(code, Some(1));
+    let summary = String::from_utf8(summary).unwrap();
+    let lines: Vec<&str> = summary.lines().collect();
+    assert!(lines[0].starts_with("== Summary of "), "{summary}");
+    // Names relative to the folder given, failures first, all-well last.
+    assert!(
+        lines[1].starts_with("  FAIL   ") && !lines[1].contains("samples/"),
+        "{}",
+        lines[1]
+    );
+    let ok = summary.find("\n  OK ").unwrap();
+    assert!(
+        summary[ok..].find("\n  FAIL ").is_none(),
+        "a failure after an OK"
+    );
+    assert!(summary.contains("Captures per cause:"));
+    for l in &lines {
+        let last = l.trim_end().rsplit(' ').next().unwrap_or("");
+        assert!(
+            l.chars().count() <= 100 || last.chars().count() >= 30,
+            "{l}"
+        );
+    }
+
+    let (_, json) = run(&["--format", "json", "samples/inside-tls"]);
+    let doc: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    assert_eq!(doc.as_array().unwrap().len(), 28);
+
+    let (_, csv_out) = run(&["--format", "csv", "samples/inside-tls", "samples/keylog"]);
+    let mut rows = csv::Reader::from_reader(csv_out.as_slice());
+    let header = rows.headers().unwrap().clone();
+    assert_eq!(header.len(), smtpcap::CSV_COLUMNS.len());
+    let records: Vec<csv::StringRecord> = rows.records().collect::<Result<_, _>>().unwrap();
+    assert_eq!(records.len(), 37);
+    if common::which("python3") {
+        let mut py = Command::new("python3")
+            .args([
+                "-c",
+                "import csv,io,sys; r=list(csv.reader(io.TextIOWrapper(sys.stdin.buffer, newline=''))); assert len({len(x) for x in r}) == 1, r; print(len(r))",
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        py.stdin.take().unwrap().write_all(&csv_out).unwrap();
+        let out = py.wait_with_output().unwrap();
+        assert!(out.status.success());
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "38");
+    }
+
+    let (_, page) = run(&["--format", "html", "samples/scenarios"]);
+    let page = String::from_utf8(page).unwrap();
+    assert_eq!(page.matches("<!DOCTYPE html>").count(), 1);
+    assert_eq!(page.matches("<article class=\"capture\">").count(), 22);
+    assert!(scraper::Html::parse_document(&page).errors.is_empty());
+
+    let dir = tempfile::tempdir().unwrap();
+    let (code, summary) = run(&[
+        "--format",
+        "html",
+        "--output-dir",
+        &dir.path().display().to_string(),
+        "samples/scenarios",
+    ]);
+    assert_eq!(code, Some(1));
+    assert!(String::from_utf8(summary)
+        .unwrap()
+        .starts_with("== Summary of 22 captures"));
+    let index = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
+    assert!(
+        index.contains("href=\"lab-auth-failed.pcap.html\""),
+        "{index}"
+    );
+    assert!(dir.path().join("lab-auth-failed.pcap.html").is_file());
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 23);
 }

@@ -6,6 +6,7 @@
 //! the report when the capture is over; the `to_*` functions do the same for an analysis
 //! held in memory.
 
+mod csv;
 mod facts;
 mod group;
 mod html;
@@ -18,7 +19,8 @@ mod text;
 
 use std::io::{self, Write};
 
-pub use html::to_html;
+pub use csv::{to_csv, CSV_COLUMNS};
+pub use html::{html_page_end, html_page_start, to_html};
 pub use json::{to_json, to_json_line};
 pub use markdown::to_markdown;
 pub use spool::Spool;
@@ -41,6 +43,15 @@ pub enum Format {
     /// One self-contained HTML page: the Markdown report's content and each conversation
     /// drawn as a ladder.
     Html,
+    /// The same report as a `<section>`, for a page of several captures between
+    /// [`html_page_start`] and [`html_page_end`].
+    HtmlSection,
+    /// One CSV row per session ([`CSV_COLUMNS`]), with the header row or without (for the
+    /// rows of several captures under one header).
+    Csv {
+        /// Write the header row first.
+        header: bool,
+    },
 }
 
 /// One capture's report, written as its sessions come.
@@ -51,6 +62,8 @@ pub struct ReportWriter {
     summary: Summary,
     /// Whether any finding (kept or not) is an error: the exit status.
     errors: bool,
+    /// The session with the worst outcome so far, for the batch summary.
+    worst: Option<(u8, SessionBrief)>,
 }
 
 enum Kind {
@@ -58,6 +71,7 @@ enum Kind {
     Json(json::JsonWriter),
     Markdown(markdown::MarkdownWriter),
     Html(html::HtmlWriter),
+    Csv(csv::CsvWriter),
 }
 
 impl ReportWriter {
@@ -68,13 +82,16 @@ impl ReportWriter {
             Format::Json => Kind::Json(json::JsonWriter::new(true)),
             Format::Jsonl => Kind::Json(json::JsonWriter::new(false)),
             Format::Markdown => Kind::Markdown(markdown::MarkdownWriter::default()),
-            Format::Html => Kind::Html(html::HtmlWriter::default()),
+            Format::Html => Kind::Html(html::HtmlWriter::new(true)),
+            Format::HtmlSection => Kind::Html(html::HtmlWriter::new(false)),
+            Format::Csv { header } => Kind::Csv(csv::CsvWriter::new(header)),
         };
         ReportWriter {
             kind,
             min_severity,
             summary: Summary::default(),
             errors: false,
+            worst: None,
         }
     }
 
@@ -86,6 +103,10 @@ impl ReportWriter {
             .filter(|f| f.severity <= self.min_severity)
             .collect();
         self.summary.add_session(sd);
+        let rank = outcome_rank(sd.outcome);
+        if self.worst.as_ref().is_none_or(|(r, _)| rank < *r) {
+            self.worst = Some((rank, SessionBrief::of(s, sd)));
+        }
         for f in &kept {
             self.summary.add_finding(f);
         }
@@ -94,6 +115,7 @@ impl ReportWriter {
             Kind::Json(w) => w.session(s, sd, &kept),
             Kind::Markdown(w) => w.session(s, sd, &kept),
             Kind::Html(w) => w.session(s, sd, &kept),
+            Kind::Csv(w) => w.session(s, sd, &kept),
         }
     }
 
@@ -127,12 +149,14 @@ impl ReportWriter {
             Kind::Json(w) => w.finish(a, &kept, &mut out)?,
             Kind::Markdown(w) => w.finish(a, &summary, &kept, &mut out)?,
             Kind::Html(w) => w.finish(a, &summary, &kept, &mut out)?,
+            Kind::Csv(w) => w.finish(a, &mut out)?,
         }
         Ok(CaptureVerdict {
             verdict: summary.verdict(),
             main_finding: summary.main_finding(),
             errors,
             sessions: summary.sessions,
+            worst: self.worst.map(|(_, b)| b),
         })
     }
 }
@@ -186,6 +210,79 @@ pub struct CaptureVerdict {
     pub errors: bool,
     /// Sessions reported.
     pub sessions: usize,
+    /// The session with the worst outcome (a refusal before a failed handshake before an
+    /// unanswered connection … before a delivery), for a summary row.
+    pub worst: Option<SessionBrief>,
+}
+
+/// A session as one row of a batch summary shows it.
+#[derive(Clone, Debug)]
+pub struct SessionBrief {
+    /// The device (the client's address).
+    pub device: String,
+    /// The server's name when known, else its address and port.
+    pub server: String,
+    /// `rejected at auth`, `delivered`, … (`(inferred)` or `(decrypted)` when read inside
+    /// TLS).
+    pub outcome: String,
+    /// The deciding reply's code and enhanced code (`535 5.7.139`).
+    pub code: Option<String>,
+}
+
+impl SessionBrief {
+    fn of(s: &Session, sd: &SessionDiagnosis) -> Self {
+        let code = sd.deciding_reply.as_ref().and_then(|d| {
+            let words: Vec<&str> = d
+                .text
+                .trim_start_matches('`')
+                .split_whitespace()
+                .take(2)
+                .collect();
+            let code = words
+                .first()
+                .filter(|w| w.len() == 3 && w.bytes().all(|b| b.is_ascii_digit()))?;
+            Some(
+                match words.get(1).filter(|w| {
+                    w.contains('.') && w.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+                }) {
+                    Some(e) => format!("{code} {e}"),
+                    None => (*code).to_string(),
+                },
+            )
+        });
+        SessionBrief {
+            device: s.client.ip.to_string(),
+            server: sd
+                .server_name
+                .clone()
+                .unwrap_or_else(|| s.server.to_string()),
+            outcome: match sd.basis {
+                crate::diagnosis::Basis::Observed => sd.outcome_label(),
+                crate::diagnosis::Basis::Inferred => format!("{} (inferred)", sd.outcome_label()),
+                crate::diagnosis::Basis::Decrypted => {
+                    format!("{} (decrypted)", sd.outcome_label())
+                }
+            },
+            code,
+        }
+    }
+}
+
+/// How bad an outcome is for the summary, 0 the worst.
+fn outcome_rank(o: crate::diagnosis::Outcome) -> u8 {
+    use crate::diagnosis::Outcome;
+    match o {
+        Outcome::Rejected => 0,
+        Outcome::TlsFailed => 1,
+        Outcome::NoConnection => 2,
+        Outcome::LoginRefused => 3,
+        Outcome::Incomplete => 4,
+        Outcome::EncryptedNoMessage => 5,
+        Outcome::TestOnly => 6,
+        Outcome::EncryptedMessageTransferred => 7,
+        Outcome::LoginAccepted => 8,
+        Outcome::Delivered => 9,
+    }
 }
 
 /// The last step before the output: every piece goes through [`scrub`].

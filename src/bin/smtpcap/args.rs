@@ -32,7 +32,8 @@ pub enum Command {
 
 #[derive(clap::Args)]
 pub struct AnalyzeArgs {
-    /// Output format: text for a person, markdown or html for a ticket, json / jsonl for tools.
+    /// Output format: text for a person, markdown or html for a ticket, json / jsonl for
+    /// tools, csv (one row per session) for a spreadsheet.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
     /// Show each conversation's full transcript (text format).
@@ -56,6 +57,13 @@ pub struct AnalyzeArgs {
     /// Colour in the text format.
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     pub color: Color,
+    /// Write each capture's report to a file in DIR (named after the capture; an
+    /// index.html with html); the summary goes to standard output.
+    #[arg(long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+    /// Print only the summary of the run (worst first, captures per cause).
+    #[arg(long)]
+    pub summary_only: bool,
     /// Captures analysed at once (default: one per core).
     #[arg(long, short = 'j')]
     pub jobs: Option<usize>,
@@ -71,6 +79,7 @@ pub enum Format {
     Jsonl,
     Markdown,
     Html,
+    Csv,
 }
 
 #[derive(Clone, Copy, ValueEnum)]

@@ -16,6 +16,8 @@ use smtpcap::{Analysis, Capture, Options};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Input {
     pub path: PathBuf,
+    /// Its name relative to the directory given (as given, for a file named directly).
+    pub shown: String,
 }
 
 /// Expands directories (recursively, sorted by path) to the capture files they hold,
@@ -28,9 +30,15 @@ pub fn expand(paths: &[PathBuf]) -> Vec<Input> {
             let mut found = Vec::new();
             walk(p, &mut found);
             found.sort();
-            out.extend(found.into_iter().map(|path| Input { path }));
+            out.extend(found.into_iter().map(|path| {
+                let shown = path.strip_prefix(p).unwrap_or(&path).display().to_string();
+                Input { path, shown }
+            }));
         } else {
-            out.push(Input { path: p.clone() });
+            out.push(Input {
+                path: p.clone(),
+                shown: p.display().to_string(),
+            });
         }
     }
     out
@@ -108,6 +116,12 @@ impl From<Status> for std::process::ExitCode {
 /// One capture's rendered report and what the batch summary shows of it.
 pub struct CaptureResult {
     pub file: String,
+    /// The name the summary shows (relative to the directory given).
+    pub shown: String,
+    /// The verdict is a failure (a refusal, a failed handshake, no connection).
+    pub failure: bool,
+    /// The session with the worst outcome.
+    pub worst: Option<smtpcap::SessionBrief>,
     /// The report, held until the batch's order lets it out (on disk past a budget).
     pub report: Spool,
     pub status: Status,
@@ -143,7 +157,7 @@ pub fn run_one_into(
         // Only the escalation report names the file by its hash.
         digest: matches!(
             run.format,
-            smtpcap::Format::Markdown | smtpcap::Format::Html
+            smtpcap::Format::Markdown | smtpcap::Format::Html | smtpcap::Format::HtmlSection
         ),
         keys: run.keys.clone(),
     };
@@ -179,6 +193,9 @@ pub fn run_one_into(
     };
     let result = CaptureResult {
         file: a.map_or_else(|| input.path.display().to_string(), |a| a.file),
+        shown: input.shown.clone(),
+        failure: verdict.as_ref().is_some_and(|v| v.verdict.is_failure()),
+        worst: verdict.as_ref().and_then(|v| v.worst.clone()),
         report: Spool::default(),
         status,
         verdict: line,
@@ -194,6 +211,9 @@ pub fn run_one_into(
 fn result_unwritten(input: &Input) -> CaptureResult {
     CaptureResult {
         file: input.path.display().to_string(),
+        shown: input.shown.clone(),
+        failure: false,
+        worst: None,
         report: Spool::default(),
         status: Status::Trouble,
         verdict: String::new(),
@@ -314,21 +334,94 @@ impl Progress {
     }
 }
 
-/// The table that closes a batch in the text view.
-pub fn summary_table(results: &[CaptureResult]) -> String {
-    let mut t = comfy_table::Table::new();
-    t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED)
-        .set_content_arrangement(comfy_table::ContentArrangement::Dynamic)
-        .set_header(vec!["capture", "verdict", "main finding", "sessions"]);
-    for r in results {
-        t.add_row(vec![
-            r.file.clone(),
-            r.verdict.clone(),
-            r.main_finding.clone().unwrap_or_else(|| "-".into()),
-            r.sessions.to_string(),
-        ]);
+impl CaptureResult {
+    /// Its place in the summary: failures first, then error findings, unreadable
+    /// captures, warnings, and captures where all is well.
+    pub fn rank(&self) -> (u8, &'static str) {
+        if self.failure {
+            (0, "FAIL")
+        } else if self.status == Status::Findings {
+            (1, "ERROR")
+        } else if self.status == Status::Trouble {
+            (2, "UNREAD")
+        } else if self.main_finding.is_some() {
+            (3, "WARN")
+        } else {
+            (4, "OK")
+        }
     }
-    format!("{t}\n")
+}
+
+/// The summary that closes a batch: one entry per capture, worst first, each with its
+/// device, server, outcome, deciding reply code and cause; then the captures per cause.
+/// Fits `width` columns (a long name or path runs over alone).
+pub fn summary(results: &[CaptureResult], width: usize) -> String {
+    let wrap = |text: &str, first: &str, rest: &str| {
+        let options = textwrap::Options::new(width)
+            .initial_indent(first)
+            .subsequent_indent(rest)
+            .break_words(false)
+            .word_separator(textwrap::WordSeparator::AsciiSpace)
+            .word_splitter(textwrap::WordSplitter::NoHyphenation)
+            .wrap_algorithm(textwrap::WrapAlgorithm::FirstFit);
+        let mut out = String::new();
+        for line in textwrap::wrap(text, options) {
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+        out
+    };
+    let mut order: Vec<&CaptureResult> = results.iter().collect();
+    order.sort_by_key(|r| r.rank().0);
+    let mut out = format!("== Summary of {} captures, worst first\n", results.len());
+    for r in &order {
+        let (_, label) = r.rank();
+        out.push_str(&wrap(&r.shown, &format!("  {label:<6} "), "         "));
+        let detail = match (&r.worst, &r.error) {
+            (_, Some(e)) if r.sessions == 0 => format!("cannot read: {e}"),
+            (Some(w), _) => {
+                let code = w
+                    .code
+                    .as_deref()
+                    .map(|c| format!(", {c}"))
+                    .unwrap_or_default();
+                let cause = r
+                    .main_finding
+                    .as_deref()
+                    .map(|c| format!(" [{c}]"))
+                    .unwrap_or_default();
+                format!("{} → {}: {}{code}{cause}", w.device, w.server, w.outcome)
+            }
+            (None, _) => r.verdict.clone(),
+        };
+        out.push_str(&wrap(&detail, "         ", "           "));
+    }
+    let mut causes: Vec<(String, usize)> = Vec::new();
+    for r in results {
+        let cause = r.main_finding.clone().unwrap_or_else(|| match r.rank().1 {
+            "UNREAD" => "(unreadable)".to_string(),
+            _ => "(none)".to_string(),
+        });
+        match causes.iter_mut().find(|(c, _)| *c == cause) {
+            Some((_, n)) => *n += 1,
+            None => causes.push((cause, 1)),
+        }
+    }
+    causes.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    out.push_str("\nCaptures per cause:\n");
+    for (cause, n) in causes {
+        let title = smtpcap::CATALOGUE
+            .iter()
+            .find(|k| k.id.as_str() == cause)
+            .map(|k| k.title)
+            .unwrap_or_default();
+        out.push_str(&wrap(
+            &format!("{cause}  {title}"),
+            &format!("  {n:>5}  "),
+            "         ",
+        ));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -345,7 +438,10 @@ mod tests {
         std::os::unix::fs::symlink(root.join("samples/plain-mx-swaks.pcap"), &link).unwrap();
         assert_eq!(
             expand(std::slice::from_ref(&dir)),
-            vec![Input { path: link }]
+            vec![Input {
+                path: link,
+                shown: "visit.pcap".into()
+            }]
         );
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -4,6 +4,7 @@
 
 mod args;
 mod batch;
+mod output;
 
 use std::fs::File;
 use std::io::{self, IsTerminal, Read, Write};
@@ -114,6 +115,12 @@ fn analyze(args: &AnalyzeArgs, out: &mut dyn Write) -> anyhow::Result<Status> {
         Color::Never => false,
         Color::Auto => io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
     };
+    let inputs = batch::expand(&args.paths);
+    anyhow::ensure!(
+        !inputs.is_empty(),
+        "no capture file found in the paths given"
+    );
+    let many = inputs.len() > 1;
     let format = match args.format {
         Format::Text => smtpcap::Format::Text(TextOptions {
             transcript: args.transcript,
@@ -123,7 +130,12 @@ fn analyze(args: &AnalyzeArgs, out: &mut dyn Write) -> anyhow::Result<Status> {
         Format::Json => smtpcap::Format::Json,
         Format::Jsonl => smtpcap::Format::Jsonl,
         Format::Markdown => smtpcap::Format::Markdown,
+        // Several captures on standard output share one page and one header row.
+        Format::Html if many && args.output_dir.is_none() => smtpcap::Format::HtmlSection,
         Format::Html => smtpcap::Format::Html,
+        Format::Csv => smtpcap::Format::Csv {
+            header: !many || args.output_dir.is_some(),
+        },
     };
     let run = batch::Run {
         format,
@@ -131,21 +143,22 @@ fn analyze(args: &AnalyzeArgs, out: &mut dyn Write) -> anyhow::Result<Status> {
         hosts: args.host.clone(),
         keys: read_keylogs(&args.keylog)?,
     };
-    let inputs = batch::expand(&args.paths);
-    anyhow::ensure!(
-        !inputs.is_empty(),
-        "no capture file found in the paths given"
-    );
     let jobs = args.jobs.unwrap_or_else(rayon::current_num_threads).max(1);
-    if let [input] = inputs.as_slice() {
+    if let ([input], None, false) = (inputs.as_slice(), &args.output_dir, args.summary_only) {
         // One capture: its report goes straight out, nothing to hold back for order.
         let mut buffered = io::BufWriter::with_capacity(64 << 10, out);
         let (r, written) = batch::run_one_into(input, &run, &mut buffered);
         if let Some(e) = &r.error {
             eprintln!("smtpcap: {}: {e}", r.file);
         }
+        // CSV rows end their own lines.
+        let end: &[u8] = if args.format == Format::Csv {
+            b""
+        } else {
+            b"\n"
+        };
         let written = written
-            .and_then(|()| buffered.write_all(b"\n"))
+            .and_then(|()| buffered.write_all(end))
             .and_then(|()| buffered.flush());
         written_or_closed(written).with_context(|| r.file.clone())?;
         return Ok(r.status);
@@ -153,21 +166,26 @@ fn analyze(args: &AnalyzeArgs, out: &mut dyn Write) -> anyhow::Result<Status> {
     let mut status = Status::Ok;
     let mut results: Vec<CaptureResult> = Vec::new();
     let progress = batch::Progress::new(inputs.len());
+    let mut output =
+        output::Output::new(out, args.format, args.output_dir.clone(), args.summary_only)
+            .with_context(|| {
+                format!(
+                    "cannot write to {}",
+                    args.output_dir
+                        .as_deref()
+                        .unwrap_or(std::path::Path::new("-"))
+                        .display()
+                )
+            })?;
+    if !written_or_closed(output.begin())? {
+        return Ok(status);
+    }
     for mut r in batch::Batch::new(&inputs, &run, jobs, &progress)? {
         if let Some(e) = &r.error {
             progress.note(&format!("smtpcap: {}: {e}", r.file));
         }
         status = status.max(r.status);
-        let sep = !results.is_empty() && matches!(args.format, Format::Text | Format::Markdown);
-        let report = std::mem::take(&mut r.report);
-        let written = (|| {
-            if sep {
-                out.write_all(b"\n")?;
-            }
-            report.drain(&mut |piece| out.write_all(piece))?;
-            out.write_all(b"\n")
-        })();
-        match written_or_closed(written) {
+        match written_or_closed(output.capture(&mut r)) {
             Ok(true) => results.push(r),
             Ok(false) => return Ok(status),
             Err(e) => {
@@ -177,10 +195,6 @@ fn analyze(args: &AnalyzeArgs, out: &mut dyn Write) -> anyhow::Result<Status> {
         }
     }
     progress.finish();
-    if results.len() > 1 && args.format == Format::Text {
-        let table = batch::summary_table(&results);
-        let written = writeln!(out, "\n== Summary of {} captures\n{table}", results.len());
-        written_or_closed(written)?;
-    }
+    written_or_closed(output.end(&results, columns()))?;
     Ok(status)
 }
