@@ -10,7 +10,8 @@ use std::path::Path;
 use scraper::{Html, Selector};
 use smtpcap::internals::analysis::Analysis;
 use smtpcap::internals::diagnosis::diagnose;
-use smtpcap::internals::dialogue::EntryKind;
+use smtpcap::internals::dialogue::{Entry, EntryKind};
+use smtpcap::Side;
 
 const PASSWORD: &str = "Scan2Mail!2026";
 /// As `report/ladder.rs` bounds them.
@@ -257,4 +258,61 @@ fn chromium_draws_the_reports() {
             std::fs::copy(&png, common::root().join(shot)).unwrap();
         }
     }
+}
+
+/// 1,500 sessions of 800 distinct commands and replies each: the HTML and Markdown
+/// reports stay under 5 MB, say what they left out, and the HTML is still well-formed.
+#[test]
+fn any_capture_gives_reports_under_5_mb() {
+    let path = Path::new("samples/scenarios/lab-send-as-denied.pcap");
+    let mut a = common::analyze(path);
+    let (frame, time) = (
+        a.sessions[0].dialogue[0].frame,
+        a.sessions[0].dialogue[0].time,
+    );
+    let entry = |from, kind| Entry {
+        frame,
+        time,
+        from,
+        kind,
+        tls: false,
+    };
+    let mut sessions = Vec::new();
+    for id in 1..=1500 {
+        let mut s = common::analyze(path).sessions.remove(0);
+        s.id = id;
+        for i in 0..400 {
+            s.dialogue.push(entry(
+                Side::Client,
+                EntryKind::Command {
+                    command: "NOOP".into(),
+                    argument: format!("argument-{i}-{}", "x".repeat(60)),
+                    truncated: false,
+                    end_frame: None,
+                    repeated: 0,
+                },
+            ));
+            s.dialogue.push(entry(
+                Side::Server,
+                EntryKind::Reply {
+                    code: 250,
+                    enhanced: None,
+                    lines: vec![format!("250 fine {i} {}", "y".repeat(60))],
+                    end_frame: None,
+                    answers: None,
+                },
+            ));
+        }
+        sessions.push(s);
+    }
+    a.sessions = sessions;
+    let d = diagnose(&a);
+    let html = smtpcap::internals::report::to_html(&a, &d);
+    assert!(html.len() < 5 << 20, "HTML: {} bytes", html.len());
+    assert!(html.contains("more sessions are not listed"));
+    assert!(html.contains("more conversations are not drawn"));
+    assert!(Html::parse_document(&html).errors.is_empty());
+    let md = smtpcap::internals::report::to_markdown(&a, &d);
+    assert!(md.len() < 5 << 20, "Markdown: {} bytes", md.len());
+    assert!(md.contains("more conversations are not drawn"));
 }

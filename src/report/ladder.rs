@@ -14,6 +14,59 @@ use crate::tcp::GapReason;
 pub const MAX_ARROWS: usize = 200;
 /// Sessions drawn per report.
 pub const MAX_LADDERS: usize = 200;
+/// Bytes a report for people (HTML, Markdown) spends on its per-session parts (table rows,
+/// findings, ladders, transcripts): past it, sessions are counted, not shown, so that a
+/// report stays under 5 MB whatever the capture (the JSON and CSV reports hold them all).
+pub const REPORT_BUDGET: usize = 4 << 20;
+/// Transcript lines a session's part of such a report shows.
+pub const TRANSCRIPT_LINES: usize = 300;
+
+/// What is left of [`REPORT_BUDGET`].
+#[derive(Debug)]
+pub struct Budget {
+    left: usize,
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Budget {
+            left: REPORT_BUDGET,
+        }
+    }
+}
+
+impl Budget {
+    /// Spends `n` bytes if they are left.
+    pub fn take(&mut self, n: usize) -> bool {
+        match self.left.checked_sub(n) {
+            Some(rest) => {
+                self.left = rest;
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// The first [`TRANSCRIPT_LINES`] lines of a transcript, and a line that says how many
+/// more there are.
+pub fn cut_transcript(t: &str) -> String {
+    let total = t.lines().count();
+    if total <= TRANSCRIPT_LINES {
+        return t.to_string();
+    }
+    let mut out: String = t
+        .lines()
+        .take(TRANSCRIPT_LINES)
+        .flat_map(|l| [l, "\n"])
+        .collect();
+    out.push_str(&format!(
+        "… {} more lines: `smtpcap analyze --transcript` shows them all\n",
+        total - TRANSCRIPT_LINES
+    ));
+    out
+}
+
 /// Characters of a label drawn (the whole text is in the transcript).
 const LABEL: usize = 72;
 

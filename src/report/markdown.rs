@@ -4,7 +4,7 @@ use std::path::Path;
 
 use super::facts::provider_facts;
 use super::group::{fix_without_path, Group, Groups};
-use super::ladder::{Ladder, MAX_LADDERS};
+use super::ladder::{cut_transcript, Budget, Ladder, MAX_LADDERS};
 use super::mermaid::sequence_diagram;
 use super::{display_filter, verdict_line, Scrubbed, Spool};
 use crate::analysis::{Analysis, Session};
@@ -23,6 +23,9 @@ pub(super) struct MarkdownWriter {
     sessions: Spool,
     drawn: usize,
     not_drawn: usize,
+    budget: Budget,
+    rows_left_out: usize,
+    findings_left_out: usize,
     /// The sessions' findings, grouped where several sessions have the same.
     groups: Groups,
     /// Findings beyond the groups' bound, by severity, without their number (known at
@@ -44,11 +47,17 @@ impl MarkdownWriter {
             s.tcp.first_frame,
             s.tcp.last_frame
         );
-        self.rows.push(row.as_bytes());
+        if self.budget.take(row.len()) {
+            self.rows.push(row.as_bytes());
+        } else {
+            self.rows_left_out += 1;
+        }
         for f in findings {
             if let Some(f) = self.groups.add(f) {
-                if let Some(spool) = self.findings.get_mut(f.severity.index()) {
-                    spool.push(finding(f).as_bytes());
+                let text = finding(f);
+                match self.findings.get_mut(f.severity.index()) {
+                    Some(spool) if self.budget.take(text.len()) => spool.push(text.as_bytes()),
+                    _ => self.findings_left_out += 1,
                 }
             }
         }
@@ -58,8 +67,13 @@ impl MarkdownWriter {
             self.not_drawn += 1;
             return;
         }
-        self.drawn += 1;
-        self.sessions.push(conversation(s, sd, findings).as_bytes());
+        let part = conversation(s, sd, findings);
+        if self.budget.take(part.len()) {
+            self.drawn += 1;
+            self.sessions.push(part.as_bytes());
+        } else {
+            self.not_drawn += 1;
+        }
     }
 
     pub(super) fn finish(
@@ -116,6 +130,12 @@ impl MarkdownWriter {
         let _ = writeln!(head, "|---|---|---|---|---|---|---|");
         out.put(&head)?;
         out.spool(self.rows, &mut |_| String::new())?;
+        if self.rows_left_out > 0 {
+            out.put(&format!(
+                "\n{} more sessions are not listed, to keep this report under 5 MB: the JSON or CSV report lists them all.\n",
+                self.rows_left_out
+            ))?;
+        }
 
         out.put("\n## Findings\n\n")?;
         if summary.counts.iter().sum::<usize>() == 0 {
@@ -144,6 +164,12 @@ impl MarkdownWriter {
                 number += 1;
                 format!("### {number}. ")
             })?;
+        }
+        if self.findings_left_out > 0 {
+            out.put(&format!(
+                "{} more findings are not listed, to keep this report under 5 MB: the JSON report lists them all.\n\n",
+                self.findings_left_out
+            ))?;
         }
 
         let mut tail = String::new();
@@ -178,7 +204,7 @@ impl MarkdownWriter {
         }
         if self.not_drawn > 0 {
             out.put(&format!(
-                "\n{} more conversations are not drawn (at most {MAX_LADDERS} per report).\n",
+                "\n{} more conversations are not drawn (at most {MAX_LADDERS} per report, and under 5 MB in all).\n",
                 self.not_drawn
             ))?;
         }
@@ -212,7 +238,7 @@ fn conversation(s: &Session, sd: &SessionDiagnosis, findings: &[&Finding]) -> St
     let _ = writeln!(
         out,
         "\nTranscript (frame numbers as Wireshark shows them):\n\n```text\n{}```",
-        transcript.replace("```", "'''")
+        cut_transcript(&transcript).replace("```", "'''")
     );
     out
 }
