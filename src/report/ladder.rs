@@ -4,6 +4,8 @@
 //! draws it as SVG, the Markdown report as a Mermaid sequence diagram, the terminal as
 //! arrows.
 
+use std::fmt::Write;
+
 use crate::analysis::Session;
 use crate::base::{Side, Timestamp};
 use crate::diagnosis::{Basis, Finding, SessionDiagnosis};
@@ -60,10 +62,11 @@ pub fn cut_transcript(t: &str) -> String {
         .take(TRANSCRIPT_LINES)
         .flat_map(|l| [l, "\n"])
         .collect();
-    out.push_str(&format!(
-        "… {} more lines: `smtpcap analyze --transcript` shows them all\n",
+    let _ = writeln!(
+        out,
+        "… {} more lines: `smtpcap analyze --transcript` shows them all",
         total - TRANSCRIPT_LINES
-    ));
+    );
     out
 }
 

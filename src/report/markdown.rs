@@ -83,51 +83,7 @@ impl MarkdownWriter {
         capture_findings: &[&Finding],
         out: &mut Scrubbed,
     ) -> io::Result<()> {
-        let mut head = String::new();
-        let name = Path::new(&a.file)
-            .file_name()
-            .map_or(a.file.clone(), |n| n.to_string_lossy().into_owned());
-        let _ = writeln!(head, "# smtpcap report: {}\n", md(&name));
-        let (size, sha) = file_digest(a);
-        let _ = writeln!(head, "| | |\n|---|---|");
-        let _ = writeln!(head, "| Capture | `{}` |", md(&a.file));
-        let _ = writeln!(head, "| Size | {size} |");
-        let _ = writeln!(head, "| SHA-256 | {sha} |");
-        if let Some(f) = a.format {
-            let gz = a.compression.map(|c| format!(" ({c})")).unwrap_or_default();
-            let _ = writeln!(
-                head,
-                "| Format | {f}{gz}, {} packets, {} |",
-                a.packets,
-                a.link_types.join(", ")
-            );
-        }
-        if let Some(span) = a.time_span() {
-            let _ = writeln!(head, "| Time span | {span} |");
-        }
-        for note in a.bounds_reached() {
-            let _ = writeln!(head, "| Bound reached | {} |", md(&note));
-        }
-        let _ = writeln!(head, "| smtpcap | {} |", env!("CARGO_PKG_VERSION"));
-        if let Some(e) = &a.error {
-            let _ = writeln!(
-                head,
-                "| Damaged | at byte {}: {} |",
-                e.offset,
-                md(&e.message)
-            );
-        }
-        let _ = writeln!(
-            head,
-            "\n## Verdict\n\n**{}**",
-            md(&verdict_line(&summary.verdict()))
-        );
-        let _ = writeln!(head, "\n## Devices and servers\n");
-        let _ = writeln!(
-            head,
-            "| session | device (client) | server | server name | role | outcome | frames |"
-        );
-        let _ = writeln!(head, "|---|---|---|---|---|---|---|");
+        let head = head(a, summary);
         out.put(&head)?;
         out.spool(self.rows, &mut |_| String::new())?;
         if self.rows_left_out > 0 {
@@ -213,6 +169,56 @@ impl MarkdownWriter {
             env!("CARGO_PKG_VERSION")
         ))
     }
+}
+
+/// The report's head: the capture's facts, the verdict and the sessions table's header.
+fn head(a: &Analysis, summary: &Summary) -> String {
+    let mut head = String::new();
+    let name = Path::new(&a.file)
+        .file_name()
+        .map_or(a.file.clone(), |n| n.to_string_lossy().into_owned());
+    let _ = writeln!(head, "# smtpcap report: {}\n", md(&name));
+    let (size, sha) = file_digest(a);
+    let _ = writeln!(head, "| | |\n|---|---|");
+    let _ = writeln!(head, "| Capture | `{}` |", md(&a.file));
+    let _ = writeln!(head, "| Size | {size} |");
+    let _ = writeln!(head, "| SHA-256 | {sha} |");
+    if let Some(f) = a.format {
+        let gz = a.compression.map(|c| format!(" ({c})")).unwrap_or_default();
+        let _ = writeln!(
+            head,
+            "| Format | {f}{gz}, {} packets, {} |",
+            a.packets,
+            a.link_types.join(", ")
+        );
+    }
+    if let Some(span) = a.time_span() {
+        let _ = writeln!(head, "| Time span | {span} |");
+    }
+    for note in a.bounds_reached() {
+        let _ = writeln!(head, "| Bound reached | {} |", md(&note));
+    }
+    let _ = writeln!(head, "| smtpcap | {} |", env!("CARGO_PKG_VERSION"));
+    if let Some(e) = &a.error {
+        let _ = writeln!(
+            head,
+            "| Damaged | at byte {}: {} |",
+            e.offset,
+            md(&e.message)
+        );
+    }
+    let _ = writeln!(
+        head,
+        "\n## Verdict\n\n**{}**",
+        md(&verdict_line(&summary.verdict()))
+    );
+    let _ = writeln!(head, "\n## Devices and servers\n");
+    let _ = writeln!(
+        head,
+        "| session | device (client) | server | server name | role | outcome | frames |"
+    );
+    let _ = writeln!(head, "|---|---|---|---|---|---|---|");
+    head
 }
 
 /// A session's ladder as a Mermaid diagram, the facts the mail provider asks for, and its
