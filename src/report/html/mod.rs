@@ -306,4 +306,4 @@ pre{background:#f6f6f8;padding:8px;overflow-x:auto;white-space:pre-wrap;overflow
 .facts th{width:14em}\
 footer{margin-top:2em;color:#777;font-size:.85em}\
 @media print{body{font-size:11pt}main{max-width:none}details{display:block}details>pre{display:block}a{color:inherit;text-decoration:none}}\
-@media (max-width:600px){body{font-size:14px}main{padding:8px}.facts th{width:auto}}";
+@media (max-width:600px){body{font-size:14px}main{padding:8px}.facts th{width:auto}td,th,.verdict,code{overflow-wrap:anywhere}.sessions th{white-space:normal}}.verdict{overflow-wrap:break-word}";
