@@ -53,19 +53,21 @@ mod tcp;
 #[cfg_attr(not(feature = "internals"), allow(unused_imports))]
 mod tls;
 
-pub use analysis::{Analysis, Capture, CaptureProblem, Options, Protocol, Session};
+pub use analysis::{
+    Analysis, Capture, CaptureProblem, LiveError, LiveHandle, Options, Protocol, Session,
+};
 pub use base::{Endpoint, Side, Timestamp};
 pub use capture::{
     sniff, CaptureError, CaptureErrorKind, CaptureFormat, FileDigest, Format as FileFormat,
 };
 pub use diagnosis::{
     diagnose, Basis, Diagnoser, Diagnosis, Finding, FindingId, FindingKind, Outcome,
-    SessionDiagnosis, Severity, Stage, Verdict, CATALOGUE,
+    SessionDiagnosis, Severity, Stage, Tally, Verdict, CATALOGUE,
 };
 pub use report::{
-    html_page_end, html_page_start, render, render_unreadable, to_csv, to_html, to_json,
-    to_json_line, to_markdown, to_text, verdict_line, CaptureVerdict, Format, ReportWriter,
-    SessionBrief, Spool, TextOptions, CSV_COLUMNS, DEFAULT_WIDTH,
+    html_page_end, html_page_start, render, render_unreadable, session_json_line, session_text,
+    to_csv, to_html, to_json, to_json_line, to_markdown, to_text, verdict_line, CaptureVerdict,
+    Format, ReportWriter, SessionBrief, Spool, TextOptions, CSV_COLUMNS, DEFAULT_WIDTH,
 };
 pub use tls::{KeyLog, KeyLogProblem, KeyLogRead};
 

@@ -156,6 +156,10 @@ impl App {
 }
 
 impl StreamSink for App {
+    fn is_over(&self) -> bool {
+        matches!(self, App::Smtp(s) if s.is_over())
+    }
+
     fn event(&mut self, side: Side, frame: u64, time: Timestamp, event: StreamEvent<'_>) {
         if let App::SmtpIdle { mid_stream, keys } = self {
             *self = App::Smtp(Box::new(SmtpSession::with_keys(*mid_stream, keys.take())));

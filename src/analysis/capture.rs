@@ -1,12 +1,12 @@
 use std::io::Read;
 use std::path::Path;
+use std::sync::Arc;
 
 use super::pipeline::Pipeline;
 use super::{involves_hosts, Analysis, CaptureProblem, Session};
 use crate::base::Timestamp;
 use crate::capture::{CaptureError, CaptureReader, Frame, Item};
 use crate::tls::KeyLog;
-use std::sync::Arc;
 
 /// What a frame source has next.
 pub(crate) enum Next<'a> {
@@ -47,6 +47,61 @@ impl FrameSource for CaptureReader {
     }
 }
 
+/// A live capture's stop switch and what it has seen, shared across threads.
+#[derive(Clone, Debug)]
+pub struct LiveHandle {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    counters: Arc<super::LiveCounters>,
+}
+
+impl LiveHandle {
+    /// Ends the capture: the frames already read are analysed, then the sessions still
+    /// open are concluded and handed on.
+    pub fn stop(&self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Frames read so far.
+    pub fn frames(&self) -> u64 {
+        self.counters
+            .frames
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Packets the kernel dropped, once an interface capture has ended.
+    pub fn dropped(&self) -> Option<u64> {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.counters
+            .dropped_known
+            .load(Relaxed)
+            .then(|| self.counters.dropped.load(Relaxed))
+    }
+
+    /// Conversations in progress (that may be SMTP or POP3) at the last tick, and the
+    /// newest of them as `client → server`.
+    pub fn in_progress(&self) -> (usize, Option<String>) {
+        let open = self
+            .counters
+            .open
+            .lock()
+            .map(|o| o.clone())
+            .unwrap_or_default();
+        open
+    }
+
+    fn publish(
+        &self,
+        (n, newest): (
+            usize,
+            Option<(crate::base::Endpoint, crate::base::Endpoint, u64)>,
+        ),
+    ) {
+        if let Ok(mut o) = self.counters.open.lock() {
+            *o = (n, newest.map(|(c, s, _)| format!("{c} → {s}")));
+        }
+    }
+}
+
 /// How a capture is read.
 #[derive(Clone, Debug, Default)]
 pub struct Options {
@@ -73,6 +128,8 @@ pub struct Options {
 /// ```
 pub struct Capture {
     name: String,
+    /// A live capture's stop switch and counters.
+    live: Option<LiveHandle>,
     source: Box<dyn FrameSource>,
     pipeline: Pipeline,
     hosts: Vec<ipnet::IpNet>,
@@ -124,12 +181,63 @@ impl Capture {
     pub(crate) fn new(name: String, source: Box<dyn FrameSource>, options: &Options) -> Self {
         Capture {
             name,
+            live: None,
             source,
             pipeline: Pipeline::with_keys(options.keys.clone()),
             hosts: options.hosts.clone(),
             error: None,
             ended: false,
         }
+    }
+
+    /// Reads a capture stream that does not end by itself (`tcpdump -w -` on a pipe): each
+    /// frame as soon as it has arrived, the clock ticking between frames, and each session
+    /// handed on as soon as its conversation is over, numbered in that order. `write`: a
+    /// pcapng file to keep what was read.
+    ///
+    /// # Errors
+    /// The stream does not start as a capture, or `write` cannot be made.
+    pub fn watch_stream(
+        name: impl Into<String>,
+        bytes: impl Read + Send + 'static,
+        options: &Options,
+        write: Option<&Path>,
+    ) -> Result<Capture, CaptureError> {
+        let parts = super::live::stream(Box::new(bytes), write)?;
+        Ok(Capture::from_live(name.into(), parts, options))
+    }
+
+    /// Captures on the interface `iface` through the BPF `filter` (libpcap, immediate
+    /// mode), as [`Capture::watch_stream`] reads.
+    ///
+    /// # Errors
+    /// No such interface, no permission to capture, a link type or filter that does not
+    /// do, or `write` cannot be made: each said as a person can act on it.
+    #[cfg(feature = "live")]
+    pub fn watch_interface(
+        iface: &str,
+        filter: &str,
+        options: &Options,
+        write: Option<&Path>,
+    ) -> Result<Capture, super::LiveError> {
+        let parts = super::live::interface(iface, filter, write)?;
+        Ok(Capture::from_live(iface.to_string(), parts, options))
+    }
+
+    fn from_live(name: String, parts: super::live::LiveParts, options: &Options) -> Self {
+        let mut c = Capture::new(name, Box::new(parts.source), options);
+        c.pipeline.set_live();
+        c.live = Some(LiveHandle {
+            stop: parts.stop,
+            counters: parts.counters,
+        });
+        c
+    }
+
+    /// A live capture's stop switch and counters (to stop it from a signal handler, and
+    /// show its progress from another thread).
+    pub fn live_handle(&self) -> Option<LiveHandle> {
+        self.live.clone()
     }
 
     /// The name reports give the capture (its path as given).
@@ -174,7 +282,12 @@ impl Iterator for Capture {
             }
             match self.source.next() {
                 Ok(Next::Frame(frame)) => self.pipeline.frame(&frame),
-                Ok(Next::Tick(now)) => self.pipeline.tick(now),
+                Ok(Next::Tick(now)) => {
+                    self.pipeline.tick(now);
+                    if let Some(live) = &self.live {
+                        live.publish(self.pipeline.open_conversations());
+                    }
+                }
                 Ok(Next::Secrets(text)) => self.pipeline.secrets(&text),
                 Ok(Next::End) => {
                     self.ended = true;

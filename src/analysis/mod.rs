@@ -6,6 +6,8 @@
 
 mod app;
 mod capture;
+mod live;
+mod live_error;
 mod pipeline;
 mod session;
 
@@ -16,7 +18,9 @@ use crate::packet::DecodeStats;
 use crate::tcp::TableStats;
 
 pub use app::{is_server_port, App, Dialogue, Protocol};
-pub use capture::{Capture, Options};
+pub use capture::{Capture, LiveHandle, Options};
+pub use live::{LiveCounters, TICK};
+pub use live_error::LiveError;
 pub use session::{DnsName, Session};
 
 /// Everything smtpcap learned from one capture.

@@ -29,6 +29,9 @@ pub(crate) struct Pipeline {
     open: u64,
     /// TLS secrets: the key log given, and those the capture carries.
     keys: Option<Arc<KeyLog>>,
+    /// Live: each session is handed on as soon as its conversation is over, numbered in
+    /// that order (not held back behind older conversations still open).
+    live: bool,
 }
 
 impl Default for Pipeline {
@@ -47,6 +50,7 @@ impl Default for Pipeline {
             scan_every: SCAN_EVERY,
             open: 0,
             keys: None,
+            live: false,
         }
     }
 }
@@ -144,6 +148,19 @@ impl Pipeline {
                 self.reorder.waiting.push(Reverse(Waiting(s)));
             }
         }
+        if self.live {
+            self.reorder.release(u64::MAX, &self.dns, &mut self.ready);
+        }
+    }
+
+    /// Hands on each session as soon as its conversation is over (a live capture).
+    pub(crate) fn set_live(&mut self) {
+        self.live = true;
+    }
+
+    /// How many conversations that may be SMTP or POP3 are open, and the newest of them.
+    pub(crate) fn open_conversations(&self) -> (usize, Option<(Endpoint, Endpoint, u64)>) {
+        self.table.open_conversations(App::may_be_session)
     }
 
     fn scan_and_release(&mut self) {

@@ -39,6 +39,16 @@ impl Timestamp {
         (self.secs - earlier.secs) as f64 + (f64::from(self.nanos) - f64::from(earlier.nanos)) / 1e9
     }
 
+    /// This time plus `d`.
+    #[must_use]
+    pub fn plus(&self, d: std::time::Duration) -> Timestamp {
+        let secs = i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+        Timestamp::new(
+            self.secs.saturating_add(secs),
+            self.nanos + d.subsec_nanos(),
+        )
+    }
+
     /// UTC date and time, `YYYY-MM-DD HH:MM:SS.ffffff`.
     pub fn utc_string(&self) -> String {
         let days = self.secs.div_euclid(86_400);

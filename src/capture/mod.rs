@@ -6,12 +6,14 @@
 
 mod digest;
 mod error;
+mod pcapng_writer;
 mod reader;
 mod sniff;
 mod source;
 
 pub use digest::FileDigest;
 pub use error::{CaptureError, CaptureErrorKind};
+pub use pcapng_writer::PcapngWriter;
 pub(crate) use reader::Item;
 pub use reader::{CaptureFormat, CaptureReader, Frame, LinkType};
 pub use sniff::{sniff, Format};

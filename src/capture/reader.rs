@@ -8,7 +8,7 @@ use pcap_parser::{LegacyPcapReader, PcapBlockOwned, PcapError, PcapNGReader};
 use super::digest::{DigestHandle, FileDigest};
 use super::error::{CaptureError, CaptureErrorKind};
 use super::sniff::{sniff, Format};
-use super::source::{from_raw, open_source, read_full, FillingReader, Source};
+use super::source::{from_raw, from_raw_as, open_source, read_full, FillingReader, Source};
 use crate::base::Timestamp;
 
 /// A libpcap LINKTYPE_ value.
@@ -165,6 +165,17 @@ impl CaptureReader {
         Self::from_reader(reader, gzip)
     }
 
+    /// Reads a live stream (a pipe from `tcpdump -w -`): each frame as soon as its bytes
+    /// have arrived.
+    ///
+    /// # Errors
+    /// As [`CaptureReader::from_bytes`].
+    pub fn from_stream(bytes: Box<dyn Read + Send>) -> Result<Self, CaptureError> {
+        let Source { reader, gzip, .. } = from_raw_as(bytes, false, false)
+            .map_err(|e| CaptureError::new(0, CaptureErrorKind::Io(e)))?;
+        Self::from_reader_as(reader, gzip, false)
+    }
+
     /// The file's size and SHA-256, when asked for at [`CaptureReader::open`] and the file
     /// could be read to its end.
     pub fn digest(&self) -> Option<FileDigest> {
@@ -176,7 +187,17 @@ impl CaptureReader {
     ///
     /// # Errors
     /// The source is empty, cannot be read, or its header is no capture's.
-    pub fn from_reader(mut reader: Box<dyn Read + Send>, gzip: bool) -> Result<Self, CaptureError> {
+    pub fn from_reader(reader: Box<dyn Read + Send>, gzip: bool) -> Result<Self, CaptureError> {
+        Self::from_reader_as(reader, gzip, true)
+    }
+
+    /// Like [`CaptureReader::from_reader`]; without `fill`, the file header is read whole
+    /// and then each read hands on what has arrived (a live stream).
+    fn from_reader_as(
+        mut reader: Box<dyn Read + Send>,
+        gzip: bool,
+        fill: bool,
+    ) -> Result<Self, CaptureError> {
         let io_err = |e: std::io::Error| {
             let kind = if gzip {
                 CaptureErrorKind::Gzip(e.to_string())
@@ -201,9 +222,15 @@ impl CaptureReader {
                 ));
             }
         };
-        let joined: Box<dyn Read + Send> = Box::new(FillingReader(
-            Cursor::new(magic[..n].to_vec()).chain(reader),
-        ));
+        let joined: Box<dyn Read + Send> = if fill {
+            Box::new(FillingReader(
+                Cursor::new(magic[..n].to_vec()).chain(reader),
+            ))
+        } else {
+            // The parser reads the file header in one read: it comes whole, from memory.
+            let header = whole_header(&mut reader, &magic[..n], format).map_err(io_err)?;
+            Box::new(Cursor::new(header).chain(reader))
+        };
         let header_err = |e: PcapError<&'static [u8]>| {
             let kind = match e {
                 PcapError::Incomplete(_) | PcapError::UnexpectedEof | PcapError::Eof => {
@@ -431,6 +458,42 @@ impl CaptureReader {
         };
         CaptureError::new(offset, kind)
     }
+}
+
+/// The file header of a stream, whole: 24 bytes for pcap, the section header block for
+/// pcapng (its length in its second word).
+fn whole_header(
+    reader: &mut Box<dyn Read + Send>,
+    magic: &[u8],
+    format: CaptureFormat,
+) -> std::io::Result<Vec<u8>> {
+    let mut header = magic.to_vec();
+    let mut more = |n: usize, header: &mut Vec<u8>| -> std::io::Result<()> {
+        let at = header.len();
+        header.resize(at + n, 0);
+        let got = read_full(reader, &mut header[at..])?;
+        header.truncate(at + got);
+        Ok(())
+    };
+    match format {
+        CaptureFormat::Pcap { .. } => more(24 - header.len(), &mut header)?,
+        CaptureFormat::PcapNg => {
+            more(12usize.saturating_sub(header.len()), &mut header)?;
+            if let (Some(len), Some(bom)) = (header.get(4..8), header.get(8..12)) {
+                let big = bom == [0x1A, 0x2B, 0x3C, 0x4D];
+                let len: [u8; 4] = len.try_into().unwrap_or_default();
+                let len = if big {
+                    u32::from_be_bytes(len)
+                } else {
+                    u32::from_le_bytes(len)
+                } as usize;
+                // A header longer than the parser's buffer is read by it as usual.
+                let rest = len.clamp(12, INITIAL_BUFFER) - 12;
+                more(rest, &mut header)?;
+            }
+        }
+    }
+    Ok(header)
 }
 
 enum Next {

@@ -36,6 +36,16 @@ pub(crate) fn open_source(path: &Path, digest: bool) -> io::Result<Source> {
 /// A byte source (a file's, standard input's, or any other) made ready for the parser:
 /// decompressed when its first bytes say gzip, hashed with `digest`.
 pub(crate) fn from_raw(raw: Box<dyn Read + Send>, digest: bool) -> io::Result<Source> {
+    from_raw_as(raw, digest, true)
+}
+
+/// Like [`from_raw`]; without `fill`, each read hands on what has arrived (a live stream
+/// from a pipe: a frame is read as soon as it is there, not when a buffer is full).
+pub(crate) fn from_raw_as(
+    raw: Box<dyn Read + Send>,
+    digest: bool,
+    fill: bool,
+) -> io::Result<Source> {
     let (mut raw, digest): (Box<dyn Read + Send>, _) = if digest {
         let (reader, handle) = hashing(raw);
         (Box::new(reader), Some(handle))
@@ -51,8 +61,10 @@ pub(crate) fn from_raw(raw: Box<dyn Read + Send>, digest: bool) -> io::Result<So
     let reader: Box<dyn Read + Send> = if gzip {
         let buffered = BufReader::with_capacity(256 * 1024, joined);
         Box::new(FillingReader(MultiGzDecoder::new(buffered)))
-    } else {
+    } else if fill {
         Box::new(FillingReader(joined))
+    } else {
+        Box::new(joined)
     };
     Ok(Source {
         reader,

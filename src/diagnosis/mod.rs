@@ -151,6 +151,35 @@ impl Diagnosis {
     }
 }
 
+/// The verdict of sessions and findings as they go by (a live capture's, say): what
+/// happened first, then the cause.
+#[derive(Clone, Debug, Default)]
+pub struct Tally(Summary);
+
+impl Tally {
+    /// Counts a session's diagnosis.
+    pub fn session(&mut self, sd: &SessionDiagnosis) {
+        self.0.add_session(sd);
+    }
+
+    /// Counts a finding.
+    pub fn finding(&mut self, f: &Finding) {
+        self.0.add_finding(f);
+    }
+
+    /// This tally's findings first, then `later`'s findings and sessions (capture-wide
+    /// findings lead a report).
+    #[must_use]
+    pub fn then(self, later: &Tally) -> Tally {
+        Tally(self.0.then(&later.0))
+    }
+
+    /// The verdict so far.
+    pub fn verdict(&self) -> Verdict {
+        self.0.verdict()
+    }
+}
+
 /// What the verdict and the batch summary need to know of a capture's diagnosis,
 /// gathered as sessions and findings go by.
 #[derive(Clone, Debug)]

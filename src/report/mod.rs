@@ -21,10 +21,10 @@ use std::io::{self, Write};
 
 pub use csv::{to_csv, CSV_COLUMNS};
 pub use html::{html_page_end, html_page_start, to_html};
-pub use json::{to_json, to_json_line};
+pub use json::{session_json_line, to_json, to_json_line};
 pub use markdown::to_markdown;
 pub use spool::Spool;
-pub use text::{display_filter, to_text, verdict_line, TextOptions, DEFAULT_WIDTH};
+pub use text::{display_filter, session_text, to_text, verdict_line, TextOptions, DEFAULT_WIDTH};
 
 use crate::analysis::{Analysis, Capture, Session};
 use crate::diagnosis::{Diagnoser, Diagnosis, Finding, SessionDiagnosis, Severity, Summary};

@@ -278,6 +278,62 @@ impl TextWriter {
     }
 }
 
+/// One finished session as `smtpcap watch` prints it the moment its conversation is
+/// over: who talked to whom, its verdict in the words of the capture's, its findings and
+/// (with `opts.transcript`) its transcript.
+pub fn session_text(
+    s: &Session,
+    sd: &SessionDiagnosis,
+    findings: &[Finding],
+    opts: &TextOptions,
+) -> String {
+    let width = opts.columns();
+    let mut summary = Summary::default();
+    for f in findings {
+        summary.add_finding(f);
+    }
+    summary.add_session(sd);
+    let verdict = summary.verdict();
+    let style = if verdict.is_failure() {
+        RED
+    } else if verdict.cause.is_some() || verdict.warning.is_some() {
+        YELLOW
+    } else {
+        GREEN
+    };
+    let server = sd
+        .server_name
+        .as_deref()
+        .map(|n| format!(" ({n})"))
+        .unwrap_or_default();
+    let mut out = wrap(
+        &format!(
+            "-- session {}: {} → {}{server}, frames {}–{}, {}",
+            s.id,
+            s.client,
+            s.server,
+            s.tcp.first_frame,
+            s.tcp.last_frame,
+            s.end_time.utc_string()
+        ),
+        width,
+        "",
+        "   ",
+    );
+    let line = verdict_line_clipped(&verdict, VERDICT_REPLY);
+    for l in wrap(&line, width, "   VERDICT: ", "            ").lines() {
+        let _ = writeln!(out, "{}", paint(opts.color, style, l));
+    }
+    for f in findings {
+        out.push_str(&finding(f, opts));
+    }
+    if opts.transcript {
+        out.push('\n');
+        transcript_fit(&mut out, s, Some(width));
+    }
+    out
+}
+
 /// The verdict as one line (without the `VERDICT: ` the text view puts before it):
 /// what happened first, then the cause or the first warning.
 pub fn verdict_line(v: &Verdict) -> String {

@@ -9,6 +9,12 @@ pub trait StreamSink {
     fn wants_data(&self) -> bool {
         true
     }
+    /// True once the protocol's dialogue is over (SMTP: QUIT answered): a live capture
+    /// then concludes the conversation after a moment of quiet once either side has closed,
+    /// without waiting for the other.
+    fn is_over(&self) -> bool {
+        false
+    }
     /// Called once, when the conversation is finished or the capture ends.
     fn finish(&mut self, _facts: &TcpFacts) {}
     /// True (once) when the content shows the roles are the other way round; only asked

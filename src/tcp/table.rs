@@ -101,6 +101,9 @@ const MAX_BUFFERED: u64 = 8 << 20;
 /// Seconds of quiet after a reset before the conversation is over: what the peer had in
 /// flight when the RST crossed it still belongs to it.
 const RESET_GRACE_SECS: f64 = 1.0;
+/// Seconds of quiet after which a live conversation whose dialogue is over and one side
+/// has closed is concluded.
+const OVER_GRACE_SECS: f64 = 0.5;
 
 /// All conversations of a capture, by 4-tuple.
 pub struct ConnectionTable<S> {
@@ -256,6 +259,21 @@ impl<S: StreamSink> ConnectionTable<S> {
     pub fn tick(&mut self, now: Timestamp) {
         self.since_sweep = 0;
         self.sweep(now);
+        // Live only: a dialogue that is over, one side closed, and quiet for a moment is
+        // concluded now rather than after the closed-conversation timeout.
+        let over: Vec<Key> = self
+            .live
+            .iter()
+            .filter(|(_, c)| {
+                c.is_closed() && c.sink.is_over() && now.since(c.last_seen) > OVER_GRACE_SECS
+            })
+            .map(|(k, _)| *k)
+            .collect();
+        for k in over {
+            if let Some(c) = self.live.remove(&k) {
+                self.end(*c);
+            }
+        }
     }
 
     /// Closes idle conversations, and the longest-idle ones while the table is over its bound.
@@ -343,6 +361,23 @@ impl<S: StreamSink> ConnectionTable<S> {
             .filter(|c| pending(&c.sink))
             .map(|c| c.facts.first_frame)
             .min()
+    }
+
+    /// How many live conversations `pending` holds for, and the newest of them: its client,
+    /// server and first frame (for a live capture's status line).
+    pub fn open_conversations(
+        &self,
+        pending: impl Fn(&S) -> bool,
+    ) -> (usize, Option<(Endpoint, Endpoint, u64)>) {
+        let mut n = 0;
+        let mut newest: Option<(Endpoint, Endpoint, u64)> = None;
+        for c in self.live.values().filter(|c| pending(&c.sink)) {
+            n += 1;
+            if newest.is_none_or(|(_, _, f)| c.facts.first_frame > f) {
+                newest = Some((c.client, c.server, c.facts.first_frame));
+            }
+        }
+        (n, newest)
     }
 
     /// Conversations finished since the last call, oldest first.

@@ -19,6 +19,9 @@ pub enum Command {
     /// Analyse captures: files and directories (searched recursively, captures recognised
     /// by content); `-` reads standard input.
     Analyze(AnalyzeArgs),
+    /// Watch the copier live: capture on an interface (`-i`), or read a capture stream on
+    /// standard input (`-`), and print each conversation's verdict the moment it is over.
+    Watch(WatchArgs),
     /// List the findings smtpcap can report (see docs/findings.md).
     Findings,
     /// Print a shell completion script.
@@ -70,6 +73,90 @@ pub struct AnalyzeArgs {
     /// Capture files or directories; `-` for standard input.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
+}
+
+/// What smtpcap analyses: SMTP, POP3 and DNS; 802.1Q-tagged frames and IP fragments
+/// after the first (which carry no ports) pass too.
+pub const DEFAULT_FILTER_PORTS: &str = "tcp port 25 or tcp port 587 or tcp port 465 or tcp port 2525 or tcp port 110 or tcp port 995 or port 53";
+
+#[derive(clap::Args)]
+pub struct WatchArgs {
+    /// Capture on this interface (libpcap; needs root or `CAP_NET_RAW`).
+    #[arg(short = 'i', long, value_name = "IFACE", conflicts_with = "source")]
+    pub interface: Option<String>,
+    /// `-`: read a pcap or pcapng stream from standard input (`tcpdump -w - | smtpcap watch -`).
+    #[arg(value_name = "-", required_unless_present = "interface")]
+    pub source: Option<PathBuf>,
+    /// Capture filter (BPF) instead of the default: SMTP, POP3 and DNS ports, VLAN-tagged
+    /// frames and IP fragments.
+    #[arg(long, value_name = "BPF")]
+    pub filter: Option<String>,
+    /// Follow only this device or server (an IP address or a CIDR range; repeatable).
+    #[arg(long, value_name = "IP|CIDR", value_parser = parse_host)]
+    pub host: Vec<ipnet::IpNet>,
+    /// text: each verdict as it comes; jsonl: one JSON object per finished session.
+    #[arg(long, value_enum, default_value_t = WatchFormat::Text)]
+    pub format: WatchFormat,
+    /// Print each conversation's transcript with its verdict.
+    #[arg(long)]
+    pub transcript: bool,
+    /// Keep what was captured in this pcapng file (to analyse again, to attach).
+    #[arg(long, value_name = "FILE")]
+    pub write: Option<PathBuf>,
+    /// Stop after this many conversations.
+    #[arg(long, value_name = "N")]
+    pub stop_after: Option<usize>,
+    /// Stop after this long (`90`, `90s`, `5m`, `1h`).
+    #[arg(long, value_name = "TIME", value_parser = parse_duration)]
+    pub duration: Option<std::time::Duration>,
+    /// TLS secrets (NSS key log) to decrypt the dialogue after STARTTLS.
+    #[arg(long, value_name = "FILE")]
+    pub keylog: Vec<PathBuf>,
+    /// Colour in the text view.
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    pub color: Color,
+}
+
+impl WatchArgs {
+    /// The capture filter: the one given, or the default narrowed to the hosts followed.
+    pub fn bpf(&self) -> String {
+        if let Some(f) = &self.filter {
+            return f.clone();
+        }
+        let f = DEFAULT_FILTER_PORTS;
+        let base = format!("({f}) or (vlan and ({f})) or (ip[6:2] & 0x1fff != 0)");
+        if self.host.is_empty() {
+            return base;
+        }
+        let hosts: Vec<String> = self.host.iter().map(|h| format!("net {h}")).collect();
+        let hosts = hosts.join(" or ");
+        format!("({base}) and (({hosts}) or (vlan and ({hosts})))")
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WatchFormat {
+    Text,
+    Jsonl,
+}
+
+/// Seconds, or a number with `s`, `m` or `h`.
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let (n, unit) = match s.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (&s[..i], c),
+        _ => (s, 's'),
+    };
+    let n: u64 = n
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration (90, 90s, 5m, 1h)"))?;
+    let secs = match unit {
+        's' => n,
+        'm' => n * 60,
+        'h' => n * 3600,
+        _ => return Err(format!("`{s}`: the unit is s, m or h")),
+    };
+    Ok(std::time::Duration::from_secs(secs))
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -5,6 +5,7 @@
 mod args;
 mod batch;
 mod output;
+mod watch;
 
 use std::fs::File;
 use std::io::{self, IsTerminal, Read, Write};
@@ -35,6 +36,7 @@ fn run(cli: Cli) -> anyhow::Result<Status> {
     let mut out = io::stdout().lock();
     let written = match cli.command {
         Command::Analyze(args) => return analyze(&args, &mut out),
+        Command::Watch(args) => return watch::watch(&args, &mut out),
         Command::Findings => CATALOGUE
             .iter()
             .try_for_each(|k| writeln!(out, "{:<26} {:<8} {}", k.id, k.severity.name(), k.title)),
@@ -50,7 +52,7 @@ fn run(cli: Cli) -> anyhow::Result<Status> {
 
 /// A write that failed because the reader went away (`smtpcap … | head`) is no error:
 /// `Ok(false)` says to stop quietly. The one place a closed pipe is handled.
-fn written_or_closed(written: io::Result<()>) -> anyhow::Result<bool> {
+pub(crate) fn written_or_closed(written: io::Result<()>) -> anyhow::Result<bool> {
     match written {
         Ok(()) => Ok(true),
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(false),
@@ -63,7 +65,7 @@ const MAX_KEYLOG: u64 = 256 << 20;
 
 /// Reads the `--keylog` files; a file with no secret at all is refused, its bad lines
 /// are named on standard error.
-fn read_keylogs(paths: &[PathBuf]) -> anyhow::Result<Option<Arc<KeyLog>>> {
+pub(crate) fn read_keylogs(paths: &[PathBuf]) -> anyhow::Result<Option<Arc<KeyLog>>> {
     if paths.is_empty() {
         return Ok(None);
     }
@@ -100,7 +102,7 @@ fn read_keylogs(paths: &[PathBuf]) -> anyhow::Result<Option<Arc<KeyLog>>> {
 }
 
 /// The width to fit: `COLUMNS` when set, else the terminal's, else the text view's default.
-pub fn columns() -> usize {
+pub(crate) fn columns() -> usize {
     std::env::var("COLUMNS")
         .ok()
         .and_then(|c| c.trim().parse::<usize>().ok())

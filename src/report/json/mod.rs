@@ -130,3 +130,28 @@ impl JsonWriter {
         out.put(if self.pretty { "\n}" } else { "}" })
     }
 }
+
+/// One finished session as a line of `smtpcap watch --format jsonl`: the capture's name,
+/// the session object of the JSON report and its findings (docs/json-format.md).
+pub fn session_json_line(
+    capture: &str,
+    s: &Session,
+    sd: &SessionDiagnosis,
+    findings: &[Finding],
+) -> String {
+    #[derive(Serialize)]
+    struct Line<'a> {
+        schema: u32,
+        capture: &'a str,
+        session: SessionView<'a>,
+        findings: Vec<FindingView<'a>>,
+    }
+    let line = Line {
+        schema: 1,
+        capture,
+        session: SessionView::new(s, sd),
+        findings: findings.iter().map(FindingView::new).collect(),
+    };
+    serde_json::to_string(&line)
+        .unwrap_or_else(|e| format!("{{\"error\": \"cannot serialise: {e}\"}}"))
+}

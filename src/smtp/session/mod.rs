@@ -150,6 +150,8 @@ pub struct SmtpSession {
     /// Per side (client, server): the TLS entry whose records are decrypted; the SMTP
     /// state above reads their plaintext.
     sealed: [Option<Slot>; 2],
+    /// The server answered QUIT: the dialogue is over, whatever TCP still does.
+    quit_answered: bool,
     /// The last command entry: its index, its bytes and its verb, for folding repeats.
     last_command: Option<(usize, Vec<u8>, &'static str)>,
 }
@@ -200,6 +202,7 @@ impl SmtpSession {
             tls: TlsObserver::with_keys(keys),
             tls_seen: false,
             sealed: [None, None],
+            quit_answered: false,
             last_command: None,
         }
     }
@@ -326,6 +329,11 @@ impl SmtpSession {
             Side::Client => self.client_data(&plain.data, plain.frame, time),
             Side::Server => self.server_data(&plain.data, plain.frame, time),
         }
+    }
+
+    /// The server has answered QUIT: nothing more can happen in this dialogue.
+    pub fn is_over(&self) -> bool {
+        self.quit_answered
     }
 
     /// The dialogue has gone on inside a decrypted TLS session.

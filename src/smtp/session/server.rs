@@ -212,6 +212,9 @@ impl SmtpSession {
     }
 
     pub(super) fn apply_reply(&mut self, code: u16, answered: Option<&Answered>) {
+        if answered.is_some_and(|a| a.is(&Verb::Quit)) && (200..300).contains(&code) {
+            self.quit_answered = true;
+        }
         let awaited = match &self.client {
             ClientMode::Await { what, .. } => Some(*what),
             _ => None,

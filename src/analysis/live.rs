@@ -1,0 +1,309 @@
+//! Captures that do not end by themselves: a capture stream on a pipe (`tcpdump -w -`) or
+//! an interface (libpcap, the `live` feature). A thread reads the frames; the analysis
+//! waits for them at most [`TICK`] and otherwise hears the clock tick, so that idle
+//! conversations are concluded and finished sessions handed on while no packet comes.
+
+use std::fs::File;
+use std::io::{BufWriter, Read};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::capture::{FrameSource, Next};
+use super::Analysis;
+use crate::base::Timestamp;
+use crate::capture::{
+    CaptureError, CaptureErrorKind, CaptureReader, Frame, Item, LinkType, PcapngWriter,
+};
+
+/// How long the analysis waits for a frame before the clock ticks.
+pub const TICK: Duration = Duration::from_millis(200);
+/// Frames in flight between the reading thread and the analysis.
+const QUEUE: usize = 4096;
+
+/// What the reading thread hands over.
+enum Msg {
+    Frame {
+        time: Timestamp,
+        link: LinkType,
+        data: Vec<u8>,
+        /// The length on the wire.
+        original: usize,
+    },
+    End(Option<CaptureError>),
+}
+
+/// What a live capture has seen so far, shared with whoever shows its progress.
+#[derive(Debug, Default)]
+pub struct LiveCounters {
+    /// Frames received.
+    pub frames: AtomicU64,
+    /// Packets the kernel dropped (known when an interface capture ends).
+    pub dropped: AtomicU64,
+    /// The kernel's drop count is known.
+    pub dropped_known: AtomicBool,
+    /// Conversations in progress at the last tick, and the newest as `client → server`.
+    pub open: std::sync::Mutex<(usize, Option<String>)>,
+}
+
+/// Frames from a reading thread, with clock ticks between them.
+pub(crate) struct LiveSource {
+    rx: Receiver<Msg>,
+    stop: Arc<AtomicBool>,
+    current: Vec<u8>,
+    frames: u64,
+    link_types: Vec<LinkType>,
+    /// The capture clock at the last frame, and when it came: a tick reads the capture
+    /// clock as that plus the wall time since (right for a live interface and for a
+    /// capture replayed through a pipe alike).
+    clock: Option<(Timestamp, Instant)>,
+    write: Option<PcapngWriter<BufWriter<File>>>,
+    counters: Arc<LiveCounters>,
+    what: &'static str,
+}
+
+impl LiveSource {
+    fn new(
+        rx: Receiver<Msg>,
+        stop: Arc<AtomicBool>,
+        write: Option<&Path>,
+        counters: Arc<LiveCounters>,
+        what: &'static str,
+    ) -> std::io::Result<Self> {
+        let write = match write {
+            Some(p) => Some(PcapngWriter::new(
+                BufWriter::new(File::create(p)?),
+                concat!("smtpcap ", env!("CARGO_PKG_VERSION")),
+            )?),
+            None => None,
+        };
+        Ok(LiveSource {
+            rx,
+            stop,
+            current: Vec::new(),
+            frames: 0,
+            link_types: Vec::new(),
+            clock: None,
+            write,
+            counters,
+            what,
+        })
+    }
+
+    /// Flushes the file being written; an error ends the capture.
+    fn flush(&mut self) -> Result<(), CaptureError> {
+        match &mut self.write {
+            Some(w) => w
+                .flush()
+                .map_err(|e| CaptureError::new(self.frames, CaptureErrorKind::Io(e))),
+            None => Ok(()),
+        }
+    }
+}
+
+impl FrameSource for LiveSource {
+    fn next(&mut self) -> Result<Next<'_>, CaptureError> {
+        loop {
+            match self.rx.recv_timeout(TICK) {
+                Ok(Msg::Frame {
+                    time,
+                    link,
+                    data,
+                    original,
+                }) => {
+                    if let Some(w) = &mut self.write {
+                        w.frame(link, time, &data, original)
+                            .map_err(|e| CaptureError::new(self.frames, CaptureErrorKind::Io(e)))?;
+                    }
+                    self.frames += 1;
+                    self.counters.frames.store(self.frames, Ordering::Relaxed);
+                    if !self.link_types.contains(&link) {
+                        self.link_types.push(link);
+                    }
+                    self.clock = Some((time, Instant::now()));
+                    self.current = data;
+                    return Ok(Next::Frame(Frame {
+                        number: self.frames,
+                        time,
+                        link_type: link,
+                        data: &self.current,
+                    }));
+                }
+                Ok(Msg::End(error)) => {
+                    self.flush()?;
+                    return match error {
+                        Some(e) => Err(e),
+                        None => Ok(Next::End),
+                    };
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    self.flush()?;
+                    return Ok(Next::End);
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    // Nothing is lost from the file when stopped between frames.
+                    self.flush()?;
+                    if self.stop.load(Ordering::Relaxed) {
+                        return Ok(Next::End);
+                    }
+                    if let Some((time, at)) = self.clock {
+                        return Ok(Next::Tick(time.plus(at.elapsed())));
+                    }
+                }
+            }
+        }
+    }
+
+    fn describe(&self, a: &mut Analysis) {
+        a.format = Some(self.what);
+        a.packets = self.frames;
+        a.link_types = self.link_types.iter().map(|l| l.name()).collect();
+    }
+}
+
+/// What a live capture needs besides its input.
+pub(crate) struct LiveParts {
+    pub(crate) source: LiveSource,
+    pub(crate) stop: Arc<AtomicBool>,
+    pub(crate) counters: Arc<LiveCounters>,
+}
+
+/// Reads a capture stream (pcap or pcapng, e.g. `tcpdump -w -`) as its bytes arrive.
+pub(crate) fn stream(
+    bytes: Box<dyn Read + Send>,
+    write: Option<&Path>,
+) -> Result<LiveParts, CaptureError> {
+    let mut reader = CaptureReader::from_stream(bytes)?;
+    let (tx, rx) = sync_channel(QUEUE);
+    let stop = Arc::new(AtomicBool::new(false));
+    let counters = Arc::new(LiveCounters::default());
+    std::thread::spawn(move || loop {
+        let msg = match reader.next_item() {
+            Ok(Item::Frame(f)) => Msg::Frame {
+                time: f.time,
+                link: f.link_type,
+                original: f.data.len(),
+                data: f.data.to_vec(),
+            },
+            Ok(Item::Secrets(_)) => continue,
+            Ok(Item::End) => Msg::End(None),
+            Err(e) => Msg::End(Some(e)),
+        };
+        let end = matches!(msg, Msg::End(_));
+        if tx.send(msg).is_err() || end {
+            return;
+        }
+    });
+    let source = LiveSource::new(rx, stop.clone(), write, counters.clone(), "pcap stream")
+        .map_err(|e| CaptureError::new(0, CaptureErrorKind::Io(e)))?;
+    Ok(LiveParts {
+        source,
+        stop,
+        counters,
+    })
+}
+
+#[cfg(feature = "live")]
+pub(crate) use interface::interface;
+
+#[cfg(feature = "live")]
+mod interface {
+    use super::{
+        sync_channel, Arc, AtomicBool, LinkType, LiveCounters, LiveParts, LiveSource, Msg,
+        Ordering, Path, SyncSender, Timestamp, QUEUE,
+    };
+    use crate::analysis::LiveError;
+    use crate::capture::{CaptureError, CaptureErrorKind};
+
+    /// Link types the packet decoder reads.
+    const SUPPORTED: [u32; 6] = [0, 1, 101, 108, 113, 276];
+
+    /// Captures on `iface` (libpcap, immediate mode) through the BPF `filter`.
+    pub(crate) fn interface(
+        iface: &str,
+        filter: &str,
+        write: Option<&Path>,
+    ) -> Result<LiveParts, LiveError> {
+        let device = pcap::Device::list()
+            .map_err(|e| LiveError::from_pcap(iface, &e))?
+            .into_iter()
+            .find(|d| d.name == iface)
+            .ok_or_else(|| LiveError::NoInterface(iface.to_string()))?;
+        let mut cap = pcap::Capture::from_device(device)
+            .and_then(|c| {
+                c.immediate_mode(true)
+                    .promisc(true)
+                    .snaplen(65_535)
+                    .timeout(100)
+                    .open()
+            })
+            .map_err(|e| LiveError::from_pcap(iface, &e))?;
+        let link = cap.get_datalink().0 as u32;
+        if !SUPPORTED.contains(&link) {
+            return Err(LiveError::LinkType(iface.to_string(), link));
+        }
+        cap.filter(filter, true)
+            .map_err(|e| LiveError::Filter(filter.to_string(), e.to_string()))?;
+        let (tx, rx) = sync_channel(QUEUE);
+        let stop = Arc::new(AtomicBool::new(false));
+        let counters = Arc::new(LiveCounters::default());
+        let (thread_stop, thread_counters) = (stop.clone(), counters.clone());
+        std::thread::spawn(move || read(cap, LinkType(link), &tx, &thread_stop, &thread_counters));
+        let source = LiveSource::new(rx, stop.clone(), write, counters.clone(), "live capture")
+            .map_err(|e| LiveError::Write(e.to_string()))?;
+        Ok(LiveParts {
+            source,
+            stop,
+            counters,
+        })
+    }
+
+    fn read(
+        mut cap: pcap::Capture<pcap::Active>,
+        link: LinkType,
+        tx: &SyncSender<Msg>,
+        stop: &AtomicBool,
+        counters: &LiveCounters,
+    ) {
+        let end = loop {
+            if stop.load(Ordering::Relaxed) {
+                break None;
+            }
+            match cap.next_packet() {
+                Ok(p) => {
+                    let ts = p.header.ts;
+                    let time = Timestamp::new(
+                        ts.tv_sec,
+                        u32::try_from(ts.tv_usec).unwrap_or(0).saturating_mul(1000),
+                    );
+                    let msg = Msg::Frame {
+                        time,
+                        link,
+                        data: p.data.to_vec(),
+                        original: p.header.len as usize,
+                    };
+                    if tx.send(msg).is_err() {
+                        break None;
+                    }
+                }
+                Err(pcap::Error::TimeoutExpired) => {}
+                Err(e) => {
+                    break Some(CaptureError::new(
+                        0,
+                        CaptureErrorKind::Io(std::io::Error::other(e.to_string())),
+                    ))
+                }
+            }
+        };
+        if let Ok(s) = cap.stats() {
+            counters.dropped.store(
+                u64::from(s.dropped) + u64::from(s.if_dropped),
+                Ordering::Relaxed,
+            );
+            counters.dropped_known.store(true, Ordering::Relaxed);
+        }
+        let _ = tx.send(Msg::End(end));
+    }
+}
