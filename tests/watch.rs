@@ -50,6 +50,7 @@ fn a_verdict_comes_the_moment_its_conversation_is_over_not_when_the_input_ends()
         seen.push_str(&line);
     }
     let waited = sent.elapsed();
+    eprintln!("the verdict came {waited:?} after the conversation's last frame was written");
     assert!(seen.contains("rejected at AUTH"), "{seen}");
     assert!(
         waited < Duration::from_secs(2),
@@ -170,4 +171,201 @@ fn an_interface_that_does_not_exist_is_named() {
             || err.contains("built without live capture"),
         "{err}"
     );
+}
+
+/// Runs `cmd` inside network namespace `ns`.
+fn in_ns(ns: &str, cmd: &[&str]) -> Command {
+    let mut c = Command::new("ip");
+    c.args(["netns", "exec", ns]).args(cmd);
+    c
+}
+
+/// Namespaces and a veth pair that are removed however the test ends.
+struct Netns(Vec<String>);
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        for ns in &self.0 {
+            let _ = Command::new("ip").args(["netns", "del", ns]).status();
+        }
+    }
+}
+
+/// A server and a client namespace joined by a veth pair (removed when dropped).
+struct Pair {
+    server: String,
+    client: String,
+    server_if: String,
+    _guard: Netns,
+}
+
+impl Pair {
+    fn new() -> Pair {
+        let id = std::process::id() % 100_000;
+        let (srv, cli) = (format!("scw-s{id}"), format!("scw-c{id}"));
+        let (vs, vc) = (format!("scws{id}"), format!("scwc{id}"));
+        for ns in [&srv, &cli] {
+            let _ = Command::new("ip").args(["netns", "del", ns]).status();
+            sh(&["ip", "netns", "add", ns]);
+        }
+        let guard = Netns(vec![srv.clone(), cli.clone()]);
+        sh(&[
+            "ip", "link", "add", &vc, "type", "veth", "peer", "name", &vs,
+        ]);
+        sh(&["ip", "link", "set", &vc, "netns", &cli]);
+        sh(&["ip", "link", "set", &vs, "netns", &srv]);
+        for (ns, dev, addr) in [(&srv, &vs, "192.0.2.25/24"), (&cli, &vc, "192.0.2.10/24")] {
+            sh(&["ip", "-n", ns, "addr", "add", addr, "dev", dev]);
+            sh(&["ip", "-n", ns, "link", "set", dev, "up"]);
+            sh(&["ip", "-n", ns, "link", "set", "lo", "up"]);
+        }
+        Pair {
+            server: srv,
+            client: cli,
+            server_if: vs,
+            _guard: guard,
+        }
+    }
+}
+
+/// The Exchange Online look-alike on 192.0.2.25:587 in namespace `ns`, with a fresh
+/// certificate in `dir`; returns once it listens.
+fn look_alike(ns: &str, dir: &std::path::Path) -> std::process::Child {
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let st = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
+        ])
+        .args(["-subj", "/CN=outlook.com", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let server = in_ns(ns, &["python3"])
+        .arg(common::root().join("scripts/exo_sim.py"))
+        .args(["--listen", "192.0.2.25:587", "--user", "office@domain.com"])
+        .args(["--password", "Scan2Mail!2026", "--cert"])
+        .arg(&cert)
+        .arg("--key")
+        .arg(&key)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let listening = (0..50).any(|_| {
+        std::thread::sleep(Duration::from_millis(100));
+        in_ns(ns, &["ss", "-ltn"])
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("192.0.2.25:587"))
+    });
+    assert!(listening, "the look-alike server did not start");
+    server
+}
+
+fn sh(cmd: &[&str]) {
+    let st = Command::new(cmd[0]).args(&cmd[1..]).status().unwrap();
+    assert!(st.success(), "{cmd:?}");
+}
+
+/// As root: a namespace pair joined by a veth pair, the Exchange Online look-alike in one,
+/// `smtpcap watch -i` on its interface, a real client (Python smtplib) with a wrong
+/// password in the other. The session's verdict comes within 2 s of the client's end, and
+/// the pcapng `--write` kept analyses to the same outcome and deciding reply.
+#[test]
+fn a_live_capture_in_a_namespace_pair_gives_each_verdict_at_once() {
+    let runs = |cmd: &str, arg: &str| {
+        Command::new(cmd)
+            .arg(arg)
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !is_root() || !runs("ip", "-V") || !runs("openssl", "version") || !runs("python3", "-V") {
+        common::skipped(
+            "not root, or ip / openssl missing: the live capture test needs namespaces",
+        );
+        return;
+    }
+    let net = Pair::new();
+    let (srv, cli, vs) = (&net.server, &net.client, &net.server_if);
+    let dir = tempfile::tempdir().unwrap();
+    let root = common::root();
+    let mut server = look_alike(srv, dir.path());
+    let kept = dir.path().join("live.pcapng");
+    let mut watch = in_ns(
+        srv,
+        &[env!("CARGO_BIN_EXE_smtpcap"), "watch", "--format", "jsonl"],
+    )
+    .args(["-i", vs, "--write"])
+    .arg(&kept)
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    let client = in_ns(cli, &["python3"])
+        .arg(root.join("scripts/clients/smtplib_client.py"))
+        .args([
+            "192.0.2.25",
+            "--port",
+            "587",
+            "--starttls",
+            "--user",
+            "office@domain.com",
+        ])
+        .args([
+            "--password",
+            "wrong-password",
+            "--sender",
+            "office@domain.com",
+        ])
+        .output()
+        .unwrap();
+    let ended = Instant::now();
+    let mut lines = BufReader::new(watch.stdout.take().unwrap());
+    let mut line = String::new();
+    assert!(
+        lines.read_line(&mut line).unwrap() > 0,
+        "no verdict: {client:?}"
+    );
+    let waited = ended.elapsed();
+    eprintln!("the verdict came {waited:?} after the client's end");
+    let live: serde_json::Value = serde_json::from_str(&line).unwrap();
+    // Ctrl-C ends the capture: the summary and the kernel's count go to standard error.
+    sh(&["kill", "-INT", &watch.id().to_string()]);
+    let out = watch.wait_with_output().unwrap();
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(
+        waited < Duration::from_secs(2),
+        "the verdict took {waited:?}"
+    );
+    let session = &live["session"];
+    assert_eq!(session["outcome"], "rejected", "{line}");
+    assert_eq!(session["stage"], "auth", "{line}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("stopped: ") && err.contains("the kernel dropped"),
+        "{err}"
+    );
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    // What was kept tells the same.
+    let again = smtpcap()
+        .args(["analyze", "--format", "json"])
+        .arg(&kept)
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    let kept_session = &doc["sessions"][0];
+    for field in [
+        "outcome",
+        "stage",
+        "outcome_basis",
+        "deciding_reply",
+        "server_name",
+    ] {
+        assert_eq!(kept_session[field], session[field], "{field}");
+    }
 }

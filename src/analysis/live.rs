@@ -62,7 +62,14 @@ pub(crate) struct LiveSource {
     write: Option<PcapngWriter<BufWriter<File>>>,
     counters: Arc<LiveCounters>,
     what: &'static str,
+    /// The reading thread ends by itself once stopped (an interface; a pipe may block in
+    /// a read): its last message, with the kernel's counts, is awaited, up to `END_WAIT`.
+    awaits_end: bool,
+    stopped_at: Option<Instant>,
 }
+
+/// How long a stopped interface capture's last message is awaited.
+const END_WAIT: Duration = Duration::from_secs(2);
 
 impl LiveSource {
     fn new(
@@ -89,6 +96,8 @@ impl LiveSource {
             write,
             counters,
             what,
+            awaits_end: false,
+            stopped_at: None,
         })
     }
 
@@ -146,7 +155,11 @@ impl FrameSource for LiveSource {
                     // Nothing is lost from the file when stopped between frames.
                     self.flush()?;
                     if self.stop.load(Ordering::Relaxed) {
-                        return Ok(Next::End);
+                        let since = *self.stopped_at.get_or_insert_with(Instant::now);
+                        if !self.awaits_end || since.elapsed() > END_WAIT {
+                            return Ok(Next::End);
+                        }
+                        continue;
                     }
                     if let Some((time, at)) = self.clock {
                         return Ok(Next::Tick(time.plus(at.elapsed())));
@@ -217,6 +230,9 @@ mod interface {
     use crate::analysis::LiveError;
     use crate::capture::{CaptureError, CaptureErrorKind};
 
+    /// The pause between two reads that found no packet.
+    const IDLE_POLL: std::time::Duration = std::time::Duration::from_millis(5);
+
     /// Link types the packet decoder reads.
     const SUPPORTED: [u32; 6] = [0, 1, 101, 108, 113, 276];
 
@@ -246,13 +262,20 @@ mod interface {
         }
         cap.filter(filter, true)
             .map_err(|e| LiveError::Filter(filter.to_string(), e.to_string()))?;
+        // In immediate mode libpcap's read timeout is not kept: without a packet a read
+        // would block for ever, and a stop would not be seen. Non-blocking reads with a
+        // short sleep between empty ones (at most `IDLE_POLL` of delay) see both.
+        let cap = cap
+            .setnonblock()
+            .map_err(|e| LiveError::from_pcap(iface, &e))?;
         let (tx, rx) = sync_channel(QUEUE);
         let stop = Arc::new(AtomicBool::new(false));
         let counters = Arc::new(LiveCounters::default());
         let (thread_stop, thread_counters) = (stop.clone(), counters.clone());
         std::thread::spawn(move || read(cap, LinkType(link), &tx, &thread_stop, &thread_counters));
-        let source = LiveSource::new(rx, stop.clone(), write, counters.clone(), "live capture")
+        let mut source = LiveSource::new(rx, stop.clone(), write, counters.clone(), "live capture")
             .map_err(|e| LiveError::Write(e.to_string()))?;
+        source.awaits_end = true;
         Ok(LiveParts {
             source,
             stop,
@@ -288,7 +311,7 @@ mod interface {
                         break None;
                     }
                 }
-                Err(pcap::Error::TimeoutExpired) => {}
+                Err(pcap::Error::TimeoutExpired) => std::thread::sleep(IDLE_POLL),
                 Err(e) => {
                     break Some(CaptureError::new(
                         0,
