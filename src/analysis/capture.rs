@@ -47,6 +47,10 @@ impl FrameSource for CaptureReader {
     }
 }
 
+/// Frames between two updates of a live capture's progress while packets keep coming (it
+/// is updated at every clock tick too).
+const STATUS_EVERY: u64 = 512;
+
 /// A live capture's stop switch and what it has seen, shared across threads.
 #[derive(Clone, Debug)]
 pub struct LiveHandle {
@@ -281,7 +285,16 @@ impl Iterator for Capture {
                 return None;
             }
             match self.source.next() {
-                Ok(Next::Frame(frame)) => self.pipeline.frame(&frame),
+                Ok(Next::Frame(frame)) => {
+                    let number = frame.number;
+                    self.pipeline.frame(&frame);
+                    // A live capture's progress, also while packets keep coming.
+                    if number % STATUS_EVERY == 0 {
+                        if let Some(live) = &self.live {
+                            live.publish(self.pipeline.open_conversations());
+                        }
+                    }
+                }
                 Ok(Next::Tick(now)) => {
                     self.pipeline.tick(now);
                     if let Some(live) = &self.live {

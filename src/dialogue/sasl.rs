@@ -15,6 +15,24 @@ pub struct AuthData {
     pub cancelled: bool,
 }
 
+impl AuthData {
+    /// `AUTH LOGIN, user office@contoso.com, password withheld`: what the line was, the
+    /// password never.
+    pub fn describe(&self) -> String {
+        let mut parts = vec![format!("AUTH {}", self.mechanism)];
+        if let Some(u) = &self.username {
+            parts.push(format!("user {u}"));
+        }
+        if self.redacted {
+            parts.push("password withheld".into());
+        }
+        if self.cancelled {
+            parts.push("cancelled".into());
+        }
+        parts.join(", ")
+    }
+}
+
 /// Decodes base64 as AUTH uses it; `None` when the line is not base64.
 pub fn decode_base64(text: &[u8]) -> Option<Vec<u8>> {
     let t = text.trim_ascii();

@@ -238,19 +238,7 @@ fn entry_arrow(kind: &EntryKind, basis: Basis) -> (ArrowKind, String) {
             let code = if status == "-ERR" { 500 } else { 200 };
             (ArrowKind::Reply(code), first)
         }
-        EntryKind::Auth { auth } => {
-            let mut parts = vec![format!("AUTH {}", auth.mechanism)];
-            if let Some(u) = &auth.username {
-                parts.push(format!("user {u}"));
-            }
-            if auth.redacted {
-                parts.push("password withheld".into());
-            }
-            if auth.cancelled {
-                parts.push("cancelled".into());
-            }
-            (ArrowKind::Auth, parts.join(", "))
-        }
+        EntryKind::Auth { auth } => (ArrowKind::Auth, auth.describe()),
         EntryKind::Body { body } => {
             let kind = match body.kind {
                 BodyKind::Data => "message",

@@ -24,7 +24,9 @@ pub use html::{html_page_end, html_page_start, to_html};
 pub use json::{session_json_line, to_json, to_json_line};
 pub use markdown::to_markdown;
 pub use spool::Spool;
-pub use text::{display_filter, session_text, to_text, verdict_line, TextOptions, DEFAULT_WIDTH};
+pub use text::{
+    display_filter, session_text, to_text, verdict_line, wrap, TextOptions, DEFAULT_WIDTH,
+};
 
 use crate::analysis::{Analysis, Capture, Session};
 use crate::diagnosis::{Diagnoser, Diagnosis, Finding, SessionDiagnosis, Severity, Summary};

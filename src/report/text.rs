@@ -44,9 +44,10 @@ impl TextOptions {
     }
 }
 
-/// `text` wrapped to `width` at spaces only (a token longer than a line stays whole),
-/// `first` before the first line and `rest` before the others; ends with a line break.
-pub(super) fn wrap(text: &str, width: usize, first: &str, rest: &str) -> String {
+/// `text` wrapped to `width` at spaces only (a token longer than a line stays whole, an
+/// address or host name is never split), `first` before the first line and `rest` before
+/// the others; ends with a line break. The text view's prose is wrapped this way.
+pub fn wrap(text: &str, width: usize, first: &str, rest: &str) -> String {
     let options = textwrap::Options::new(width)
         .initial_indent(first)
         .subsequent_indent(rest)
@@ -214,13 +215,7 @@ impl TextWriter {
             }
         }
         let verdict = summary.verdict();
-        let style = if verdict.is_failure() {
-            RED
-        } else if verdict.cause.is_some() || verdict.warning.is_some() {
-            YELLOW
-        } else {
-            GREEN
-        };
+        let style = verdict_style(&verdict);
         head.push('\n');
         let line = verdict_line_clipped(&verdict, VERDICT_REPLY);
         for line in wrap(&line, width, "VERDICT: ", "         ").lines() {
@@ -278,6 +273,17 @@ impl TextWriter {
     }
 }
 
+/// The colour of a verdict: red for a failure, yellow for a cause or warning, else green.
+fn verdict_style(v: &Verdict) -> &'static str {
+    if v.is_failure() {
+        RED
+    } else if v.cause.is_some() || v.warning.is_some() {
+        YELLOW
+    } else {
+        GREEN
+    }
+}
+
 /// One finished session as `smtpcap watch` prints it the moment its conversation is
 /// over: who talked to whom, its verdict in the words of the capture's, its findings and
 /// (with `opts.transcript`) its transcript.
@@ -294,13 +300,7 @@ pub fn session_text(
     }
     summary.add_session(sd);
     let verdict = summary.verdict();
-    let style = if verdict.is_failure() {
-        RED
-    } else if verdict.cause.is_some() || verdict.warning.is_some() {
-        YELLOW
-    } else {
-        GREEN
-    };
+    let style = verdict_style(&verdict);
     let server = sd
         .server_name
         .as_deref()
@@ -725,19 +725,7 @@ fn transcript_fit(out: &mut String, s: &Session, width: Option<usize>) {
                 vec![format!("{command} {argument}{cut}").trim_end().to_string()]
             }
             EntryKind::Reply { lines, .. } | EntryKind::Status { lines, .. } => lines.clone(),
-            EntryKind::Auth { auth } => {
-                let mut parts = vec![format!("[AUTH {}", auth.mechanism)];
-                if let Some(u) = &auth.username {
-                    parts.push(format!("user {u}"));
-                }
-                if auth.redacted {
-                    parts.push("password withheld".into());
-                }
-                if auth.cancelled {
-                    parts.push("cancelled".into());
-                }
-                vec![format!("{}]", parts.join(", "))]
-            }
+            EntryKind::Auth { auth } => vec![format!("[{}]", auth.describe())],
             EntryKind::Body { body } => {
                 let kind = match body.kind {
                     BodyKind::Data => "message",

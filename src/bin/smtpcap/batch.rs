@@ -356,21 +356,7 @@ impl CaptureResult {
 /// device, server, outcome, deciding reply code and cause; then the captures per cause.
 /// Fits `width` columns (a long name or path runs over alone).
 pub fn summary(results: &[CaptureResult], width: usize) -> String {
-    let wrap = |text: &str, first: &str, rest: &str| {
-        let options = textwrap::Options::new(width)
-            .initial_indent(first)
-            .subsequent_indent(rest)
-            .break_words(false)
-            .word_separator(textwrap::WordSeparator::AsciiSpace)
-            .word_splitter(textwrap::WordSplitter::NoHyphenation)
-            .wrap_algorithm(textwrap::WrapAlgorithm::FirstFit);
-        let mut out = String::new();
-        for line in textwrap::wrap(text, options) {
-            out.push_str(line.trim_end());
-            out.push('\n');
-        }
-        out
-    };
+    let wrap = |text: &str, first: &str, rest: &str| smtpcap::wrap(text, width, first, rest);
     let mut order: Vec<&CaptureResult> = results.iter().collect();
     order.sort_by_key(|r| r.rank().0);
     let mut out = format!("== Summary of {} captures, worst first\n", results.len());
