@@ -28,11 +28,15 @@ pub fn watch(args: &WatchArgs, out: &mut dyn Write) -> anyhow::Result<Status> {
     let name = capture.name().to_string();
     let status_line = io::stderr().is_terminal() && args.format == WatchFormat::Text;
     let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let over = Arc::new(AtomicBool::new(false));
     if status_line {
-        let (live, done, name) = (live.clone(), done.clone(), name.clone());
+        let (live, done, name, over) = (live.clone(), done.clone(), name.clone(), over.clone());
         let start = Instant::now();
         std::thread::spawn(move || loop {
             std::thread::sleep(std::time::Duration::from_secs(1));
+            if over.load(Ordering::Relaxed) {
+                return;
+            }
             let (open, newest) = live.in_progress();
             let newest = newest.map(|n| format!(", newest {n}")).unwrap_or_default();
             eprint!(
@@ -79,6 +83,7 @@ pub fn watch(args: &WatchArgs, out: &mut dyn Write) -> anyhow::Result<Status> {
         }
     }
     let a = capture.finish();
+    over.store(true, Ordering::Relaxed);
     let capture_findings = diagnoser.finish(&a);
     errors |= capture_findings
         .iter()
