@@ -9,7 +9,7 @@ use std::path::Path;
 
 use scraper::{Html, Selector};
 use smtpcap::internals::analysis::Analysis;
-use smtpcap::internals::diagnosis::diagnose;
+use smtpcap::internals::diagnosis::{diagnose, Diagnosis};
 use smtpcap::internals::dialogue::{Entry, EntryKind};
 use smtpcap::Side;
 
@@ -24,14 +24,13 @@ fn html_of(a: &Analysis) -> String {
 
 /// The arrows a session's ladder must have: each entry, the two TLS starts drawn as one
 /// band, and the steps read inside TLS from the record lengths.
-fn expected_arrows(a: &Analysis, i: usize) -> usize {
+fn expected_arrows(a: &Analysis, d: &Diagnosis, i: usize) -> usize {
     let s = &a.sessions[i];
     let tls = s
         .dialogue
         .iter()
         .filter(|e| matches!(e.kind, EntryKind::Tls { .. }))
         .count();
-    let d = diagnose(a);
     let inferred = d.sessions[i]
         .inside_tls
         .as_ref()
@@ -40,7 +39,8 @@ fn expected_arrows(a: &Analysis, i: usize) -> usize {
 }
 
 fn check(path: &Path, a: &Analysis) {
-    let html = html_of(a);
+    let d = diagnose(a);
+    let html = smtpcap::internals::report::to_html(a, &d);
     let doc = Html::parse_document(&html);
     assert!(
         doc.errors.is_empty(),
@@ -64,7 +64,7 @@ fn check(path: &Path, a: &Analysis) {
             .count();
         assert_eq!(
             arrows,
-            expected_arrows(a, i),
+            expected_arrows(a, &d, i),
             "{}: session {}",
             path.display(),
             i + 1

@@ -51,7 +51,8 @@ impl CsvWriter {
         let (code, enhanced) = sd
             .deciding_reply
             .as_ref()
-            .map(|d| reply_codes(&d.text))
+            .and_then(|d| super::deciding_codes(&d.text))
+            .map(|(code, enhanced)| (code.to_string(), enhanced.unwrap_or_default()))
             .unwrap_or_default();
         // The finding that explains the session: the one citing the deciding reply, else
         // its first error.
@@ -114,25 +115,4 @@ fn record<S: AsRef<[u8]>>(fields: &[S]) -> Vec<u8> {
         .from_writer(Vec::new());
     let _ = w.write_record(fields);
     w.into_inner().unwrap_or_default()
-}
-
-/// The reply code and the enhanced status code a deciding reply starts with (an inferred
-/// one is quoted in backticks).
-fn reply_codes(text: &str) -> (String, String) {
-    let mut words = text.trim_start_matches('`').split_whitespace();
-    let code = words
-        .next()
-        .filter(|w| w.len() == 3 && w.bytes().all(|b| b.is_ascii_digit()))
-        .unwrap_or_default();
-    let enhanced = words
-        .next()
-        .filter(|w| {
-            let parts: Vec<&str> = w.split('.').collect();
-            parts.len() == 3
-                && parts
-                    .iter()
-                    .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
-        })
-        .unwrap_or_default();
-    (code.to_string(), enhanced.to_string())
 }

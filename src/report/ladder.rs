@@ -38,11 +38,12 @@ impl Default for Budget {
 }
 
 impl Budget {
-    /// Spends `n` bytes if they are left.
-    pub fn take(&mut self, n: usize) -> bool {
-        match self.left.checked_sub(n) {
+    /// Pushes `piece` onto `spool` if its bytes are left; false if it was left out.
+    pub fn keep(&mut self, spool: &mut super::Spool, piece: &str) -> bool {
+        match self.left.checked_sub(piece.len()) {
             Some(rest) => {
                 self.left = rest;
+                spool.push(piece.as_bytes());
                 true
             }
             None => false,

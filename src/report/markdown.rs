@@ -47,17 +47,19 @@ impl MarkdownWriter {
             s.tcp.first_frame,
             s.tcp.last_frame
         );
-        if self.budget.take(row.len()) {
-            self.rows.push(row.as_bytes());
-        } else {
+        if !self.budget.keep(&mut self.rows, &row) {
             self.rows_left_out += 1;
         }
         for f in findings {
             if let Some(f) = self.groups.add(f) {
                 let text = finding(f);
-                match self.findings.get_mut(f.severity.index()) {
-                    Some(spool) if self.budget.take(text.len()) => spool.push(text.as_bytes()),
-                    _ => self.findings_left_out += 1,
+                let budget = &mut self.budget;
+                let kept = self
+                    .findings
+                    .get_mut(f.severity.index())
+                    .is_some_and(|spool| budget.keep(spool, &text));
+                if !kept {
+                    self.findings_left_out += 1;
                 }
             }
         }
@@ -68,9 +70,8 @@ impl MarkdownWriter {
             return;
         }
         let part = conversation(s, sd, findings);
-        if self.budget.take(part.len()) {
+        if self.budget.keep(&mut self.sessions, &part) {
             self.drawn += 1;
-            self.sessions.push(part.as_bytes());
         } else {
             self.not_drawn += 1;
         }

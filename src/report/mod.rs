@@ -30,6 +30,7 @@ pub use text::{
 
 use crate::analysis::{Analysis, Capture, Session};
 use crate::diagnosis::{Diagnoser, Diagnosis, Finding, SessionDiagnosis, Severity, Summary};
+use crate::smtp::{enhanced_code, parse_reply_line};
 
 /// What a run produces.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -233,25 +234,14 @@ pub struct SessionBrief {
 
 impl SessionBrief {
     fn of(s: &Session, sd: &SessionDiagnosis) -> Self {
-        let code = sd.deciding_reply.as_ref().and_then(|d| {
-            let words: Vec<&str> = d
-                .text
-                .trim_start_matches('`')
-                .split_whitespace()
-                .take(2)
-                .collect();
-            let code = words
-                .first()
-                .filter(|w| w.len() == 3 && w.bytes().all(|b| b.is_ascii_digit()))?;
-            Some(
-                match words.get(1).filter(|w| {
-                    w.contains('.') && w.bytes().all(|b| b.is_ascii_digit() || b == b'.')
-                }) {
-                    Some(e) => format!("{code} {e}"),
-                    None => (*code).to_string(),
-                },
-            )
-        });
+        let code = sd
+            .deciding_reply
+            .as_ref()
+            .and_then(|d| deciding_codes(&d.text))
+            .map(|(code, enhanced)| match enhanced {
+                Some(e) => format!("{code} {e}"),
+                None => code.to_string(),
+            });
         SessionBrief {
             device: s.client.ip.to_string(),
             server: sd
@@ -268,6 +258,13 @@ impl SessionBrief {
             code,
         }
     }
+}
+
+/// The reply code and enhanced status code a deciding reply starts with (an inferred one
+/// is quoted in backticks), read by the SMTP parser's own functions.
+fn deciding_codes(text: &str) -> Option<(u16, Option<String>)> {
+    let line = parse_reply_line(text.trim_start_matches('`').as_bytes())?;
+    Some((line.code, enhanced_code(line.text)))
 }
 
 /// How bad an outcome is for the summary, 0 the worst.

@@ -86,17 +86,19 @@ impl HtmlWriter {
             }
         };
         let row = row.into_string();
-        if self.budget.take(row.len()) {
-            self.rows.push(row.as_bytes());
-        } else {
+        if !self.budget.keep(&mut self.rows, &row) {
             self.rows_left_out += 1;
         }
         for f in findings {
             if let Some(f) = self.groups.add(f) {
                 let text = finding(f).into_string();
-                match self.findings.get_mut(f.severity.index()) {
-                    Some(spool) if self.budget.take(text.len()) => spool.push(text.as_bytes()),
-                    _ => self.findings_left_out += 1,
+                let budget = &mut self.budget;
+                let kept = self
+                    .findings
+                    .get_mut(f.severity.index())
+                    .is_some_and(|spool| budget.keep(spool, &text));
+                if !kept {
+                    self.findings_left_out += 1;
                 }
             }
         }
@@ -127,9 +129,8 @@ impl HtmlWriter {
             }
         };
         let section = section.into_string();
-        if self.budget.take(section.len()) {
+        if self.budget.keep(&mut self.sessions, &section) {
             self.drawn += 1;
-            self.sessions.push(section.as_bytes());
         } else {
             self.not_drawn += 1;
         }
