@@ -179,7 +179,12 @@ fn head(a: &Analysis, summary: &Summary) -> String {
         .file_name()
         .map_or(a.file.clone(), |n| n.to_string_lossy().into_owned());
     let _ = writeln!(head, "# smtpcap report: {}\n", md(&name));
-    let (size, sha) = file_digest(a);
+    let (size, sha) = super::size_and_sha(a);
+    let sha = if a.digest.is_some() {
+        format!("`{sha}`")
+    } else {
+        sha
+    };
     let _ = writeln!(head, "| | |\n|---|---|");
     let _ = writeln!(head, "| Capture | `{}` |", md(&a.file));
     let _ = writeln!(head, "| Size | {size} |");
@@ -298,18 +303,6 @@ fn group_md(g: &Group) -> String {
         md(fix_without_path(&f.remediation))
     );
     out
-}
-
-/// The file's size and SHA-256, computed while it was read.
-fn file_digest(a: &Analysis) -> (String, String) {
-    match &a.digest {
-        Some(d) => (format!("{} bytes", d.size), format!("`{}`", d.sha256)),
-        None if a.file == "-" => (
-            "(read from standard input)".into(),
-            "(read from standard input)".into(),
-        ),
-        None => ("?".into(), "?".into()),
-    }
 }
 
 /// Text safe inside Markdown prose and tables.

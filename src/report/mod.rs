@@ -267,6 +267,19 @@ fn deciding_codes(text: &str) -> Option<(u16, Option<String>)> {
     Some((line.code, enhanced_code(line.text)))
 }
 
+/// The file's size and SHA-256 as the escalation reports show them (computed while it
+/// was read; said so when the capture came from standard input).
+fn size_and_sha(a: &Analysis) -> (String, String) {
+    match &a.digest {
+        Some(d) => (format!("{} bytes", d.size), d.sha256.clone()),
+        None if a.file == "-" => (
+            "(read from standard input)".into(),
+            "(read from standard input)".into(),
+        ),
+        None => ("?".into(), "?".into()),
+    }
+}
+
 /// How bad an outcome is for the summary, 0 the worst.
 fn outcome_rank(o: crate::diagnosis::Outcome) -> u8 {
     use crate::diagnosis::Outcome;

@@ -151,7 +151,7 @@ impl HtmlWriter {
             out.put(&html_page_start(&format!("smtpcap report: {name}")))?;
         }
         out.put("<article class=\"capture\">")?;
-        let (size, sha) = digest(a);
+        let (size, sha) = super::size_and_sha(a);
         let facts = html! {
             h1 { "smtpcap report: " (name) }
             table.capture {
@@ -274,17 +274,6 @@ fn group(g: &Group) -> Markup {
             }
             p.fix { strong { "Fix: " } (fix_without_path(&f.remediation)) }
         }
-    }
-}
-
-fn digest(a: &Analysis) -> (String, String) {
-    match &a.digest {
-        Some(d) => (format!("{} bytes", d.size), d.sha256.clone()),
-        None if a.file == "-" => (
-            "(read from standard input)".into(),
-            "(read from standard input)".into(),
-        ),
-        None => ("?".into(), "?".into()),
     }
 }
 
