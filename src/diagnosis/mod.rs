@@ -416,8 +416,10 @@ impl Diagnoser {
         } else {
             None
         };
-        if let Some(i) = &inside {
-            (out, stage) = (i.outcome, i.stage);
+        // The outcome is the reading's only where the reading got that far.
+        let read = inside.as_ref().and_then(|i| i.outcome.map(|o| (o, i)));
+        if let Some((o, i)) = read {
+            (out, stage) = (o, i.stage);
             deciding.clone_from(&i.deciding);
         }
         if s.protocol == Protocol::Pop3 {
@@ -460,7 +462,7 @@ impl Diagnoser {
         let settings =
             checklist::SettingsSeen::of(s, &server, out).with_inside_tls(inside.as_ref());
         let sd = SessionDiagnosis {
-            basis: if inside.is_some() {
+            basis: if inside.as_ref().is_some_and(|i| i.outcome.is_some()) {
                 Basis::Inferred
             } else if outcome::decrypted(s) {
                 Basis::Decrypted

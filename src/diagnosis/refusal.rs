@@ -241,6 +241,8 @@ impl Reply<'_> {
                 || has("authentication required")
                 || has("must issue an auth")
                 || has("proper authentication required")
+                // Postfix's reject_unauth_sender_login_mismatch.
+                || has("sender address rejected: not logged in")
                 || is((7, 57))
             {
                 // Sendmail's relay text asks for authentication too; relay came first above.

@@ -272,36 +272,44 @@ fn refusals(f: &mut Findings, r: &Rule<'_>) {
                 );
             }
         }
-        let id = match r.kind {
-            RefusalKind::RelayDenied => FindingId::RelayDenied,
-            RefusalKind::MustStartTls => FindingId::MustStarttls,
-            RefusalKind::AuthRequired => FindingId::NotAuthenticated,
-            RefusalKind::AuthNotOffered => FindingId::AuthNotOffered,
-            RefusalKind::AuthFailed => FindingId::AuthFailed,
-            RefusalKind::AuthDisabled => FindingId::SmtpAuthDisabled,
-            RefusalKind::AppPasswordRequired => FindingId::AppPasswordRequired,
-            RefusalKind::BasicAuthRetired => FindingId::BasicAuthRetired,
-            RefusalKind::SenderNotAllowed => FindingId::SendAsDenied,
-            RefusalKind::SenderDomainUnknown => FindingId::SenderDomainUnknown,
-            RefusalKind::SenderRestricted => FindingId::RestrictedSender,
-            RefusalKind::MailboxUnknown => FindingId::MailboxUnknown,
-            RefusalKind::MailboxFull => FindingId::MailboxFull,
-            RefusalKind::MessageTooLarge => FindingId::MessageTooLarge,
-            RefusalKind::TooManyRecipients => FindingId::TooManyRecipients,
-            RefusalKind::Greylisted => FindingId::Greylisted,
-            RefusalKind::RateLimited => FindingId::RateLimited,
-            RefusalKind::IpBlocklisted => FindingId::IpBlocklisted,
-            RefusalKind::WrongRegion => FindingId::WrongRegion,
-            RefusalKind::HeloRejected => FindingId::InvalidHelo,
-            RefusalKind::TlsTooOld => FindingId::TlsVersionTooOld,
-            RefusalKind::ContentRejected => FindingId::ContentRejected,
-            RefusalKind::Other if r.transient => FindingId::TemporaryFailure,
-            // Unexplained permanent refusals matter where they decided the outcome, which
-            // `explain_refusal` covers; a protocol complaint the session got past does not.
-            RefusalKind::Other => continue,
+        // Unexplained permanent refusals matter where they decided the outcome, which
+        // `explain_refusal` covers; a protocol complaint the session got past does not.
+        let Some(id) = finding_for(r) else {
+            continue;
         };
         f.add(id, Some(s.id), evidence);
     }
+}
+
+/// The finding a refusal calls for; `None` for one no specific finding describes and that
+/// is no passing condition.
+pub(super) fn finding_for(r: refusal::Refusal) -> Option<FindingId> {
+    Some(match r.kind {
+        RefusalKind::RelayDenied => FindingId::RelayDenied,
+        RefusalKind::MustStartTls => FindingId::MustStarttls,
+        RefusalKind::AuthRequired => FindingId::NotAuthenticated,
+        RefusalKind::AuthNotOffered => FindingId::AuthNotOffered,
+        RefusalKind::AuthFailed => FindingId::AuthFailed,
+        RefusalKind::AuthDisabled => FindingId::SmtpAuthDisabled,
+        RefusalKind::AppPasswordRequired => FindingId::AppPasswordRequired,
+        RefusalKind::BasicAuthRetired => FindingId::BasicAuthRetired,
+        RefusalKind::SenderNotAllowed => FindingId::SendAsDenied,
+        RefusalKind::SenderDomainUnknown => FindingId::SenderDomainUnknown,
+        RefusalKind::SenderRestricted => FindingId::RestrictedSender,
+        RefusalKind::MailboxUnknown => FindingId::MailboxUnknown,
+        RefusalKind::MailboxFull => FindingId::MailboxFull,
+        RefusalKind::MessageTooLarge => FindingId::MessageTooLarge,
+        RefusalKind::TooManyRecipients => FindingId::TooManyRecipients,
+        RefusalKind::Greylisted => FindingId::Greylisted,
+        RefusalKind::RateLimited => FindingId::RateLimited,
+        RefusalKind::IpBlocklisted => FindingId::IpBlocklisted,
+        RefusalKind::WrongRegion => FindingId::WrongRegion,
+        RefusalKind::HeloRejected => FindingId::InvalidHelo,
+        RefusalKind::TlsTooOld => FindingId::TlsVersionTooOld,
+        RefusalKind::ContentRejected => FindingId::ContentRejected,
+        RefusalKind::Other if r.transient => FindingId::TemporaryFailure,
+        RefusalKind::Other => return None,
+    })
 }
 
 /// Passwords that crossed in clear.
@@ -578,7 +586,8 @@ pub(super) fn inferred_findings(f: &mut Findings, s: &Session, i: &InsideTls) {
     };
     f.add(id, Some(s.id), vec![deciding.clone()]);
     // The reply itself is encrypted: say how to confirm it where it is logged.
-    if let Some(ask) = confirm_with_admin(id) {
+    let exo = i.family == super::inside_tls::Family::ExchangeOnline;
+    if let Some(ask) = confirm_with_admin(id).filter(|_| exo) {
         if let Some(found) = f
             .list
             .iter_mut()

@@ -48,10 +48,11 @@ pub struct TlsFacts {
     pub client_data_frame: Option<u64>,
     /// The bytes could not be followed as TLS records (damaged, missing, or not TLS).
     pub lost_sync: bool,
-    /// Every encrypted record, both directions in the order the dialogue met them: their
-    /// lengths are what can be read of the dialogue inside TLS without the keys.
-    pub sealed: Vec<SealedRecord>,
-    /// Encrypted records past the bound, counted only.
+    /// The encrypted application data, as turns of either side in the order the dialogue
+    /// met them: their lengths are what can be read of the dialogue inside TLS without the
+    /// keys.
+    pub sealed: Vec<SealedTurn>,
+    /// Encrypted records past the bound on turns, counted only.
     pub sealed_not_kept: u64,
     /// With a key log: whether the records were decrypted.
     pub decryption: Option<DecryptionFact>,
@@ -85,21 +86,65 @@ pub enum DecryptionStatus {
     NothingOpened,
 }
 
-/// One encrypted record (or, in a long run of one side's, the rest of the run): who sent
-/// it, in which frame, and its length.
+/// One side's encrypted application-data records with nothing of the other side between
+/// them, in the order the dialogue met them: who sent them, where, and their lengths.
+/// What a turn keeps is bounded whatever its size: the sum, the count, the first few
+/// records and the last one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SealedRecord {
+pub struct SealedTurn {
     pub side: Side,
-    /// The frame of the (last) record.
-    pub frame: u64,
-    /// The record's body (ciphertext, tag and explicit nonce), without its 5-byte header;
-    /// for several records, their sum.
-    pub length: u64,
-    /// How many records this is.
+    /// The frame of the turn's first record.
+    pub first_frame: u64,
+    /// The frame of its last record (where an answer ends).
+    pub last_frame: u64,
+    /// How many records.
     pub records: u64,
-    /// The record's outer type is application data (every one in TLS 1.3), not an
-    /// encrypted handshake message (TLS 1.2's Finished).
-    pub application_data: bool,
+    /// Their bodies (ciphertext, tag and explicit nonce, without the 5-byte headers) added
+    /// up.
+    pub length: u64,
+    /// The first records' bodies (`records.min(4)` of them): TLS 1.3 session tickets and
+    /// key updates come as records of their own.
+    pub head: [u32; SEALED_HEAD],
+    /// The last record's body.
+    pub last: u32,
+}
+
+/// Records of a turn whose lengths are kept one by one.
+pub const SEALED_HEAD: usize = 4;
+
+impl SealedTurn {
+    /// A turn of one record.
+    #[must_use]
+    pub fn new(side: Side, frame: u64, length: u32) -> SealedTurn {
+        let mut head = [0; SEALED_HEAD];
+        head[0] = length;
+        SealedTurn {
+            side,
+            first_frame: frame,
+            last_frame: frame,
+            records: 1,
+            length: u64::from(length),
+            head,
+            last: length,
+        }
+    }
+
+    /// Adds a record of the same side.
+    pub fn push(&mut self, frame: u64, length: u32) {
+        if let Some(slot) = self.head.get_mut(crate::base::to_index(self.records)) {
+            *slot = length;
+        }
+        self.records += 1;
+        self.length += u64::from(length);
+        self.last = length;
+        self.last_frame = frame;
+    }
+
+    /// The lengths of the records kept one by one.
+    pub fn head(&self) -> &[u32] {
+        let n = crate::base::to_index(self.records).min(SEALED_HEAD);
+        self.head.get(..n).unwrap_or_default()
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -121,6 +166,8 @@ pub struct ServerHelloFact {
     pub cipher: String,
     /// The cipher suite's number (IANA).
     pub suite: u16,
+    /// Encrypt-then-MAC (RFC 7366) was agreed: it shapes a CBC record.
+    pub encrypt_then_mac: bool,
 }
 
 #[derive(Clone, Debug)]

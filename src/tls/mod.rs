@@ -11,11 +11,11 @@ mod overhead;
 pub use decrypt::Unusable;
 pub use facts::{
     AlertFact, AlertLevel, CertificateFact, ClientHelloFact, DecryptionFact, DecryptionStatus,
-    SealedRecord, ServerHelloFact, TlsFacts, TlsVersion,
+    SealedTurn, ServerHelloFact, TlsFacts, TlsVersion, SEALED_HEAD,
 };
 pub use keylog::{KeyLog, KeyLogProblem, KeyLogRead, SessionSecrets};
 pub use observer::{Plaintext, TlsObserver};
-pub use overhead::record_overhead;
+pub use overhead::{record_overhead, record_shape, RecordShape, ShapeUnknown};
 
 /// Name of a TLS protocol version number.
 pub fn version_name(v: u16) -> String {

@@ -9,7 +9,7 @@ use super::decrypt::{Decryptor, Opened};
 use super::exo_accepts_cipher;
 use super::facts::{
     AlertFact, AlertLevel, CertificateFact, ClientHelloFact, DecryptionFact, DecryptionStatus,
-    SealedRecord, ServerHelloFact, TlsFacts, TlsVersion,
+    SealedTurn, ServerHelloFact, TlsFacts, TlsVersion,
 };
 use super::keylog::{ClientRandom, KeyLog};
 use crate::base::Side;
@@ -20,12 +20,10 @@ const MAX_RECORD: usize = (1 << 14) + 2048;
 /// Handshake bytes kept while a message spans records (certificate chains).
 const MAX_HANDSHAKE: usize = 128 * 1024;
 
-/// Encrypted records whose lengths are kept, for reading the dialogue inside TLS: a
-/// submission takes about twenty; past the fourth record of one side in a row (a message
-/// body), the rest are added to the fourth. About 2 KiB per conversation at most.
-const MAX_SEALED: usize = 64;
-/// Records of one side in a row kept apart before the rest are added up.
-const SEALED_RUN: usize = 4;
+/// Turns of encrypted application data kept, for reading the dialogue inside TLS: a
+/// submission takes about a dozen, a message of several recipients or several messages a
+/// few dozen; each turn is 56 bytes whatever its size.
+const MAX_TURNS: usize = 256;
 
 const CHANGE_CIPHER_SPEC: u8 = 20;
 const ALERT: u8 = 21;
@@ -313,27 +311,22 @@ impl TlsObserver {
         let body_len = body_len as u64;
         let tls13 = self.tls13;
         let application_data = kind == APPLICATION_DATA;
-        let sealed = &mut self.facts.sealed;
-        let run = sealed
-            .iter()
-            .rev()
-            .take_while(|r| r.side == side && r.application_data == application_data)
-            .count();
-        let kept = sealed.len();
-        match sealed.last_mut() {
-            Some(last) if run >= SEALED_RUN => {
-                last.length += body_len;
-                last.records += 1;
-                last.frame = frame;
+        // TLS 1.2's encrypted Finished is no part of the dialogue.
+        if application_data {
+            let length = u32::try_from(body_len).unwrap_or(u32::MAX);
+            let f = &mut self.facts;
+            let joins = f.sealed.last().is_some_and(|last| last.side == side);
+            if f.sealed_not_kept > 0 {
+                // Past the bound, nothing more is kept: a later record is no part of the
+                // last turn kept.
+                f.sealed_not_kept += 1;
+            } else if let (true, Some(last)) = (joins, f.sealed.last_mut()) {
+                last.push(frame, length);
+            } else if f.sealed.len() < MAX_TURNS {
+                f.sealed.push(SealedTurn::new(side, frame, length));
+            } else {
+                f.sealed_not_kept += 1;
             }
-            _ if kept < MAX_SEALED => sealed.push(SealedRecord {
-                side,
-                frame,
-                length: body_len,
-                records: 1,
-                application_data,
-            }),
-            _ => self.facts.sealed_not_kept += 1,
         }
         let dir = self.dir(side);
         dir.encrypted_records += 1;
@@ -447,6 +440,7 @@ impl TlsObserver {
                     version: TlsVersion(version),
                     cipher,
                     suite: sh.cipher.0,
+                    encrypt_then_mac,
                 });
                 self.start_decryption(&sh, version, encrypt_then_mac);
                 if version == 0x0304 {

@@ -15,6 +15,7 @@ use tls::Tls;
 
 use crate::analysis::{Analysis, CaptureProblem, DnsName, Protocol, Session};
 use crate::base::{Endpoint, Side, Timestamp};
+use crate::diagnosis::inside_tls::{Family, InsideTls, Mechanism};
 use crate::diagnosis::outcome::{Recipient, Transaction};
 use crate::diagnosis::server::{self, Cloud, Provider, Software};
 use crate::diagnosis::{
@@ -227,10 +228,17 @@ pub(super) struct SessionView<'a> {
     inside_tls: Option<InsideTlsView<'a>>,
 }
 
-/// The dialogue inside TLS as the record lengths show it.
+/// The dialogue inside TLS as the record lengths show it, and where the reading stopped.
 #[derive(Serialize)]
 struct InsideTlsView<'a> {
+    family: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mechanism: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    login: Option<&'static str>,
     steps: Vec<InsideStep<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    declined: Option<DeclinedView<'a>>,
 }
 
 #[derive(Serialize)]
@@ -238,7 +246,48 @@ struct InsideStep<'a> {
     from: &'static str,
     frame: u64,
     bytes: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bytes_max: Option<u64>,
     meaning: &'a str,
+}
+
+#[derive(Serialize)]
+struct DeclinedView<'a> {
+    frame: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    step: Option<usize>,
+    reason: &'static str,
+    detail: &'a str,
+}
+
+impl<'a> InsideTlsView<'a> {
+    fn new(i: &'a InsideTls) -> Self {
+        InsideTlsView {
+            family: match i.family {
+                Family::Unknown => "unknown",
+                f => f.name(),
+            },
+            mechanism: i.mechanism.map(Mechanism::name),
+            login: i.login.map(|ok| if ok { "accepted" } else { "refused" }),
+            steps: i
+                .steps
+                .iter()
+                .map(|st| InsideStep {
+                    from: side(st.side),
+                    frame: st.frame,
+                    bytes: st.bytes.lo,
+                    bytes_max: (!st.bytes.is_exact()).then_some(st.bytes.hi),
+                    meaning: &st.meaning,
+                })
+                .collect(),
+            declined: i.declined.as_ref().map(|d| DeclinedView {
+                frame: d.frame,
+                step: d.step,
+                reason: d.reason.name(),
+                detail: &d.detail,
+            }),
+        }
+    }
 }
 
 impl<'a> SessionView<'a> {
@@ -268,18 +317,7 @@ impl<'a> SessionView<'a> {
             server_name: d.server_name.as_deref(),
             server_name_source: d.server_name_source,
             transactions: d.transactions.iter().map(MailTransaction::new).collect(),
-            inside_tls: d.inside_tls.as_ref().map(|i| InsideTlsView {
-                steps: i
-                    .steps
-                    .iter()
-                    .map(|st| InsideStep {
-                        from: side(st.side),
-                        frame: st.frame,
-                        bytes: st.bytes,
-                        meaning: &st.meaning,
-                    })
-                    .collect(),
-            }),
+            inside_tls: d.inside_tls.as_ref().map(InsideTlsView::new),
         }
     }
 }

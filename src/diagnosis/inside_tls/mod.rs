@@ -1,0 +1,831 @@
+//! What an encrypted SMTP dialogue did, read from the lengths of its records, without
+//! the keys: each application-data record less the suite's overhead is the length of the
+//! plaintext it carries (`turns`), and every reading of those lengths that a client and a
+//! server of the identified family could have produced is weighed (`reading`) against
+//! the family's documented texts (`texts`) and the client's behaviour: what it sends
+//! next tells what it was answered.
+//!
+//! Where the complete readings agree, that is the reading; where they part, or none
+//! completes, the reading stops at that turn and says why (a closed list of reasons).
+//! The client's first turn must be exactly the EHLO it sent in the clear: that catches a
+//! padded record or an unknown overhead.
+
+mod len;
+mod reading;
+mod texts;
+mod turns;
+
+#[cfg(test)]
+mod tests;
+
+pub use len::Len;
+pub use reading::{Cmd, Mechanism, Verdict};
+pub use texts::{Asked, Family, Template};
+
+use reading::{Context, Item, Reader, Reply};
+use texts::Slots;
+use turns::Turn;
+
+use super::outcome::{Outcome, Stage};
+use super::refusal;
+use super::server::ServerIdentity;
+use super::{Evidence, FindingId};
+use crate::analysis::Session;
+use crate::base::Side;
+use crate::dialogue::{Answered, EntryKind};
+use crate::tls::{record_shape, SealedTurn, TlsFacts};
+
+/// What the record lengths show of the dialogue inside TLS.
+#[derive(Clone, Debug)]
+pub struct InsideTls {
+    /// What happened, as it would read in clear text, when the reading got that far.
+    pub outcome: Option<Outcome>,
+    /// For a refusal: where.
+    pub stage: Option<Stage>,
+    /// The server's answer that decided, and why it is read so.
+    pub deciding: Option<Evidence>,
+    /// The finding the deciding answer calls for.
+    pub finding: Option<FindingId>,
+    /// The login's mechanism, as the lengths show it.
+    pub mechanism: Option<Mechanism>,
+    /// The login was accepted (`Some(true)`) or refused, when read.
+    pub login: Option<bool>,
+    /// The client sent AUTH.
+    pub auth_sent: bool,
+    /// The client sent MAIL.
+    pub mail_sent: bool,
+    /// The exchange as read, one step per turn of either side (up to where it stopped).
+    pub steps: Vec<Step>,
+    /// Where and why the reading stopped short of the outcome.
+    pub declined: Option<Decline>,
+    /// Whose texts the answers were weighed against.
+    pub family: Family,
+}
+
+/// One turn of the exchange inside TLS.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Step {
+    pub side: Side,
+    pub frame: u64,
+    /// Plaintext bytes of the turn (its records less their overhead): one value for AEAD
+    /// suites, a range for CBC ones.
+    pub bytes: Len,
+    /// What it is taken for.
+    pub meaning: String,
+}
+
+/// Why the reading stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeclineReason {
+    /// The client's first turn is not the EHLO it sent in the clear (padding, or an
+    /// unknown overhead), or nothing fixed to calibrate on (implicit TLS).
+    NoCalibration,
+    /// The sender pads its records.
+    Padded,
+    /// The suite's records do not tell their plaintext's length.
+    CipherUnknown,
+    /// Part of the encrypted stream is missing from the capture.
+    RecordsLost,
+    /// More turns than are kept.
+    RecordsPastBound,
+    /// Two answers of different meaning fit the length.
+    AmbiguousLength,
+    /// The server's answer fits none of its family's documented texts, or the family's
+    /// texts are not known.
+    UnknownServerTexts,
+    /// The turns fit no dialogue a client and server hold.
+    UnexpectedShape,
+}
+
+impl DeclineReason {
+    /// The name JSON uses.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            DeclineReason::NoCalibration => "no-calibration",
+            DeclineReason::Padded => "padded",
+            DeclineReason::CipherUnknown => "cipher-unknown",
+            DeclineReason::RecordsLost => "records-lost",
+            DeclineReason::RecordsPastBound => "records-past-bound",
+            DeclineReason::AmbiguousLength => "ambiguous-length",
+            DeclineReason::UnknownServerTexts => "unknown-server-texts",
+            DeclineReason::UnexpectedShape => "unexpected-shape",
+        }
+    }
+}
+
+/// Where the reading stopped and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decline {
+    pub reason: DeclineReason,
+    pub frame: u64,
+    /// The step it stopped at (an index into `steps`), where it got past calibration.
+    pub step: Option<usize>,
+    pub detail: String,
+}
+
+impl Decline {
+    fn new(reason: DeclineReason, frame: u64, detail: String) -> Decline {
+        Decline {
+            reason,
+            frame,
+            step: None,
+            detail,
+        }
+    }
+}
+
+/// What the reading needs of the session besides its records.
+#[derive(Clone, Debug, Default)]
+pub struct Clear {
+    /// The length of the EHLO (or HELO) line sent before STARTTLS, with its CRLF; `None`
+    /// for implicit TLS.
+    pub ehlo: Option<u64>,
+    /// The clear EHLO reply offered PIPELINING.
+    pub pipelining: bool,
+    /// Its SIZE limit.
+    pub size_limit: Option<u64>,
+    /// The greeting's host name, when seen in the clear.
+    pub host: Option<String>,
+    /// The client's address as text.
+    pub client_ip: String,
+    /// The greeting's text.
+    pub greeting: Option<String>,
+}
+
+/// Reads the dialogue inside TLS of an SMTP session whose TLS was established; `None`
+/// where no TLS was established.
+#[must_use]
+pub fn infer(s: &Session, server: &ServerIdentity) -> Option<InsideTls> {
+    let tls = s.tls.as_ref()?;
+    if !tls.established || tls.server_hello.is_none() {
+        return None;
+    }
+    let clear = clear_facts(s);
+    let family = clear
+        .greeting
+        .as_deref()
+        .and_then(Family::from_banner)
+        .unwrap_or_else(|| Family::of(server));
+    let lost = s.tcp.client_stream.gap_bytes + s.tcp.server_stream.gap_bytes > 0 || tls.lost_sync;
+    if lost {
+        let mut i = InsideTls::empty(family);
+        let frame = tls.client_data_frame.unwrap_or(s.tcp.first_frame);
+        i.declined = Some(Decline::new(
+            DeclineReason::RecordsLost,
+            frame,
+            "part of the encrypted stream is missing from the capture, so the record lengths cannot be followed".into(),
+        ));
+        return Some(i);
+    }
+    Some(read(tls, &clear, family, &|t| classify(t, server)))
+}
+
+/// The finding a template's refusal calls for, read as a reply seen in clear would be.
+fn classify(t: &Template, server: &ServerIdentity) -> Option<FindingId> {
+    let example = t.example();
+    let mut enhanced = None;
+    let mut words = Vec::new();
+    for line in example.split('\n') {
+        let rest = line.get(4..).unwrap_or_default();
+        let mut rest = rest.trim_start();
+        if let Some((first, after)) = rest.split_once(' ') {
+            if refusal::parse_enhanced(first).is_some() {
+                enhanced.get_or_insert(first.to_string());
+                rest = after;
+            }
+        }
+        words.push(rest.trim());
+    }
+    let r = refusal::classify(t.code(), enhanced.as_deref(), &words.join(" "), server)?;
+    super::rules::finding_for(r)
+}
+
+/// What the reading needs from the clear part of the session.
+fn clear_facts(s: &Session) -> Clear {
+    let mut c = Clear {
+        client_ip: s.client.ip.to_string(),
+        ..Clear::default()
+    };
+    for e in &s.dialogue {
+        if e.tls {
+            break;
+        }
+        match &e.kind {
+            EntryKind::Command {
+                command, argument, ..
+            } if command == "EHLO" || command == "HELO" => {
+                let arg = if argument.is_empty() {
+                    0
+                } else {
+                    argument.len() + 1
+                };
+                c.ehlo = Some((command.len() + arg + 2) as u64);
+            }
+            EntryKind::Reply {
+                code: 220,
+                lines,
+                answers: Some(a),
+                ..
+            } if a.command == Answered::Greeting => {
+                c.greeting = lines.first().cloned();
+                c.host = lines
+                    .first()
+                    .and_then(|l| l.get(4..))
+                    .and_then(|l| l.split_whitespace().next())
+                    .map(str::to_string);
+            }
+            EntryKind::Reply {
+                code: 250, lines, ..
+            } if lines.len() > 1 => {
+                for l in lines {
+                    let ext = l.get(4..).unwrap_or_default().to_ascii_uppercase();
+                    if ext == "PIPELINING" {
+                        c.pipelining = true;
+                    }
+                    if let Some(n) = ext.strip_prefix("SIZE ") {
+                        c.size_limit = n.trim().parse().ok().filter(|n| *n > 0);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    c
+}
+
+impl InsideTls {
+    fn empty(family: Family) -> InsideTls {
+        InsideTls {
+            outcome: None,
+            stage: None,
+            deciding: None,
+            finding: None,
+            mechanism: None,
+            login: None,
+            auth_sent: false,
+            mail_sent: false,
+            steps: Vec::new(),
+            declined: None,
+            family,
+        }
+    }
+
+    fn declined(family: Family, d: Decline) -> InsideTls {
+        let mut i = InsideTls::empty(family);
+        i.declined = Some(d);
+        i
+    }
+}
+
+/// The diagnostic trailer Exchange Online ends its refusals with:
+/// `[<host label>.<region>.PROD.OUTLOOK.COM <ISO time> <16 hex digits>]`; the host label
+/// is the greeting's, the region's length varies.
+fn exo_trailer(host: Option<&str>) -> Len {
+    let fixed = 1 + 1 + ".PROD.OUTLOOK.COM".len() as u64 + 1 + 24 + 1 + 16 + 1;
+    let label = host
+        .and_then(|h| h.split('.').next())
+        .map(|l| l.len() as u64);
+    match label {
+        Some(l) => Len::range(fixed + l + 4, fixed + l + 12),
+        None => Len::range(fixed + 8, fixed + 30),
+    }
+}
+
+/// Reads the session's sealed turns against `family`'s texts.
+#[must_use]
+pub fn read(
+    tls: &TlsFacts,
+    clear: &Clear,
+    family: Family,
+    classify: &dyn Fn(&Template) -> Option<FindingId>,
+) -> InsideTls {
+    let Some(hello) = tls.server_hello.as_ref() else {
+        return InsideTls::empty(family);
+    };
+    let tls13 = hello.version.0 == 0x0304;
+    let shape = match record_shape(hello.version.0, hello.suite, hello.encrypt_then_mac) {
+        Ok(shape) => shape,
+        Err(why) => {
+            return InsideTls::declined(
+                family,
+                Decline::new(
+                    DeclineReason::CipherUnknown,
+                    hello.frame,
+                    format!(
+                        "the record lengths of {} do not tell the plaintext's: {}",
+                        hello.cipher, why.0
+                    ),
+                ),
+            )
+        }
+    };
+    let turns = match turns::turns(&tls.sealed, shape, tls13, clear.ehlo.is_none()) {
+        Ok(t) => t,
+        Err(d) => return InsideTls::declined(family, d),
+    };
+    if std::env::var_os("SMTPCAP_DEBUG_READINGS").is_some() {
+        eprintln!("{:?}\n{turns:?}", tls.sealed);
+    }
+    read_turns(
+        &turns,
+        clear,
+        family,
+        classify,
+        tls.sealed_not_kept > 0,
+        &tls.sealed,
+    )
+}
+
+fn read_turns(
+    turns: &[Turn],
+    clear: &Clear,
+    family: Family,
+    classify: &dyn Fn(&Template) -> Option<FindingId>,
+    past_bound: bool,
+    sealed: &[SealedTurn],
+) -> InsideTls {
+    let mut i = InsideTls::empty(family);
+    let mut steps: Vec<Step> = Vec::new();
+    let mut at = 0;
+    // Implicit TLS: the greeting comes first, inside.
+    if clear.ehlo.is_none() {
+        if let Some(t) = turns.first().filter(|t| t.side == Side::Server) {
+            steps.push(step(t, "the greeting".into()));
+            at = 1;
+        }
+    }
+    // The calibration: the client's first turn is the EHLO it sent in the clear.
+    let Some(first) = turns.get(at).filter(|t| t.side == Side::Client) else {
+        let frame = sealed.first().map_or(0, |t| t.first_frame);
+        i.declined = Some(Decline::new(
+            DeclineReason::UnexpectedShape,
+            frame,
+            "no command from the client inside TLS".into(),
+        ));
+        return i;
+    };
+    match clear.ehlo {
+        Some(n) if !first.len.meets(Len::exact(n)) => {
+            i.declined = Some(Decline::new(
+                DeclineReason::NoCalibration,
+                first.frame,
+                format!(
+                    "the client's first turn is {} bytes, not the {n} of the EHLO it sent in the clear: its records are padded or their overhead is not the suite's",
+                    first.len
+                ),
+            ));
+            return i;
+        }
+        Some(_) => steps.push(step(
+            first,
+            "EHLO, as before STARTTLS (the record lengths are read right)".into(),
+        )),
+        None => steps.push(step(first, "EHLO".into())),
+    }
+    at += 1;
+    if let Some(t) = turns.get(at).filter(|t| t.side == Side::Server) {
+        steps.push(step(t, "the EHLO reply".into()));
+        at += 1;
+    }
+    let body = turns
+        .iter()
+        .filter(|t| t.side == Side::Client)
+        .map(|t| t.len)
+        .max_by_key(|l| l.hi)
+        .unwrap_or(Len::exact(0));
+    let slots = Slots {
+        host: clear
+            .host
+            .as_ref()
+            .map_or(Len::range(3, 80), |h| Len::exact(h.len() as u64)),
+        trailer: exo_trailer(clear.host.as_deref()),
+        sender: Len::range(3, 254),
+        rcpt: Len::range(3, 254),
+        user: Len::range(1, 254),
+        size_digits: Len::range(
+            reading::digits(body.lo.saturating_sub(body.lo / 10 + 16).max(1)),
+            reading::digits(body.hi.max(1)),
+        ),
+        ip: Len::exact(clear.client_ip.len() as u64),
+    };
+    let ctx = Context {
+        family,
+        slots,
+        pipelining: clear.pipelining,
+        size_limit: clear.size_limit,
+        body_max: body.hi,
+        classify,
+    };
+    let mut reader = Reader::new(turns, &ctx);
+    reader.run(at);
+    let base = steps.len();
+    if reader.complete.is_empty() {
+        return stopped(i, steps, &reader, turns, family, base);
+    }
+    if std::env::var_os("SMTPCAP_DEBUG_READINGS").is_some() {
+        for r in &reader.complete {
+            eprintln!("{r:?}");
+        }
+    }
+    if let Some(split) = first_difference(&reader.complete, turns.len()) {
+        return parted(i, steps, &reader.complete, turns, split);
+    }
+    let items = reader.complete.swap_remove(0);
+    let mut st = steps;
+    items_to_steps(turns, &items, &mut st);
+    fill_facts(&mut i, &items);
+    i.steps = st;
+    if clear.ehlo.is_none() && !fixed_turn(turns, &items) {
+        i.declined = Some(Decline::new(
+            DeclineReason::NoCalibration,
+            turns.get(at).map_or(0, |t| t.frame),
+            "implicit TLS and no command of a fixed length (AUTH LOGIN, DATA, QUIT) alone in a turn: nothing shows the lengths are read right".into(),
+        ));
+        return i;
+    }
+    decide(&mut i, &items, turns, classify);
+    if i.declined.is_none() && i.outcome.is_some() && past_bound {
+        i.outcome = None;
+        i.declined = Some(Decline::new(
+            DeclineReason::RecordsPastBound,
+            sealed.last().map_or(0, |t| t.last_frame),
+            "the session has more turns than are kept; what came after is not read".into(),
+        ));
+    }
+    i
+}
+
+/// No reading completes: read up to where every reading got stuck.
+fn stopped(
+    mut i: InsideTls,
+    mut steps: Vec<Step>,
+    reader: &Reader<'_>,
+    turns: &[Turn],
+    family: Family,
+    base: usize,
+) -> InsideTls {
+    let agreed = agreed_prefix(&reader.stuck, reader.deepest);
+    items_to_steps(turns, &agreed, &mut steps);
+    fill_facts(&mut i, &agreed);
+    let t = turns.get(reader.deepest);
+    let frame = t.map_or(0, |t| t.frame);
+    let mut d = if reader.exhausted {
+        Decline::new(
+            DeclineReason::AmbiguousLength,
+            frame,
+            "more readings of the lengths fit than can be weighed".into(),
+        )
+    } else if let Some(t) = t {
+        stuck_decline(t, family, &reader.stuck)
+    } else {
+        Decline::new(
+            DeclineReason::UnexpectedShape,
+            frame,
+            "the dialogue ends early".into(),
+        )
+    };
+    d.step = Some(steps.len().max(base));
+    i.steps = steps;
+    i.declined = Some(d);
+    i
+}
+
+/// The complete readings part at turn `split`: read up to there.
+fn parted(
+    mut i: InsideTls,
+    mut steps: Vec<Step>,
+    complete: &[Vec<(usize, Item)>],
+    turns: &[Turn],
+    split: usize,
+) -> InsideTls {
+    let agreed = agreed_prefix(complete, split);
+    items_to_steps(turns, &agreed, &mut steps);
+    fill_facts(&mut i, &agreed);
+    let t = turns.get(split);
+    let detail = ambiguity(complete, split, t);
+    let mut d = Decline::new(
+        DeclineReason::AmbiguousLength,
+        t.map_or(0, |t| t.last_frame),
+        detail,
+    );
+    d.step = Some(steps.len());
+    i.steps = steps;
+    i.declined = Some(d);
+    i
+}
+
+fn step(t: &Turn, meaning: String) -> Step {
+    Step {
+        side: t.side,
+        frame: if t.side == Side::Server {
+            t.last_frame
+        } else {
+            t.frame
+        },
+        bytes: t.len,
+        meaning,
+    }
+}
+
+/// The items every reading in `readings` agrees on before turn `upto`.
+fn agreed_prefix(readings: &[Vec<(usize, Item)>], upto: usize) -> Vec<(usize, Item)> {
+    let Some(first) = readings.first() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (k, (turn, item)) in first.iter().enumerate() {
+        if *turn >= upto {
+            break;
+        }
+        let same = readings.iter().all(|r| {
+            r.get(k)
+                .is_some_and(|(t2, i2)| t2 == turn && same_item(i2, item))
+        });
+        if !same {
+            break;
+        }
+        out.push((*turn, *item));
+    }
+    out
+}
+
+fn same_item(a: &Item, b: &Item) -> bool {
+    match (a, b) {
+        (Item::Command(x), Item::Command(y)) => x == y,
+        (Item::Reply(x), Item::Reply(y)) => {
+            x.to == y.to && x.verdict == y.verdict && x.code / 100 == y.code / 100
+        }
+        _ => false,
+    }
+}
+
+/// The first turn whose answers the complete readings read differently (by verdict).
+fn first_difference(readings: &[Vec<(usize, Item)>], turns: usize) -> Option<usize> {
+    let verdicts = |r: &Vec<(usize, Item)>, t: usize| -> Vec<(Asked, Verdict, u16)> {
+        r.iter()
+            .filter(|(tt, _)| *tt == t)
+            .filter_map(|(_, i)| match i {
+                // What QUIT, RSET and NOOP were answered changes no outcome.
+                Item::Reply(r) if !matches!(r.to, Cmd::Quit | Cmd::Rset | Cmd::Noop) => {
+                    // A login's answer is the login's, at whichever of its lines.
+                    let asked = if r.to.is_login() && r.verdict == Verdict::Refused {
+                        Asked::Credentials
+                    } else {
+                        r.to.asked()
+                    };
+                    Some((asked, r.verdict, r.code / 100))
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    let first = readings.first()?;
+    (0..turns).find(|&t| {
+        let v = verdicts(first, t);
+        readings.iter().any(|r| verdicts(r, t) != v)
+    })
+}
+
+fn ambiguity(readings: &[Vec<(usize, Item)>], split: usize, t: Option<&Turn>) -> String {
+    let mut fits: Vec<String> = Vec::new();
+    for r in readings {
+        let here: Vec<String> = r
+            .iter()
+            .filter(|(tt, _)| *tt == split)
+            .filter_map(|(_, i)| match i {
+                Item::Reply(r) => Some(reply_words(r)),
+                Item::Command(_) => None,
+            })
+            .collect();
+        let s = here.join(" then ");
+        if !s.is_empty() && !fits.contains(&s) {
+            fits.push(s);
+        }
+    }
+    let n = t.map_or_else(String::new, |t| t.len.to_string());
+    format!(
+        "the server's answer is {n} bytes, and {} fit it",
+        fits.iter().take(4).cloned().collect::<Vec<_>>().join("; ")
+    )
+}
+
+fn reply_words(r: &Reply) -> String {
+    match (r.template, r.verdict) {
+        (Some(t), _) => format!("`{}` ({} bytes)", t.shown(), r.len),
+        (None, Verdict::Accepted) => format!("an acceptance ({} bytes)", r.len),
+        (None, Verdict::Refused) => format!("a refusal ({} bytes)", r.len),
+        (None, Verdict::Unread) => format!("any answer ({} bytes)", r.len),
+    }
+}
+
+fn stuck_decline(t: &Turn, family: Family, stuck: &[Vec<(usize, Item)>]) -> Decline {
+    let waiting = stuck.first().map(|r| {
+        let mut pending: Vec<reading::Cmd> = Vec::new();
+        for (_, i) in r {
+            match i {
+                Item::Command(c) => pending.push(*c),
+                Item::Reply(_) => {
+                    if !pending.is_empty() {
+                        pending.remove(0);
+                    }
+                }
+            }
+        }
+        pending
+    });
+    match t.side {
+        Side::Server if family != Family::Unknown => Decline::new(
+            DeclineReason::UnknownServerTexts,
+            t.last_frame,
+            format!(
+                "the server's answer{} is {} bytes, the length of none of {}'s documented texts",
+                waiting
+                    .as_ref()
+                    .and_then(|p| p.first())
+                    .map_or_else(String::new, |c| format!(" to {}", c.meaning())),
+                t.len,
+                family.name()
+            ),
+        ),
+        Side::Server => Decline::new(
+            DeclineReason::UnexpectedShape,
+            t.last_frame,
+            format!("the server's turn of {} bytes fits no answer the client's commands could have had", t.len),
+        ),
+        Side::Client => Decline::new(
+            DeclineReason::UnexpectedShape,
+            t.frame,
+            format!(
+                "the client's turn of {} bytes fits no command it could send then (a client that sends on after a refusal, or an unknown command)",
+                t.len
+            ),
+        ),
+    }
+}
+
+/// Steps from a reading's items, a step per turn.
+fn items_to_steps(turns: &[Turn], items: &[(usize, Item)], steps: &mut Vec<Step>) {
+    let mut k = 0;
+    while let Some((turn, _)) = items.get(k) {
+        let turn = *turn;
+        let mut words = Vec::new();
+        while let Some((t, item)) = items.get(k).filter(|(t, _)| *t == turn) {
+            let _ = t;
+            words.push(match item {
+                Item::Command(c) => c.meaning().to_string(),
+                Item::Reply(r) => {
+                    let what = reply_words(r);
+                    match r.verdict {
+                        Verdict::Refused => format!("read as {what}: refused"),
+                        _ => format!("read as {what}"),
+                    }
+                }
+            });
+            k += 1;
+        }
+        if let Some(t) = turns.get(turn) {
+            steps.push(step(t, words.join(", ")));
+        }
+    }
+}
+
+/// The mechanism, the login's answer and what the client sent, from a reading's items.
+fn fill_facts(i: &mut InsideTls, items: &[(usize, Item)]) {
+    for (_, item) in items {
+        match item {
+            Item::Command(c) => {
+                if let Some(m) = c.mechanism() {
+                    i.mechanism = Some(m);
+                    i.auth_sent = true;
+                }
+                if *c == Cmd::Mail {
+                    i.mail_sent = true;
+                }
+            }
+            Item::Reply(r) => {
+                if r.to.asked() == Asked::Credentials
+                    || (r.verdict == Verdict::Refused && r.to.is_login())
+                {
+                    i.login = match r.verdict {
+                        Verdict::Accepted => Some(true),
+                        Verdict::Refused => Some(false),
+                        Verdict::Unread => None,
+                    };
+                }
+            }
+        }
+    }
+}
+
+/// A client turn of a fixed-length command alone, which shows the lengths are read
+/// right where there was no clear EHLO to check them on.
+fn fixed_turn(turns: &[Turn], items: &[(usize, Item)]) -> bool {
+    turns.iter().enumerate().any(|(k, t)| {
+        let cmds: Vec<&Cmd> = items
+            .iter()
+            .filter(|(tt, _)| *tt == k)
+            .filter_map(|(_, i)| match i {
+                Item::Command(c) => Some(c),
+                Item::Reply(_) => None,
+            })
+            .collect();
+        t.len.is_exact()
+            && cmds.len() == 1
+            && matches!(
+                cmds[0],
+                Cmd::AuthLogin | Cmd::AuthPlain | Cmd::Data | Cmd::Quit
+            )
+    })
+}
+
+/// The outcome from a complete reading: a message accepted, else the first refusal that
+/// stopped the attempt, else a connection test.
+fn decide(
+    i: &mut InsideTls,
+    items: &[(usize, Item)],
+    turns: &[Turn],
+    classify: &dyn Fn(&Template) -> Option<FindingId>,
+) {
+    let replies: Vec<(usize, &Reply)> = items
+        .iter()
+        .filter_map(|(t, item)| match item {
+            Item::Reply(r) => Some((*t, r)),
+            Item::Command(_) => None,
+        })
+        .collect();
+    if let Some((t, r)) = replies.iter().find(|(_, r)| r.verdict == Verdict::Unread) {
+        i.declined = Some(Decline {
+            reason: DeclineReason::UnknownServerTexts,
+            frame: turns.get(*t).map_or(0, |t| t.last_frame),
+            step: i.steps.iter().position(|s| turns.get(*t).is_some_and(|t| s.frame == t.last_frame && s.side == Side::Server)),
+            detail: format!(
+                "the answer to {} is {} bytes; the texts of {} are not known, so an acceptance and a refusal cannot be told apart",
+                r.to.meaning(),
+                turns.get(*t).map_or(Len::exact(0), |t| t.len),
+                i.family.name()
+            ),
+        });
+        return;
+    }
+    if replies
+        .iter()
+        .any(|(_, r)| r.to == Cmd::Body && r.verdict == Verdict::Accepted)
+    {
+        i.outcome = Some(Outcome::Delivered);
+        return;
+    }
+    // A refusal stops the attempt unless the same step later succeeds (another login,
+    // another recipient).
+    for (k, (t, r)) in replies.iter().enumerate() {
+        if r.verdict != Verdict::Refused || matches!(r.to, Cmd::Rset | Cmd::Noop | Cmd::Quit) {
+            continue;
+        }
+        let stage = match r.to.asked() {
+            Asked::Mail => Stage::Mail,
+            Asked::Rcpt => Stage::Rcpt,
+            Asked::Data | Asked::Message => Stage::Data,
+            _ => Stage::Auth,
+        };
+        let recovered = replies.iter().skip(k + 1).any(|(_, later)| {
+            later.verdict == Verdict::Accepted
+                && match stage {
+                    Stage::Auth => later.to.asked() == Asked::Credentials,
+                    Stage::Rcpt => later.to == Cmd::Rcpt || later.to == Cmd::Data,
+                    _ => false,
+                }
+        });
+        if recovered {
+            continue;
+        }
+        let turn = turns.get(*t);
+        let frame = turn.map_or(0, |t| t.last_frame);
+        let bytes = turn.map_or(Len::exact(0), |t| t.len);
+        let finding = r.template.and_then(classify);
+        let text = match r.template {
+            Some(tpl) => format!(
+                "`{}`, inferred: the server's encrypted answer is {bytes} bytes of plaintext, the length of this {} text ({} bytes) and of no acceptance there",
+                tpl.shown(),
+                i.family.name(),
+                r.len
+            ),
+            None => format!(
+                "a refusal, inferred from what the client did next: the server's encrypted answer is {bytes} bytes"
+            ),
+        };
+        i.outcome = Some(Outcome::Rejected);
+        i.stage = Some(stage);
+        i.deciding = Some(Evidence { frame, text });
+        i.finding = finding;
+        return;
+    }
+    if i.mail_sent {
+        i.declined = Some(Decline::new(
+            DeclineReason::UnexpectedShape,
+            turns.last().map_or(0, |t| t.frame),
+            "the client began a message and stopped before its end, with no refusal read".into(),
+        ));
+        return;
+    }
+    i.outcome = Some(Outcome::TestOnly);
+}

@@ -1,0 +1,648 @@
+//! Every reading of the turns that an SMTP client and a server of the family could have
+//! produced: each client turn split into the commands the client could send then (what
+//! it does next depends on the answers it had; a pipelined group only where the server
+//! offered PIPELINING), each server turn into answers to the oldest commands waiting,
+//! their lengths adding up to the turn's. What all complete readings agree on is read;
+//! where they part, or none completes, the reading stops there and says why.
+
+use super::len::Len;
+use super::texts::{Asked, Family, Slots, Template};
+use super::turns::Turn;
+use crate::base::Side;
+use crate::diagnosis::FindingId;
+
+/// A line the client sends inside TLS.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Cmd {
+    AuthLogin,
+    /// `AUTH LOGIN <user>`.
+    AuthLoginUser,
+    AuthPlain,
+    /// `AUTH PLAIN <initial response>`.
+    AuthPlainIr,
+    /// `AUTH XOAUTH2 …` or `AUTH OAUTHBEARER …`: one line of a kilobyte or more.
+    AuthOauth,
+    AuthCramMd5,
+    UserLine,
+    PasswordLine,
+    PlainLine,
+    CramLine,
+    Mail,
+    Rcpt,
+    Data,
+    Body,
+    Rset,
+    Noop,
+    Quit,
+}
+
+/// The SASL mechanism a login used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mechanism {
+    Login,
+    Plain,
+    OAuth,
+    CramMd5,
+}
+
+impl Mechanism {
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Mechanism::Login => "LOGIN",
+            Mechanism::Plain => "PLAIN",
+            Mechanism::OAuth => "XOAUTH2/OAUTHBEARER",
+            Mechanism::CramMd5 => "CRAM-MD5",
+        }
+    }
+}
+
+impl Cmd {
+    /// The lengths the line can have (with its CRLF).
+    fn len(self) -> Len {
+        match self {
+            Cmd::AuthLogin | Cmd::AuthPlain => Len::exact(12),
+            Cmd::AuthCramMd5 => Len::exact(15),
+            // `AUTH LOGIN ` + base64 of a user name.
+            Cmd::AuthLoginUser => Len::range(17, 400),
+            // `AUTH PLAIN ` + base64 of `\0user\0password`.
+            Cmd::AuthPlainIr => Len::range(21, 600),
+            Cmd::AuthOauth => Len::range(600, 16_384),
+            Cmd::UserLine | Cmd::PasswordLine => Len::range(6, 400),
+            Cmd::PlainLine => Len::range(10, 600),
+            Cmd::CramLine => Len::range(46, 400),
+            // `MAIL FROM:<>` and parameters; `RCPT TO:<a@b>`.
+            Cmd::Mail => Len::range(14, 600),
+            Cmd::Rcpt => Len::range(15, 600),
+            Cmd::Data | Cmd::Rset | Cmd::Noop | Cmd::Quit => Len::exact(6),
+            // At least `.` CRLF after a line.
+            Cmd::Body => Len::range(5, u64::MAX / 4),
+        }
+    }
+
+    /// A line of a login (AUTH, or a line of its exchange).
+    #[must_use]
+    pub fn is_login(self) -> bool {
+        matches!(
+            self.asked(),
+            Asked::LoginPrompt | Asked::PlainPrompt | Asked::Credentials
+        )
+    }
+
+    /// What its answer answers.
+    #[must_use]
+    pub fn asked(self) -> Asked {
+        match self {
+            Cmd::AuthLogin | Cmd::AuthLoginUser | Cmd::UserLine => Asked::LoginPrompt,
+            Cmd::AuthPlain => Asked::PlainPrompt,
+            Cmd::PasswordLine
+            | Cmd::PlainLine
+            | Cmd::AuthPlainIr
+            | Cmd::AuthOauth
+            | Cmd::CramLine
+            | Cmd::AuthCramMd5 => Asked::Credentials,
+            Cmd::Mail => Asked::Mail,
+            Cmd::Rcpt => Asked::Rcpt,
+            Cmd::Data => Asked::Data,
+            Cmd::Body => Asked::Message,
+            Cmd::Rset => Asked::Rset,
+            Cmd::Noop => Asked::Noop,
+            Cmd::Quit => Asked::Quit,
+        }
+    }
+
+    /// The mechanism an AUTH command names.
+    #[must_use]
+    pub fn mechanism(self) -> Option<Mechanism> {
+        match self {
+            Cmd::AuthLogin | Cmd::AuthLoginUser => Some(Mechanism::Login),
+            Cmd::AuthPlain | Cmd::AuthPlainIr => Some(Mechanism::Plain),
+            Cmd::AuthOauth => Some(Mechanism::OAuth),
+            Cmd::AuthCramMd5 => Some(Mechanism::CramMd5),
+            _ => None,
+        }
+    }
+
+    /// What it is taken for, in a step's words.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Cmd::AuthLogin => "AUTH LOGIN",
+            Cmd::AuthLoginUser => "AUTH LOGIN with the user name",
+            Cmd::AuthPlain => "AUTH PLAIN",
+            Cmd::AuthPlainIr => "AUTH PLAIN with the credentials (password withheld)",
+            Cmd::AuthOauth => "AUTH XOAUTH2 or OAUTHBEARER with a token",
+            Cmd::AuthCramMd5 => "AUTH CRAM-MD5",
+            Cmd::UserLine => "the user name (base64)",
+            Cmd::PasswordLine => "the password (base64, withheld)",
+            Cmd::PlainLine => "the credentials (base64, password withheld)",
+            Cmd::CramLine => "the user name and digest (base64)",
+            Cmd::Mail => "MAIL FROM",
+            Cmd::Rcpt => "RCPT TO",
+            Cmd::Data => "DATA",
+            Cmd::Body => "the message",
+            Cmd::Rset => "RSET",
+            Cmd::Noop => "NOOP",
+            Cmd::Quit => "QUIT",
+        }
+    }
+}
+
+/// What an answer was taken for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// 2xx or 3xx (a 334 prompt, a 354).
+    Accepted,
+    Refused,
+    /// The answer to the message where the server's texts are unknown.
+    Unread,
+}
+
+/// One answer of a reading.
+#[derive(Clone, Copy, Debug)]
+pub struct Reply {
+    pub to: Cmd,
+    pub verdict: Verdict,
+    pub code: u16,
+    /// The text it fits, when the family's texts are known.
+    pub template: Option<&'static Template>,
+    pub len: Len,
+}
+
+/// One item of a reading: a command, or an answer, in its turn.
+#[derive(Clone, Copy, Debug)]
+pub enum Item {
+    Command(Cmd),
+    Reply(Reply),
+}
+
+/// What the client believes, from the answers it has had.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+struct View {
+    authed: bool,
+    auth_refused: bool,
+    /// 0: no transaction; 1: MAIL accepted; 2: a recipient accepted.
+    mail: u8,
+    expect: Expect,
+    quit: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+enum Expect {
+    #[default]
+    Command,
+    LoginUser,
+    LoginPassword,
+    PlainLine,
+    CramLine,
+    Body,
+}
+
+impl View {
+    /// The commands a client that waited for every answer may send now.
+    fn next(self, out: &mut Vec<Cmd>) {
+        match self.expect {
+            Expect::LoginUser => out.push(Cmd::UserLine),
+            Expect::LoginPassword => out.push(Cmd::PasswordLine),
+            Expect::PlainLine => out.push(Cmd::PlainLine),
+            Expect::CramLine => out.push(Cmd::CramLine),
+            Expect::Body => out.push(Cmd::Body),
+            Expect::Command if self.quit => {}
+            Expect::Command => {
+                match self.mail {
+                    0 => {
+                        if !self.authed {
+                            out.extend([
+                                Cmd::AuthLogin,
+                                Cmd::AuthLoginUser,
+                                Cmd::AuthPlain,
+                                Cmd::AuthPlainIr,
+                                Cmd::AuthOauth,
+                                Cmd::AuthCramMd5,
+                            ]);
+                        }
+                        // After a refused login a client does not go on to send (one
+                        // that does is a blind one, and its lengths are not read).
+                        if self.authed || !self.auth_refused {
+                            out.push(Cmd::Mail);
+                        }
+                    }
+                    1 => out.push(Cmd::Rcpt),
+                    _ => out.extend([Cmd::Rcpt, Cmd::Data]),
+                }
+                out.extend([Cmd::Rset, Cmd::Noop, Cmd::Quit]);
+            }
+        }
+    }
+
+    /// The commands a pipelining client may send after `last` without waiting.
+    fn pipelined(last: Cmd, out: &mut Vec<Cmd>) {
+        match last {
+            Cmd::Mail => out.push(Cmd::Rcpt),
+            Cmd::Rcpt => out.extend([Cmd::Rcpt, Cmd::Data]),
+            // A message's length is free, so only QUIT is taken to follow it unanswered.
+            Cmd::Body => out.push(Cmd::Quit),
+            // RFC 4954 §4: AUTH with an initial response may be followed by MAIL.
+            Cmd::AuthPlainIr | Cmd::AuthOauth => out.push(Cmd::Mail),
+            _ => {}
+        }
+    }
+
+    /// The view once `cmd` is sent, as a pipelining client assumes it accepted.
+    fn sent(mut self, cmd: Cmd) -> View {
+        self.apply(cmd, Verdict::Accepted);
+        self
+    }
+
+    /// The view once `cmd` got an answer of `verdict`.
+    fn apply(&mut self, cmd: Cmd, verdict: Verdict) {
+        let ok = verdict != Verdict::Refused;
+        match cmd {
+            Cmd::AuthLogin if ok => self.expect = Expect::LoginUser,
+            Cmd::AuthLoginUser | Cmd::UserLine if ok => self.expect = Expect::LoginPassword,
+            Cmd::AuthPlain if ok => self.expect = Expect::PlainLine,
+            Cmd::AuthCramMd5 if ok => self.expect = Expect::CramLine,
+            Cmd::AuthLogin
+            | Cmd::AuthLoginUser
+            | Cmd::UserLine
+            | Cmd::AuthPlain
+            | Cmd::AuthCramMd5
+            | Cmd::PasswordLine
+            | Cmd::PlainLine
+            | Cmd::AuthPlainIr
+            | Cmd::AuthOauth
+            | Cmd::CramLine => {
+                self.expect = Expect::Command;
+                if ok {
+                    self.authed = true;
+                } else {
+                    self.auth_refused = true;
+                }
+            }
+            Cmd::Mail => self.mail = u8::from(ok),
+            Cmd::Rcpt if ok => self.mail = 2,
+            Cmd::Data if ok => self.expect = Expect::Body,
+            Cmd::Data | Cmd::Body | Cmd::Rset => {
+                self.expect = Expect::Command;
+                self.mail = 0;
+            }
+            Cmd::Rcpt | Cmd::Noop => {}
+            Cmd::Quit => self.quit = true,
+        }
+    }
+}
+
+/// A reading under way.
+#[derive(Clone, Debug)]
+struct Hyp {
+    turn: usize,
+    view: View,
+    /// The view as the client had it when it last sent, with its pipelined commands.
+    sent: View,
+    last_sent: Option<Cmd>,
+    pending: Vec<Cmd>,
+    /// Items, each with its turn.
+    items: Vec<(usize, Item)>,
+    /// The lengths the sender, the last recipient and the login may have, from the
+    /// records of the commands that carried them alone.
+    sender: Option<Vec<u64>>,
+    rcpt: Option<u64>,
+    user: Option<Vec<u64>>,
+}
+
+/// The readings' limit: past it, too many readings fit to weigh them.
+const BUDGET: usize = 200_000;
+
+/// What the family's texts and the session's facts allow.
+pub struct Context<'a> {
+    pub family: Family,
+    pub slots: Slots,
+    pub pipelining: bool,
+    /// The clear EHLO's SIZE limit: a message below it is not refused for its size.
+    pub size_limit: Option<u64>,
+    /// The largest client turn: the message, if one was sent.
+    pub body_max: u64,
+    pub classify: &'a dyn Fn(&Template) -> Option<FindingId>,
+}
+
+/// The readings of `turns`, the first of which (the calibrated EHLO and its reply) are
+/// already read.
+pub struct Reader<'a> {
+    turns: &'a [Turn],
+    ctx: &'a Context<'a>,
+    budget: usize,
+    pub complete: Vec<Vec<(usize, Item)>>,
+    /// The furthest turn any reading reached, and the readings that reached it.
+    pub deepest: usize,
+    pub stuck: Vec<Vec<(usize, Item)>>,
+    pub exhausted: bool,
+}
+
+impl<'a> Reader<'a> {
+    #[must_use]
+    pub fn new(turns: &'a [Turn], ctx: &'a Context<'a>) -> Self {
+        Reader {
+            turns,
+            ctx,
+            budget: BUDGET,
+            complete: Vec::new(),
+            deepest: 0,
+            stuck: Vec::new(),
+            exhausted: false,
+        }
+    }
+
+    /// Reads from turn `from` on.
+    pub fn run(&mut self, from: usize) {
+        let h = Hyp {
+            turn: from,
+            view: View::default(),
+            sent: View::default(),
+            last_sent: None,
+            pending: Vec::new(),
+            items: Vec::new(),
+            sender: None,
+            rcpt: None,
+            user: None,
+        };
+        self.deepest = from;
+        self.step(h);
+    }
+
+    fn step(&mut self, h: Hyp) {
+        if self.budget == 0 {
+            self.exhausted = true;
+            return;
+        }
+        self.budget -= 1;
+        if self.complete.len() > 64 {
+            // Enough to see whether they agree.
+            return;
+        }
+        if h.turn > self.deepest {
+            self.deepest = h.turn;
+            self.stuck.clear();
+        }
+        if h.turn == self.deepest && self.stuck.len() < 16 {
+            self.stuck.push(h.items.clone());
+        }
+        let Some(turn) = self.turns.get(h.turn) else {
+            self.complete.push(h.items);
+            return;
+        };
+        let mut lens = vec![turn.len];
+        lens.extend(turn.without.iter().copied());
+        match turn.side {
+            Side::Client => {
+                for len in lens {
+                    let mut seq = Vec::new();
+                    self.commands(&h, len, &mut seq);
+                }
+            }
+            Side::Server => {
+                for len in lens {
+                    for n in 1..=h.pending.len() {
+                        let mut chosen = Vec::new();
+                        self.replies(&h, n, len, &mut chosen);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Splits a client turn of `left` bytes into commands after `seq`.
+    fn commands(&mut self, h: &Hyp, left: Len, seq: &mut Vec<Cmd>) {
+        if seq.len() > 40 {
+            return;
+        }
+        let mut options = Vec::new();
+        match seq.last() {
+            None if h.pending.is_empty() => h.view.next(&mut options),
+            // Sent while earlier commands wait for their answers: pipelined.
+            None => {
+                if let Some(last) = h.last_sent {
+                    if self.ctx.pipelining {
+                        View::pipelined(last, &mut options);
+                    }
+                }
+            }
+            Some(&last) => {
+                if self.ctx.pipelining {
+                    View::pipelined(last, &mut options);
+                }
+            }
+        }
+        for cmd in options {
+            let l = cmd.len();
+            if l.lo > left.hi {
+                continue;
+            }
+            seq.push(cmd);
+            // The turn can end here when what is left fits this command's range.
+            if left.meets(l) {
+                let mut next = h.clone();
+                next.turn += 1;
+                let mut sent = if h.pending.is_empty() { h.view } else { h.sent };
+                for &c in seq.iter() {
+                    sent = sent.sent(c);
+                    next.pending.push(c);
+                    next.items.push((h.turn, Item::Command(c)));
+                }
+                next.sent = sent;
+                next.last_sent = Some(cmd);
+                if let ([only], true) = (seq.as_slice(), left.is_exact()) {
+                    self.learn(&mut next, *only, left.lo);
+                }
+                self.step(next);
+            }
+            if let Some(rest) = left.minus(l) {
+                if rest.hi > 0 {
+                    self.commands(h, Len::range(rest.lo.max(1), rest.hi), seq);
+                }
+            }
+            seq.pop();
+        }
+    }
+
+    /// What a command alone in an exact turn of `n` bytes tells of the slots.
+    fn learn(&self, h: &mut Hyp, cmd: Cmd, n: u64) {
+        match cmd {
+            // `MAIL FROM:<` … `>` CRLF, and the parameters clients add: SIZE= with the
+            // message's size, BODY=8BITMIME, SMTPUTF8, AUTH=<>.
+            Cmd::Mail => {
+                let size = 6 + self.ctx.slots.size_digits.lo;
+                let size_hi = 6 + self.ctx.slots.size_digits.hi;
+                let mut params = vec![0, 15, 9, 8];
+                for d in size..=size_hi {
+                    params.extend([d, d + 15, d + 9, d + 8, d + 15 + 9]);
+                }
+                let mut v: Vec<u64> = params
+                    .iter()
+                    .filter_map(|p| n.checked_sub(14 + p))
+                    .collect();
+                v.sort_unstable();
+                v.dedup();
+                h.sender = Some(v);
+            }
+            Cmd::Rcpt => h.rcpt = n.checked_sub(12),
+            // base64 of the user name: 4 characters for every 3 bytes, the last group
+            // padded.
+            Cmd::UserLine | Cmd::AuthLoginUser => {
+                let b64 = n.saturating_sub(if cmd == Cmd::UserLine { 2 } else { 13 });
+                let whole = b64 / 4 * 3;
+                h.user = Some((whole.saturating_sub(2)..=whole).collect());
+            }
+            _ => {}
+        }
+    }
+
+    /// The lengths a template may have in this reading: one per value its slots may take.
+    fn lengths(&self, t: &Template, h: &Hyp) -> Vec<Len> {
+        let one = |v: &Option<Vec<u64>>, name: &str| -> Vec<Option<u64>> {
+            match v {
+                Some(v) if t.text.contains(name) && !v.is_empty() => {
+                    v.iter().map(|x| Some(*x)).collect()
+                }
+                _ => vec![None],
+            }
+        };
+        let mut out = Vec::new();
+        for sender in one(&h.sender, "{sender}") {
+            for user in one(&h.user, "{user}") {
+                let mut slots = self.ctx.slots;
+                if let Some(s) = sender {
+                    slots.sender = Len::exact(s);
+                }
+                if let Some(u) = user {
+                    slots.user = Len::exact(u);
+                }
+                if let Some(r) = h.rcpt {
+                    slots.rcpt = Len::exact(r);
+                }
+                let l = t.len(&slots);
+                if !out.contains(&l) {
+                    out.push(l);
+                }
+            }
+        }
+        out
+    }
+
+    /// Answers the first `n` waiting commands with a server turn of `left` bytes.
+    fn replies(&mut self, h: &Hyp, n: usize, left: Len, chosen: &mut Vec<Reply>) {
+        if chosen.len() == n {
+            if left.lo > 0 {
+                return;
+            }
+            let mut next = h.clone();
+            next.turn += 1;
+            for r in chosen.iter() {
+                next.pending.remove(0);
+                next.view.apply(r.to, r.verdict);
+                next.items.push((h.turn, Item::Reply(*r)));
+            }
+            if next.pending.is_empty() {
+                next.sent = next.view;
+            }
+            self.step(next);
+            return;
+        }
+        let Some(&cmd) = h.pending.get(chosen.len()) else {
+            return;
+        };
+        let last = chosen.len() + 1 == n;
+        for r in self.candidates(cmd, h) {
+            if r.len.lo > left.hi {
+                continue;
+            }
+            let fits = if last { left.meets(r.len) } else { true };
+            if !fits {
+                continue;
+            }
+            let rest = left.minus(r.len).map_or(Len::exact(0), |l| l);
+            chosen.push(r);
+            self.replies(h, n, rest, chosen);
+            chosen.pop();
+        }
+    }
+
+    /// The answers the family may give to `cmd` here.
+    fn candidates(&self, cmd: Cmd, h: &Hyp) -> Vec<Reply> {
+        let asked = cmd.asked();
+        let mut out = Vec::new();
+        let family = self.ctx.family;
+        if family == Family::Unknown {
+            let generic = |verdict, code, len| Reply {
+                to: cmd,
+                verdict,
+                code,
+                template: None,
+                len,
+            };
+            match asked {
+                Asked::LoginPrompt => out.push(generic(Verdict::Accepted, 334, Len::range(8, 80))),
+                Asked::PlainPrompt => out.push(generic(Verdict::Accepted, 334, Len::range(5, 6))),
+                Asked::Credentials => out.push(generic(Verdict::Accepted, 235, Len::range(8, 100))),
+                Asked::Message => {
+                    out.push(generic(Verdict::Unread, 0, Len::range(6, 1024)));
+                    return out;
+                }
+                Asked::Data => out.push(generic(Verdict::Accepted, 354, Len::range(6, 200))),
+                Asked::Quit => out.push(generic(Verdict::Accepted, 221, Len::range(5, 200))),
+                _ => out.push(generic(Verdict::Accepted, 250, Len::range(6, 200))),
+            }
+            if asked != Asked::Quit {
+                out.push(generic(Verdict::Refused, 500, Len::range(8, 512)));
+            }
+            return out;
+        }
+        // Refusals of the login come at any of its lines.
+        let login_step = matches!(asked, Asked::LoginPrompt | Asked::PlainPrompt);
+        for t in family.templates() {
+            let refusal = t.code() >= 400;
+            let wanted = t.to == asked || (login_step && t.to == Asked::Credentials && refusal);
+            if !wanted {
+                continue;
+            }
+            if refusal && self.ruled_out(t, h) {
+                continue;
+            }
+            for len in self.lengths(t, h) {
+                out.push(Reply {
+                    to: cmd,
+                    verdict: if refusal {
+                        Verdict::Refused
+                    } else {
+                        Verdict::Accepted
+                    },
+                    code: t.code(),
+                    template: Some(t),
+                    len,
+                });
+            }
+        }
+        out
+    }
+
+    /// A refusal the facts rule out: a size refusal of a message below the SIZE limit
+    /// the server offered; a refusal naming the login where there was none; a refusal for
+    /// want of a login after one was accepted.
+    fn ruled_out(&self, t: &Template, h: &Hyp) -> bool {
+        let finding = (self.ctx.classify)(t);
+        let size = finding == Some(FindingId::MessageTooLarge)
+            && self
+                .ctx
+                .size_limit
+                .is_some_and(|limit| self.ctx.body_max < limit);
+        let names_login = t.text.contains("{user}") && !h.view.authed;
+        let wants_login = finding == Some(FindingId::NotAuthenticated) && h.view.authed;
+        // "Too many recipients" comes after the recipients allowed were accepted.
+        let too_many = finding == Some(FindingId::TooManyRecipients) && h.view.mail < 2;
+        size || names_login || wants_login || too_many
+    }
+}
+
+/// The decimal digits of `n`.
+#[must_use]
+pub fn digits(n: u64) -> u64 {
+    u64::from(n.checked_ilog10().unwrap_or(0)) + 1
+}

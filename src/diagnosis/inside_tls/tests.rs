@@ -1,0 +1,250 @@
+//! The reading on hand-made turns: plaintext lengths sealed as TLS 1.2 AES-GCM records
+//! (24 bytes of overhead each).
+
+use super::*;
+use crate::tls::{ServerHelloFact, TlsVersion};
+
+/// A session of alternating turns (the client first), each of these plaintext lengths;
+/// a turn given as several lengths is several records.
+fn sealed(turns: &[&[u64]]) -> TlsFacts {
+    let mut tls = TlsFacts {
+        established: true,
+        server_hello: Some(ServerHelloFact {
+            frame: 5,
+            version: TlsVersion(0x0303),
+            cipher: "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256".into(),
+            suite: 0xc02f,
+            encrypt_then_mac: false,
+        }),
+        ..TlsFacts::default()
+    };
+    for (k, records) in turns.iter().enumerate() {
+        let side = if k % 2 == 0 {
+            Side::Client
+        } else {
+            Side::Server
+        };
+        let frame = 10 + k as u64;
+        let mut t = SealedTurn::new(side, frame, records[0] as u32 + 24);
+        for r in &records[1..] {
+            t.push(frame, *r as u32 + 24);
+        }
+        tls.sealed.push(t);
+    }
+    tls
+}
+
+fn clear(ehlo: u64, pipelining: bool) -> Clear {
+    Clear {
+        ehlo: Some(ehlo),
+        pipelining,
+        size_limit: Some(10_240_000),
+        host: Some("relay.contoso.local".into()),
+        client_ip: "192.0.2.10".into(),
+        greeting: None,
+    }
+}
+
+/// The finding of a template, by its text alone (what the tests need).
+fn finding(t: &Template) -> Option<FindingId> {
+    let text = t.text;
+    Some(
+        if text.contains("authentication failed")
+            || text.contains("Incorrect authentication")
+            || text.contains("5.7.3")
+        {
+            FindingId::AuthFailed
+        } else if text.contains("not logged in") {
+            FindingId::NotAuthenticated
+        } else if text.contains("not owned") {
+            FindingId::SendAsDenied
+        } else if text.contains("Relay") || text.contains("relay") {
+            FindingId::RelayDenied
+        } else if text.contains("size") || text.contains("too big") {
+            FindingId::MessageTooLarge
+        } else {
+            return None;
+        },
+    )
+}
+
+fn label(i: &InsideTls) -> String {
+    match (i.outcome, i.stage, &i.declined) {
+        (Some(o), Some(st), _) => format!("{}/{}", o.name(), st.name()),
+        (Some(o), None, _) => o.name().to_string(),
+        (None, _, Some(d)) => format!("declined {}", d.reason.name()),
+        (None, _, None) => "nothing".into(),
+    }
+}
+
+const EHLO: u64 = 28;
+
+#[test]
+fn postfix_login_and_message_read_by_length_and_behaviour() {
+    // AUTH PLAIN with the credentials, 235, MAIL, 250, RCPT, 250, DATA, 354, the body,
+    // 250 queued, QUIT, 221.
+    let tls = sealed(&[
+        &[EHLO],
+        &[178],
+        &[48],
+        &[37],
+        &[41],
+        &[14],
+        &[28],
+        &[14],
+        &[6],
+        &[37],
+        &[2417],
+        &[37],
+        &[6],
+        &[15],
+    ]);
+    let i = read(&tls, &clear(EHLO, true), Family::Postfix, &finding);
+    assert_eq!(label(&i), "delivered", "{i:?}");
+    assert_eq!(i.mechanism, Some(Mechanism::Plain));
+    assert_eq!(i.login, Some(true));
+    // The refused login: 535 of Dovecot's "(reason unavailable)", then QUIT (a server
+    // without PIPELINING: with it, AUTH PLAIN and MAIL may share a turn).
+    let tls = sealed(&[&[EHLO], &[178], &[48], &[62], &[6], &[15]]);
+    let i = read(&tls, &clear(EHLO, false), Family::Postfix, &finding);
+    assert_eq!(label(&i), "rejected/auth");
+    assert_eq!(i.finding, Some(FindingId::AuthFailed));
+    assert_eq!(i.login, Some(false));
+}
+
+#[test]
+fn a_pipelined_group_is_the_sum_of_its_answers() {
+    // MAIL, RCPT and DATA in one record; 250, 250 and 354 in one; the body; 250 queued.
+    let tls = sealed(&[
+        &[EHLO],
+        &[178],
+        &[48],
+        &[37],
+        &[41 + 28 + 6],
+        &[14 + 14 + 37],
+        &[2417],
+        &[37],
+        &[6],
+        &[15],
+    ]);
+    let i = read(&tls, &clear(EHLO, true), Family::Postfix, &finding);
+    assert_eq!(label(&i), "delivered", "{i:?}");
+    // Without PIPELINING offered, no client sends such a group.
+    let i = read(&tls, &clear(EHLO, false), Family::Postfix, &finding);
+    assert!(i.outcome.is_none() && i.declined.is_some(), "{i:?}");
+}
+
+#[test]
+fn a_blind_client_after_a_refused_login_is_not_read() {
+    // AUTH LOGIN, prompts, a refused password, then MAIL as if accepted: no client that
+    // reads its answers does that, and the refusal's length is no 235's.
+    let tls = sealed(&[
+        &[EHLO],
+        &[178],
+        &[12],
+        &[18],
+        &[26],
+        &[18],
+        &[22],
+        &[62],
+        &[41],
+        &[71],
+        &[28],
+        &[45],
+        &[6],
+        &[15],
+    ]);
+    let i = read(&tls, &clear(EHLO, true), Family::Postfix, &finding);
+    assert!(i.outcome.is_none(), "{}", label(&i));
+    assert!(i.declined.is_some());
+}
+
+#[test]
+fn lengths_that_fit_two_meanings_are_declined_with_both() {
+    // Unknown server texts: an answer to the credentials followed by QUIT is a test or a
+    // refused login; only length could tell, and nothing says what its length means.
+    let tls = sealed(&[&[EHLO], &[178], &[48], &[37], &[6], &[15]]);
+    let i = read(&tls, &clear(EHLO, true), Family::Unknown, &finding);
+    let d = i.declined.expect("declined");
+    assert_eq!(d.reason, DeclineReason::AmbiguousLength);
+    assert!(
+        d.detail.contains("acceptance") && d.detail.contains("refusal"),
+        "{}",
+        d.detail
+    );
+    // The same server's MAIL after the login says it was accepted; the message's answer
+    // is not read, for want of the server's texts.
+    let tls = sealed(&[
+        &[EHLO],
+        &[178],
+        &[48],
+        &[37],
+        &[41],
+        &[14],
+        &[28],
+        &[14],
+        &[6],
+        &[37],
+        &[2417],
+        &[37],
+        &[6],
+        &[15],
+    ]);
+    let i = read(&tls, &clear(EHLO, true), Family::Unknown, &finding);
+    assert_eq!(i.login, Some(true));
+    assert!(i.outcome.is_none());
+    assert!(matches!(
+        i.declined.map(|d| d.reason),
+        Some(DeclineReason::UnknownServerTexts | DeclineReason::AmbiguousLength)
+    ));
+}
+
+#[test]
+fn a_padded_or_miscalibrated_session_is_not_read() {
+    let tls = sealed(&[&[32], &[178], &[48], &[37], &[6], &[15]]);
+    let i = read(&tls, &clear(EHLO, true), Family::Postfix, &finding);
+    assert_eq!(
+        i.declined.map(|d| d.reason),
+        Some(DeclineReason::NoCalibration)
+    );
+}
+
+#[test]
+fn every_refusal_template_classifies_to_a_finding() {
+    // Each family's documented refusals, read as a reply in clear would be, call for a
+    // finding (or are a passing condition).
+    let server = ServerIdentity {
+        provider: crate::diagnosis::server::Provider::Other,
+        software: crate::diagnosis::server::Software::Unknown,
+        endpoint: crate::diagnosis::server::Endpoint::Unknown,
+        cloud: None,
+        name: None,
+        frame: None,
+        source: "",
+    };
+    let mut unexplained = Vec::new();
+    for f in [
+        Family::ExchangeOnline,
+        Family::ExchangeServer,
+        Family::Postfix,
+        Family::Exim,
+        Family::Sendmail,
+        Family::OpenSmtpd,
+        Family::Gmail,
+    ] {
+        for t in f.templates().iter().filter(|t| t.code() >= 400) {
+            let mut server = server.clone();
+            if f == Family::ExchangeOnline {
+                server.provider = crate::diagnosis::server::Provider::ExchangeOnline;
+            }
+            if classify(t, &server).is_none() {
+                unexplained.push(format!("{}: {}", f.name(), t.text));
+            }
+        }
+    }
+    assert!(
+        unexplained.len() <= 6,
+        "refusals no finding explains:\n{}",
+        unexplained.join("\n")
+    );
+}
