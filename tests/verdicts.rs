@@ -168,9 +168,10 @@ fn a_real_postfix_relay_is_read_as_postfix_means_it() {
             "no-starttls",
         ),
         (
+            // Read from the record lengths against Postfix's texts: no finding at all.
             "relay-delivers-starttls.pcap",
-            "SENT INSIDE TLS: a message-sized transfer went through TLS (its acceptance is encrypted)",
-            "encrypted-outcome-unknown",
+            "DELIVERED (inferred from the encrypted record lengths)",
+            "",
         ),
     ];
     for (file, verdict, first) in cases {
@@ -181,7 +182,7 @@ fn a_real_postfix_relay_is_read_as_postfix_means_it() {
         let findings = d.findings();
         assert_eq!(
             findings.first().map(|f| f.id.as_str()),
-            Some(first),
+            (!first.is_empty()).then_some(first),
             "{file}"
         );
         let sd = &d.sessions[0];

@@ -630,6 +630,15 @@ fn inside_tls(s: &Session, sd: &SessionDiagnosis, width: usize) -> Option<String
                 );
                 out.push_str(&wrap(&st.meaning, width, &first, &blank(&first)));
             }
+            if let Some(d) = &i.declined {
+                let why = format!(
+                    "not read further (frame {}, {}): {}",
+                    d.frame,
+                    d.reason.name(),
+                    d.detail
+                );
+                out.push_str(&wrap(&why, width, "    ", "      "));
+            }
         }
         None if sd.basis == Basis::Decrypted => {}
         None if tls.established => out.push_str(&wrap(
