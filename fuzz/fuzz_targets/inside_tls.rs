@@ -8,16 +8,6 @@ use smtpcap::internals::diagnosis::Outcome;
 use smtpcap::internals::tls::{SealedTurn, ServerHelloFact, TlsFacts, TlsVersion};
 use smtpcap::Side;
 
-const FAMILIES: [Family; 8] = [
-    Family::ExchangeOnline,
-    Family::ExchangeServer,
-    Family::Postfix,
-    Family::Exim,
-    Family::Sendmail,
-    Family::OpenSmtpd,
-    Family::Gmail,
-    Family::Unknown,
-];
 // TLS 1.3 AES-GCM, TLS 1.2 AES-GCM, ChaCha20, AES-CBC-SHA, AES-CBC-SHA384, RC4.
 const SUITES: [(u16, u16); 6] = [
     (0x0304, 0x1301),
@@ -53,10 +43,9 @@ fuzz_target!(|data: &[u8]| {
         pipelining: b & 0x40 != 0,
         size_limit: (b & 0x20 != 0).then_some(10_240_000),
         host: Some("relay.contoso.local".into()),
-        client_ip: "192.0.2.10".into(),
         greeting: None,
     };
-    let family = FAMILIES[usize::from(b % 8)];
+    let family = Family::ALL[usize::from(b % 8)];
     let i = read(&tls, &clear, family, &|_| None);
     match i.outcome {
         Some(o) => {

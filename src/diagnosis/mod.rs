@@ -418,6 +418,7 @@ impl Diagnoser {
         };
         // The outcome is the reading's only where the reading got that far.
         let read = inside.as_ref().and_then(|i| i.outcome.map(|o| (o, i)));
+        let inferred = read.is_some();
         if let Some((o, i)) = read {
             (out, stage) = (o, i.stage);
             deciding.clone_from(&i.deciding);
@@ -462,7 +463,7 @@ impl Diagnoser {
         let settings =
             checklist::SettingsSeen::of(s, &server, out).with_inside_tls(inside.as_ref());
         let sd = SessionDiagnosis {
-            basis: if inside.as_ref().is_some_and(|i| i.outcome.is_some()) {
+            basis: if inferred {
                 Basis::Inferred
             } else if outcome::decrypted(s) {
                 Basis::Decrypted

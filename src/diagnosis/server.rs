@@ -148,7 +148,7 @@ fn exo_trailer(lower: &str) -> bool {
 }
 
 /// What a greeting or reply text says of the software.
-fn by_text(text: &str) -> Option<Software> {
+pub(super) fn by_text(text: &str) -> Option<Software> {
     let t = text.to_ascii_lowercase();
     let found = if t.contains("microsoft esmtp mail service, version:") {
         Software::IisSmtp

@@ -53,27 +53,33 @@ impl RecordShape {
     /// where no plaintext fits (a body shorter than the overhead, or not whole blocks).
     #[must_use]
     pub fn plaintext(self, body: u64) -> Option<(u64, u64)> {
+        if let RecordShape::Block {
+            iv,
+            mac,
+            block,
+            encrypt_then_mac,
+        } = self
+        {
+            let blocks = body.checked_sub(if encrypt_then_mac { iv + mac } else { iv })?;
+            if block == 0 || blocks == 0 || blocks % block != 0 {
+                return None;
+            }
+        }
+        self.plaintext_of(body, 1)
+    }
+
+    /// The plaintext lengths `records` records of `body` bytes in all may carry: each
+    /// record's range added up.
+    #[must_use]
+    pub fn plaintext_of(self, body: u64, records: u64) -> Option<(u64, u64)> {
         match self {
             RecordShape::Exact { overhead } => {
-                let p = body.checked_sub(overhead)?;
+                let p = body.checked_sub(overhead * records)?;
                 Some((p, p))
             }
-            RecordShape::Block {
-                iv,
-                mac,
-                block,
-                encrypt_then_mac,
-            } => {
-                let blocks = if encrypt_then_mac {
-                    body.checked_sub(iv + mac)?
-                } else {
-                    body.checked_sub(iv)?
-                };
-                if block == 0 || blocks == 0 || blocks % block != 0 {
-                    return None;
-                }
-                let top = body.checked_sub(iv + mac + 1)?;
-                Some((top.saturating_sub(block - 1), top))
+            RecordShape::Block { iv, mac, block, .. } => {
+                let top = body.checked_sub(records * (iv + mac + 1))?;
+                Some((top.saturating_sub(records * block.saturating_sub(1)), top))
             }
         }
     }

@@ -28,11 +28,12 @@ use turns::Turn;
 
 use super::outcome::{Outcome, Stage};
 use super::refusal;
-use super::server::ServerIdentity;
+use super::server::{self, ServerIdentity};
 use super::{Evidence, FindingId};
 use crate::analysis::Session;
 use crate::base::Side;
 use crate::dialogue::{Answered, EntryKind};
+use crate::smtp::{enhanced_code, parse_reply_line};
 use crate::tls::{record_shape, SealedTurn, TlsFacts};
 
 /// What the record lengths show of the dialogue inside TLS.
@@ -147,8 +148,6 @@ pub struct Clear {
     pub size_limit: Option<u64>,
     /// The greeting's host name, when seen in the clear.
     pub host: Option<String>,
-    /// The client's address as text.
-    pub client_ip: String,
     /// The greeting's text.
     pub greeting: Option<String>,
 }
@@ -165,7 +164,8 @@ pub fn infer(s: &Session, server: &ServerIdentity) -> Option<InsideTls> {
     let family = clear
         .greeting
         .as_deref()
-        .and_then(Family::from_banner)
+        .and_then(server::by_text)
+        .and_then(Family::of_mta)
         .unwrap_or_else(|| Family::of(server));
     let lost = s.tcp.client_stream.gap_bytes + s.tcp.server_stream.gap_bytes > 0 || tls.lost_sync;
     if lost {
@@ -181,21 +181,20 @@ pub fn infer(s: &Session, server: &ServerIdentity) -> Option<InsideTls> {
     Some(read(tls, &clear, family, &|t| classify(t, server)))
 }
 
-/// The finding a template's refusal calls for, read as a reply seen in clear would be.
+/// The finding a template's refusal calls for, read as a reply seen in clear would be:
+/// each line's code and enhanced code taken off by the SMTP parser, the texts joined.
 fn classify(t: &Template, server: &ServerIdentity) -> Option<FindingId> {
     let example = t.example();
     let mut enhanced = None;
     let mut words = Vec::new();
     for line in example.split('\n') {
-        let rest = line.get(4..).unwrap_or_default();
-        let mut rest = rest.trim_start();
-        if let Some((first, after)) = rest.split_once(' ') {
-            if refusal::parse_enhanced(first).is_some() {
-                enhanced.get_or_insert(first.to_string());
-                rest = after;
-            }
+        let text = parse_reply_line(line.as_bytes()).map_or(&[][..], |l| l.text);
+        let mut text = std::str::from_utf8(text).unwrap_or_default();
+        if let Some(code) = enhanced_code(text.as_bytes()) {
+            text = text.get(code.len()..).unwrap_or_default();
+            enhanced.get_or_insert(code);
         }
-        words.push(rest.trim());
+        words.push(text.trim());
     }
     let r = refusal::classify(t.code(), enhanced.as_deref(), &words.join(" "), server)?;
     super::rules::finding_for(r)
@@ -203,10 +202,7 @@ fn classify(t: &Template, server: &ServerIdentity) -> Option<FindingId> {
 
 /// What the reading needs from the clear part of the session.
 fn clear_facts(s: &Session) -> Clear {
-    let mut c = Clear {
-        client_ip: s.client.ip.to_string(),
-        ..Clear::default()
-    };
+    let mut c = Clear::default();
     for e in &s.dialogue {
         if e.tls {
             break;
@@ -324,9 +320,6 @@ pub fn read(
         Ok(t) => t,
         Err(d) => return InsideTls::declined(family, d),
     };
-    if std::env::var_os("SMTPCAP_DEBUG_READINGS").is_some() {
-        eprintln!("{:?}\n{turns:?}", tls.sealed);
-    }
     read_turns(
         &turns,
         clear,
@@ -407,7 +400,6 @@ fn read_turns(
             reading::digits(body.lo.saturating_sub(body.lo / 10 + 16).max(1)),
             reading::digits(body.hi.max(1)),
         ),
-        ip: Len::exact(clear.client_ip.len() as u64),
     };
     let ctx = Context {
         family,
@@ -422,11 +414,6 @@ fn read_turns(
     let base = steps.len();
     if reader.complete.is_empty() {
         return stopped(i, steps, &reader, turns, family, base);
-    }
-    if std::env::var_os("SMTPCAP_DEBUG_READINGS").is_some() {
-        for r in &reader.complete {
-            eprintln!("{r:?}");
-        }
     }
     if let Some(split) = first_difference(&reader.complete, turns.len()) {
         return parted(i, steps, &reader.complete, turns, split);
@@ -477,7 +464,7 @@ fn stopped(
             "more readings of the lengths fit than can be weighed".into(),
         )
     } else if let Some(t) = t {
-        stuck_decline(t, family, &reader.stuck)
+        stuck_decline(t, family, reader.waiting)
     } else {
         Decline::new(
             DeclineReason::UnexpectedShape,
@@ -619,31 +606,14 @@ fn reply_words(r: &Reply) -> String {
     }
 }
 
-fn stuck_decline(t: &Turn, family: Family, stuck: &[Vec<(usize, Item)>]) -> Decline {
-    let waiting = stuck.first().map(|r| {
-        let mut pending: Vec<reading::Cmd> = Vec::new();
-        for (_, i) in r {
-            match i {
-                Item::Command(c) => pending.push(*c),
-                Item::Reply(_) => {
-                    if !pending.is_empty() {
-                        pending.remove(0);
-                    }
-                }
-            }
-        }
-        pending
-    });
+fn stuck_decline(t: &Turn, family: Family, waiting: Option<Cmd>) -> Decline {
     match t.side {
         Side::Server if family != Family::Unknown => Decline::new(
             DeclineReason::UnknownServerTexts,
             t.last_frame,
             format!(
                 "the server's answer{} is {} bytes, the length of none of {}'s documented texts",
-                waiting
-                    .as_ref()
-                    .and_then(|p| p.first())
-                    .map_or_else(String::new, |c| format!(" to {}", c.meaning())),
+                waiting.map_or_else(String::new, |c| format!(" to {}", c.meaning())),
                 t.len,
                 family.name()
             ),
@@ -670,8 +640,7 @@ fn items_to_steps(turns: &[Turn], items: &[(usize, Item)], steps: &mut Vec<Step>
     while let Some((turn, _)) = items.get(k) {
         let turn = *turn;
         let mut words = Vec::new();
-        while let Some((t, item)) = items.get(k).filter(|(t, _)| *t == turn) {
-            let _ = t;
+        while let Some((_, item)) = items.get(k).filter(|(t, _)| *t == turn) {
             words.push(match item {
                 Item::Command(c) => c.meaning().to_string(),
                 Item::Reply(r) => {

@@ -331,9 +331,11 @@ pub struct Reader<'a> {
     ctx: &'a Context<'a>,
     budget: usize,
     pub complete: Vec<Vec<(usize, Item)>>,
-    /// The furthest turn any reading reached, and the readings that reached it.
+    /// The furthest turn any reading reached, the readings that reached it, and the
+    /// command the first of them was waiting an answer to.
     pub deepest: usize,
     pub stuck: Vec<Vec<(usize, Item)>>,
+    pub waiting: Option<Cmd>,
     pub exhausted: bool,
 }
 
@@ -347,6 +349,7 @@ impl<'a> Reader<'a> {
             complete: Vec::new(),
             deepest: 0,
             stuck: Vec::new(),
+            waiting: None,
             exhausted: false,
         }
     }
@@ -383,6 +386,9 @@ impl<'a> Reader<'a> {
             self.stuck.clear();
         }
         if h.turn == self.deepest && self.stuck.len() < 16 {
+            if self.stuck.is_empty() {
+                self.waiting = h.pending.first().copied();
+            }
             self.stuck.push(h.items.clone());
         }
         let Some(turn) = self.turns.get(h.turn) else {
@@ -415,21 +421,16 @@ impl<'a> Reader<'a> {
             return;
         }
         let mut options = Vec::new();
-        match seq.last() {
-            None if h.pending.is_empty() => h.view.next(&mut options),
-            // Sent while earlier commands wait for their answers: pipelined.
-            None => {
-                if let Some(last) = h.last_sent {
-                    if self.ctx.pipelining {
-                        View::pipelined(last, &mut options);
-                    }
-                }
-            }
-            Some(&last) => {
-                if self.ctx.pipelining {
-                    View::pipelined(last, &mut options);
-                }
-            }
+        // A command after another of this turn, or sent while earlier ones wait for their
+        // answers, is pipelined.
+        let before = seq
+            .last()
+            .copied()
+            .or(h.last_sent.filter(|_| !h.pending.is_empty()));
+        match before {
+            None => h.view.next(&mut options),
+            Some(last) if self.ctx.pipelining => View::pipelined(last, &mut options),
+            Some(_) => {}
         }
         for cmd in options {
             let l = cmd.len();

@@ -26,13 +26,12 @@ impl Family {
     /// The family of the server as identified (banner, EHLO, DNS, certificate).
     #[must_use]
     pub fn of(server: &ServerIdentity) -> Family {
-        // The software the banner names first: a certificate or a DNS name can say
+        // The software the texts name first: a certificate or a DNS name can say
         // Microsoft 365 while the server that answers is a relay.
+        if let Some(f) = Family::of_mta(server.software) {
+            return f;
+        }
         match (server.provider, server.software) {
-            (_, Software::Postfix) => Family::Postfix,
-            (_, Software::Exim) => Family::Exim,
-            (_, Software::Sendmail) => Family::Sendmail,
-            (_, Software::OpenSmtpd) => Family::OpenSmtpd,
             (Provider::ExchangeOnline, _) => Family::ExchangeOnline,
             (Provider::ExchangeOnPremises, _) | (_, Software::Exchange) => Family::ExchangeServer,
             (Provider::Google, _) | (_, Software::Gmail) => Family::Gmail,
@@ -40,21 +39,28 @@ impl Family {
         }
     }
 
-    /// The family a greeting names (`ESMTP Postfix`, `ESMTP Exim 4.96`…): what answers
-    /// is that software, whatever a certificate or a DNS name says.
+    /// Every family whose texts are known, and the unknown one.
+    pub const ALL: [Family; 8] = [
+        Family::ExchangeOnline,
+        Family::ExchangeServer,
+        Family::Postfix,
+        Family::Exim,
+        Family::Sendmail,
+        Family::OpenSmtpd,
+        Family::Gmail,
+        Family::Unknown,
+    ];
+
+    /// The family of a mail transfer agent's software, whatever a certificate or a DNS
+    /// name in front of it says.
     #[must_use]
-    pub fn from_banner(greeting: &str) -> Option<Family> {
-        let g = greeting.to_ascii_lowercase();
-        if g.contains("esmtp postfix") {
-            Some(Family::Postfix)
-        } else if g.contains("esmtp exim") {
-            Some(Family::Exim)
-        } else if g.contains("esmtp sendmail") {
-            Some(Family::Sendmail)
-        } else if g.contains("esmtp opensmtpd") {
-            Some(Family::OpenSmtpd)
-        } else {
-            None
+    pub fn of_mta(software: Software) -> Option<Family> {
+        match software {
+            Software::Postfix => Some(Family::Postfix),
+            Software::Exim => Some(Family::Exim),
+            Software::Sendmail => Some(Family::Sendmail),
+            Software::OpenSmtpd => Some(Family::OpenSmtpd),
+            _ => None,
         }
     }
 
@@ -122,37 +128,47 @@ impl Template {
         self.text.get(..3).and_then(|c| c.parse().ok()).unwrap_or(0)
     }
 
+    /// The text's pieces in order: literal text and slot names.
+    fn parts(&self) -> impl Iterator<Item = Part<'static>> {
+        let mut rest = self.text;
+        std::iter::from_fn(move || {
+            if rest.is_empty() {
+                return None;
+            }
+            let Some(after) = rest.strip_prefix('{') else {
+                let end = rest.find('{').unwrap_or(rest.len());
+                let (text, tail) = rest.split_at(end);
+                rest = tail;
+                return Some(Part::Text(text));
+            };
+            let close = after.find('}').unwrap_or(after.len());
+            let (name, tail) = after.split_at(close);
+            rest = tail.get(1..).unwrap_or_default();
+            Some(Part::Slot(name))
+        })
+    }
+
     /// The length on the wire (with each line's CRLF), its slots filled from `slots`.
     #[must_use]
     pub fn len(&self, slots: &Slots) -> Len {
         let lines = self.text.split('\n').count() as u64;
-        let mut total = Len::exact(2 * lines);
-        let mut rest = self.text;
-        while let Some(open) = rest.find('{') {
-            total = total.plus(Len::exact(open as u64));
-            let after = rest.get(open + 1..).unwrap_or_default();
-            let close = after.find('}').unwrap_or(after.len());
-            total = total.plus(slots.get(after.get(..close).unwrap_or_default()));
-            rest = after.get(close + 1..).unwrap_or_default();
-        }
-        total.plus(Len::exact(rest.len() as u64))
+        self.parts()
+            .fold(Len::exact(2 * lines), |total, part| match part {
+                Part::Text(t) => total.plus(Len::exact(t.len() as u64)),
+                Part::Slot(name) => total.plus(slots.get(name)),
+            })
     }
 
-    /// The text with each slot shown as `…`, for quoting what a length fits.
+    /// The text with each slot shown as `<name>`, for quoting what a length fits.
     #[must_use]
     pub fn shown(&self) -> String {
-        let mut out = String::new();
-        let mut rest = self.text;
-        while let Some(open) = rest.find('{') {
-            out.push_str(rest.get(..open).unwrap_or_default());
-            let after = rest.get(open + 1..).unwrap_or_default();
-            let close = after.find('}').unwrap_or(after.len());
-            out.push('<');
-            out.push_str(after.get(..close).unwrap_or_default());
-            out.push('>');
-            rest = after.get(close + 1..).unwrap_or_default();
-        }
-        out.push_str(rest);
+        let out: String = self
+            .parts()
+            .map(|part| match part {
+                Part::Text(t) => t.to_string(),
+                Part::Slot(name) => format!("<{name}>"),
+            })
+            .collect();
         out.replace('\n', " ")
     }
 
@@ -160,23 +176,22 @@ impl Template {
     /// refusal the same way a reply seen in clear is.
     #[must_use]
     pub fn example(&self) -> String {
-        let mut out = String::new();
-        let mut rest = self.text;
-        while let Some(open) = rest.find('{') {
-            out.push_str(rest.get(..open).unwrap_or_default());
-            let after = rest.get(open + 1..).unwrap_or_default();
-            let close = after.find('}').unwrap_or(after.len());
-            out.push_str(match after.get(..close).unwrap_or_default() {
-                "sender" | "rcpt" | "user" => "office@domain.com",
-                "trailer" => "[DB8PR0101CA0001.EURPRD01.PROD.OUTLOOK.COM 2026-11-27T07:00:00.000Z 08DD842467C8274D]",
-                "ip" => "192.0.2.10",
-                _ => "x",
-            });
-            rest = after.get(close + 1..).unwrap_or_default();
-        }
-        out.push_str(rest);
-        out
+        self.parts()
+            .map(|part| match part {
+                Part::Text(t) => t,
+                Part::Slot("sender" | "rcpt" | "user") => "office@domain.com",
+                Part::Slot("trailer") => "[DB8PR0101CA0001.EURPRD01.PROD.OUTLOOK.COM 2026-11-27T07:00:00.000Z 08DD842467C8274D]",
+                Part::Slot(_) => "x",
+            })
+            .collect()
     }
+}
+
+/// A piece of a template's text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Part<'a> {
+    Text(&'a str),
+    Slot(&'a str),
 }
 
 /// The lengths the slots may have in this session.
@@ -192,8 +207,6 @@ pub struct Slots {
     pub user: Len,
     /// The decimal digits of the message's size, from the body's records.
     pub size_digits: Len,
-    /// The client's address as the server writes it.
-    pub ip: Len,
 }
 
 impl Slots {
@@ -205,7 +218,6 @@ impl Slots {
             "rcpt" => self.rcpt,
             "user" => self.user,
             "size" => self.size_digits,
-            "ip" => self.ip,
             // Exchange Online's mailbox server (`SA1PR12MB1234.namprd12.prod.outlook.com`).
             "exohost" => Len::range(25, 60),
             // The client's Message-ID, quoted by Exchange's acceptance.

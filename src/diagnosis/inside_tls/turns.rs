@@ -55,7 +55,6 @@ pub fn turns(
     while let Some(t) = sealed.get(i) {
         i += 1;
         let mut records: Vec<u64> = Vec::new();
-        let mut len = Len::exact(0);
         let mut skip_first = false;
         if !finished && t.side == Side::Client {
             // The client's Finished; what follows it in the turn is its first command.
@@ -89,7 +88,7 @@ pub fn turns(
             }
             continue;
         }
-        len = len.plus(plaintext(t, shape)?);
+        let mut len = plaintext(t, shape)?;
         for r in t.head() {
             let Some((rlo, rhi)) = plain(*r) else {
                 return Err(Decline::new(
@@ -178,25 +177,15 @@ fn padded_decline(out: &[Turn], records: u64) -> Decline {
 /// record's range added up.
 fn plaintext(t: &SealedTurn, shape: RecordShape) -> Result<Len, Decline> {
     let n = t.records;
-    let (lo, hi) = match shape {
-        RecordShape::Exact { overhead } => {
-            let p = t.length.checked_sub(overhead * n);
-            (p, p)
-        }
-        RecordShape::Block { iv, mac, block, .. } => {
-            let top = t.length.checked_sub(n * (iv + mac + 1));
-            (top.map(|v| v.saturating_sub(n * (block - 1))), top)
-        }
-    };
-    match (lo, hi) {
-        (Some(lo), Some(hi)) => Ok(Len::range(lo, hi)),
-        _ => Err(Decline::new(
+    let (lo, hi) = shape.plaintext_of(t.length, n).ok_or_else(|| {
+        Decline::new(
             DeclineReason::UnexpectedShape,
             t.first_frame,
             format!(
                 "{n} records of {} bytes are shorter than the suite's overhead",
                 t.length
             ),
-        )),
-    }
+        )
+    })?;
+    Ok(Len::range(lo, hi))
 }
