@@ -31,14 +31,15 @@ pub struct SettingsSeen {
 }
 
 impl SettingsSeen {
-    /// What the record lengths inside TLS showed of the login: AUTH LOGIN sent, or mail
+    /// What the record lengths inside TLS showed of the login: its mechanism, or mail
     /// without any.
     #[must_use]
     pub fn with_inside_tls(mut self, inside: Option<&super::inside_tls::InsideTls>) -> Self {
         let Some(i) = inside else { return self };
-        if i.auth_sent {
-            self.auth
-                .get_or_insert_with(|| "LOGIN, read from the encrypted record lengths".into());
+        if let Some(m) = i.mechanism {
+            self.auth.get_or_insert_with(|| {
+                format!("{}, read from the encrypted record lengths", m.name())
+            });
         } else if i.mail_sent {
             self.auth.get_or_insert_with(|| "none".into());
         }

@@ -51,8 +51,6 @@ pub struct InsideTls {
     pub mechanism: Option<Mechanism>,
     /// The login was accepted (`Some(true)`) or refused, when read.
     pub login: Option<bool>,
-    /// The client sent AUTH.
-    pub auth_sent: bool,
     /// The client sent MAIL.
     pub mail_sent: bool,
     /// The exchange as read, one step per turn of either side (up to where it stopped).
@@ -259,7 +257,6 @@ impl InsideTls {
             finding: None,
             mechanism: None,
             login: None,
-            auth_sent: false,
             mail_sent: false,
             steps: Vec::new(),
             declined: None,
@@ -666,7 +663,6 @@ fn fill_facts(i: &mut InsideTls, items: &[(usize, Item)]) {
             Item::Command(c) => {
                 if let Some(m) = c.mechanism() {
                     i.mechanism = Some(m);
-                    i.auth_sent = true;
                 }
                 if *c == Cmd::Mail {
                     i.mail_sent = true;
