@@ -247,12 +247,6 @@ impl View {
         }
     }
 
-    /// The view once `cmd` is sent, as a pipelining client assumes it accepted.
-    fn sent(mut self, cmd: Cmd) -> View {
-        self.apply(cmd, Verdict::Accepted);
-        self
-    }
-
     /// The view once `cmd` got an answer of `verdict`.
     fn apply(&mut self, cmd: Cmd, verdict: Verdict) {
         let ok = verdict != Verdict::Refused;
@@ -296,8 +290,6 @@ impl View {
 struct Hyp {
     turn: usize,
     view: View,
-    /// The view as the client had it when it last sent, with its pipelined commands.
-    sent: View,
     last_sent: Option<Cmd>,
     pending: Vec<Cmd>,
     /// Items, each with its turn.
@@ -359,7 +351,6 @@ impl<'a> Reader<'a> {
         let h = Hyp {
             turn: from,
             view: View::default(),
-            sent: View::default(),
             last_sent: None,
             pending: Vec::new(),
             items: Vec::new(),
@@ -442,13 +433,10 @@ impl<'a> Reader<'a> {
             if left.meets(l) {
                 let mut next = h.clone();
                 next.turn += 1;
-                let mut sent = if h.pending.is_empty() { h.view } else { h.sent };
                 for &c in seq.iter() {
-                    sent = sent.sent(c);
                     next.pending.push(c);
                     next.items.push((h.turn, Item::Command(c)));
                 }
-                next.sent = sent;
                 next.last_sent = Some(cmd);
                 if let ([only], true) = (seq.as_slice(), left.is_exact()) {
                     self.learn(&mut next, *only, left.lo);
@@ -540,9 +528,6 @@ impl<'a> Reader<'a> {
                 next.pending.remove(0);
                 next.view.apply(r.to, r.verdict);
                 next.items.push((h.turn, Item::Reply(*r)));
-            }
-            if next.pending.is_empty() {
-                next.sent = next.view;
             }
             self.step(next);
             return;
