@@ -19,9 +19,14 @@ HOST = "PN4P287CA0064.outlook.office365.com"
 MSG_HOST = "BMXPR01MB0083.INDPRD01.PROD.OUTLOOK.COM"
 
 
+# The answer to a message: `250 2.0.0 OK <id> [Hostname=…]` (Exchange Online's submission),
+# or Exchange's long `250 2.6.0 … Queued mail for delivery`; `--seed` draws one.
+LONG_ACCEPTANCE = False
+
+
 def draw(seed):
     """Host names, trailer and message-id parts of the form Exchange Online uses."""
-    global TRAILER, HOST, MSG_HOST
+    global TRAILER, HOST, MSG_HOST, LONG_ACCEPTANCE
     r = random.Random(seed)
     site = "".join(r.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ") for _ in range(r.choice([2, 3, 4])))
     n = f"{r.randint(0, 9)}P{r.randint(100, 999)}" if r.random() < 0.5 else f"R{r.randint(10, 99)}"
@@ -31,6 +36,7 @@ def draw(seed):
     MSG_HOST = f"{site}{n}MB{r.randint(0, 9999):04d}.{region}.PROD.OUTLOOK.COM"
     stamp = f"2026-11-{r.randint(1, 28):02d}T{r.randint(0, 23):02d}:{r.randint(0, 59):02d}:{r.randint(0, 59):02d}.{r.randint(0, 999):03d}Z"
     TRAILER = f"[{label}.{region}.PROD.OUTLOOK.COM {stamp} {r.getrandbits(64):016X}]"
+    LONG_ACCEPTANCE = r.random() < 0.5
 
 SCENARIOS = [
     "ok", "auth-failed", "auth-disabled", "security-defaults", "basic-retired", "send-as-denied",
@@ -168,9 +174,12 @@ class Session:
                 else:
                     self.say("354 Start mail input; end with <CRLF>.<CRLF>")
                     await self.flush()
-                    while (await self.r.readline()) not in (b".\r\n", b".\n", b""):
-                        pass
-                    self.finish_message()
+                    size, msgid = 0, None
+                    while (line := await self.r.readline()) not in (b".\r\n", b".\n", b""):
+                        size += len(line)
+                        if msgid is None and line.lower().startswith(b"message-id:"):
+                            msgid = line.split(b":", 1)[1].strip().strip(b"<>").decode("ascii", "replace")
+                    self.finish_message(size, msgid)
             elif verb == "BDAT":
                 parts = arg.split()
                 size = int(parts[0]) if parts and parts[0].isdigit() else None
@@ -199,9 +208,16 @@ class Session:
                 self.say(f"500 5.3.3 Unrecognized command '{verb}' {TRAILER}")
             await self.flush()
 
-    def finish_message(self):
+    def finish_message(self, size=0, msgid=None):
         if self.a.scenario == "send-as-data":
             self.say(f"554 5.2.252 SendAsDenied; {self.user} not allowed to send as {self.sender}; STOREDRV.Submission.Exception:SendAsDeniedException.MapiExceptionSendAsDenied; Failed to process message due to a permanent exception with message [BeginDiagnosticData]Cannot submit message. {TRAILER}")
+        elif LONG_ACCEPTANCE:
+            # The form of Exchange's transport: the client's own Message-ID, the size and
+            # the transfer rate.
+            ident = msgid or f"{self.msgid}@{self.helo or 'client'}"
+            secs = random.uniform(0.05, 2.0)
+            self.say(f"250 2.6.0 <{ident}> [InternalId={random.randint(10**11, 10**13)}, Hostname={MSG_HOST}] "
+                     f"{size} bytes in {secs:.3f}, {size / 1024 / secs:.3f} KB/sec Queued mail for delivery")
         else:
             self.say(f"250 2.0.0 OK <{self.msgid}@{self.helo or 'client'}> [Hostname={MSG_HOST}]")
         self.sender, self.rcpts = None, []

@@ -6,7 +6,9 @@
 #
 # Needs root, iproute2, nftables, ethtool, tcpdump, dumpcap (wireshark-common), editcap,
 # swaks, curl, msmtp, openssl, python3, tcprewrite (tcpreplay).
-# Usage: scripts/record-samples.sh [--field-forms | --postfix | --inside-tls | --keylog-suites | --postfix-sasl] [OUTDIR]
+# Usage: scripts/record-samples.sh [--field-forms | --postfix | --inside-tls | --keylog-suites | --postfix-sasl | --clients] [OUTDIR]
+#   --clients: the client matrix of docs/inside-tls.md (msmtp, swaks with and without
+#   --pipeline, curl, Python against Postfix + Dovecot and the look-alike), in OUTDIR/clients.
 #   --field-forms: only the captures of real-world capture forms (segmentation offload,
 #   a server that turns to garbage), without re-recording the others.
 #
@@ -20,7 +22,11 @@ only_postfix=0
 only_inside=0
 only_suites=0
 only_sasl=0
-if [ "${1:-}" = --postfix-sasl ]; then
+only_clients=0
+if [ "${1:-}" = --clients ]; then
+    only_clients=1
+    shift
+elif [ "${1:-}" = --postfix-sasl ]; then
     only_sasl=1
     shift
 elif [ "${1:-}" = --inside-tls ]; then
@@ -160,7 +166,7 @@ stop_captures() {
     for p in "${capture_pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
     for p in "${capture_pids[@]}"; do wait "$p" 2>/dev/null || true; done
     capture_pids=()
-    rm -f "$work"/*.log "$out"/*.log "$out"/scenarios/*.log "$out"/postfix/*.log "$out"/inside-tls/*.log "$out"/keylog/*.log "$out"/postfix-sasl/*.log
+    rm -f "$work"/*.log "$out"/*.log "$out"/scenarios/*.log "$out"/postfix/*.log "$out"/inside-tls/*.log "$out"/keylog/*.log "$out"/postfix-sasl/*.log "$out"/clients/*.log
 }
 
 # record NAME TOOL CLIENT...: one capture of one client run.
@@ -478,7 +484,107 @@ record_postfix_sasl() {
     ip netns exec $S dovecot -c "$work/dovecot/dovecot.conf" stop >/dev/null 2>&1 || true
 }
 
+# message FILE SEED: a message whose size (across digit boundaries) and Message-ID length
+# the seed draws, so that no reading learns one fixed length.
+message() {
+    python3 - "$1" "$2" <<'EOP'
+import random, sys
+r = random.Random(int(sys.argv[2]))
+lines = r.choice([20, 200, 2000]) + r.randint(0, 100)
+mid = "".join(r.choice("abcdef0123456789") for _ in range(r.randint(8, 60)))
+with open(sys.argv[1], "w", newline="") as f:
+    f.write(f"Message-ID: <{mid}@MX-4070N.domain.local>\r\nSubject: scan\r\n\r\n")
+    for i in range(lines):
+        f.write(f"Scanned page line {i:05d} of a document.\r\n")
+EOP
+}
+
+# The client matrix: five clients against two servers, TLS 1.2 and 1.3, the cases a
+# copier meets. Key logs: the look-alike's (every client), else the client's where it
+# writes one (curl, Python, msmtp through GnuTLS); swaks writes none.
+record_clients() {
+    mkdir -p "$out/clients"
+    local seed=100 srv tls case client name
+    for srv in postfix exo; do
+        if [ "$srv" = postfix ]; then
+            dovecot_start
+            pf_submission=1 pf_start "smtpd_sasl_auth_enable = yes" "smtpd_sasl_type = dovecot" \
+                "smtpd_sasl_path = inet:127.0.0.1:12345" "smtpd_tls_security_level = encrypt" \
+                "smtpd_tls_auth_only = yes" "smtpd_relay_restrictions = permit_sasl_authenticated, reject_unauth_destination" \
+                "smtpd_sender_login_maps = inline:{ $USER=$USER }" \
+                "smtpd_sender_restrictions = reject_sender_login_mismatch"
+            for _ in $(seq 1 50); do in_s ss -ltn | grep -q "$SRV4:587 " && break; sleep 0.1; done
+        fi
+        for tls in 1.2 1.3; do
+            for case in delivered auth-failed not-authenticated test-only; do
+                for client in msmtp swaks swaks-pipelining curl python; do
+                    case "$case/$client" in
+                        test-only/msmtp | test-only/curl) continue ;;
+                    esac
+                    seed=$((seed + 1))
+                    name="clients/$srv-$case-tls${tls/./}-$client.pcap"
+                    message "$work/msg-$seed.txt" "$seed"
+                    rm -f "$work/keys" "$work/client-keys"
+                    if [ "$srv" = exo ]; then
+                        local scenario=ok
+                        [ "$case" = auth-failed ] && scenario=auth-failed
+                        server submission "$scenario" --tls-max "$tls" --keylog "$work/keys" --seed "$seed"
+                    fi
+                    local pass=$PASS mech=LOGIN
+                    [ "$case" = auth-failed ] && pass=wrong-password
+                    [ "$srv" = postfix ] && mech=PLAIN
+                    local cmd=()
+                    case $client in
+                        msmtp)
+                            cmd=(msmtp --host=$SRV4 --port=587 --tls=on --tls-starttls=on --tls-certcheck=off
+                                --domain=MX-4070N.domain.local --from="$USER" --timeout=10)
+                            [ "$tls" = 1.2 ] && cmd+=(--tls-priorities=NORMAL:-VERS-TLS1.3)
+                            if [ "$case" = not-authenticated ]; then cmd+=(--auth=off)
+                            else cmd+=(--auth=on --user="$USER" --passwordeval="echo '$pass'"); fi
+                            cmd+=(scans@domain.com) ;;
+                        swaks*)
+                            cmd=(swaks --from "$USER" --to scans@domain.com --helo MX-4070N.domain.local
+                                --server $SRV4 --port 587 -tls --data "@$work/msg-$seed.txt" --timeout 10)
+                            [ "$tls" = 1.2 ] && cmd+=(--tls-protocol tlsv1_2)
+                            [ "$client" = swaks-pipelining ] && cmd+=(--pipeline)
+                            [ "$case" != not-authenticated ] && cmd+=(--auth "$mech" --auth-user "$USER" --auth-password "$pass")
+                            [ "$case" = test-only ] && cmd+=(--quit-after AUTH) ;;
+                        curl)
+                            cmd=(curl --silent --insecure --ssl-reqd --url "smtp://$SRV4:587" --tls-max "$tls"
+                                --mail-from "$USER" --mail-rcpt scans@domain.com --upload-file "$work/msg-$seed.txt" --max-time 10)
+                            [ "$case" != not-authenticated ] && cmd+=(--user "$USER:$pass") ;;
+                        python)
+                            cmd=(python3 "$here/clients/smtplib_client.py" $SRV4 --port 587 --starttls
+                                --sender "$USER" --size $((seed * 37 % 5000 + 500)) --tls-max "$tls")
+                            [ "$case" != not-authenticated ] && cmd+=(--user "$USER" --password "$pass")
+                            [ "$case" = test-only ] && cmd+=(--test-only) ;;
+                    esac
+                    capture "$out/$name" tcpdump
+                    if [ "$client" = msmtp ]; then
+                        SSLKEYLOGFILE="$work/client-keys" in_c "${cmd[@]}" <"$work/msg-$seed.txt" >/dev/null 2>&1 || true
+                    else
+                        SSLKEYLOGFILE="$work/client-keys" in_c "${cmd[@]}" >/dev/null 2>&1 || true
+                    fi
+                    stop_captures
+                    if [ -s "$work/keys" ]; then cp "$work/keys" "$out/$name.keys"
+                    elif [ -s "$work/client-keys" ]; then cp "$work/client-keys" "$out/$name.keys"; fi
+                    echo "recorded $name"
+                done
+            done
+        done
+        if [ "$srv" = postfix ]; then
+            pf_stop
+            ip netns exec $S dovecot -c "$work/dovecot/dovecot.conf" stop >/dev/null 2>&1 || true
+        fi
+    done
+}
+
 setup
+if [ "$only_clients" = 1 ]; then
+    record_clients
+    chmod 644 "$out"/clients/*
+    exit 0
+fi
 if [ "$only_sasl" = 1 ]; then
     record_postfix_sasl
     chmod 644 "$out"/postfix-sasl/*

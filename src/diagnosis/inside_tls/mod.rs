@@ -412,14 +412,20 @@ fn read_turns(
     if reader.complete.is_empty() {
         return stopped(i, steps, &reader, turns, family, base);
     }
-    if let Some(split) = first_difference(&reader.complete, turns.len()) {
-        return parted(i, steps, &reader.complete, turns, split);
+    // The readings must agree on what matters; where two do not, the reading stops at the
+    // first turn they read differently.
+    let first = facts(&reader.complete[0], classify);
+    if let Some(other) = reader.complete.iter().find(|r| facts(r, classify) != first) {
+        let pair = [reader.complete[0].clone(), other.clone()];
+        let split = first_difference(&pair, turns.len(), classify).unwrap_or(at);
+        return parted(i, steps, &reader.complete, turns, split, classify);
     }
-    let items = reader.complete.swap_remove(0);
     let mut st = steps;
-    items_to_steps(turns, &items, &mut st);
-    fill_facts(&mut i, &items);
+    merged_steps(turns, &reader.complete, &mut st);
+    fill_facts(&mut i, &reader.complete[0]);
+    agreed_login(&mut i, &reader.complete, classify);
     i.steps = st;
+    let items = reader.complete.swap_remove(0);
     if clear.ehlo.is_none() && !fixed_turn(turns, &items) {
         i.declined = Some(Decline::new(
             DeclineReason::NoCalibration,
@@ -475,6 +481,35 @@ fn stopped(
     i
 }
 
+/// The mechanism and the login's last answer, where every complete reading gives the
+/// same; `None` where they differ.
+fn agreed_login(
+    i: &mut InsideTls,
+    readings: &[Vec<(usize, Item)>],
+    classify: &dyn Fn(&Template) -> Option<FindingId>,
+) {
+    fn same<T: Copy + PartialEq>(all: &[Option<T>]) -> Option<T> {
+        let first = all.first().copied().flatten()?;
+        all.iter().all(|x| *x == Some(first)).then_some(first)
+    }
+    let mechanisms: Vec<Option<Mechanism>> = readings
+        .iter()
+        .map(|r| {
+            r.iter().find_map(|(_, it)| match it {
+                Item::Command(c) => c.mechanism(),
+                Item::Reply(_) => None,
+            })
+        })
+        .collect();
+    let logins: Vec<Option<Verdict>> = readings.iter().map(|r| facts(r, classify).login).collect();
+    i.mechanism = same(&mechanisms);
+    i.login = match same(&logins) {
+        Some(Verdict::Accepted) => Some(true),
+        Some(Verdict::Refused) => Some(false),
+        _ => None,
+    };
+}
+
 /// The complete readings part at turn `split`: read up to there.
 fn parted(
     mut i: InsideTls,
@@ -482,10 +517,13 @@ fn parted(
     complete: &[Vec<(usize, Item)>],
     turns: &[Turn],
     split: usize,
+    classify: &dyn Fn(&Template) -> Option<FindingId>,
 ) -> InsideTls {
     let agreed = agreed_prefix(complete, split);
     items_to_steps(turns, &agreed, &mut steps);
     fill_facts(&mut i, &agreed);
+    // What they part on may lie past the login, which they may all read alike.
+    agreed_login(&mut i, complete, classify);
     let t = turns.get(split);
     let detail = ambiguity(complete, split, t);
     let mut d = Decline::new(
@@ -544,9 +582,75 @@ fn same_item(a: &Item, b: &Item) -> bool {
     }
 }
 
-/// The first turn whose answers the complete readings read differently (by verdict).
-fn first_difference(readings: &[Vec<(usize, Item)>], turns: usize) -> Option<usize> {
-    let verdicts = |r: &Vec<(usize, Item)>, t: usize| -> Vec<(Asked, Verdict, u16)> {
+/// What a reading says that matters: the login's last answer, and the answers to the
+/// envelope and the message (a run of like answers counted once) with the finding each
+/// text calls for.
+#[derive(PartialEq, Eq)]
+struct Facts {
+    login: Option<Verdict>,
+    answers: Vec<(Asked, Verdict, Option<FindingId>)>,
+}
+
+fn facts(items: &[(usize, Item)], classify: &dyn Fn(&Template) -> Option<FindingId>) -> Facts {
+    let mut f = Facts {
+        login: None,
+        answers: Vec::new(),
+    };
+    for (_, item) in items {
+        let Item::Reply(r) = item else { continue };
+        match r.to.asked() {
+            Asked::Credentials => f.login = Some(r.verdict),
+            Asked::LoginPrompt | Asked::PlainPrompt if r.verdict == Verdict::Refused => {
+                f.login = Some(r.verdict);
+            }
+            Asked::Mail | Asked::Rcpt | Asked::Data | Asked::Message => {
+                f.answers
+                    .push((r.to.asked(), r.verdict, r.template.and_then(classify)));
+            }
+            _ => {}
+        }
+    }
+    // How many recipients in a row got the same answer changes nothing that matters.
+    f.answers.dedup();
+    f
+}
+
+/// Steps from complete readings that agree on what matters: a turn they read alike says
+/// so; one they read differently gives each reading.
+fn merged_steps(turns: &[Turn], readings: &[Vec<(usize, Item)>], steps: &mut Vec<Step>) {
+    let per: Vec<Vec<Step>> = readings
+        .iter()
+        .map(|r| {
+            let mut v = Vec::new();
+            items_to_steps(turns, r, &mut v);
+            v
+        })
+        .collect();
+    let Some(first) = per.first() else { return };
+    for (k, step) in first.iter().enumerate() {
+        let mut meanings: Vec<&str> = Vec::new();
+        for p in &per {
+            if let Some(m) = p.get(k).map(|s| s.meaning.as_str()) {
+                if !meanings.contains(&m) {
+                    meanings.push(m);
+                }
+            }
+        }
+        steps.push(Step {
+            meaning: meanings.join("; or "),
+            ..step.clone()
+        });
+    }
+}
+
+/// The first turn whose answers the complete readings read differently (by verdict, or
+/// by the finding their texts call for).
+fn first_difference(
+    readings: &[Vec<(usize, Item)>],
+    turns: usize,
+    classify: &dyn Fn(&Template) -> Option<FindingId>,
+) -> Option<usize> {
+    let verdicts = |r: &Vec<(usize, Item)>, t: usize| -> Vec<(Asked, Verdict, Option<FindingId>)> {
         r.iter()
             .filter(|(tt, _)| *tt == t)
             .filter_map(|(_, i)| match i {
@@ -558,7 +662,7 @@ fn first_difference(readings: &[Vec<(usize, Item)>], turns: usize) -> Option<usi
                     } else {
                         r.to.asked()
                     };
-                    Some((asked, r.verdict, r.code / 100))
+                    Some((asked, r.verdict, r.template.and_then(classify)))
                 }
                 _ => None,
             })

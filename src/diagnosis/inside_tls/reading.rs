@@ -166,6 +166,9 @@ pub struct Reply {
     /// The text it fits, when the family's texts are known.
     pub template: Option<&'static Template>,
     pub len: Len,
+    /// The length its diagnostic trailer took (Exchange Online), the same in every answer
+    /// of a session.
+    pub trailer: Option<u64>,
 }
 
 /// One item of a reading: a command, or an answer, in its turn.
@@ -180,6 +183,11 @@ pub enum Item {
 struct View {
     authed: bool,
     auth_refused: bool,
+    /// The credential the client logs in with: a token (OAuth) or a password. A device
+    /// holds one of them, so a second attempt uses the same kind.
+    token: Option<bool>,
+    /// The mechanisms tried: a client that tries again tries another one.
+    tried: [bool; 4],
     /// 0: no transaction; 1: MAIL accepted; 2: a recipient accepted.
     mail: u8,
     expect: Expect,
@@ -198,8 +206,10 @@ enum Expect {
 }
 
 impl View {
-    /// The commands a client that waited for every answer may send now.
-    fn next(self, out: &mut Vec<Cmd>) {
+    /// The commands a client that waited for every answer may send now; `pipelining`: the
+    /// server offered it, so DATA may follow recipients that were all refused (the client
+    /// had sent its group before it read them).
+    fn next(self, pipelining: bool, out: &mut Vec<Cmd>) {
         match self.expect {
             Expect::LoginUser => out.push(Cmd::UserLine),
             Expect::LoginPassword => out.push(Cmd::PasswordLine),
@@ -211,14 +221,23 @@ impl View {
                 match self.mail {
                     0 => {
                         if !self.authed {
-                            out.extend([
-                                Cmd::AuthLogin,
-                                Cmd::AuthLoginUser,
-                                Cmd::AuthPlain,
-                                Cmd::AuthPlainIr,
-                                Cmd::AuthOauth,
-                                Cmd::AuthCramMd5,
-                            ]);
+                            out.extend(
+                                [
+                                    Cmd::AuthLogin,
+                                    Cmd::AuthLoginUser,
+                                    Cmd::AuthPlain,
+                                    Cmd::AuthPlainIr,
+                                    Cmd::AuthOauth,
+                                    Cmd::AuthCramMd5,
+                                ]
+                                .into_iter()
+                                .filter(|c| {
+                                    let m = c.mechanism();
+                                    self.token
+                                        .is_none_or(|t| t == (m == Some(Mechanism::OAuth)))
+                                        && !m.is_some_and(|m| self.tried[m as usize])
+                                }),
+                            );
                         }
                         // After a refused login a client does not go on to send (one
                         // that does is a blind one, and its lengths are not read).
@@ -226,6 +245,7 @@ impl View {
                             out.push(Cmd::Mail);
                         }
                     }
+                    1 if pipelining => out.extend([Cmd::Rcpt, Cmd::Data]),
                     1 => out.push(Cmd::Rcpt),
                     _ => out.extend([Cmd::Rcpt, Cmd::Data]),
                 }
@@ -250,6 +270,10 @@ impl View {
     /// The view once `cmd` got an answer of `verdict`.
     fn apply(&mut self, cmd: Cmd, verdict: Verdict) {
         let ok = verdict != Verdict::Refused;
+        if let Some(m) = cmd.mechanism() {
+            self.token = Some(m == Mechanism::OAuth);
+            self.tried[m as usize] = true;
+        }
         match cmd {
             Cmd::AuthLogin if ok => self.expect = Expect::LoginUser,
             Cmd::AuthLoginUser | Cmd::UserLine if ok => self.expect = Expect::LoginPassword,
@@ -290,7 +314,6 @@ impl View {
 struct Hyp {
     turn: usize,
     view: View,
-    last_sent: Option<Cmd>,
     pending: Vec<Cmd>,
     /// Items, each with its turn.
     items: Vec<(usize, Item)>,
@@ -299,9 +322,11 @@ struct Hyp {
     sender: Option<Vec<u64>>,
     rcpt: Option<u64>,
     user: Option<Vec<u64>>,
+    /// The trailer's length, once an answer carried it.
+    trailer: Option<u64>,
 }
 
-/// The readings' limit: past it, too many readings fit to weigh them.
+/// The search's limit, in steps of work: past it, too many readings fit to weigh them.
 const BUDGET: usize = 200_000;
 
 /// What the family's texts and the session's facts allow.
@@ -351,23 +376,32 @@ impl<'a> Reader<'a> {
         let h = Hyp {
             turn: from,
             view: View::default(),
-            last_sent: None,
             pending: Vec::new(),
             items: Vec::new(),
             sender: None,
             rcpt: None,
             user: None,
+            trailer: None,
         };
         self.deepest = from;
         self.step(h);
     }
 
-    fn step(&mut self, h: Hyp) {
+    /// Takes one unit of work; false once the budget is spent (every loop of the search
+    /// pays, so no input can make it run long).
+    fn work(&mut self) -> bool {
         if self.budget == 0 {
             self.exhausted = true;
-            return;
+            return false;
         }
         self.budget -= 1;
+        true
+    }
+
+    fn step(&mut self, h: Hyp) {
+        if !self.work() {
+            return;
+        }
         if self.complete.len() > 64 {
             // Enough to see whether they agree.
             return;
@@ -392,12 +426,18 @@ impl<'a> Reader<'a> {
             Side::Client => {
                 for len in lens {
                     let mut seq = Vec::new();
-                    self.commands(&h, len, &mut seq);
+                    self.commands(&h, len, len, &mut seq);
                 }
             }
             Side::Server => {
+                // A server answers every command it has read before the client speaks
+                // again (a pipelined group at once); only a QUIT may go unanswered at the
+                // end, where the connection closed before its 221 was captured.
+                let all = h.pending.len();
+                let last = h.turn + 1 == self.turns.len();
+                let fewer = last && h.pending.last() == Some(&Cmd::Quit);
                 for len in lens {
-                    for n in 1..=h.pending.len() {
+                    for n in (all - usize::from(fewer)).max(1)..=all {
                         let mut chosen = Vec::new();
                         self.replies(&h, n, len, &mut chosen);
                     }
@@ -406,46 +446,62 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// Splits a client turn of `left` bytes into commands after `seq`.
-    fn commands(&mut self, h: &Hyp, left: Len, seq: &mut Vec<Cmd>) {
+    /// Splits a client turn of `total` bytes, `left` of them after `seq`, into commands.
+    fn commands(&mut self, h: &Hyp, total: Len, left: Len, seq: &mut Vec<Cmd>) {
         if seq.len() > 40 {
             return;
         }
+        // A client speaks again once every command it sent was answered: a pipelining
+        // client writes its group and then reads all its answers (RFC 2920 §3.1).
+        if seq.is_empty() && !h.pending.is_empty() {
+            return;
+        }
         let mut options = Vec::new();
-        // A command after another of this turn, or sent while earlier ones wait for their
-        // answers, is pipelined.
-        let before = seq
-            .last()
-            .copied()
-            .or(h.last_sent.filter(|_| !h.pending.is_empty()));
-        match before {
-            None => h.view.next(&mut options),
-            Some(last) if self.ctx.pipelining => View::pipelined(last, &mut options),
+        match seq.last() {
+            None => h.view.next(self.ctx.pipelining, &mut options),
+            Some(&last) if self.ctx.pipelining => View::pipelined(last, &mut options),
             Some(_) => {}
         }
         for cmd in options {
+            if !self.work() {
+                return;
+            }
             let l = cmd.len();
             if l.lo > left.hi {
                 continue;
             }
             seq.push(cmd);
-            // The turn can end here when what is left fits this command's range.
-            if left.meets(l) {
+            // The turn can end here when what is left fits this command's range, and a
+            // group of envelope commands ends with DATA, as pipelining clients send it.
+            let open_group = seq.len() > 1 && matches!(cmd, Cmd::Mail | Cmd::Rcpt);
+            if left.meets(l) && !open_group {
                 let mut next = h.clone();
                 next.turn += 1;
                 for &c in seq.iter() {
                     next.pending.push(c);
                     next.items.push((h.turn, Item::Command(c)));
                 }
-                next.last_sent = Some(cmd);
-                if let ([only], true) = (seq.as_slice(), left.is_exact()) {
-                    self.learn(&mut next, *only, left.lo);
+                // A command of free length among fixed-length ones has the rest of the turn.
+                let free: Vec<Cmd> = seq
+                    .iter()
+                    .copied()
+                    .filter(|c| !c.len().is_exact())
+                    .collect();
+                if let ([only], true) = (free.as_slice(), total.is_exact()) {
+                    let fixed: u64 = seq
+                        .iter()
+                        .filter(|c| c.len().is_exact())
+                        .map(|c| c.len().lo)
+                        .sum();
+                    if let Some(n) = total.lo.checked_sub(fixed) {
+                        self.learn(&mut next, *only, n);
+                    }
                 }
                 self.step(next);
             }
             if let Some(rest) = left.minus(l) {
                 if rest.hi > 0 {
-                    self.commands(h, Len::range(rest.lo.max(1), rest.hi), seq);
+                    self.commands(h, total, Len::range(rest.lo.max(1), rest.hi), seq);
                 }
             }
             seq.pop();
@@ -455,13 +511,14 @@ impl<'a> Reader<'a> {
     /// What a command alone in an exact turn of `n` bytes tells of the slots.
     fn learn(&self, h: &mut Hyp, cmd: Cmd, n: u64) {
         match cmd {
-            // `MAIL FROM:<` … `>` CRLF, and the parameters clients add: SIZE= with the
-            // message's size, BODY=8BITMIME, SMTPUTF8, AUTH=<>.
+            // `MAIL FROM:<` … `>` CRLF, and the parameters clients add: SIZE=, BODY=8BITMIME,
+            // SMTPUTF8, AUTH=<>.
             Cmd::Mail => {
-                let size = 6 + self.ctx.slots.size_digits.lo;
-                let size_hi = 6 + self.ctx.slots.size_digits.hi;
+                // SIZE= is what the client declares, which need not be what it sends; above
+                // the server's limit, MAIL is refused whatever the sender.
+                let most = self.ctx.size_limit.map_or(10, digits);
                 let mut params = vec![0, 15, 9, 8];
-                for d in size..=size_hi {
+                for d in 6 + 1..=6 + most {
                     params.extend([d, d + 15, d + 9, d + 8, d + 15 + 9]);
                 }
                 let mut v: Vec<u64> = params
@@ -484,32 +541,40 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// The lengths a template may have in this reading: one per value its slots may take.
-    fn lengths(&self, t: &Template, h: &Hyp) -> Vec<Len> {
-        let one = |v: &Option<Vec<u64>>, name: &str| -> Vec<Option<u64>> {
+    /// The lengths a template may have in this reading, one per value its slots may take,
+    /// each with the trailer length it took (`trailer`: the one this reading has already).
+    fn lengths(&self, t: &Template, h: &Hyp, trailer: Option<u64>) -> Vec<(Len, Option<u64>)> {
+        let one = |v: Option<Vec<u64>>, name: &str| -> Vec<Option<u64>> {
             match v {
                 Some(v) if t.text.contains(name) && !v.is_empty() => {
-                    v.iter().map(|x| Some(*x)).collect()
+                    v.into_iter().map(Some).collect()
                 }
                 _ => vec![None],
             }
         };
+        let range = self.ctx.slots.trailer;
+        let trailers = trailer.map_or_else(|| (range.lo..=range.hi).collect(), |x| vec![x]);
         let mut out = Vec::new();
-        for sender in one(&h.sender, "{sender}") {
-            for user in one(&h.user, "{user}") {
-                let mut slots = self.ctx.slots;
-                if let Some(s) = sender {
-                    slots.sender = Len::exact(s);
-                }
-                if let Some(u) = user {
-                    slots.user = Len::exact(u);
-                }
-                if let Some(r) = h.rcpt {
-                    slots.rcpt = Len::exact(r);
-                }
-                let l = t.len(&slots);
-                if !out.contains(&l) {
-                    out.push(l);
+        for sender in one(h.sender.clone(), "{sender}") {
+            for user in one(h.user.clone(), "{user}") {
+                for tr in one(Some(trailers.clone()), "{trailer}") {
+                    let mut slots = self.ctx.slots;
+                    if let Some(s) = sender {
+                        slots.sender = Len::exact(s);
+                    }
+                    if let Some(u) = user {
+                        slots.user = Len::exact(u);
+                    }
+                    if let Some(r) = h.rcpt {
+                        slots.rcpt = Len::exact(r);
+                    }
+                    if let Some(x) = tr {
+                        slots.trailer = Len::exact(x);
+                    }
+                    let l = (t.len(&slots), tr);
+                    if !out.contains(&l) {
+                        out.push(l);
+                    }
                 }
             }
         }
@@ -524,6 +589,7 @@ impl<'a> Reader<'a> {
             }
             let mut next = h.clone();
             next.turn += 1;
+            next.trailer = chosen.iter().find_map(|r| r.trailer).or(h.trailer);
             for r in chosen.iter() {
                 next.pending.remove(0);
                 next.view.apply(r.to, r.verdict);
@@ -536,7 +602,16 @@ impl<'a> Reader<'a> {
             return;
         };
         let last = chosen.len() + 1 == n;
-        for r in self.candidates(cmd, h) {
+        // What the server has answered so far, this turn's answers included.
+        let mut view = h.view;
+        for r in chosen.iter() {
+            view.apply(r.to, r.verdict);
+        }
+        let trailer = chosen.iter().find_map(|r| r.trailer).or(h.trailer);
+        for r in self.candidates(cmd, h, view, trailer) {
+            if !self.work() {
+                return;
+            }
             if r.len.lo > left.hi {
                 continue;
             }
@@ -551,11 +626,15 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// The answers the family may give to `cmd` here.
-    fn candidates(&self, cmd: Cmd, h: &Hyp) -> Vec<Reply> {
+    /// The answers the family may give to `cmd` here, where the server's state is `view`.
+    fn candidates(&self, cmd: Cmd, h: &Hyp, view: View, trailer: Option<u64>) -> Vec<Reply> {
         let asked = cmd.asked();
         let mut out = Vec::new();
         let family = self.ctx.family;
+        // RFC 5321 §3.3: a recipient only after a sender, the message only after a
+        // recipient; out of that order, only a "bad sequence" refusal.
+        let out_of_order =
+            (cmd == Cmd::Rcpt && view.mail == 0) || (cmd == Cmd::Data && view.mail < 2);
         if family == Family::Unknown {
             let generic = |verdict, code, len| Reply {
                 to: cmd,
@@ -563,6 +642,7 @@ impl<'a> Reader<'a> {
                 code,
                 template: None,
                 len,
+                trailer: None,
             };
             match asked {
                 Asked::LoginPrompt => out.push(generic(Verdict::Accepted, 334, Len::range(8, 80))),
@@ -575,6 +655,9 @@ impl<'a> Reader<'a> {
                 Asked::Data => out.push(generic(Verdict::Accepted, 354, Len::range(6, 200))),
                 Asked::Quit => out.push(generic(Verdict::Accepted, 221, Len::range(5, 200))),
                 _ => out.push(generic(Verdict::Accepted, 250, Len::range(6, 200))),
+            }
+            if out_of_order {
+                out.clear();
             }
             if asked != Asked::Quit {
                 out.push(generic(Verdict::Refused, 500, Len::range(8, 512)));
@@ -589,10 +672,19 @@ impl<'a> Reader<'a> {
             if !wanted {
                 continue;
             }
-            if refusal && self.ruled_out(t, h) {
+            if refusal && self.ruled_out(t, view) {
                 continue;
             }
-            for len in self.lengths(t, h) {
+            if (cmd == Cmd::Rcpt || cmd == Cmd::Data) && t.out_of_sequence() != out_of_order {
+                continue;
+            }
+            if let Some(offered) = cmd.mechanism().and_then(|m| family.offers(m)) {
+                // A mechanism the server does not offer gets only its "unrecognized" answer.
+                if t.unrecognized_mechanism() == offered {
+                    continue;
+                }
+            }
+            for (len, trailer) in self.lengths(t, h, trailer) {
                 out.push(Reply {
                     to: cmd,
                     verdict: if refusal {
@@ -603,6 +695,7 @@ impl<'a> Reader<'a> {
                     code: t.code(),
                     template: Some(t),
                     len,
+                    trailer,
                 });
             }
         }
@@ -612,17 +705,17 @@ impl<'a> Reader<'a> {
     /// A refusal the facts rule out: a size refusal of a message below the SIZE limit
     /// the server offered; a refusal naming the login where there was none; a refusal for
     /// want of a login after one was accepted.
-    fn ruled_out(&self, t: &Template, h: &Hyp) -> bool {
+    fn ruled_out(&self, t: &Template, view: View) -> bool {
         let finding = (self.ctx.classify)(t);
         let size = finding == Some(FindingId::MessageTooLarge)
             && self
                 .ctx
                 .size_limit
                 .is_some_and(|limit| self.ctx.body_max < limit);
-        let names_login = t.text.contains("{user}") && !h.view.authed;
-        let wants_login = finding == Some(FindingId::NotAuthenticated) && h.view.authed;
+        let names_login = t.text.contains("{user}") && !view.authed;
+        let wants_login = finding == Some(FindingId::NotAuthenticated) && view.authed;
         // "Too many recipients" comes after the recipients allowed were accepted.
-        let too_many = finding == Some(FindingId::TooManyRecipients) && h.view.mail < 2;
+        let too_many = finding == Some(FindingId::TooManyRecipients) && view.mail < 2;
         size || names_login || wants_login || too_many
     }
 }

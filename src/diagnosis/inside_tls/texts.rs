@@ -64,6 +64,20 @@ impl Family {
         }
     }
 
+    /// Whether the family offers a SASL mechanism: Exchange Online offers LOGIN and
+    /// XOAUTH2 (`250-AUTH LOGIN XOAUTH2`); elsewhere it is the administrator's choice
+    /// (`None`).
+    #[must_use]
+    pub fn offers(self, mechanism: super::Mechanism) -> Option<bool> {
+        use super::Mechanism;
+        match self {
+            Family::ExchangeOnline => {
+                Some(matches!(mechanism, Mechanism::Login | Mechanism::OAuth))
+            }
+            _ => None,
+        }
+    }
+
     #[must_use]
     pub fn name(self) -> &'static str {
         match self {
@@ -157,6 +171,20 @@ impl Template {
                 Part::Text(t) => total.plus(Len::exact(t.len() as u64)),
                 Part::Slot(name) => total.plus(slots.get(name)),
             })
+    }
+
+    /// An answer to a command out of RFC 5321's order (a recipient before a sender, the
+    /// message before a recipient): 503, or a protocol error 5.5.1/5.5.2.
+    #[must_use]
+    pub fn out_of_sequence(&self) -> bool {
+        let enhanced = self.text.get(4..).and_then(|t| t.split(' ').next());
+        self.code() == 503 || matches!(enhanced, Some("5.5.1" | "5.5.2"))
+    }
+
+    /// The answer to an AUTH mechanism the server does not offer.
+    #[must_use]
+    pub fn unrecognized_mechanism(&self) -> bool {
+        self.code() == 504
     }
 
     /// The text with each slot shown as `<name>`, for quoting what a length fits.
@@ -272,6 +300,7 @@ templates! { EXCHANGE_ONLINE:
     Credentials "535 5.7.139 Authentication unsuccessful, user is locked by your organization's security defaults policy. Contact your administrator. {trailer}",
     Credentials "535 5.7.139 Authentication unsuccessful, the request did not meet the criteria to be authenticated successfully. Contact your administrator. {trailer}",
     Credentials "550 5.7.30 Basic authentication is not supported for Client Submission. {trailer}",
+    Credentials "504 5.7.4 Unrecognized authentication type {trailer}",
     Mail "250 2.1.0 Sender OK",
     Mail "530 5.7.57 Client not authenticated to send mail. {trailer}",
     Mail "530 5.7.57 Client not authenticated to send anonymous mail during MAIL FROM {trailer}",
@@ -280,6 +309,10 @@ templates! { EXCHANGE_ONLINE:
     Rcpt "250 2.1.5 Recipient OK",
     Rcpt "550 5.1.8 Access denied, bad outbound sender {trailer}",
     Rcpt "452 4.5.3 Too many recipients {trailer}",
+    // The answers to a pipelined group whose MAIL or RCPT were refused (Exchange's texts
+    // as the look-alike sends them, [U] for Exchange Online).
+    Rcpt "503 5.5.1 Bad sequence of commands {trailer}",
+    Data "503 5.5.2 Need rcpt command {trailer}",
     Data "354 Start mail input; end with <CRLF>.<CRLF>",
     Message "250 2.0.0 OK <{msgid}> [Hostname={exohost}]",
     Message "250 2.6.0 <{msgid}> [InternalId={internalid}, Hostname={exohost}] {size} bytes in {secs}, {rate} KB/sec Queued mail for delivery",
@@ -320,8 +353,7 @@ templates! { POSTFIX:
     Credentials "503 5.5.1 Error: authentication not enabled",
     Mail "250 2.1.0 Ok",
     Mail "552 5.3.4 Message size exceeds fixed limit",
-    Mail "553 5.7.1 <{sender}>: Sender address rejected: not logged in",
-    Mail "553 5.7.1 <{sender}>: Sender address rejected: not owned by user {user}",
+    // The sender restrictions answer at RCPT: smtpd_delay_reject=yes is the default.
     Rcpt "250 2.1.5 Ok",
     Rcpt "454 4.7.1 <{rcpt}>: Relay access denied",
     Rcpt "554 5.7.1 <{rcpt}>: Relay access denied",
@@ -332,6 +364,7 @@ templates! { POSTFIX:
     Rcpt "550 5.1.1 <{rcpt}>: Recipient address rejected: User unknown in virtual mailbox table",
     Rcpt "550 5.1.1 <{rcpt}>: Recipient address rejected: User unknown in relay recipient table",
     Rcpt "452 4.5.3 Error: too many recipients",
+    Rcpt "503 5.5.1 Error: need MAIL command",
     Data "354 End data with <CR><LF>.<CR><LF>",
     Data "554 5.5.1 Error: no valid recipients",
     Data "503 5.5.1 Error: need RCPT command",
@@ -358,6 +391,7 @@ templates! { EXIM:
     Rcpt "550 Unknown user",
     Rcpt "550 Unrouteable address",
     Rcpt "550 Administrative prohibition",
+    Rcpt "503 sender not yet given",
     Data "354 Enter message, ending with \".\" on a line by itself",
     Data "503 Valid RCPT command must precede DATA",
     Message "250 OK id={eximid}",
