@@ -5,6 +5,9 @@
 //! their lengths adding up to the turn's. What all complete readings agree on is read;
 //! where they part, or none completes, the reading stops there and says why.
 
+use std::collections::HashMap;
+use std::rc::Rc;
+
 use super::len::Len;
 use super::texts::{Asked, Family, Slots, Template};
 use super::turns::Turn;
@@ -179,7 +182,7 @@ pub enum Item {
 }
 
 /// What the client believes, from the answers it has had.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 struct View {
     authed: bool,
     auth_refused: bool,
@@ -194,7 +197,7 @@ struct View {
     quit: bool,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 enum Expect {
     #[default]
     Command,
@@ -354,7 +357,22 @@ pub struct Reader<'a> {
     pub stuck: Vec<Vec<(usize, Item)>>,
     pub waiting: Option<Cmd>,
     pub exhausted: bool,
+    answers: HashMap<AnswersKey, Rc<[Reply]>>,
 }
+
+/// What the answers a server may give depend on: the command, the server's state, the
+/// trailer's length and the slot lengths learnt.
+type AnswersKey = (
+    Cmd,
+    View,
+    Option<u64>,
+    Option<Vec<u64>>,
+    Option<Vec<u64>>,
+    Option<u64>,
+);
+
+/// Answer lists kept at once (each up to a few thousand answers of 64 bytes).
+const MAX_CACHED: usize = 256;
 
 impl<'a> Reader<'a> {
     #[must_use]
@@ -368,6 +386,7 @@ impl<'a> Reader<'a> {
             stuck: Vec::new(),
             waiting: None,
             exhausted: false,
+            answers: HashMap::new(),
         }
     }
 
@@ -608,7 +627,20 @@ impl<'a> Reader<'a> {
             view.apply(r.to, r.verdict);
         }
         let trailer = chosen.iter().find_map(|r| r.trailer).or(h.trailer);
-        for r in self.candidates(cmd, h, view, trailer) {
+        // The answers depend only on these: computed once for each, as the search meets
+        // the same state again and again.
+        let key = (cmd, view, trailer, h.sender.clone(), h.user.clone(), h.rcpt);
+        let candidates = if let Some(c) = self.answers.get(&key) {
+            Rc::clone(c)
+        } else {
+            if self.answers.len() >= MAX_CACHED {
+                self.answers.clear();
+            }
+            let c: Rc<[Reply]> = self.candidates(cmd, h, view, trailer).into();
+            self.answers.insert(key, Rc::clone(&c));
+            c
+        };
+        for &r in candidates.iter() {
             if !self.work() {
                 return;
             }
