@@ -499,13 +499,82 @@ with open(sys.argv[1], "w", newline="") as f:
 EOP
 }
 
-# The client matrix: five clients against two servers, TLS 1.2 and 1.3, the cases a
+# exim_start: a real Exim 4 from Debian's packages as a submission server on 587 (STARTTLS,
+# AUTH PLAIN and LOGIN only after it, relay for logged-in clients only). Exim and Postfix
+# conflict as packages: its files are unpacked beside them (../shared/docs/lab-notes.md).
+exim_start() {
+    local d=$work/exim
+    mkdir -p "$d/pkg" "$d/spool" "$d/log"
+    if [ ! -x "$d/pkg/usr/sbin/exim4" ]; then
+        (cd "$d" && apt-get download -q exim4-daemon-heavy exim4-base >/dev/null 2>&1)
+        for deb in "$d"/*.deb; do dpkg -x "$deb" "$d/pkg"; done
+    fi
+    id Debian-exim >/dev/null 2>&1 || useradd -r -M Debian-exim
+    chown -R Debian-exim "$d/spool" "$d/log"
+    # Exim's own user must reach its spool and the (test) certificate and key (mktemp makes
+    # the work dir 700).
+    chmod 711 "$work"
+    chmod 644 "$work/cert.pem" "$work/key.pem"
+    chmod 755 "$d"
+    cat >"$d/exim.conf" <<EOC
+exim_path = $d/pkg/usr/sbin/exim4
+keep_environment =
+primary_hostname = mx.contoso.local
+spool_directory = $d/spool
+log_file_path = $d/log/%slog
+daemon_smtp_ports = 587
+local_interfaces = <; $SRV4.587
+tls_advertise_hosts = *
+tls_certificate = $work/cert.pem
+tls_privatekey = $work/key.pem
+auth_advertise_hosts = \${if eq{\$tls_in_cipher}{}{}{*}}
+acl_smtp_rcpt = acl_check_rcpt
+queue_only = true
+message_size_limit = 50M
+begin acl
+acl_check_rcpt:
+  accept authenticated = *
+  deny message = Relay not permitted
+begin routers
+begin transports
+begin authenticators
+plain:
+  driver = plaintext
+  public_name = PLAIN
+  server_prompts = :
+  server_condition = \${if and {{eq{\$auth2}{$USER}}{eq{\$auth3}{$PASS}}}}
+login:
+  driver = plaintext
+  public_name = LOGIN
+  server_prompts = <| Username: | Password:
+  server_condition = \${if and {{eq{\$auth1}{$USER}}{eq{\$auth2}{$PASS}}}}
+EOC
+    mkdir -p /etc/exim4
+    grep -qxF "$d/exim.conf" /etc/exim4/trusted_configs 2>/dev/null || echo "$d/exim.conf" >>/etc/exim4/trusted_configs
+    chmod 644 "$d/exim.conf" /etc/exim4/trusted_configs
+    ip netns exec $S "$d/pkg/usr/sbin/exim4" -C "$d/exim.conf" -bd
+    for _ in $(seq 1 50); do in_s ss -ltn | grep -q "$SRV4:587 " && return; sleep 0.1; done
+    echo "exim did not start" >&2
+    cat "$d/log/paniclog" >&2 2>/dev/null || true
+    exit 1
+}
+
+exim_stop() {
+    ip netns exec $S pkill -f "exim4 -C $work/exim/exim.conf" 2>/dev/null || true
+    sleep 0.3
+}
+
+# The client matrix: five clients against three servers, TLS 1.2 and 1.3, the cases a
 # copier meets. Key logs: the look-alike's (every client), else the client's where it
 # writes one (curl, Python, msmtp through GnuTLS); swaks writes none.
 record_clients() {
     mkdir -p "$out/clients"
     local seed=100 srv tls case client name
-    for srv in postfix exo; do
+    for srv in ${CLIENT_SERVERS:-postfix exo exim}; do
+        if [ "$srv" = exim ]; then
+            seed=300
+            exim_start
+        fi
         if [ "$srv" = postfix ]; then
             dovecot_start
             pf_submission=1 pf_start "smtpd_sasl_auth_enable = yes" "smtpd_sasl_type = dovecot" \
@@ -532,7 +601,7 @@ record_clients() {
                     fi
                     local pass=$PASS mech=LOGIN
                     [ "$case" = auth-failed ] && pass=wrong-password
-                    [ "$srv" = postfix ] && mech=PLAIN
+                    [ "$srv" != exo ] && mech=PLAIN
                     local cmd=()
                     case $client in
                         msmtp)
@@ -576,6 +645,7 @@ record_clients() {
             pf_stop
             ip netns exec $S dovecot -c "$work/dovecot/dovecot.conf" stop >/dev/null 2>&1 || true
         fi
+        [ "$srv" = exim ] && exim_stop
     done
 }
 

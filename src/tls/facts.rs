@@ -48,6 +48,9 @@ pub struct TlsFacts {
     pub client_data_frame: Option<u64>,
     /// The bytes could not be followed as TLS records (damaged, missing, or not TLS).
     pub lost_sync: bool,
+    /// Where the records first stopped being TLS records (not a gap in the stream): the
+    /// side and the frame.
+    pub lost_at: Option<(Side, u64)>,
     /// The encrypted application data, as turns of either side in the order the dialogue
     /// met them: their lengths are what can be read of the dialogue inside TLS without the
     /// keys.

@@ -134,6 +134,8 @@ impl TlsObserver {
         while data.len() - at >= RECORD_HEADER {
             let rest = &data[at..];
             if !plausible_header(rest) {
+                let at_frame = if at == 0 { first_frame } else { frame };
+                self.facts.lost_at.get_or_insert((side, at_frame));
                 self.lose(side);
                 return at;
             }

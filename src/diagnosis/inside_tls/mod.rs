@@ -165,7 +165,15 @@ pub fn infer(s: &Session, server: &ServerIdentity) -> Option<InsideTls> {
         .and_then(server::by_text)
         .and_then(Family::of_mta)
         .unwrap_or_else(|| Family::of(server));
-    let lost = s.tcp.client_stream.gap_bytes + s.tcp.server_stream.gap_bytes > 0 || tls.lost_sync;
+    // Records lost in the stream make every later length unknown; bytes that are no TLS
+    // record from the server after the client closed (Exim's plaintext `421 … lost input
+    // connection` after its TLS ended) change nothing the client could still be told.
+    let after_close = match (tls.lost_at, s.tcp.client_fin_frame) {
+        (Some((Side::Server, at)), Some(fin)) => at > fin,
+        _ => false,
+    };
+    let gaps = s.tcp.client_stream.gap_bytes + s.tcp.server_stream.gap_bytes > 0;
+    let lost = gaps || (tls.lost_sync && !after_close);
     if lost {
         let mut i = InsideTls::empty(family);
         let frame = tls.client_data_frame.unwrap_or(s.tcp.first_frame);

@@ -264,6 +264,8 @@ impl Slots {
             // Gmail's session id (`d2e1a72fcca58-7e3e8cb4a1fsm1234567b3a.12`).
             "gsid" => Len::range(20, 60),
             "epoch" => Len::range(10, 10),
+            // A refusal's text quoted inside another answer.
+            "reason" => Len::range(3, 200),
             _ => Len::range(0, 200),
         }
     }
@@ -394,6 +396,8 @@ templates! { EXIM:
     Rcpt "503 sender not yet given",
     Data "354 Enter message, ending with \".\" on a line by itself",
     Data "503 Valid RCPT command must precede DATA",
+    // After a pipelined group whose recipients were all refused, quoting the refusal.
+    Data "503-All RCPT commands were rejected with this error:\n503-{reason}\n503 Valid RCPT command must precede DATA",
     Message "250 OK id={eximid}",
     Message "552 Message size exceeds maximum permitted",
     Message "550 Administrative prohibition",
