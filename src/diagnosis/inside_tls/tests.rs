@@ -265,3 +265,31 @@ fn a_search_with_too_many_readings_stops_and_says_so() {
     let d = i.declined.expect("declined");
     assert_eq!(d.reason, DeclineReason::AmbiguousLength, "{d:?}");
 }
+
+#[test]
+fn two_messages_and_a_reset_are_read_in_turn() {
+    // A delivery, then a second transaction whose recipient Postfix refuses for relay
+    // (`554 5.7.1 <scans@domain.com>: Relay access denied`, 51 bytes with the recipient's
+    // 16 learnt from its RCPT), RSET, QUIT.
+    let mut turns: Vec<&[u64]> = DELIVERED[..12].to_vec();
+    turns.extend_from_slice(&[&[41], &[14], &[28], &[51], &[6], &[14], &[6], &[15]]);
+    let i = read(
+        &sealed(&turns),
+        &clear(EHLO, false),
+        Family::Postfix,
+        &finding,
+    );
+    assert_eq!(label(&i), "delivered", "{i:?}");
+    assert!(i.declined.is_none());
+    // The same refusal in the first transaction: refused at RCPT, the relay finding.
+    let mut turns: Vec<&[u64]> = DELIVERED[..6].to_vec();
+    turns.extend_from_slice(&[&[28], &[51], &[6], &[14], &[6], &[15]]);
+    let i = read(
+        &sealed(&turns),
+        &clear(EHLO, false),
+        Family::Postfix,
+        &finding,
+    );
+    assert_eq!(label(&i), "rejected/rcpt", "{i:?}");
+    assert_eq!(i.finding, Some(FindingId::RelayDenied));
+}
