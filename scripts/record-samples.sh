@@ -421,13 +421,9 @@ EOC
     exit 1
 }
 
-record_postfix_sasl() {
-    mkdir -p "$out/postfix-sasl"
-    if [ -n "$server_pid" ]; then
-        kill "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
-        server_pid=
-    fi
+# submission_start / submission_stop: Postfix on 587 (and 465) with Dovecot SASL, TLS
+# required before AUTH, relay for logged-in senders whose login owns the address.
+submission_start() {
     dovecot_start
     pf_submission=1 pf_start "smtpd_sasl_auth_enable = yes" "smtpd_sasl_type = dovecot" \
         "smtpd_sasl_path = inet:127.0.0.1:12345" "smtpd_tls_security_level = encrypt" \
@@ -435,6 +431,21 @@ record_postfix_sasl() {
         "smtpd_sender_login_maps = inline:{ $USER=$USER }" \
         "smtpd_sender_restrictions = reject_sender_login_mismatch"
     for _ in $(seq 1 50); do in_s ss -ltn | grep -q "$SRV4:587 " && break; sleep 0.1; done
+}
+
+submission_stop() {
+    pf_stop
+    ip netns exec $S dovecot -c "$work/dovecot/dovecot.conf" stop >/dev/null 2>&1 || true
+}
+
+record_postfix_sasl() {
+    mkdir -p "$out/postfix-sasl"
+    if [ -n "$server_pid" ]; then
+        kill "$server_pid" 2>/dev/null || true
+        wait "$server_pid" 2>/dev/null || true
+        server_pid=
+    fi
+    submission_start
     local tls case name args
     for tls in 1.2 1.3; do
         for case in delivered auth-failed not-authenticated sender-refused test-only; do
@@ -480,8 +491,7 @@ record_postfix_sasl() {
     stop_captures
     cp "$work/client-keys" "$out/$name.keys" 2>/dev/null || echo "no keys for $name" >&2
     echo "recorded $name"
-    pf_stop
-    ip netns exec $S dovecot -c "$work/dovecot/dovecot.conf" stop >/dev/null 2>&1 || true
+    submission_stop
 }
 
 # message FILE SEED: a message whose size (across digit boundaries) and Message-ID length
@@ -576,13 +586,7 @@ record_clients() {
             exim_start
         fi
         if [ "$srv" = postfix ]; then
-            dovecot_start
-            pf_submission=1 pf_start "smtpd_sasl_auth_enable = yes" "smtpd_sasl_type = dovecot" \
-                "smtpd_sasl_path = inet:127.0.0.1:12345" "smtpd_tls_security_level = encrypt" \
-                "smtpd_tls_auth_only = yes" "smtpd_relay_restrictions = permit_sasl_authenticated, reject_unauth_destination" \
-                "smtpd_sender_login_maps = inline:{ $USER=$USER }" \
-                "smtpd_sender_restrictions = reject_sender_login_mismatch"
-            for _ in $(seq 1 50); do in_s ss -ltn | grep -q "$SRV4:587 " && break; sleep 0.1; done
+            submission_start
         fi
         for tls in 1.2 1.3; do
             for case in delivered auth-failed not-authenticated test-only; do
@@ -641,11 +645,10 @@ record_clients() {
                 done
             done
         done
-        if [ "$srv" = postfix ]; then
-            pf_stop
-            ip netns exec $S dovecot -c "$work/dovecot/dovecot.conf" stop >/dev/null 2>&1 || true
-        fi
-        [ "$srv" = exim ] && exim_stop
+        case $srv in
+            postfix) submission_stop ;;
+            exim) exim_stop ;;
+        esac
     done
 }
 
