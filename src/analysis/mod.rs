@@ -28,7 +28,7 @@ pub use session::{DnsName, Session};
 pub struct Analysis {
     /// The capture's name as given (its path, or `-`).
     pub file: String,
-    /// `pcap`, `pcap-ns` or `pcapng`; null when the file could not be read at all.
+    /// The format's name ([`crate::CaptureFormat::name`]); null when the file could not be read at all.
     pub format: Option<&'static str>,
     /// `gzip` when the file was compressed.
     pub compression: Option<&'static str>,

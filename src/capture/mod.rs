@@ -1,11 +1,13 @@
 //! Stage 1: capture files → link-layer frames.
 //!
-//! Reads classic pcap (either byte order, µs or ns timestamps), pcapng (several sections
+//! Reads classic pcap (either byte order, µs or ns timestamps, the record layouts of
+//! patched tcpdump builds), pcapng (several sections
 //! and interfaces; EPB, SPB and OPB) and gzip-compressed files of either, from a path or
 //! from standard input, through a bounded buffer.
 
 mod digest;
 mod error;
+mod legacy;
 mod pcapng_writer;
 mod reader;
 mod sniff;
@@ -13,6 +15,7 @@ mod source;
 
 pub use digest::FileDigest;
 pub use error::{CaptureError, CaptureErrorKind};
+pub use legacy::PcapVariant;
 pub use pcapng_writer::PcapngWriter;
 pub(crate) use reader::Item;
 pub use reader::{CaptureFormat, CaptureReader, Frame, LinkType};

@@ -7,6 +7,7 @@ use pcap_parser::{LegacyPcapReader, PcapBlockOwned, PcapError, PcapNGReader};
 
 use super::digest::{DigestHandle, FileDigest};
 use super::error::{CaptureError, CaptureErrorKind};
+use super::legacy::{FileHeader, PcapVariant, VariantReader};
 use super::sniff::{sniff, Format};
 use super::source::{from_raw, from_raw_as, open_source, read_full, FillingReader, Source};
 use crate::base::Timestamp;
@@ -47,17 +48,34 @@ pub enum CaptureFormat {
     Pcap {
         /// Time stamps in nanoseconds (magic `a1b23c4d`) rather than microseconds.
         nanosecond: bool,
+        /// The record header's layout.
+        variant: PcapVariant,
     },
     /// pcapng (Wireshark's and dumpcap's default).
     PcapNg,
 }
 
 impl CaptureFormat {
-    /// `pcap`, `pcap-ns` or `pcapng`.
+    /// The standard classic pcap, in microseconds.
+    pub const PCAP: CaptureFormat = CaptureFormat::Pcap {
+        nanosecond: false,
+        variant: PcapVariant::Standard,
+    };
+
+    /// `pcap`, `pcap-ns`, `pcap-modified`, `pcap-suse-6.3`, `pcap-redhat-6.1`,
+    /// `pcap-nokia` or `pcapng`.
     pub fn name(self) -> &'static str {
         match self {
-            CaptureFormat::Pcap { nanosecond: false } => "pcap",
-            CaptureFormat::Pcap { nanosecond: true } => "pcap-ns",
+            CaptureFormat::Pcap {
+                nanosecond: true, ..
+            } => "pcap-ns",
+            CaptureFormat::Pcap { variant, .. } => match variant {
+                PcapVariant::Standard => "pcap",
+                PcapVariant::Modified => "pcap-modified",
+                PcapVariant::Suse63 => "pcap-suse-6.3",
+                PcapVariant::RedHat61 => "pcap-redhat-6.1",
+                PcapVariant::Nokia => "pcap-nokia",
+            },
             CaptureFormat::PcapNg => "pcapng",
         }
     }
@@ -83,6 +101,9 @@ const INITIAL_BUFFER: usize = 128 << 10;
 /// No real packet record is larger; a bigger claimed length means a damaged file.
 const MAX_BUFFER: usize = 64 << 20;
 const OPB_MAGIC: u32 = 0x0000_0002;
+/// Enough of a classic pcap to hold its file header and first three records, which
+/// decide the record layout.
+const LOOKAHEAD: usize = 24 + 3 * (262_144 + 28);
 
 /// Streams frames out of a capture without reading it whole.
 pub struct CaptureReader {
@@ -94,6 +115,8 @@ pub struct CaptureReader {
     big_endian_section: bool,
     nanosecond: bool,
     legacy_link: LinkType,
+    /// Bytes of frame check sequence a classic pcap's link-type field declares.
+    legacy_fcs: usize,
     pending_consume: usize,
     capacity: usize,
     frames: u64,
@@ -222,6 +245,7 @@ impl CaptureReader {
                 ));
             }
         };
+        let mut format = format;
         let joined: Box<dyn Read + Send> = if fill {
             Box::new(FillingReader(
                 Cursor::new(magic[..n].to_vec()).chain(reader),
@@ -248,7 +272,35 @@ impl CaptureReader {
                 Box::new(PcapNGReader::new(INITIAL_BUFFER, joined).map_err(header_err)?)
             }
             CaptureFormat::Pcap { .. } => {
-                Box::new(LegacyPcapReader::new(INITIAL_BUFFER, joined).map_err(header_err)?)
+                // The first records decide the record layout: they are read ahead.
+                let mut joined = joined;
+                let mut head = vec![0; if fill { LOOKAHEAD } else { 24 }];
+                let got = read_full(&mut joined, &mut head).map_err(io_err)?;
+                head.truncate(got);
+                let whole = got < LOOKAHEAD;
+                let Some(header) = FileHeader::parse(&head) else {
+                    return Err(CaptureError::new(0, CaptureErrorKind::Truncated));
+                };
+                let variant = if fill {
+                    header.variant(&head, whole)
+                } else if header.modified {
+                    PcapVariant::Modified
+                } else {
+                    PcapVariant::Standard
+                };
+                format = CaptureFormat::Pcap {
+                    nanosecond: header.nanosecond,
+                    variant,
+                };
+                let joined = Cursor::new(head).chain(joined);
+                if variant == PcapVariant::Standard {
+                    Box::new(LegacyPcapReader::new(INITIAL_BUFFER, joined).map_err(header_err)?)
+                } else {
+                    Box::new(
+                        VariantReader::new(INITIAL_BUFFER, joined, header, variant)
+                            .map_err(header_err)?,
+                    )
+                }
             }
         };
         Ok(CaptureReader {
@@ -258,8 +310,15 @@ impl CaptureReader {
             interfaces: Vec::new(),
             link_types: Vec::new(),
             big_endian_section: false,
-            nanosecond: matches!(format, CaptureFormat::Pcap { nanosecond: true }),
+            nanosecond: matches!(
+                format,
+                CaptureFormat::Pcap {
+                    nanosecond: true,
+                    ..
+                }
+            ),
             legacy_link: LinkType::ETHERNET,
+            legacy_fcs: 0,
             pending_consume: 0,
             capacity: INITIAL_BUFFER,
             frames: 0,
@@ -372,6 +431,7 @@ impl CaptureReader {
                             big_endian_section: &mut self.big_endian_section,
                             nanosecond: self.nanosecond,
                             legacy_link: &mut self.legacy_link,
+                            legacy_fcs: &mut self.legacy_fcs,
                         },
                         offset,
                     )?;
@@ -545,6 +605,7 @@ struct Ctx<'c> {
     big_endian_section: &'c mut bool,
     nanosecond: bool,
     legacy_link: &'c mut LinkType,
+    legacy_fcs: &'c mut usize,
 }
 
 impl Ctx<'_> {
@@ -581,19 +642,38 @@ fn interpret(
         |what: &str| CaptureError::new(offset, CaptureErrorKind::Malformed(what.into()));
     match block {
         PcapBlockOwned::LegacyHeader(h) => {
-            let lt = LinkType(h.network.0 as u32);
+            // libpcap's LT_LINKTYPE: the upper bits carry the FCS length, in 16-bit words.
+            let field = h.network.0 as u32;
+            let lt = LinkType(field & 0x03FF_FFFF);
+            *ctx.legacy_fcs = if field & 0x0400_0000 != 0 {
+                (field >> 28) as usize * 2
+            } else {
+                0
+            };
             *ctx.legacy_link = lt;
             ctx.note_link(lt);
             Ok(Step::Skip)
         }
         PcapBlockOwned::Legacy(b) => {
+            // An Ethernet FCS ends each frame captured whole; a length Ethernet does not
+            // have is kept, not cut (the IP header bounds the datagram anyway).
+            let fcs = *ctx.legacy_fcs;
+            let data = if fcs == 4
+                && *ctx.legacy_link == LinkType::ETHERNET
+                && b.caplen == b.origlen
+                && b.data.len() > fcs
+            {
+                &b.data[..b.data.len() - fcs]
+            } else {
+                b.data
+            };
             let nanos = if ctx.nanosecond {
                 b.ts_usec
             } else {
                 b.ts_usec.saturating_mul(1000)
             };
             let time = Timestamp::new(i64::from(b.ts_sec), nanos);
-            Ok(Ctx::packet(usize::MAX, time, b.data))
+            Ok(Ctx::packet(usize::MAX, time, data))
         }
         PcapBlockOwned::NG(block) => match block {
             Block::SectionHeader(shb) => {

@@ -1,3 +1,4 @@
+use super::legacy::PcapVariant;
 use super::reader::CaptureFormat;
 
 /// What a file's first bytes say it is.
@@ -9,7 +10,7 @@ pub enum Format {
     Gzip,
 }
 
-/// Recognises a capture (pcap in either byte order, µs or ns; pcapng) or gzip from its
+/// Recognises a capture (pcap in either byte order, µs or ns, patched tcpdump's; pcapng) or gzip from its
 /// first bytes: 4 for a capture, 2 for gzip. The one place these magic numbers live.
 #[must_use]
 pub fn sniff(head: &[u8]) -> Option<Format> {
@@ -17,10 +18,20 @@ pub fn sniff(head: &[u8]) -> Option<Format> {
         [0x1f, 0x8b, ..] => Some(Format::Gzip),
         [0x0a, 0x0d, 0x0d, 0x0a, ..] => Some(Format::Capture(CaptureFormat::PcapNg)),
         [0xd4, 0xc3, 0xb2, 0xa1, ..] | [0xa1, 0xb2, 0xc3, 0xd4, ..] => {
-            Some(Format::Capture(CaptureFormat::Pcap { nanosecond: false }))
+            Some(Format::Capture(CaptureFormat::PCAP))
         }
         [0x4d, 0x3c, 0xb2, 0xa1, ..] | [0xa1, 0xb2, 0x3c, 0x4d, ..] => {
-            Some(Format::Capture(CaptureFormat::Pcap { nanosecond: true }))
+            Some(Format::Capture(CaptureFormat::Pcap {
+                nanosecond: true,
+                variant: PcapVariant::Standard,
+            }))
+        }
+        // Patched tcpdump's; 24- or 28-byte records, told apart when the records are read.
+        [0x34, 0xcd, 0xb2, 0xa1, ..] | [0xa1, 0xb2, 0xcd, 0x34, ..] => {
+            Some(Format::Capture(CaptureFormat::Pcap {
+                nanosecond: false,
+                variant: PcapVariant::Modified,
+            }))
         }
         _ => None,
     }
@@ -32,13 +43,25 @@ mod tests {
 
     #[test]
     fn recognises_each_magic_and_nothing_shorter() {
-        let pcap = Format::Capture(CaptureFormat::Pcap { nanosecond: false });
+        let pcap = Format::Capture(CaptureFormat::PCAP);
         assert_eq!(sniff(&[0xd4, 0xc3, 0xb2, 0xa1, 2, 0]), Some(pcap));
         assert_eq!(sniff(&[0xa1, 0xb2, 0xc3, 0xd4]), Some(pcap));
         assert_eq!(
             sniff(&[0xa1, 0xb2, 0x3c, 0x4d]),
-            Some(Format::Capture(CaptureFormat::Pcap { nanosecond: true }))
+            Some(Format::Capture(CaptureFormat::Pcap {
+                nanosecond: true,
+                variant: PcapVariant::Standard
+            }))
         );
+        for modified in [[0x34, 0xcd, 0xb2, 0xa1], [0xa1, 0xb2, 0xcd, 0x34]] {
+            assert_eq!(
+                sniff(&modified),
+                Some(Format::Capture(CaptureFormat::Pcap {
+                    nanosecond: false,
+                    variant: PcapVariant::Modified
+                }))
+            );
+        }
         assert_eq!(
             sniff(&[0x0a, 0x0d, 0x0d, 0x0a]),
             Some(Format::Capture(CaptureFormat::PcapNg))
