@@ -154,8 +154,11 @@ catalogue! {
         "The client sent AUTH where the server had not advertised it: many servers offer AUTH only after STARTTLS, and relays and inbound MX hosts often not at all. The server refused the command.",
         "Enable STARTTLS so that authentication happens inside TLS; if this server takes the device's mail without a login (a relay that trusts its address), turn SMTP Authentication off instead."),
     kind!(CleartextCredentials = "cleartext-credentials", Error, true, false, "A password crossed the network unencrypted",
-        "A password (SMTP AUTH or POP3 PASS) was sent without TLS; anyone on the path can read it (smtpcap withholds it from its output). Treat the password as exposed.",
+        "A password or bearer token (SMTP AUTH LOGIN or PLAIN, POP3 PASS, XOAUTH2, OAUTHBEARER, an NTLMv1 response or an unknown mechanism's data) was sent without TLS; anyone on the path can read it and log in with it (smtpcap withholds it from its output). Treat the password as exposed.",
         "Enable STARTTLS before authentication, then change the mailbox password (or revoke the app password)."),
+    kind!(CleartextChallengeResponse = "cleartext-challenge-response", Warning, true, false, "A login crossed the network unencrypted as a challenge-response",
+        "The client logged in without TLS with a mechanism that sends a digest of the password rather than the password (CRAM-MD5, DIGEST-MD5, SCRAM, NTLMv2, APOP): the user name can be read, and a recorded exchange can be attacked offline with guessed passwords (NTLM can also be relayed). Weak passwords fall quickly.",
+        "Enable STARTTLS before authentication; keep the password long and unique."),
     kind!(NotAuthenticated = "not-authenticated", Error, true, false, "Mail refused because the client did not authenticate",
         "The submission endpoint refused the sender because the session was not authenticated (530 5.7.57 Client not authenticated to send mail). Microsoft 365 does not accept unauthenticated mail on smtp.office365.com.",
         "Enable SMTP Authentication and enter the full mailbox address and its (app) password.";

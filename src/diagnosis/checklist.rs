@@ -5,7 +5,7 @@ use super::catalogue::FindingId;
 use super::server::{Endpoint, Provider, ServerIdentity};
 use super::Outcome;
 use crate::analysis::{Protocol, Session};
-use crate::dialogue::EntryKind;
+use crate::dialogue::{EntryKind, Exposure};
 
 /// What one session shows of the device's settings.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -21,8 +21,10 @@ pub struct SettingsSeen {
     pub auth: Option<String>,
     /// The user name, where AUTH was in clear.
     pub user: Option<String>,
-    /// The password crossed in clear.
+    /// The password (or a token) crossed in clear.
     pub password_in_clear: bool,
+    /// A digest of the password crossed in clear, by this mechanism (CRAM-MD5, APOP…).
+    pub digest_in_clear: Option<String>,
     /// A password was read from a decrypted TLS session (it crossed encrypted).
     pub password_in_tls: bool,
     pub sender: Option<String>,
@@ -89,7 +91,11 @@ impl SettingsSeen {
                     if seen.user.is_none() {
                         seen.user.clone_from(&auth.username);
                     }
-                    seen.password_in_clear |= auth.redacted && !e.tls;
+                    seen.password_in_clear |= auth.exposure.replayable() && !e.tls;
+                    if auth.exposure == Exposure::Digest && !e.tls {
+                        seen.digest_in_clear
+                            .get_or_insert_with(|| auth.mechanism.clone());
+                    }
                     seen.password_in_tls |= auth.redacted && e.tls;
                 }
                 _ => {}
@@ -127,6 +133,9 @@ impl SettingsSeen {
             self.user.clone_from(&other.user);
         }
         self.password_in_clear |= other.password_in_clear;
+        if self.digest_in_clear.is_none() {
+            self.digest_in_clear.clone_from(&other.digest_in_clear);
+        }
         self.password_in_tls |= other.password_in_tls;
         if self.sender.is_none() {
             self.sender.clone_from(&other.sender);
@@ -308,6 +317,10 @@ impl List<'_> {
             "Password",
             if self.seen.password_in_clear {
                 Some("sent in clear (withheld here): treat it as exposed".to_string())
+            } else if let Some(m) = &self.seen.digest_in_clear {
+                Some(format!(
+                    "not sent; a {m} digest of it crossed in clear (open to offline guessing)"
+                ))
             } else {
                 self.seen
                     .password_in_tls

@@ -558,7 +558,7 @@ impl Diagnoser {
                     .iter()
                     .find(|e| matches!(e.command(), Some("USER" | "APOP" | "AUTH" | "PASS")));
                 let password_in_clear = s.dialogue.iter().find_map(|e| match &e.kind {
-                    EntryKind::Auth { auth } if auth.redacted => Some(e.frame),
+                    EntryKind::Auth { auth } if auth.exposure.replayable() => Some(e.frame),
                     _ => None,
                 });
                 if let (Some(login), true) = (login, self.pop_logins.len() < MAX_LISTED) {

@@ -5,7 +5,7 @@ use super::refusal::{self, RefusalKind};
 use super::server::ServerIdentity;
 use super::{Evidence, FindingId, Findings, Outcome, ServerRole, SHARP_SMTP};
 use crate::analysis::{Protocol, Session};
-use crate::dialogue::{Answered, EntryKind, Verb};
+use crate::dialogue::{Answered, EntryKind, Exposure, Verb};
 use crate::tcp::{GapReason, Handshake};
 use crate::tls::AlertLevel;
 
@@ -312,12 +312,13 @@ pub(super) fn finding_for(r: refusal::Refusal) -> Option<FindingId> {
     })
 }
 
-/// Passwords that crossed in clear.
+/// Credentials that crossed in clear: a password or token (error), or a
+/// challenge-response digest (warning).
 fn credentials(f: &mut Findings, r: &Rule<'_>) {
     let Rule { s, id, .. } = *r;
-    // The user name lines (shown) and password lines (withheld) of exchanges in clear;
+    // The user name lines (shown) and secret lines (withheld) of exchanges in clear;
     // those read from a decrypted TLS session crossed encrypted.
-    let auth_lines: Vec<(bool, Evidence)> = s
+    let auth_lines: Vec<(Exposure, Evidence)> = s
         .dialogue
         .iter()
         .filter(|e| !e.tls)
@@ -328,14 +329,14 @@ fn credentials(f: &mut Findings, r: &Rule<'_>) {
                     .as_ref()
                     .map(|u| format!("user {u} "))
                     .unwrap_or_default();
-                let secret = if auth.redacted {
-                    "password (withheld here) "
-                } else {
-                    ""
-                };
+                let secret = auth
+                    .exposure
+                    .withheld()
+                    .map(|w| format!("{w} (withheld here) "))
+                    .unwrap_or_default();
                 let text = format!("{} {user}{secret}sent in clear text", auth.mechanism);
                 Some((
-                    auth.redacted,
+                    auth.exposure,
                     Evidence {
                         frame: e.frame,
                         text,
@@ -345,23 +346,32 @@ fn credentials(f: &mut Findings, r: &Rule<'_>) {
             _ => None,
         })
         .collect();
-    if auth_lines.iter().any(|(redacted, _)| *redacted) {
-        f.add(
-            FindingId::CleartextCredentials,
-            id,
-            auth_lines.into_iter().map(|(_, e)| e).collect(),
-        );
-        if s.protocol == Protocol::Pop3 {
-            // The POP3 login is only there for POP before SMTP: the fix is to drop it.
-            if let Some(x) = f
-                .list
-                .iter_mut()
-                .find(|x| x.id == FindingId::CleartextCredentials)
-            {
-                x.remediation = format!(
+    let replayable = auth_lines.iter().any(|(x, _)| x.replayable());
+    let digest = auth_lines.iter().any(|(x, _)| *x == Exposure::Digest);
+    let finding = if replayable {
+        FindingId::CleartextCredentials
+    } else if digest {
+        FindingId::CleartextChallengeResponse
+    } else {
+        return;
+    };
+    f.add(
+        finding,
+        id,
+        auth_lines.into_iter().map(|(_, e)| e).collect(),
+    );
+    if s.protocol == Protocol::Pop3 {
+        // The POP3 login is only there for POP before SMTP: the fix is to drop it.
+        if let Some(x) = f.list.iter_mut().find(|x| x.id == finding) {
+            x.remediation = if replayable {
+                format!(
                     "{SHARP_SMTP} Set POP before SMTP to Disabled (SMTP Authentication replaces it), then change the mailbox password."
-                );
-            }
+                )
+            } else {
+                format!(
+                    "{SHARP_SMTP} Set POP before SMTP to Disabled (SMTP Authentication replaces it); if it must stay, use POP3 over TLS (port 995)."
+                )
+            };
         }
     }
 }

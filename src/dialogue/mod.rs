@@ -13,4 +13,4 @@ pub use entry::{
 };
 pub use line::{clip, display_text, Line, LineSplitter, MAX_LINE};
 pub use recorder::{Recorder, Slot};
-pub use sasl::{decode_base64, decode_response, AuthData};
+pub use sasl::{decode_base64, decode_response, AuthData, Exposure};

@@ -3,7 +3,7 @@ use std::collections::VecDeque;
 use crate::base::{Side, Timestamp};
 use crate::dialogue::{
     decode_base64, decode_response, display_text, Answered, Answers, AuthData, Body, BodyKind,
-    Entry, EntryKind, Line, LineSplitter, Recorder, Slot, Unparsed, Verb,
+    Entry, EntryKind, Exposure, Line, LineSplitter, Recorder, Slot, Unparsed, Verb,
 };
 use crate::tcp::StreamEvent;
 
@@ -220,7 +220,12 @@ impl Pop3Session {
             }
             _ => display_text(rest),
         };
-        let redacted = verb == "PASS" || verb == "APOP";
+        // PASS sends the password itself; APOP a digest of it and the greeting's stamp.
+        let exposure = match verb.as_str() {
+            "PASS" => Some(Exposure::Password),
+            "APOP" => Some(Exposure::Digest),
+            _ => None,
+        };
         let end_frame = (line.end_frame != line.frame).then_some(line.end_frame);
         let command = EntryKind::Command {
             command: verb.clone(),
@@ -230,11 +235,12 @@ impl Pop3Session {
             repeated: 0,
         };
         self.push(line.frame, line.time, Side::Client, command);
-        if redacted {
+        if let Some(exposure) = exposure {
             let auth = AuthData {
                 mechanism: verb.clone(),
                 username: None,
                 redacted: true,
+                exposure,
                 cancelled: false,
             };
             self.push(

@@ -8,6 +8,8 @@ pub fn skipped(why: &str) {
     let _ = writeln!(std::io::stderr(), "SKIPPED: {why}");
 }
 
+pub mod craft;
+
 use std::path::{Path, PathBuf};
 
 use smtpcap::internals::analysis::{analyze_path, Analysis};

@@ -147,6 +147,8 @@ struct Auth<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     username: Option<&'a str>,
     redacted: bool,
+    /// What the withheld part would give a reader.
+    exposure: &'static str,
     #[serde(skip_serializing_if = "is_false")]
     cancelled: bool,
 }
@@ -157,6 +159,7 @@ impl<'a> Auth<'a> {
             mechanism: &a.mechanism,
             username: a.username.as_deref(),
             redacted: a.redacted,
+            exposure: a.exposure.name(),
             cancelled: a.cancelled,
         }
     }
