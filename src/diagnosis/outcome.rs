@@ -1,6 +1,6 @@
 use crate::analysis::{Protocol, Session};
 use crate::base::Side;
-use crate::dialogue::{Answered, EntryKind, Verb};
+use crate::dialogue::{reply_sentence, Answered, EntryKind, Verb};
 use crate::tcp::Handshake;
 use crate::tls::{DecryptionStatus, TlsFacts};
 
@@ -226,6 +226,7 @@ fn deciding_reply(session: &Session) -> Option<Deciding> {
     for e in &session.dialogue {
         if let EntryKind::Reply {
             code,
+            enhanced,
             lines,
             answers,
             ..
@@ -235,7 +236,7 @@ fn deciding_reply(session: &Session) -> Option<Deciding> {
             if *code >= 400 && stage.is_some() {
                 last = Some(Deciding {
                     frame: e.frame,
-                    line: lines.join(" "),
+                    line: reply_sentence(*code, enhanced.as_deref(), lines),
                     stage,
                 });
             } else if (200..400).contains(code) {

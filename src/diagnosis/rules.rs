@@ -5,7 +5,7 @@ use super::refusal::{self, RefusalKind};
 use super::server::ServerIdentity;
 use super::{Evidence, FindingId, Findings, Outcome, ServerRole, SHARP_SMTP};
 use crate::analysis::{Protocol, Session};
-use crate::dialogue::{Answered, EntryKind, Exposure, Verb};
+use crate::dialogue::{reply_sentence, Answered, EntryKind, Exposure, Verb};
 use crate::tcp::{GapReason, Handshake};
 use crate::tls::AlertLevel;
 
@@ -251,7 +251,7 @@ fn refusals(f: &mut Findings, r: &Rule<'_>) {
         if answered == Some(&Answered::NotACommand) {
             continue;
         }
-        let text = quote(lines);
+        let text = reply_sentence(code, (!enh.is_empty()).then_some(enh), lines);
         let body = text.get(4..).unwrap_or_default();
         let Some(r) = refusal::classify(code, (!enh.is_empty()).then_some(enh), body, server)
         else {
@@ -565,10 +565,6 @@ fn replies(s: &Session) -> impl Iterator<Item = (u64, u16, &str, &[String], Opti
         )),
         _ => None,
     })
-}
-
-fn quote(lines: &[String]) -> String {
-    lines.first().cloned().unwrap_or_default()
 }
 
 fn gap_evidence(s: &Session, reason: GapReason) -> Vec<Evidence> {

@@ -81,11 +81,14 @@ pub fn judge(findings: &mut [Finding], facts: &SessionFacts<'_>) {
             facts.server.endpoint,
             Endpoint::Submission | Endpoint::LegacySubmission
         );
+    // By frame and reply code, not by the whole text: a finding may quote the reply
+    // differently (a frame can also hold several pipelined replies: the code tells).
     let decides = |f: &Finding| {
         facts.deciding.is_some_and(|d| {
+            let code = |t: &str| t.split_whitespace().next().map(str::to_owned);
             f.evidence
                 .iter()
-                .any(|e| e.frame == d.frame && e.text == d.text)
+                .any(|e| e.frame == d.frame && (e.text == d.text || code(&e.text) == code(&d.text)))
         })
     };
     // "Must issue a STARTTLS command first" decided it: not using STARTTLS is the cause.

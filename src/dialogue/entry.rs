@@ -132,3 +132,61 @@ impl Entry {
         }
     }
 }
+
+/// A reply as one sentence: its code and enhanced code once, then the text of every line
+/// (its `NNN-`/`NNN ` prefix and the repeated enhanced code removed) joined with one
+/// space, so that a refusal spread over lines is quoted and read whole.
+#[must_use]
+pub fn reply_sentence(code: u16, enhanced: Option<&str>, lines: &[String]) -> String {
+    let mut out = code.to_string();
+    if let Some(e) = enhanced {
+        out.push(' ');
+        out.push_str(e);
+    }
+    let prefix = code.to_string();
+    for line in lines {
+        let text = line
+            .strip_prefix(prefix.as_str())
+            .and_then(|t| {
+                t.strip_prefix('-')
+                    .or_else(|| t.strip_prefix(' '))
+                    .or(Some(t))
+            })
+            .unwrap_or(line);
+        let text = enhanced
+            .and_then(|e| text.strip_prefix(e))
+            .filter(|t| t.is_empty() || t.starts_with(' '))
+            .unwrap_or(text)
+            .trim();
+        if !text.is_empty() {
+            out.push(' ');
+            out.push_str(text);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod sentence_tests {
+    use super::reply_sentence;
+
+    #[test]
+    fn a_refusal_over_three_lines_reads_as_one_sentence() {
+        let lines: Vec<String> = [
+            "530-5.7.0 Must issue a STARTTLS command first. For more information, go to",
+            "530-5.7.0  https://support.google.com/a/answer/3221692 and review RFC 3207",
+            "530 5.7.0 specifications. d2e1a72fcca58-7e1b2c set",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert_eq!(
+            reply_sentence(530, Some("5.7.0"), &lines),
+            "530 5.7.0 Must issue a STARTTLS command first. For more information, go to https://support.google.com/a/answer/3221692 and review RFC 3207 specifications. d2e1a72fcca58-7e1b2c set"
+        );
+        let one = vec!["554 5.7.1 <a@b>: Relay access denied".to_string()];
+        assert_eq!(reply_sentence(554, Some("5.7.1"), &one), one[0]);
+        let bare = vec!["421 Service not available".to_string()];
+        assert_eq!(reply_sentence(421, None, &bare), bare[0]);
+        assert_eq!(reply_sentence(250, None, &["250".to_string()]), "250");
+    }
+}

@@ -9,7 +9,7 @@ use std::fmt::Write;
 use crate::analysis::Session;
 use crate::base::{Side, Timestamp};
 use crate::diagnosis::{Basis, Finding, SessionDiagnosis};
-use crate::dialogue::{clip, BodyKind, EntryKind};
+use crate::dialogue::{clip, reply_sentence, BodyKind, EntryKind};
 use crate::tcp::GapReason;
 
 /// Arrows drawn per session; the rest are counted (with the display filter to see them).
@@ -226,6 +226,16 @@ fn entry_arrow(kind: &EntryKind, basis: Basis) -> (ArrowKind, String) {
             };
             (ArrowKind::Command, text)
         }
+        // A refusal is read whole, whatever its lines; other replies by their first.
+        EntryKind::Reply {
+            code,
+            enhanced,
+            lines,
+            ..
+        } if *code >= 400 => (
+            ArrowKind::Reply(*code),
+            reply_sentence(*code, enhanced.as_deref(), lines),
+        ),
         EntryKind::Reply { code, lines, .. } => {
             let first = lines.first().map_or(String::new(), Clone::clone);
             let more = match lines.len() {
