@@ -234,6 +234,9 @@ catalogue! {
     kind!(DnsFailure = "dns-failure", Error, true, false, "The mail server's name did not resolve",
         "A DNS lookup of the mail server's name failed (NXDOMAIN, SERVFAIL, REFUSED or no answer), so the device never knew where to connect: a typo in the server name or a broken DNS setting.",
         "Check the SMTP Server name (a typo is common: the evidence says when the name is one letter or two away from a known mail server) and the device's DNS server settings."),
+    kind!(DnsblCheck = "dnsbl-check", Info, false, false, "A receiving server checked an address against a DNS blocklist",
+        "A mail server looked up a sending address in a DNS blocklist (the address's bytes reversed under the list's zone): NXDOMAIN means not listed, 127.0.0.x listed, 127.255.255.x that the list refused the query (often because the query came through a public resolver). A listed address is refused by servers that use the list.",
+        "Nothing, when not listed. When listed: send through the provider's authenticated submission endpoint (port 587) rather than straight to an MX, or ask the list's operator to delist the address."),
     kind!(PopBeforeSmtp = "pop-before-smtp", Warning, true, false, "A POP3 login precedes SMTP",
         "The device logs in with POP3 before sending (POP before SMTP). Exchange Online removed Basic authentication for POP3; it does not authorise SMTP this way.",
         "Set POP before SMTP to Disabled and enable SMTP Authentication instead.";

@@ -23,6 +23,8 @@ pub use verdict::{Happened, Named, Verdict};
 
 use crate::analysis::{Analysis, Protocol, Session};
 use crate::dialogue::EntryKind;
+use crate::dns;
+use std::net::IpAddr;
 
 /// A frame and the quoted line (or fact) in it that a finding rests on.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -696,6 +698,48 @@ fn mail_server_like(name: &str) -> bool {
     .any(|w| n.contains(w))
 }
 
+/// Blocklist queries in the capture, as facts: which address was checked against which
+/// list, and what the list said. Listed is a warning; the rest is context.
+fn dnsbl_checks(f: &mut Findings, a: &Analysis) {
+    let mut listed = Vec::new();
+    let mut other = Vec::new();
+    let servers: Vec<IpAddr> = a.sessions.iter().map(|s| s.server.ip).collect();
+    for l in &a.dns {
+        let dns::NameKind::Blocklist { address, zone } = dns::name_kind(&l.name) else {
+            continue;
+        };
+        // One fact per address and list (A and TXT queries come in pairs).
+        let answer = dns::ListAnswer::of(l);
+        let who = if servers.contains(&l.client.ip) {
+            format!("the mail server {}", l.client.ip)
+        } else {
+            l.client.ip.to_string()
+        };
+        let text = format!(
+            "{who} checked {address} against {zone}: {}",
+            answer.describe()
+        );
+        let frame = l.response_frame.unwrap_or(l.frame);
+        let list = if matches!(answer, dns::ListAnswer::Listed(_)) {
+            &mut listed
+        } else {
+            &mut other
+        };
+        if list.len() < MAX_LISTED && !list.iter().any(|e: &Evidence| e.text == text) {
+            list.push(Evidence { frame, text });
+        }
+    }
+    if !listed.is_empty() {
+        f.add(FindingId::DnsblCheck, None, listed);
+        if let Some(x) = f.list.last_mut() {
+            x.severity = Severity::Warning;
+        }
+    }
+    if !other.is_empty() {
+        f.add(FindingId::DnsblCheck, None, other);
+    }
+}
+
 fn capture_findings(f: &mut Findings, a: &Analysis, truncated_session: bool) {
     // A name fails when no lookup of it (of any type) succeeded: AAAA without records is normal.
     let resolved = |name: &str| {
@@ -703,11 +747,24 @@ fn capture_findings(f: &mut Findings, a: &Analysis, truncated_session: bool) {
             .iter()
             .any(|l| l.name.eq_ignore_ascii_case(name) && !l.failed())
     };
-    for l in a
-        .dns
-        .iter()
-        .filter(|l| l.failed() && mail_server_like(&l.name) && !resolved(&l.name))
-    {
+    // Only the device's look-ups of hosts count: a receiving server's DNSBL, PTR, DKIM
+    // or MTA-STS queries (and any look-up by an SMTP server) are its own business.
+    let servers: Vec<IpAddr> = a.sessions.iter().map(|s| s.server.ip).collect();
+    let devices: Vec<IpAddr> = a.sessions.iter().map(|s| s.client.ip).collect();
+    let by_device = |ip: &IpAddr| {
+        if devices.is_empty() {
+            !servers.contains(ip)
+        } else {
+            devices.contains(ip) && !servers.contains(ip)
+        }
+    };
+    for l in a.dns.iter().filter(|l| {
+        l.failed()
+            && by_device(&l.client.ip)
+            && dns::name_kind(&l.name) == dns::NameKind::Host
+            && mail_server_like(&l.name)
+            && !resolved(&l.name)
+    }) {
         let mut ev = vec![Evidence {
             frame: l.frame,
             text: format!("DNS query for {} ({})", l.name, l.qtype),
@@ -739,6 +796,7 @@ fn capture_findings(f: &mut Findings, a: &Analysis, truncated_session: bool) {
         }
         f.add(FindingId::DnsFailure, None, ev);
     }
+    dnsbl_checks(f, a);
     if let Some(frame) = a.decode.first_dropped_fragment {
         let text = format!(
             "{} IP datagram(s) could not be reassembled (fragments missing or overlapping): what they carried is not analysed",

@@ -1,6 +1,10 @@
 //! Stage 4: DNS lookups (UDP port 53), parsed with simple-dns: which names were asked,
 //! what they resolved to, and which lookups failed.
 
+mod names;
+
+pub use names::{name_kind, ListAnswer, NameKind};
+
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
