@@ -532,11 +532,7 @@ fn session_entry(s: &Session, sd: &SessionDiagnosis, width: usize) -> String {
     };
     out.push_str(&wrap(&server, width, &rest, &format!("{rest}  ")));
     out.push_str(&wrap(
-        &format!(
-            "TCP: handshake {}, {}",
-            handshake(s.tcp.handshake),
-            closed(s)
-        ),
+        &format!("TCP: handshake {}, {}", handshake_seen(s), closed(s)),
         width,
         &rest,
         &format!("{rest}  "),
@@ -558,6 +554,21 @@ fn handshake(h: Handshake) -> &'static str {
     }
 }
 
+/// The handshake as the capture shows it; a conversation the capture joined late says so.
+fn handshake_seen(s: &Session) -> &'static str {
+    if s.tcp.handshake == Handshake::NotSeen && s.tcp.mid_stream {
+        "not captured (started mid-conversation)"
+    } else {
+        handshake(s.tcp.handshake)
+    }
+}
+
+/// Data flowed in the conversation (either way).
+fn carried_data(s: &Session) -> bool {
+    s.tcp.client_stream.bytes + s.tcp.server_stream.bytes > 0
+        || s.tcp.client_stream.segments + s.tcp.server_stream.segments > 0
+}
+
 fn closed(s: &Session) -> String {
     match s.tcp.close {
         Some(c) => format!(
@@ -569,7 +580,7 @@ fn closed(s: &Session) -> String {
             },
             c.frame
         ),
-        None if s.tcp.handshake != Handshake::Complete => "never opened".into(),
+        None if s.tcp.handshake != Handshake::Complete && !carried_data(s) => "never opened".into(),
         None => "open at the end of the capture".into(),
     }
 }

@@ -134,6 +134,21 @@ impl Capture {
         self
     }
 
+    /// How many frames there are.
+    pub fn frame_count(&self) -> usize {
+        self.frames.len()
+    }
+
+    /// Keeps the frames (numbered from 0 in the order made) `keep` says yes to.
+    pub fn retain(&mut self, mut keep: impl FnMut(usize) -> bool) -> &mut Self {
+        let mut i = 0;
+        self.frames.retain(|_| {
+            i += 1;
+            keep(i - 1)
+        });
+        self
+    }
+
     /// The classic pcap (microseconds, Ethernet).
     pub fn pcap(&self) -> Vec<u8> {
         let mut out = 0xa1b2_c3d4u32.to_le_bytes().to_vec();
