@@ -244,3 +244,41 @@ fn smtp_bug_5981_retransmission_with_other_bytes_is_reported() {
     assert_eq!(f.session, Some(1));
     assert_eq!(f.evidence[0].frame, 25);
 }
+
+/// In both public sets, a delivered message carries no error finding but a real
+/// exposure (a replayable credential in clear): no DNSBL look-up, digest login or
+/// multi-line reply turns a delivery into an error.
+#[test]
+fn a_delivered_message_carries_no_error_but_a_real_exposure() {
+    use smtpcap::internals::diagnosis::{diagnose, Outcome, Severity};
+    let mut wrong = Vec::new();
+    let mut delivered = 0;
+    for p in common::all_public_captures() {
+        let a = common::analyze(&p);
+        let d = diagnose(&a);
+        let all_delivered =
+            !d.sessions.is_empty() && d.sessions.iter().all(|s| s.outcome == Outcome::Delivered);
+        for (sd, findings) in d.sessions.iter().zip(&d.session_findings) {
+            if sd.outcome != Outcome::Delivered {
+                continue;
+            }
+            delivered += 1;
+            for f in findings {
+                if f.severity == Severity::Error && f.id.as_str() != "cleartext-credentials" {
+                    wrong.push(format!("{}: {}", p.display(), f.id.as_str()));
+                }
+            }
+        }
+        if all_delivered {
+            for f in &d.capture_findings {
+                if f.severity == Severity::Error {
+                    wrong.push(format!("{}: {} (capture)", p.display(), f.id.as_str()));
+                }
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+    if common::public_dir().is_some() {
+        assert!(delivered >= 10, "only {delivered} delivered sessions");
+    }
+}

@@ -75,6 +75,23 @@ pub fn public_captures() -> Vec<PathBuf> {
     let Some(dir) = public_dir() else {
         return Vec::new();
     };
+    captures_under(dir)
+}
+
+/// Both shared sets: `../shared/captures/public` and `public2` (40 more, from 9 projects).
+pub fn all_public_captures() -> Vec<PathBuf> {
+    let mut out = public_captures();
+    let second = root().join("../shared/captures/public2");
+    if second.is_dir() {
+        out.extend(captures_under(second));
+    } else {
+        skipped(&format!("{} not found", second.display()));
+    }
+    out
+}
+
+/// The captures in a folder and its subfolders, sorted.
+fn captures_under(dir: PathBuf) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir];
     while let Some(d) = stack.pop() {
