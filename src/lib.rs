@@ -59,7 +59,7 @@ pub use analysis::{
 pub use base::{Endpoint, Side, Timestamp};
 pub use capture::{
     sniff, CaptureError, CaptureErrorKind, CaptureFormat, FileDigest, Format as FileFormat,
-    PcapVariant,
+    PcapVariant, Unsupported,
 };
 pub use diagnosis::{
     diagnose, Basis, Diagnoser, Diagnosis, Finding, FindingId, FindingKind, Outcome,

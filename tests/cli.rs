@@ -139,9 +139,9 @@ fn unreadable_inputs_exit_2_name_the_file_and_the_others_go_on() {
         "{err}"
     );
     assert!(err.contains("does-not-exist.pcap"), "{err}");
-    // In a directory, files are taken by content: the text file there is skipped, so it is
-    // reported once (where it was named), not twice.
-    assert_eq!(err.matches("not-a-capture.pcap").count(), 1, "{err}");
+    // In a directory, a file whose name says capture is read as one too: a day's folder
+    // loses none. It is reported where it was named and where it was found.
+    assert_eq!(err.matches("not-a-capture.pcap").count(), 2, "{err}");
     // The good capture after the bad ones is still analysed.
     assert!(String::from_utf8(out.stdout)
         .unwrap()
@@ -467,4 +467,81 @@ fn a_batch_is_summarised_worst_first_and_each_format_stays_one_document() {
     );
     assert!(dir.path().join("lab-auth-failed.pcap.html").is_file());
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 23);
+}
+
+/// A day's folder as technicians leave it: every file whose name or first bytes say
+/// capture is analysed or reported unreadable, with its reason, in every format; the
+/// other files are counted as skipped (and listed with `-v`); exit 2.
+#[test]
+fn a_folder_of_captures_drops_none_silently() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir(d.join("visit2")).unwrap();
+    let sample = std::fs::read(common::root().join("samples/loss-clean-swaks.pcap")).unwrap();
+    std::fs::copy(
+        common::root().join("samples/plain-mx-swaks.pcap"),
+        d.join("good.pcap"),
+    )
+    .unwrap();
+    std::fs::write(d.join("visit2/damaged.pcap"), &sample[..1500]).unwrap();
+    std::fs::write(d.join("visit2/trace.erf"), [0x5au8; 300]).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&[0xf5u8; 200]).unwrap();
+    std::fs::write(d.join("garbage.pcap.gz"), gz.finish().unwrap()).unwrap();
+    std::fs::write(d.join("notes.txt"), "visit notes\n").unwrap();
+    std::fs::write(d.join("README.md"), "# day\n").unwrap();
+    let captures = ["good.pcap", "damaged.pcap", "trace.erf", "garbage.pcap.gz"];
+
+    let out = smtpcap()
+        .env("COLUMNS", "300")
+        .args(["analyze", "--summary-only", "-v"])
+        .arg(d)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("Summary of 4 captures"), "{text}");
+    assert!(
+        text.contains("2 analysed (1 read only in part), 2 could not be read"),
+        "{text}"
+    );
+    assert!(
+        text.contains("2 other files skipped: not captures"),
+        "{text}"
+    );
+    assert!(
+        text.contains("README.md") && text.contains("notes.txt"),
+        "{text}"
+    );
+    assert!(text.contains("an ERF capture (Endace)"), "{text}");
+    assert!(text.contains("once gzip-decompressed"), "{text}");
+    assert!(text.contains("read only in part: at byte"), "{text}");
+
+    for format in ["json", "jsonl", "csv", "markdown", "html", "text"] {
+        let out = smtpcap()
+            .args(["analyze", "--format", format])
+            .arg(d)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{format}");
+        let report = String::from_utf8(out.stdout).unwrap();
+        for c in captures {
+            assert!(report.contains(c), "{format} misses {c}");
+        }
+        assert!(!report.contains("notes.txt"), "{format}");
+    }
+
+    let reports = tempfile::tempdir().unwrap();
+    let out = smtpcap()
+        .args(["analyze", "--format", "html", "--output-dir"])
+        .arg(reports.path())
+        .arg(d)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let erf = std::fs::read_to_string(reports.path().join("visit2__trace.erf.html")).unwrap();
+    assert!(erf.contains("convert it with"), "{erf}");
+    let index = std::fs::read_to_string(reports.path().join("index.html")).unwrap();
+    assert!(index.contains("2 other files skipped"), "{index}");
+    assert!(scraper::Html::parse_document(&index).errors.is_empty());
 }

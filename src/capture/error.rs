@@ -21,6 +21,9 @@ pub enum CaptureErrorKind {
     /// The first bytes (shown in hex) are no capture's.
     #[error("not a pcap or pcapng capture (starts with bytes {0})")]
     NotACapture(String),
+    /// A capture format or compression smtpcap recognises but does not read.
+    #[error("{}", .0.advice())]
+    Unsupported(super::sniff::Unsupported),
     /// The file ends inside a record.
     #[error("the capture is cut off inside a record (the file was truncated)")]
     Truncated,

@@ -19,4 +19,4 @@ pub use legacy::PcapVariant;
 pub use pcapng_writer::PcapngWriter;
 pub(crate) use reader::Item;
 pub use reader::{CaptureFormat, CaptureReader, Frame, LinkType};
-pub use sniff::{sniff, Format};
+pub use sniff::{sniff, Format, Unsupported};

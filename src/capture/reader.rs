@@ -8,7 +8,7 @@ use pcap_parser::{LegacyPcapReader, PcapBlockOwned, PcapError, PcapNGReader};
 use super::digest::{DigestHandle, FileDigest};
 use super::error::{CaptureError, CaptureErrorKind};
 use super::legacy::{FileHeader, PcapVariant, VariantReader};
-use super::sniff::{sniff, Format};
+use super::sniff::{sniff, Format, Unsupported};
 use super::source::{from_raw, from_raw_as, open_source, read_full, FillingReader, Source};
 use crate::base::Timestamp;
 
@@ -172,7 +172,13 @@ impl CaptureReader {
             gzip,
             digest,
         } = open_source(path, digest).map_err(|e| CaptureError::new(0, CaptureErrorKind::Io(e)))?;
-        let mut reader = Self::from_reader(reader, gzip)?;
+        let mut reader = Self::from_reader(reader, gzip).map_err(|e| match e.kind {
+            // ERF has no magic: its name is all there is to go by.
+            CaptureErrorKind::NotACapture(_) if is_erf(path) => {
+                CaptureError::new(0, CaptureErrorKind::Unsupported(Unsupported::Erf))
+            }
+            _ => e,
+        })?;
         reader.digest = digest;
         Ok(reader)
     }
@@ -236,13 +242,17 @@ impl CaptureReader {
         }
         let format = match sniff(magic.get(..n).unwrap_or_default()) {
             Some(Format::Capture(format)) => format,
+            Some(Format::Unsupported(what)) => {
+                return Err(CaptureError::new(0, CaptureErrorKind::Unsupported(what)));
+            }
             // A gzip inside the gzip, or anything else.
             Some(Format::Gzip) | None => {
                 let hex: Vec<String> = magic[..n].iter().map(|b| format!("{b:02x}")).collect();
-                return Err(CaptureError::new(
-                    0,
-                    CaptureErrorKind::NotACapture(hex.join(" ")),
-                ));
+                let mut what = hex.join(" ");
+                if gzip {
+                    what.push_str(", once gzip-decompressed");
+                }
+                return Err(CaptureError::new(0, CaptureErrorKind::NotACapture(what)));
             }
         };
         let mut format = format;
@@ -518,6 +528,16 @@ impl CaptureReader {
         };
         CaptureError::new(offset, kind)
     }
+}
+
+/// An ERF file by its name (`.erf`, compressed or not).
+fn is_erf(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    let name = name.strip_suffix(".gz").unwrap_or(&name);
+    Path::new(name).extension().is_some_and(|e| e == "erf")
 }
 
 /// The file header of a stream, whole: 24 bytes for pcap, the section header block for

@@ -95,7 +95,17 @@ impl CsvWriter {
         self.rows.push(&record(&row));
     }
 
-    pub(super) fn finish(self, a: &Analysis, out: &mut Scrubbed) -> io::Result<()> {
+    pub(super) fn finish(mut self, a: &Analysis, out: &mut Scrubbed) -> io::Result<()> {
+        // A capture that could not be read has no session: one row says why, so that a
+        // spreadsheet of a day's captures misses none.
+        if self.rows.is_empty() {
+            if let Some(e) = &a.error {
+                let mut row = vec![String::new(); CSV_COLUMNS.len() - 1];
+                row[7] = "unread".into();
+                row[12] = format!("at byte {}: {}", e.offset, e.message);
+                self.rows.push(&record(&row));
+            }
+        }
         if self.header {
             out.put(&String::from_utf8_lossy(&record(&CSV_COLUMNS)))?;
         }

@@ -70,6 +70,9 @@ pub struct AnalyzeArgs {
     /// Captures analysed at once (default: one per core).
     #[arg(long, short = 'j')]
     pub jobs: Option<usize>,
+    /// List the files in the directories given that were skipped as not captures.
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
     /// Capture files or directories; `-` for standard input.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,

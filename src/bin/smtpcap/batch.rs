@@ -20,22 +20,36 @@ pub struct Input {
     pub shown: String,
 }
 
-/// Expands directories (recursively, sorted by path) to the capture files they hold,
-/// recognised by content; files named directly are kept whatever they hold, so that a
-/// wrong file gets its error message. `-` stands for standard input.
-pub fn expand(paths: &[PathBuf]) -> Vec<Input> {
-    let mut out = Vec::new();
+/// What the paths given expand to: the captures to read, and the other files that
+/// directories held.
+#[derive(Debug, Default)]
+pub struct Expanded {
+    pub inputs: Vec<Input>,
+    /// Files in the directories given that are not captures, by name or by content.
+    pub skipped: Vec<PathBuf>,
+}
+
+/// Expands directories (recursively, sorted by path) to the files in them that are
+/// captures by name (`.pcap`, `.pcapng`, `.cap`, … with `.gz`, `.zst` or `.xz`) or by
+/// their first bytes; the rest is listed as skipped. Files named directly are kept
+/// whatever they hold, so that a wrong file gets its error message. `-` stands for
+/// standard input.
+pub fn expand(paths: &[PathBuf]) -> Expanded {
+    let mut out = Expanded::default();
     for p in paths {
         if p.is_dir() {
             let mut found = Vec::new();
-            walk(p, &mut found);
+            let mut skipped = Vec::new();
+            walk(p, &mut found, &mut skipped);
             found.sort();
-            out.extend(found.into_iter().map(|path| {
+            skipped.sort();
+            out.inputs.extend(found.into_iter().map(|path| {
                 let shown = path.strip_prefix(p).unwrap_or(&path).display().to_string();
                 Input { path, shown }
             }));
+            out.skipped.extend(skipped);
         } else {
-            out.push(Input {
+            out.inputs.push(Input {
                 path: p.clone(),
                 shown: p.display().to_string(),
             });
@@ -44,7 +58,7 @@ pub fn expand(paths: &[PathBuf]) -> Vec<Input> {
     out
 }
 
-fn walk(dir: &Path, found: &mut Vec<PathBuf>) {
+fn walk(dir: &Path, found: &mut Vec<PathBuf>, skipped: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
@@ -52,34 +66,80 @@ fn walk(dir: &Path, found: &mut Vec<PathBuf>) {
         let p = e.path();
         let Ok(ft) = e.file_type() else { continue };
         if ft.is_dir() {
-            walk(&p, found);
-        } else if (ft.is_file() || (ft.is_symlink() && p.is_file())) && is_capture_file(&p) {
+            walk(&p, found, skipped);
+        } else if ft.is_file() || (ft.is_symlink() && p.is_file()) {
             // Links to files are followed; links to directories are not (no loops).
-            found.push(p);
+            if capture_named(&p) || is_capture_file(&p) {
+                found.push(p);
+            } else {
+                skipped.push(p);
+            }
         }
     }
 }
 
-/// A pcap or pcapng file, or a gzip-compressed one, by its first bytes.
+/// The name says capture: `.pcap`, `.pcapng`, `.cap`, `.dmp`, `.ntar`, `.erf`, `.snoop`
+/// (and tcpdump's rotated `.pcap1`, `.pcap2`, …), compressed with gzip, zstd or xz or not.
+fn capture_named(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    let name = [".gz", ".zst", ".xz"]
+        .iter()
+        .find_map(|c| name.strip_suffix(c))
+        .unwrap_or(&name);
+    let Some((_, ext)) = name.rsplit_once('.') else {
+        return false;
+    };
+    let rotated = ext
+        .strip_prefix("pcap")
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+    rotated
+        || matches!(
+            ext,
+            "pcap" | "pcapng" | "cap" | "dmp" | "ntar" | "erf" | "snoop"
+        )
+}
+
+/// A capture by its first bytes: pcap, pcapng, a gzip-compressed one, or a capture
+/// format smtpcap names but does not read.
 fn is_capture_file(path: &Path) -> bool {
     let Ok(mut f) = File::open(path) else {
         return false;
     };
-    let mut head = [0u8; 4];
-    if f.read_exact(&mut head).is_err() {
-        return false;
-    }
-    match sniff(&head) {
-        Some(FileFormat::Capture(_)) => true,
+    let mut head = [0u8; 8];
+    let n = f.read(&mut head).unwrap_or(0);
+    let head = &head[..n];
+    match sniff(head) {
+        Some(FileFormat::Capture(_) | FileFormat::Unsupported(_)) => true,
         Some(FileFormat::Gzip) => {
             let Ok(f) = File::open(path) else {
                 return false;
             };
             let mut gz = flate2::read::MultiGzDecoder::new(f);
-            gz.read_exact(&mut head).is_ok() && matches!(sniff(&head), Some(FileFormat::Capture(_)))
+            let mut inner = [0u8; 8];
+            let n = gz.read(&mut inner).unwrap_or(0);
+            matches!(
+                sniff(&inner[..n]),
+                Some(FileFormat::Capture(_) | FileFormat::Unsupported(_))
+            )
         }
-        None => false,
+        _ => false,
     }
+}
+
+/// The files a run skipped as not captures, and whether to list them (`-v`).
+#[derive(Debug, Default)]
+pub struct Skipped {
+    pub files: Vec<PathBuf>,
+    pub listed: bool,
+}
+
+/// `12 other files skipped: not captures`.
+pub fn skipped_line(n: usize) -> String {
+    let files = if n == 1 { "file" } else { "files" };
+    format!("{n} other {files} skipped: not captures")
 }
 
 /// How each capture of a run is reported.
@@ -355,16 +415,43 @@ impl CaptureResult {
 /// The summary that closes a batch: one entry per capture, worst first, each with its
 /// device, server, outcome, deciding reply code and cause; then the captures per cause.
 /// Fits `width` columns (a long name or path runs over alone).
-pub fn summary(results: &[CaptureResult], width: usize) -> String {
+pub fn summary(results: &[CaptureResult], skipped: &Skipped, width: usize) -> String {
     let wrap = |text: &str, first: &str, rest: &str| smtpcap::wrap(text, width, first, rest);
     let mut order: Vec<&CaptureResult> = results.iter().collect();
     order.sort_by_key(|r| r.rank().0);
     let mut out = format!("== Summary of {} captures, worst first\n", results.len());
+    let unread = results
+        .iter()
+        .filter(|r| r.error.is_some() && r.sessions == 0)
+        .count();
+    let damaged = results
+        .iter()
+        .filter(|r| r.error.is_some() && r.sessions > 0)
+        .count();
+    if unread + damaged > 0 {
+        let damaged = if damaged > 0 {
+            format!(" ({damaged} read only in part)")
+        } else {
+            String::new()
+        };
+        out.push_str(&wrap(
+            &format!(
+                "{} analysed{damaged}, {unread} could not be read",
+                results.len() - unread
+            ),
+            "  ",
+            "    ",
+        ));
+    }
     for r in &order {
         let (_, label) = r.rank();
         out.push_str(&wrap(&r.shown, &format!("  {label:<6} "), "         "));
         let detail = match (&r.worst, &r.error) {
             (_, Some(e)) if r.sessions == 0 => format!("cannot read: {e}"),
+            (Some(w), Some(e)) => format!(
+                "{} → {}: {}, read only in part: {e}",
+                w.device, w.server, w.outcome
+            ),
             (Some(w), _) => {
                 let code = w
                     .code
@@ -381,6 +468,14 @@ pub fn summary(results: &[CaptureResult], width: usize) -> String {
             (None, _) => r.verdict.clone(),
         };
         out.push_str(&wrap(&detail, "         ", "           "));
+    }
+    if !skipped.files.is_empty() {
+        out.push_str(&wrap(&skipped_line(skipped.files.len()), "  ", "    "));
+        if skipped.listed {
+            for f in &skipped.files {
+                out.push_str(&wrap(&f.display().to_string(), "    ", "      "));
+            }
+        }
     }
     let mut causes: Vec<(String, usize)> = Vec::new();
     for r in results {
@@ -423,7 +518,7 @@ mod tests {
         let _ = std::fs::remove_file(&link);
         std::os::unix::fs::symlink(root.join("samples/plain-mx-swaks.pcap"), &link).unwrap();
         assert_eq!(
-            expand(std::slice::from_ref(&dir)),
+            expand(std::slice::from_ref(&dir)).inputs,
             vec![Input {
                 path: link,
                 shown: "visit.pcap".into()
@@ -435,7 +530,7 @@ mod tests {
     #[test]
     fn directories_yield_captures_by_content_recursively() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let found = expand(&[root.join("samples")]);
+        let found = expand(&[root.join("samples")]).inputs;
         assert!(found.len() >= 40, "{}", found.len());
         assert!(found
             .iter()
@@ -453,5 +548,33 @@ mod tests {
         let mut sorted = found.clone();
         sorted.sort_by(|a, b| a.path.cmp(&b.path));
         assert_eq!(found, sorted);
+    }
+
+    #[test]
+    fn names_that_say_capture() {
+        for yes in [
+            "a.pcap",
+            "a.PCAPNG",
+            "visit.cap",
+            "x.dmp",
+            "x.ntar",
+            "x.erf.gz",
+            "x.snoop",
+            "x.pcap.zst",
+            "x.pcapng.xz",
+            "rotated.pcap12",
+        ] {
+            assert!(capture_named(Path::new(yes)), "{yes}");
+        }
+        for no in [
+            "README.md",
+            "notes.txt",
+            "x.gz",
+            "pcap",
+            "x.pcapx",
+            "x.keys",
+        ] {
+            assert!(!capture_named(Path::new(no)), "{no}");
+        }
     }
 }

@@ -117,11 +117,20 @@ fn analyze(args: &AnalyzeArgs, out: &mut dyn Write) -> anyhow::Result<Status> {
         Color::Never => false,
         Color::Auto => io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
     };
-    let inputs = batch::expand(&args.paths);
+    let batch::Expanded { inputs, skipped } = batch::expand(&args.paths);
     anyhow::ensure!(
         !inputs.is_empty(),
-        "no capture file found in the paths given"
+        "no capture file found in the paths given{}",
+        if skipped.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", batch::skipped_line(skipped.len()))
+        }
     );
+    let skipped = batch::Skipped {
+        files: skipped,
+        listed: args.verbose,
+    };
     let many = inputs.len() > 1;
     let format = match args.format {
         Format::Text => smtpcap::Format::Text(TextOptions {
@@ -146,7 +155,12 @@ fn analyze(args: &AnalyzeArgs, out: &mut dyn Write) -> anyhow::Result<Status> {
         keys: read_keylogs(&args.keylog)?,
     };
     let jobs = args.jobs.unwrap_or_else(rayon::current_num_threads).max(1);
-    if let ([input], None, false) = (inputs.as_slice(), &args.output_dir, args.summary_only) {
+    if let ([input], None, false, true) = (
+        inputs.as_slice(),
+        &args.output_dir,
+        args.summary_only,
+        skipped.files.is_empty(),
+    ) {
         // One capture: its report goes straight out, nothing to hold back for order.
         let mut buffered = io::BufWriter::with_capacity(64 << 10, out);
         let (r, written) = batch::run_one_into(input, &run, &mut buffered);
@@ -197,6 +211,6 @@ fn analyze(args: &AnalyzeArgs, out: &mut dyn Write) -> anyhow::Result<Status> {
         }
     }
     progress.finish();
-    written_or_closed(output.end(&results, columns()))?;
+    written_or_closed(output.end(&results, &skipped, columns()))?;
     Ok(status)
 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use maud::html;
 
 use crate::args::Format;
-use crate::batch::CaptureResult;
+use crate::batch::{CaptureResult, Skipped};
 
 /// The reports of a run, as they come in order.
 pub struct Output<'a> {
@@ -94,12 +94,18 @@ impl<'a> Output<'a> {
     }
 
     /// The end of the run: the frame closed, the summary (text, or the HTML index).
-    pub fn end(&mut self, results: &[CaptureResult], width: usize) -> io::Result<()> {
+    pub fn end(
+        &mut self,
+        results: &[CaptureResult],
+        skipped: &Skipped,
+        width: usize,
+    ) -> io::Result<()> {
         if self.to_stdout() {
             match self.format {
                 Format::Json => return self.out.write_all(b"\n]\n"),
                 Format::Html => {
-                    self.out.write_all(index(results, None).as_bytes())?;
+                    self.out
+                        .write_all(index(results, skipped, None).as_bytes())?;
                     return self.out.write_all(smtpcap::html_page_end().as_bytes());
                 }
                 Format::Text => {}
@@ -109,12 +115,12 @@ impl<'a> Output<'a> {
         }
         if let (Some(dir), Format::Html) = (&self.dir, self.format) {
             let mut page = smtpcap::html_page_start("smtpcap: index of the reports");
-            page.push_str(&index(results, Some(self.format)));
+            page.push_str(&index(results, skipped, Some(self.format)));
             page.push_str(smtpcap::html_page_end());
             std::fs::write(dir.join("index.html"), page)?;
         }
         self.out
-            .write_all(crate::batch::summary(results, width).as_bytes())
+            .write_all(crate::batch::summary(results, skipped, width).as_bytes())
     }
 }
 
@@ -150,36 +156,72 @@ fn csv_header() -> String {
     s
 }
 
-/// The captures worst first, with their outcome and cause; each links to its report (a
-/// file of `format` beside the index, or the section of the same page).
-fn index(results: &[CaptureResult], files: Option<Format>) -> String {
+/// The captures worst first: outcome and cause first (what the eye meets), then the
+/// capture with its device under it, the server and the reply code; each links to its
+/// report (a file of `format` beside the index, or the section of the same page). Every
+/// column shows from 1,024 pixels up; on a phone each capture is a card.
+fn index(results: &[CaptureResult], skipped: &Skipped, files: Option<Format>) -> String {
     let mut order: Vec<(usize, &CaptureResult)> = results.iter().enumerate().collect();
     order.sort_by_key(|(_, r)| r.rank().0);
     html! {
         section.index {
             h1 { "Summary of " (results.len()) " captures, worst first" }
             table.sessions {
-                tr { th { "" } th { "capture" } th { "device" } th { "server" } th { "outcome" } th { "reply" } th { "cause" } }
+                tr.head { th { "" } th { "outcome" } th { "cause" } th { "capture / device" } th { "server" } th { "reply" } }
                 @for (i, r) in order {
                     @let href = match files {
                         Some(f) => file_name(&r.shown, f),
                         None => format!("#capture-{}", i + 1),
                     };
+                    @let cause = r.main_finding.as_deref().map(|id| {
+                        let title = smtpcap::CATALOGUE.iter().find(|k| k.id.as_str() == id).map(|k| k.title);
+                        (id.to_string(), title)
+                    });
                     tr {
-                        td class=(if r.rank().0 == 0 { "bad" } else { "" }) { (r.rank().1) }
-                        td { a href=(href) { (r.shown) } }
-                        @match &r.worst {
-                            Some(w) => {
-                                td { (w.device) } td { (w.server) } td { (w.outcome) }
-                                td { (w.code.as_deref().unwrap_or("")) }
-                            }
-                            None => { td {} td {} td { (r.error.as_deref().unwrap_or("")) } td {} }
+                        td class=(if r.rank().0 == 0 { "status bad" } else { "status" }) { (r.rank().1) }
+                        @match (&r.worst, &r.error) {
+                            (Some(w), _) => { td.outcome data-label="outcome" { (w.outcome) } }
+                            (None, Some(e)) => { td.outcome data-label="outcome" { "cannot read: " (e) } }
+                            (None, None) => { td.outcome data-label="outcome" { (r.verdict) } }
                         }
-                        td { (r.main_finding.as_deref().unwrap_or("")) }
+                        td.cause data-label="cause" {
+                            @if let Some((id, title)) = &cause {
+                                @if let Some(t) = title { (t) br; }
+                                code { (id) }
+                            }
+                        }
+                        td.capture data-label="capture" {
+                            a href=(href) { (breakable(&r.shown)) }
+                            @if let Some(w) = &r.worst { div.device { (w.device) } }
+                        }
+                        td.server data-label="server" { (breakable(r.worst.as_ref().map_or("", |w| w.server.as_str()))) }
+                        td data-label="reply" { (r.worst.as_ref().and_then(|w| w.code.as_deref()).unwrap_or("")) }
                     }
                 }
+            }
+            @if !skipped.files.is_empty() {
+                p.skipped { (crate::batch::skipped_line(skipped.files.len())) }
             }
         }
     }
     .into_string()
+}
+
+/// A capture's name with a break opportunity after each `/`, `_` and `-`, so that a
+/// long name wraps where it reads.
+fn breakable(name: &str) -> maud::Markup {
+    let mut out = String::with_capacity(name.len() * 2);
+    for c in name.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            c => out.push(c),
+        }
+        if matches!(c, '/' | '_' | '-' | '.') {
+            out.push_str("<wbr>");
+        }
+    }
+    maud::PreEscaped(out)
 }

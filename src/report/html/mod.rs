@@ -281,7 +281,9 @@ const STYLE: &str = "body{margin:0;font:15px/1.45 system-ui,-apple-system,'Segoe
 main{max-width:900px;margin:0 auto;padding:12px 16px}\
 h1{font-size:1.5em;word-break:break-all}h2{margin-top:1.6em;border-bottom:1px solid #ddd}\
 table{border-collapse:collapse;margin:.5em 0;width:100%}\
-th,td{border:1px solid #ddd;padding:3px 6px;text-align:left;vertical-align:top;overflow-wrap:break-word}.index{overflow-x:auto}.index td{white-space:nowrap}\
+th,td{border:1px solid #ddd;padding:3px 6px;text-align:left;vertical-align:top;overflow-wrap:break-word}.index td{overflow-wrap:normal}main:has(>.index){max-width:1280px}.index td.server{overflow-wrap:break-word}.index h1{word-break:normal}.index td.status{white-space:nowrap;font-weight:bold}\
+.index td.capture{overflow-wrap:anywhere;min-width:9em}.index .device{color:#555;font-size:.9em}\
+.index td.cause code{font-size:.8em;color:#555}.index .skipped{color:#555}\
 th{background:#f6f6f8}.sessions th,.checklist td:first-child{white-space:nowrap}\
 code,pre{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.9em}\
 pre{background:#f6f6f8;padding:8px;overflow-x:auto;white-space:pre-wrap;overflow-wrap:anywhere}\
@@ -296,4 +298,7 @@ pre{background:#f6f6f8;padding:8px;overflow-x:auto;white-space:pre-wrap;overflow
 .facts th{width:14em}\
 footer{margin-top:2em;color:#777;font-size:.85em}\
 @media print{body{font-size:11pt}main{max-width:none}details{display:block}details>pre{display:block}a{color:inherit;text-decoration:none}}\
-@media (max-width:600px){body{font-size:14px}main{padding:8px}.facts th{width:auto}td,th,.verdict,code{overflow-wrap:anywhere}.sessions th{white-space:normal}}.verdict{overflow-wrap:break-word}";
+@media (max-width:600px){body{font-size:14px}main{padding:8px}.facts th{width:auto}td,th,.verdict,code{overflow-wrap:anywhere}.sessions th{white-space:normal}\
+.index table,.index tbody,.index tr,.index td{display:block;width:auto}.index tr.head{display:none}\
+.index tr{border:1px solid #ddd;border-radius:6px;margin:.6em 0;padding:6px 8px}.index td{border:0;padding:1px 0}\
+.index td[data-label]:not(:empty)::before{content:attr(data-label) ': ';color:#777}}.verdict{overflow-wrap:break-word}";
