@@ -40,7 +40,8 @@ const CASES: &[Case] = &[
     Case {
         file: "supported-587.pcap",
         outcomes: &["delivered"],
-        findings: &[],
+        // Supported today; Basic authentication is being switched off (a warning).
+        findings: &["basic-auth-deadline"],
     },
     // Misleading: connection test succeeded → TCP connectivity only.
     Case {
@@ -87,6 +88,7 @@ const CASES: &[Case] = &[
         file: "pop-before-smtp.pcap",
         outcomes: &["delivered"],
         findings: &[
+            "basic-auth-deadline",
             "cleartext-credentials",
             "pop-before-smtp",
             "pop3-login-refused",

@@ -292,7 +292,11 @@ impl List<'_> {
             "SMTP Authentication",
             self.seen.auth.as_ref().map(|a| match a.as_str() {
                 "none" => "off (mail sent without AUTH)".to_string(),
-                m => format!("on (AUTH {m})"),
+                m => match m.split([',', ' ']).next().unwrap_or(m) {
+                    "LOGIN" | "PLAIN" => format!("on, Basic (AUTH {m})"),
+                    "XOAUTH2" | "OAUTHBEARER" => format!("on, OAuth 2.0 (AUTH {m})"),
+                    _ => format!("on (AUTH {m})"),
+                },
             }),
             if self.exo {
                 "enabled".to_string()

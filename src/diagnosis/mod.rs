@@ -440,6 +440,7 @@ impl Diagnoser {
         if let Some(i) = &inside {
             rules::inferred_findings(&mut findings, s, i);
         }
+        rules::basic_auth_deadline(&mut findings, s, out, &server, inside.as_ref());
         explain_refusal(&mut findings, s, deciding.as_ref());
         let facts = severity::SessionFacts {
             outcome: out,

@@ -1,8 +1,8 @@
 //! The session findings, each a small rule over what was read of the session once.
 
-use super::inside_tls::InsideTls;
+use super::inside_tls::{InsideTls, Mechanism};
 use super::refusal::{self, RefusalKind};
-use super::server::ServerIdentity;
+use super::server::{Endpoint, ServerIdentity};
 use super::{Evidence, FindingId, Findings, Outcome, ServerRole, SHARP_SMTP};
 use crate::analysis::{Protocol, Session};
 use crate::dialogue::{reply_sentence, Answered, EntryKind, Exposure, Verb};
@@ -582,6 +582,80 @@ fn gap_evidence(s: &Session, reason: GapReason) -> Vec<Evidence> {
             _ => None,
         })
         .collect()
+}
+
+/// A Basic login (AUTH LOGIN) that Exchange Online's submission endpoint accepted, in
+/// clear, decrypted or read from the record lengths, on a session that did not fail: it
+/// works today, and Microsoft is
+/// switching it off. Never beside `basic-auth-retired`, never for another server or
+/// mechanism.
+pub(super) fn basic_auth_deadline(
+    f: &mut Findings,
+    s: &Session,
+    out: Outcome,
+    server: &ServerIdentity,
+    inside: Option<&InsideTls>,
+) {
+    let submission = matches!(
+        server.endpoint,
+        Endpoint::Submission | Endpoint::LegacySubmission
+    );
+    // A setup that works today: a session that failed has a problem of its own first.
+    let works = matches!(
+        out,
+        Outcome::Delivered
+            | Outcome::TestOnly
+            | Outcome::EncryptedMessageTransferred
+            | Outcome::EncryptedNoMessage
+    );
+    if !server.is_exchange_online() || !submission || !works || s.protocol != Protocol::Smtp {
+        return;
+    }
+    if f.list.iter().any(|x| x.id == FindingId::BasicAuthRetired) {
+        return;
+    }
+    let seen = accepted_login(s).map(|(frame, how)| Evidence {
+        frame,
+        text: format!("AUTH LOGIN accepted: 235 ({how})"),
+    });
+    let inferred = inside
+        .filter(|i| i.mechanism == Some(Mechanism::Login) && i.login == Some(true))
+        .and_then(|i| i.login_frame)
+        .map(|frame| Evidence {
+            frame,
+            text: "AUTH LOGIN accepted (read from the encrypted record lengths)".into(),
+        });
+    let Some(login) = seen.or(inferred) else {
+        return;
+    };
+    f.add(FindingId::BasicAuthDeadline, Some(s.id), vec![login]);
+}
+
+/// The frame of the 235 that accepted an AUTH LOGIN, and whether it was in clear or
+/// decrypted.
+fn accepted_login(s: &Session) -> Option<(u64, &'static str)> {
+    let mut login = false;
+    for e in &s.dialogue {
+        match &e.kind {
+            EntryKind::Command {
+                command, argument, ..
+            } if command == "AUTH" => {
+                let mechanism = argument.split_whitespace().next().unwrap_or_default();
+                login = mechanism.eq_ignore_ascii_case("LOGIN");
+            }
+            EntryKind::Reply {
+                code: 235, answers, ..
+            } if login
+                && answers
+                    .as_ref()
+                    .is_some_and(|a| matches!(a.command, Answered::Command(Verb::Auth))) =>
+            {
+                return Some((e.frame, if e.tls { "decrypted" } else { "in clear" }));
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// The finding the dialogue inside TLS calls for, read from its record lengths; its

@@ -8,8 +8,8 @@ use crate::analysis::{Analysis, Session};
 use crate::base::Side;
 use crate::diagnosis::checklist::{self, Check};
 use crate::diagnosis::{
-    Basis, Diagnosis, Finding, Happened, Named, SessionDiagnosis, Severity, Summary, Verdict,
-    SHARP_SMTP, SUPPORTED,
+    Basis, Diagnosis, Finding, FindingId, Happened, Named, SessionDiagnosis, Severity, Summary,
+    Verdict, SHARP_SMTP, SUPPORTED,
 };
 use crate::dialogue::{clip, BodyKind, EntryKind};
 use crate::tcp::{CloseHow, Handshake};
@@ -396,6 +396,13 @@ fn verdict_line_clipped(v: &Verdict, reply_chars: usize) -> String {
             ) && v.warning_is_about_capture() =>
         {
             format!("{happened}; note: {} [{}]", w.title, w.id)
+        }
+        // Supported and working, with a date ahead: not "unsupported".
+        (None, Some(w)) if w.id == FindingId::BasicAuthDeadline && w.more == 0 => {
+            format!(
+                "{happened}; before it stops: {} [{}] (warning)",
+                w.title, w.id
+            )
         }
         (None, Some(w))
             if matches!(

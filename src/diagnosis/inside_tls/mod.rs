@@ -51,6 +51,8 @@ pub struct InsideTls {
     pub mechanism: Option<Mechanism>,
     /// The login was accepted (`Some(true)`) or refused, when read.
     pub login: Option<bool>,
+    /// The frame of the record that carried the login's answer, when read.
+    pub login_frame: Option<u64>,
     /// The client sent MAIL.
     pub mail_sent: bool,
     /// The exchange as read, one step per turn of either side (up to where it stopped).
@@ -265,6 +267,7 @@ impl InsideTls {
             finding: None,
             mechanism: None,
             login: None,
+            login_frame: None,
             mail_sent: false,
             steps: Vec::new(),
             declined: None,
@@ -430,7 +433,7 @@ fn read_turns(
     }
     let mut st = steps;
     merged_steps(turns, &reader.complete, &mut st);
-    fill_facts(&mut i, &reader.complete[0]);
+    fill_facts(&mut i, &reader.complete[0], turns);
     agreed_login(&mut i, &reader.complete, classify);
     i.steps = st;
     let items = reader.complete.swap_remove(0);
@@ -465,7 +468,7 @@ fn stopped(
 ) -> InsideTls {
     let agreed = agreed_prefix(&reader.stuck, reader.deepest);
     items_to_steps(turns, &agreed, &mut steps);
-    fill_facts(&mut i, &agreed);
+    fill_facts(&mut i, &agreed, turns);
     let t = turns.get(reader.deepest);
     let frame = t.map_or(0, |t| t.frame);
     let mut d = if reader.exhausted {
@@ -529,7 +532,7 @@ fn parted(
 ) -> InsideTls {
     let agreed = agreed_prefix(complete, split);
     items_to_steps(turns, &agreed, &mut steps);
-    fill_facts(&mut i, &agreed);
+    fill_facts(&mut i, &agreed, turns);
     // What they part on may lie past the login, which they may all read alike.
     agreed_login(&mut i, complete, classify);
     let t = turns.get(split);
@@ -769,8 +772,8 @@ fn items_to_steps(turns: &[Turn], items: &[(usize, Item)], steps: &mut Vec<Step>
 }
 
 /// The mechanism, the login's answer and what the client sent, from a reading's items.
-fn fill_facts(i: &mut InsideTls, items: &[(usize, Item)]) {
-    for (_, item) in items {
+fn fill_facts(i: &mut InsideTls, items: &[(usize, Item)], turns: &[Turn]) {
+    for (turn, item) in items {
         match item {
             Item::Command(c) => {
                 if let Some(m) = c.mechanism() {
@@ -789,6 +792,7 @@ fn fill_facts(i: &mut InsideTls, items: &[(usize, Item)]) {
                         Verdict::Refused => Some(false),
                         Verdict::Unread => None,
                     };
+                    i.login_frame = turns.get(*turn).map(|t| t.frame);
                 }
             }
         }
