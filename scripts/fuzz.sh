@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 secs=${1:-600}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(capture_reader packet_decoder tcp_reassembler smtp_session tls_observer dns analyze inside_tls tls_decrypt)
+[ ${#targets[@]} -gt 0 ] || targets=(capture_reader packet_decoder tcp_reassembler smtp_session tls_observer dns analyze inside_tls tls_decrypt block_framer)
 export RUSTC_BOOTSTRAP=1
 mkdir -p fuzz/logs
 if ! cargo fuzz build -O >fuzz/build.log 2>&1; then

@@ -26,6 +26,7 @@ fuzz_target!(|data: &[u8]| {
             time: Timestamp::default(),
             link_type: LINKS[usize::from(k) % LINKS.len()],
             data: rest,
+            orig_len: rest.len() as u32,
         };
         let _ = decoder.decode(&frame);
     }

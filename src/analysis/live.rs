@@ -138,6 +138,7 @@ impl FrameSource for LiveSource {
                         time,
                         link_type: link,
                         data: &self.current,
+                        orig_len: u32::try_from(self.current.len()).unwrap_or(u32::MAX),
                     }));
                 }
                 Ok(Msg::End(error)) => {

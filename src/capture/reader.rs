@@ -88,6 +88,9 @@ pub struct Frame<'a> {
     pub time: Timestamp,
     pub link_type: LinkType,
     pub data: &'a [u8],
+    /// The packet's length on the wire (more than `data` when the snapshot length cut
+    /// it); `data`'s length where the format does not say.
+    pub orig_len: u32,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -117,6 +120,10 @@ pub struct CaptureReader {
     legacy_link: LinkType,
     /// Bytes of frame check sequence a classic pcap's link-type field declares.
     legacy_fcs: usize,
+    /// Hand frames on with their frame check sequence (for a copy of the capture).
+    keep_fcs: bool,
+    /// A classic pcap's snapshot length.
+    snaplen: u32,
     pending_consume: usize,
     capacity: usize,
     frames: u64,
@@ -135,8 +142,12 @@ enum Step {
         /// Where the packet's data lies: its address and length in the reader's buffer.
         addr: usize,
         len: usize,
+        orig_len: u32,
     },
     Skip,
+    /// A record Wireshark numbers as a frame that carries no packet (a systemd journal
+    /// entry, a sysdig event): it counts, and is not read.
+    OtherFrame,
     /// TLS key log text.
     Secrets(Vec<u8>),
 }
@@ -148,8 +159,9 @@ pub(crate) enum Item<'a> {
     End,
 }
 
-/// A packet's interface, time, and the offset and length of its data in the buffer.
-type PacketAt = (usize, Timestamp, usize, usize);
+/// A packet's interface, time, the offset and length of its data in the buffer, and its
+/// length on the wire.
+type PacketAt = (usize, Timestamp, usize, usize, u32);
 
 enum Advanced {
     Packet(PacketAt),
@@ -329,6 +341,8 @@ impl CaptureReader {
             ),
             legacy_link: LinkType::ETHERNET,
             legacy_fcs: 0,
+            keep_fcs: false,
+            snaplen: 0,
             pending_consume: 0,
             capacity: INITIAL_BUFFER,
             frames: 0,
@@ -337,6 +351,22 @@ impl CaptureReader {
             current: None,
             secrets_read: 0,
         })
+    }
+
+    /// Frames keep the frame check sequence a classic pcap declares (a copy of the
+    /// capture must keep every byte).
+    pub(crate) fn keep_fcs(&mut self) {
+        self.keep_fcs = true;
+    }
+
+    /// The frame check sequence's length in bytes that a classic pcap's header declares.
+    pub(crate) fn fcs_len(&self) -> usize {
+        self.legacy_fcs
+    }
+
+    /// The snapshot length of a classic pcap (0 for pcapng).
+    pub(crate) fn snaplen(&self) -> u32 {
+        self.snaplen
     }
 
     pub fn format(&self) -> CaptureFormat {
@@ -403,7 +433,7 @@ impl CaptureReader {
     }
 
     fn current_frame(&self) -> Option<Frame<'_>> {
-        let (iface, time, at, len) = self.current?;
+        let (iface, time, at, len, orig_len) = self.current?;
         let link_type = self
             .interfaces
             .get(iface)
@@ -415,6 +445,7 @@ impl CaptureReader {
             time,
             link_type,
             data,
+            orig_len,
         })
     }
 
@@ -442,6 +473,8 @@ impl CaptureReader {
                             nanosecond: self.nanosecond,
                             legacy_link: &mut self.legacy_link,
                             legacy_fcs: &mut self.legacy_fcs,
+                            keep_fcs: self.keep_fcs,
+                            snaplen: &mut self.snaplen,
                         },
                         offset,
                     )?;
@@ -457,6 +490,7 @@ impl CaptureReader {
                         time,
                         addr,
                         len,
+                        orig_len,
                     },
                 )) => {
                     self.pending_consume = size;
@@ -465,6 +499,7 @@ impl CaptureReader {
                         time,
                         addr.wrapping_sub(base),
                         len,
+                        orig_len,
                     ))));
                 }
                 Ok((size, Step::Secrets(text))) => {
@@ -475,6 +510,10 @@ impl CaptureReader {
                     }
                 }
                 Ok((size, Step::Skip)) => self.inner.consume_noshift(size),
+                Ok((size, Step::OtherFrame)) => {
+                    self.inner.consume_noshift(size);
+                    self.frames += 1;
+                }
                 Err(Next::Eof) => return Ok(None),
                 Err(Next::Refill) => self.refill(offset)?,
                 Err(Next::Grow) => {
@@ -626,6 +665,8 @@ struct Ctx<'c> {
     nanosecond: bool,
     legacy_link: &'c mut LinkType,
     legacy_fcs: &'c mut usize,
+    keep_fcs: bool,
+    snaplen: &'c mut u32,
 }
 
 impl Ctx<'_> {
@@ -635,13 +676,13 @@ impl Ctx<'_> {
         }
     }
 
-    // The length on the wire is not kept: a snapshot cut shows in the IP header's length.
-    fn packet(iface: usize, time: Timestamp, data: &[u8]) -> Step {
+    fn packet(iface: usize, time: Timestamp, data: &[u8], orig_len: u32) -> Step {
         Step::Packet {
             iface,
             time,
             addr: data.as_ptr() as usize,
             len: data.len(),
+            orig_len,
         }
     }
 
@@ -671,6 +712,7 @@ fn interpret(
                 0
             };
             *ctx.legacy_link = lt;
+            *ctx.snaplen = h.snaplen;
             ctx.note_link(lt);
             Ok(Step::Skip)
         }
@@ -679,6 +721,7 @@ fn interpret(
             // have is kept, not cut (the IP header bounds the datagram anyway).
             let fcs = *ctx.legacy_fcs;
             let data = if fcs == 4
+                && !ctx.keep_fcs
                 && *ctx.legacy_link == LinkType::ETHERNET
                 && b.caplen == b.origlen
                 && b.data.len() > fcs
@@ -693,7 +736,7 @@ fn interpret(
                 b.ts_usec.saturating_mul(1000)
             };
             let time = Timestamp::new(i64::from(b.ts_sec), nanos);
-            Ok(Ctx::packet(usize::MAX, time, data))
+            Ok(Ctx::packet(usize::MAX, time, data, b.origlen))
         }
         PcapBlockOwned::NG(block) => match block {
             Block::SectionHeader(shb) => {
@@ -724,7 +767,7 @@ fn interpret(
                 }
                 let ts = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
                 let time = ctx.ng_time(iface, ts);
-                Ok(Ctx::packet(iface, time, epb.packet_data()))
+                Ok(Ctx::packet(iface, time, epb.packet_data(), epb.origlen))
             }
             Block::SimplePacket(spb) => {
                 if ctx.interfaces.is_empty() {
@@ -732,7 +775,12 @@ fn interpret(
                         "pcapng simple packet block (no interface described)",
                     ));
                 }
-                Ok(Ctx::packet(0, Timestamp::default(), spb.packet_data()))
+                Ok(Ctx::packet(
+                    0,
+                    Timestamp::default(),
+                    spb.packet_data(),
+                    spb.origlen,
+                ))
             }
             Block::Unknown(ub)
                 if ub.block_type == OPB_MAGIC || ub.block_type.swap_bytes() == OPB_MAGIC =>
@@ -742,6 +790,8 @@ fn interpret(
             Block::DecryptionSecrets(dsb) if dsb.secrets_type == SecretsType::TlsKeyLog => {
                 Ok(Step::Secrets(dsb.data.to_vec()))
             }
+            Block::SystemdJournalExport(_) => Ok(Step::OtherFrame),
+            Block::Unknown(ub) if super::blocks::is_frame(ub.block_type) => Ok(Step::OtherFrame),
             _ => Ok(Step::Skip),
         },
     }
@@ -771,9 +821,9 @@ fn obsolete_packet(body: &[u8], ctx: &mut Ctx<'_>, offset: u64) -> Result<Step, 
         let ts = (u64::from(u32_at(4)?) << 32) | u64::from(u32_at(8)?);
         let caplen = u32_at(12)? as usize;
         let data = body.get(20..20 + caplen)?;
-        Some((iface, ts, data))
+        Some((iface, ts, data, u32_at(16)?))
     })();
-    let (iface, ts, data) = parsed.ok_or_else(|| {
+    let (iface, ts, data, orig_len) = parsed.ok_or_else(|| {
         CaptureError::new(
             offset,
             CaptureErrorKind::Malformed("pcapng obsolete packet block".into()),
@@ -788,7 +838,7 @@ fn obsolete_packet(body: &[u8], ctx: &mut Ctx<'_>, offset: u64) -> Result<Step, 
         ));
     }
     let time = ctx.ng_time(iface, ts);
-    Ok(Ctx::packet(iface, time, data))
+    Ok(Ctx::packet(iface, time, data, orig_len))
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! the report when the capture is over; the `to_*` functions do the same for an analysis
 //! held in memory.
 
+mod annotate;
 mod csv;
 mod facts;
 mod group;
@@ -19,6 +20,7 @@ mod text;
 
 use std::io::{self, Write};
 
+pub use annotate::{write_annotated, Annotated, Annotations};
 pub use csv::{to_csv, CSV_COLUMNS};
 pub use html::{html_page_end, html_page_start, to_html};
 pub use json::{session_json_line, to_json, to_json_line};
@@ -29,6 +31,7 @@ pub use text::{
 };
 
 use crate::analysis::{Analysis, Capture, Session};
+use crate::diagnosis::checklist::Check;
 use crate::diagnosis::{Diagnoser, Diagnosis, Finding, SessionDiagnosis, Severity, Summary};
 use crate::smtp::{enhanced_code, parse_reply_line};
 
@@ -154,12 +157,23 @@ impl ReportWriter {
             Kind::Html(w) => w.finish(a, &summary, &kept, &mut out)?,
             Kind::Csv(w) => w.finish(a, &mut out)?,
         }
+        let checklist = summary
+            .checklist()
+            .iter()
+            .map(|i| match i.check {
+                Check::Ok => format!("ok {}: {}", i.field, i.seen),
+                Check::Change => format!("CHANGE {}: {} → set: {}", i.field, i.seen, i.set),
+                Check::Unknown => format!("? {}: {}; set: {}", i.field, i.seen, i.set),
+            })
+            .collect();
         Ok(CaptureVerdict {
             verdict: summary.verdict(),
             main_finding: summary.main_finding(),
             errors,
             sessions: summary.sessions,
             worst: self.worst.map(|(_, b)| b),
+            checklist,
+            annotations: Annotations::default(),
         })
     }
 }
@@ -179,13 +193,28 @@ pub fn render(
 ) -> io::Result<(Analysis, CaptureVerdict)> {
     let mut diagnoser = Diagnoser::default();
     let mut writer = ReportWriter::new(format, min_severity);
+    let mut notes = Annotations::default();
     for s in capture.by_ref() {
         let (sd, findings) = diagnoser.session(&s);
+        notes.findings(&findings);
+        if let Some(d) = &sd.deciding_reply {
+            notes.deciding(s.id, d);
+        }
         writer.session(&s, &sd, &findings);
     }
     let a = capture.finish();
     let capture_findings = diagnoser.finish(&a);
-    let verdict = writer.finish(&a, &capture_findings, out)?;
+    notes.findings(&capture_findings);
+    let mut verdict = writer.finish(&a, &capture_findings, out)?;
+    notes.section(
+        std::iter::once(format!("VERDICT: {}", text::verdict_line(&verdict.verdict)))
+            .chain(verdict.checklist.iter().cloned())
+            .chain(std::iter::once(format!(
+                "annotated by smtpcap {}",
+                env!("CARGO_PKG_VERSION")
+            ))),
+    );
+    verdict.annotations = notes;
     Ok((a, verdict))
 }
 
@@ -216,6 +245,10 @@ pub struct CaptureVerdict {
     /// The session with the worst outcome (a refusal before a failed handshake before an
     /// unanswered connection … before a delivery), for a summary row.
     pub worst: Option<SessionBrief>,
+    /// The settings checklist, one line per field (`CHANGE Port Number: 25 → set: 587`).
+    pub checklist: Vec<String>,
+    /// The comments an annotated copy of the capture carries ([`write_annotated`]).
+    pub annotations: Annotations,
 }
 
 /// A session as one row of a batch summary shows it.

@@ -64,6 +64,11 @@ pub struct AnalyzeArgs {
     /// index.html with html); the summary goes to standard output.
     #[arg(long, value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
+    /// Write a copy of each capture with the findings as comments on the frames they cite
+    /// and the verdict in the section header (pcapng, for Wireshark): PATH is the file for
+    /// one capture, a directory for several (`NAME.annotated.pcapng`).
+    #[arg(long, value_name = "PATH")]
+    pub annotate: Option<PathBuf>,
     /// Print only the summary of the run (worst first, captures per cause).
     #[arg(long)]
     pub summary_only: bool,

@@ -150,6 +150,29 @@ pub struct Run {
     pub hosts: Vec<ipnet::IpNet>,
     /// TLS secrets given with `--keylog`.
     pub keys: Option<std::sync::Arc<smtpcap::KeyLog>>,
+    /// `--annotate`: the file (one capture) or the directory the annotated copies go to.
+    pub annotate: Option<Annotate>,
+}
+
+/// Where annotated copies are written.
+#[derive(Clone, Debug)]
+pub enum Annotate {
+    File(PathBuf),
+    Dir(PathBuf),
+}
+
+impl Annotate {
+    /// The copy of `input`: the file itself, or `NAME.annotated.pcapng` in the directory
+    /// (named as `--output-dir` names reports).
+    fn target(&self, input: &Input) -> PathBuf {
+        match self {
+            Annotate::File(p) => p.clone(),
+            Annotate::Dir(d) => d.join(format!(
+                "{}.annotated.pcapng",
+                crate::output::base_name(&input.shown)
+            )),
+        }
+    }
 }
 
 /// Exit statuses, as linters use them: the worst over all captures wins.
@@ -214,11 +237,13 @@ pub fn run_one_into(
 ) -> (CaptureResult, io::Result<()>) {
     let options = Options {
         hosts: run.hosts.clone(),
-        // Only the escalation report names the file by its hash.
-        digest: matches!(
-            run.format,
-            smtpcap::Format::Markdown | smtpcap::Format::Html | smtpcap::Format::HtmlSection
-        ),
+        // Only the escalation report names the file by its hash; the annotated copy
+        // checks it reads the same file.
+        digest: run.annotate.is_some()
+            || matches!(
+                run.format,
+                smtpcap::Format::Markdown | smtpcap::Format::Html | smtpcap::Format::HtmlSection
+            ),
         keys: run.keys.clone(),
     };
     let name = input.path.display().to_string();
@@ -246,6 +271,21 @@ pub fn run_one_into(
         Status::Ok
     };
     let unopened = a.as_ref().is_some_and(|a| a.format.is_none());
+    let mut status = status;
+    if let (Some(annotate), Some(a), Some(v), false) = (&run.annotate, &a, &verdict, unopened) {
+        let target = annotate.target(input);
+        let written = smtpcap::write_annotated(
+            &input.path,
+            a.digest.as_ref(),
+            error.as_deref(),
+            &v.annotations,
+            &target,
+        );
+        if let Err(e) = written {
+            eprintln!("smtpcap: {}: cannot annotate: {e}", input.path.display());
+            status = Status::Trouble;
+        }
+    }
     let line = match (&error, &verdict) {
         (Some(e), _) if unopened => format!("cannot read: {e}"),
         (_, Some(v)) => smtpcap::verdict_line(&v.verdict),

@@ -111,6 +111,33 @@ pub(crate) fn columns() -> usize {
         .unwrap_or(smtpcap::DEFAULT_WIDTH)
 }
 
+/// Where `--annotate PATH` writes: the file itself for one capture, else a directory
+/// (made if missing). Standard input and a PATH that is one of the inputs are refused.
+fn annotate_target(
+    path: Option<&std::path::Path>,
+    inputs: &[batch::Input],
+) -> anyhow::Result<Option<batch::Annotate>> {
+    let Some(path) = path else { return Ok(None) };
+    anyhow::ensure!(
+        inputs.iter().all(|i| i.path.as_os_str() != "-"),
+        "--annotate cannot copy standard input: the capture is read twice (once to analyse it, once to copy it); save it to a file first"
+    );
+    let same = |a: &std::path::Path, b: &std::path::Path| {
+        a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
+    };
+    anyhow::ensure!(
+        !inputs.iter().any(|i| same(&i.path, path)),
+        "--annotate {}: that is one of the captures; give another file",
+        path.display()
+    );
+    if inputs.len() == 1 && !path.is_dir() {
+        return Ok(Some(batch::Annotate::File(path.to_path_buf())));
+    }
+    std::fs::create_dir_all(path)
+        .with_context(|| format!("cannot create the directory {}", path.display()))?;
+    Ok(Some(batch::Annotate::Dir(path.to_path_buf())))
+}
+
 fn analyze(args: &AnalyzeArgs, out: &mut dyn Write) -> anyhow::Result<Status> {
     let color = match args.color {
         Color::Always => true,
@@ -153,6 +180,7 @@ fn analyze(args: &AnalyzeArgs, out: &mut dyn Write) -> anyhow::Result<Status> {
         min_severity: args.min_severity,
         hosts: args.host.clone(),
         keys: read_keylogs(&args.keylog)?,
+        annotate: annotate_target(args.annotate.as_deref(), &inputs)?,
     };
     let jobs = args.jobs.unwrap_or_else(rayon::current_num_threads).max(1);
     if let ([input], None, false, true) = (

@@ -135,7 +135,13 @@ fn file_name(shown: &str, format: Format) -> String {
         Format::Html => "html",
         Format::Csv => "csv",
     };
-    let base = if shown == "-" {
+    format!("{}.{ext}", base_name(shown))
+}
+
+/// A capture's name for the files made from it: relative to the directory given,
+/// folders joined by `__` (`visit__copier.pcap.gz`).
+pub fn base_name(shown: &str) -> String {
+    if shown == "-" {
         "stdin".to_string()
     } else {
         let p = Path::new(shown);
@@ -146,8 +152,7 @@ fn file_name(shown: &str, format: Format) -> String {
             })
             .collect::<Vec<_>>()
             .join("__")
-    };
-    format!("{base}.{ext}")
+    }
 }
 
 fn csv_header() -> String {

@@ -1,0 +1,371 @@
+//! The annotated copy of a capture: every packet and block as it was, each finding as a
+//! comment on the frames it cites and the verdict, the checklist and smtpcap's version in
+//! the first section header, so that Wireshark shows them (display filter
+//! `frame.comment contains "smtpcap"`; Expert Information; Capture File Properties).
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
+
+use crate::capture::blocks::{self, BlockFramer, RawBlock, OPT_COMMENT};
+use crate::capture::{CaptureFormat, CaptureReader, FileDigest};
+use crate::diagnosis::{Evidence, Finding, Severity};
+
+/// Comments are one line of at most this many bytes.
+const MAX_COMMENT: usize = 1024;
+/// Every comment smtpcap writes starts so; annotating again replaces only these.
+const PREFIX: &str = "smtpcap:";
+
+/// The comments an annotated copy carries, collected while the report is made.
+#[derive(Clone, Debug, Default)]
+pub struct Annotations {
+    /// Per frame, one comment per finding that cites it (and the deciding reply's note).
+    frames: BTreeMap<u64, Vec<String>>,
+    /// The first section header's comments, one line each.
+    section: Vec<String>,
+}
+
+impl Annotations {
+    /// One comment per finding on each frame it cites.
+    pub(crate) fn findings<'a>(&mut self, findings: impl IntoIterator<Item = &'a Finding>) {
+        for f in findings {
+            let severity = match f.severity {
+                Severity::Error => "ERROR",
+                Severity::Warning => "WARNING",
+                Severity::Info => "INFO",
+            };
+            let text = format!(
+                "{PREFIX} {severity} {}: {}. Fix: {}",
+                f.id,
+                f.title.trim_end_matches('.'),
+                f.remediation
+            );
+            let mut frames: Vec<u64> = f.evidence.iter().map(|e| e.frame).collect();
+            frames.dedup();
+            for frame in frames {
+                self.note(frame, &text);
+            }
+        }
+    }
+
+    /// The reply that decided session `id`.
+    pub(crate) fn deciding(&mut self, id: usize, reply: &Evidence) {
+        self.note(
+            reply.frame,
+            &format!("{PREFIX} deciding reply of session {id}"),
+        );
+    }
+
+    /// The first section header's lines: the verdict, the checklist, the version.
+    pub(crate) fn section(&mut self, lines: impl IntoIterator<Item = String>) {
+        for l in lines {
+            self.section.push(one_line(&format!("{PREFIX} {l}")));
+        }
+    }
+
+    fn note(&mut self, frame: u64, text: &str) {
+        let list = self.frames.entry(frame).or_default();
+        let text = one_line(text);
+        if !list.contains(&text) {
+            list.push(text);
+        }
+    }
+
+    /// The comments on `frame`.
+    #[must_use]
+    pub fn on(&self, frame: u64) -> &[String] {
+        self.frames.get(&frame).map_or(&[], Vec::as_slice)
+    }
+}
+
+/// A comment as one line of UTF-8 without NUL, at most [`MAX_COMMENT`] bytes.
+fn one_line(text: &str) -> String {
+    let mut out: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if out.len() > MAX_COMMENT {
+        let mut cut = MAX_COMMENT - 3;
+        while !out.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.truncate(cut);
+        out.push('…');
+    }
+    out
+}
+
+/// What writing a copy found.
+#[derive(Debug, Default)]
+pub struct Annotated {
+    /// Frames copied.
+    pub frames: u64,
+    /// Comments written on frames.
+    pub comments: u64,
+    /// Where the original stopped reading, when it is damaged (what reads is copied).
+    pub damaged: Option<String>,
+}
+
+/// Writes the annotated copy of the capture at `input` to `output` (through a temporary
+/// file beside it). `digest` is what the analysis read: a file that changed since is
+/// refused; `damage` where the analysis found the capture unreadable, for the section
+/// comment.
+///
+/// # Errors
+/// The input cannot be read again or has changed, or the output cannot be written.
+pub fn write_annotated(
+    input: &Path,
+    digest: Option<&FileDigest>,
+    damage: Option<&str>,
+    notes: &Annotations,
+    output: &Path,
+) -> io::Result<Annotated> {
+    let reader = CaptureReader::open(input, true).map_err(|e| io::Error::other(e.to_string()))?;
+    let tmp = output.with_extension("pcapng.part");
+    let mut out = BufWriter::with_capacity(256 << 10, File::create(&tmp)?);
+    let mut section = notes.section.clone();
+    if let Some(d) = damage {
+        section.push(one_line(&format!(
+            "{PREFIX} the original is damaged {d}; what could be read is copied"
+        )));
+    }
+    let written = if reader.format() == CaptureFormat::PcapNg {
+        drop(reader);
+        copy_pcapng(input, &section, notes, &mut out)
+    } else {
+        copy_pcap(reader, &section, notes, &mut out)
+    };
+    let (result, second) = match written {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
+    };
+    out.flush()?;
+    drop(out);
+    if let (Some(first), Some(second)) = (digest, second.as_ref()) {
+        if first.sha256 != second.sha256 || first.size != second.size {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(io::Error::other(
+                "the capture changed while it was being analysed (its SHA-256 differs on the second reading)",
+            ));
+        }
+    }
+    std::fs::rename(&tmp, output)?;
+    Ok(result)
+}
+
+type Copied = (Annotated, Option<FileDigest>);
+
+/// Options of a block without smtpcap's earlier comments.
+fn kept_options(block: &RawBlock) -> Vec<(u16, Vec<u8>)> {
+    block
+        .options()
+        .into_iter()
+        .filter(|(code, v)| !(*code == OPT_COMMENT && v.starts_with(PREFIX.as_bytes())))
+        .collect()
+}
+
+fn comments(list: &[String]) -> impl Iterator<Item = (u16, Vec<u8>)> + '_ {
+    list.iter().map(|c| (OPT_COMMENT, c.as_bytes().to_vec()))
+}
+
+fn copy_pcapng(
+    input: &Path,
+    section: &[String],
+    notes: &Annotations,
+    out: &mut dyn Write,
+) -> io::Result<Copied> {
+    let open = || -> io::Result<_> {
+        let src = crate::capture::open_raw(input)?;
+        Ok((BlockFramer::new(src.0), src.1))
+    };
+    // Simple packet blocks have no options: their comments go in the section header,
+    // which comes first, so they are found before the copy.
+    let mut spb_notes = Vec::new();
+    if !notes.frames.is_empty() {
+        let (mut framer, _) = open()?;
+        let mut frame = 0;
+        while let Ok(Some(b)) = framer.next_block() {
+            if blocks::is_frame(b.kind) {
+                frame += 1;
+                if b.kind == blocks::SIMPLE_PACKET {
+                    for c in notes.on(frame) {
+                        let text = c.trim_start_matches(PREFIX).trim_start();
+                        spb_notes.push(one_line(&format!("{PREFIX} frame {frame}: {text}")));
+                    }
+                }
+            }
+        }
+    }
+    let (mut framer, digest) = open()?;
+    let mut done = Annotated::default();
+    let mut first_section = true;
+    loop {
+        let block = match framer.next_block() {
+            Ok(Some(b)) => b,
+            Ok(None) => break,
+            Err(e) => {
+                done.damaged = Some(e.to_string());
+                break;
+            }
+        };
+        let copy = match block.kind {
+            blocks::SECTION_HEADER => {
+                let mut options = kept_options(&block);
+                if first_section {
+                    first_section = false;
+                    options.extend(comments(section));
+                    options.extend(comments(&spb_notes));
+                    let mut b = block.with_options(&options);
+                    // Its length is no longer the section's: unknown.
+                    b.bytes[16..24].copy_from_slice(&[0xff; 8]);
+                    b
+                } else {
+                    block.with_options(&options)
+                }
+            }
+            blocks::CUSTOM_NOT_COPIED => continue,
+            kind if blocks::is_frame(kind) => {
+                done.frames += 1;
+                let on = notes.on(done.frames);
+                let stale = block
+                    .options()
+                    .iter()
+                    .any(|(c, v)| *c == OPT_COMMENT && v.starts_with(PREFIX.as_bytes()));
+                if block.options_at().is_some() && (!on.is_empty() || stale) {
+                    done.comments += on.len() as u64;
+                    let mut options = kept_options(&block);
+                    options.extend(comments(on));
+                    block.with_options(&options)
+                } else {
+                    block
+                }
+            }
+            _ => block,
+        };
+        out.write_all(&copy.bytes)?;
+    }
+    Ok((done, digest.and_then(|d| d.finish())))
+}
+
+fn copy_pcap(
+    mut reader: CaptureReader,
+    section: &[String],
+    notes: &Annotations,
+    out: &mut dyn Write,
+) -> io::Result<Copied> {
+    reader.keep_fcs();
+    let nanosecond = matches!(
+        reader.format(),
+        CaptureFormat::Pcap {
+            nanosecond: true,
+            ..
+        }
+    );
+    let mut done = Annotated::default();
+    let mut header_written = false;
+    loop {
+        // The frame is copied out so that the reader can be asked about its header.
+        let (number, time, link, data, orig_len) = match reader.next_frame() {
+            Ok(Some(f)) => (f.number, f.time, f.link_type, f.data.to_vec(), f.orig_len),
+            Ok(None) => break,
+            Err(e) => {
+                done.damaged = Some(e.to_string());
+                break;
+            }
+        };
+        if !header_written {
+            header_written = true;
+            let facts = (reader.snaplen(), reader.fcs_len());
+            write_headers(out, section, link.0, nanosecond, facts)?;
+        }
+        done.frames += 1;
+        let on = notes.on(number);
+        done.comments += on.len() as u64;
+        let secs = u64::try_from(time.secs).unwrap_or(0);
+        let units = if nanosecond {
+            secs * 1_000_000_000 + u64::from(time.nanos)
+        } else {
+            secs * 1_000_000 + u64::from(time.nanos / 1000)
+        };
+        let caplen = u32::try_from(data.len()).unwrap_or(u32::MAX);
+        let mut body = Vec::with_capacity(data.len() + 24);
+        body.extend(0u32.to_le_bytes());
+        body.extend(((units >> 32) as u32).to_le_bytes());
+        body.extend((units as u32).to_le_bytes());
+        body.extend(caplen.to_le_bytes());
+        body.extend(orig_len.max(caplen).to_le_bytes());
+        body.extend(&data);
+        body.resize(body.len().div_ceil(4) * 4, 0);
+        write_block(out, blocks::ENHANCED_PACKET, &body, comments(on))?;
+    }
+    if !header_written {
+        let link = reader.link_types().first().map_or(1, |l| l.0);
+        write_headers(
+            out,
+            section,
+            link,
+            nanosecond,
+            (reader.snaplen(), reader.fcs_len()),
+        )?;
+    }
+    Ok((done, reader.digest()))
+}
+
+/// A section header with smtpcap's comments and one interface description.
+fn write_headers(
+    out: &mut dyn Write,
+    section: &[String],
+    link_type: u32,
+    nanosecond: bool,
+    (snaplen, fcs): (u32, usize),
+) -> io::Result<()> {
+    let mut shb = 0x1A2B_3C4Du32.to_le_bytes().to_vec();
+    shb.extend(1u16.to_le_bytes());
+    shb.extend(0u16.to_le_bytes());
+    shb.extend((-1i64).to_le_bytes());
+    write_block(out, blocks::SECTION_HEADER, &shb, comments(section))?;
+    let mut idb = (link_type as u16).to_le_bytes().to_vec();
+    idb.extend(0u16.to_le_bytes());
+    idb.extend(snaplen.to_le_bytes());
+    let mut options = Vec::new();
+    if nanosecond {
+        options.push((9u16, vec![9u8]));
+    }
+    // if_fcslen: the FCS length, as the pcap header declared it.
+    if fcs > 0 {
+        options.push((13u16, vec![u8::try_from(fcs).unwrap_or(u8::MAX)]));
+    }
+    write_block(out, blocks::INTERFACE, &idb, options.into_iter())
+}
+
+/// A little-endian block: type, length, `body`, options, length.
+fn write_block(
+    out: &mut dyn Write,
+    kind: u32,
+    body: &[u8],
+    options: impl Iterator<Item = (u16, Vec<u8>)>,
+) -> io::Result<()> {
+    let mut b = kind.to_le_bytes().to_vec();
+    b.extend([0u8; 4]);
+    b.extend(body);
+    let mut any = false;
+    for (code, value) in options {
+        any = true;
+        let len = value.len().min(usize::from(u16::MAX));
+        b.extend(code.to_le_bytes());
+        b.extend((len as u16).to_le_bytes());
+        b.extend(&value[..len]);
+        b.resize(b.len().div_ceil(4) * 4, 0);
+    }
+    if any {
+        b.extend([0u8; 4]);
+    }
+    let total = (b.len() + 4) as u32;
+    b[4..8].copy_from_slice(&total.to_le_bytes());
+    b.extend(total.to_le_bytes());
+    out.write_all(&b)
+}
