@@ -68,8 +68,8 @@ pub use diagnosis::{
 pub use report::{
     html_page_end, html_page_start, render, render_unreadable, session_json_line, session_text,
     to_csv, to_html, to_json, to_json_line, to_markdown, to_text, verdict_line, wrap,
-    write_annotated, Annotated, Annotations, CaptureVerdict, Format, ReportWriter, SessionBrief,
-    Spool, TextOptions, CSV_COLUMNS, DEFAULT_WIDTH,
+    write_annotated, AnnotateWith, Annotated, Annotations, CaptureVerdict, Format, ReportWriter,
+    SessionBrief, Spool, TextOptions, CSV_COLUMNS, DEFAULT_WIDTH,
 };
 pub use tls::{KeyLog, KeyLogProblem, KeyLogRead};
 

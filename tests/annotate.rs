@@ -254,3 +254,58 @@ fn standard_input_and_the_input_itself_are_refused_and_a_batch_writes_one_copy_e
     let copies = std::fs::read_dir(&out).unwrap().count();
     assert_eq!(copies, 1 + 22);
 }
+
+#[test]
+fn embedded_keys_are_only_this_captures_and_only_when_asked() {
+    if !common::which("tshark") {
+        common::skipped("tshark not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let sample = common::root().join("samples/keylog/delivered-tls13-aes128gcm-curl.pcap");
+    let own = std::fs::read_to_string(format!("{}.keys", sample.display())).unwrap();
+    // A laptop's key log: this capture's lines among a browser's.
+    let foreign = format!("CLIENT_RANDOM {} {}\n", "ab".repeat(32), "cd".repeat(48));
+    let laptop = dir.path().join("sslkeylog.txt");
+    std::fs::write(&laptop, format!("{foreign}{own}")).unwrap();
+    let random = own.split_whitespace().nth(1).unwrap().to_string();
+    let run = |embed: bool, out: &Path| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_smtpcap"));
+        c.args(["analyze", "--summary-only", "--keylog"])
+            .arg(&laptop);
+        if embed {
+            c.arg("--embed-keys");
+        }
+        let status = c.arg("--annotate").arg(out).arg(&sample).status().unwrap();
+        assert_eq!(status.code(), Some(0));
+        std::fs::read(out).unwrap()
+    };
+    let holds = |bytes: &[u8], text: &str| bytes.windows(text.len()).any(|w| w == text.as_bytes());
+    let plain = run(false, &dir.path().join("plain.pcapng"));
+    assert!(
+        !holds(&plain, &random),
+        "keys embedded without --embed-keys"
+    );
+    let keyed_path = dir.path().join("keyed.pcapng");
+    let keyed = run(true, &keyed_path);
+    assert!(holds(&keyed, &random));
+    assert!(
+        !holds(&keyed, &"ab".repeat(32)),
+        "a foreign session's key was embedded"
+    );
+    // tshark decrypts the copy with the keys it carries: AUTH inside TLS is read.
+    let out = Command::new("tshark")
+        .args(["-n", "-r"])
+        .arg(&keyed_path)
+        .args([
+            "-Y",
+            "smtp.req.command == \"AUTH\"",
+            "-T",
+            "fields",
+            "-e",
+            "frame.number",
+        ])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&out.stdout).trim().is_empty());
+}

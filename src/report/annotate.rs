@@ -11,6 +11,7 @@ use std::path::Path;
 use crate::capture::blocks::{self, BlockFramer, RawBlock, OPT_COMMENT};
 use crate::capture::{CaptureFormat, CaptureReader, FileDigest};
 use crate::diagnosis::{Evidence, Finding, Severity};
+use crate::tls::KeyLog;
 
 /// Comments are one line of at most this many bytes.
 const MAX_COMMENT: usize = 1024;
@@ -24,7 +25,12 @@ pub struct Annotations {
     frames: BTreeMap<u64, Vec<String>>,
     /// The first section header's comments, one line each.
     section: Vec<String>,
+    /// The client randoms of the capture's TLS sessions (whose keys may be embedded).
+    randoms: Vec<[u8; 32]>,
 }
+
+/// Client randoms kept at most (a key log line per session).
+const MAX_RANDOMS: usize = 100_000;
 
 impl Annotations {
     /// One comment per finding on each frame it cites.
@@ -61,6 +67,13 @@ impl Annotations {
     pub(crate) fn section(&mut self, lines: impl IntoIterator<Item = String>) {
         for l in lines {
             self.section.push(one_line(&format!("{PREFIX} {l}")));
+        }
+    }
+
+    /// A TLS session of the capture, by its client random.
+    pub(crate) fn tls_session(&mut self, random: [u8; 32]) {
+        if self.randoms.len() < MAX_RANDOMS && !self.randoms.contains(&random) {
+            self.randoms.push(random);
         }
     }
 
@@ -107,20 +120,39 @@ pub struct Annotated {
     pub damaged: Option<String>,
 }
 
+/// What goes into an annotated copy besides the capture.
+pub struct AnnotateWith<'a> {
+    /// The file's size and SHA-256 as the analysis read it: a file that changed since is
+    /// refused.
+    pub digest: Option<&'a FileDigest>,
+    /// Where the analysis found the capture unreadable, for the section comment.
+    pub damage: Option<&'a str>,
+    /// The comments.
+    pub notes: &'a Annotations,
+    /// `--embed-keys`: the key log whose lines for this capture's sessions are written in
+    /// a Decryption Secrets Block (anyone holding the copy can then decrypt them).
+    pub keys: Option<&'a KeyLog>,
+}
+
 /// Writes the annotated copy of the capture at `input` to `output` (through a temporary
-/// file beside it). `digest` is what the analysis read: a file that changed since is
-/// refused; `damage` where the analysis found the capture unreadable, for the section
-/// comment.
+/// file beside it).
 ///
 /// # Errors
 /// The input cannot be read again or has changed, or the output cannot be written.
 pub fn write_annotated(
     input: &Path,
-    digest: Option<&FileDigest>,
-    damage: Option<&str>,
-    notes: &Annotations,
+    with: &AnnotateWith<'_>,
     output: &Path,
 ) -> io::Result<Annotated> {
+    let AnnotateWith {
+        digest,
+        damage,
+        notes,
+        keys,
+    } = *with;
+    let secrets = keys
+        .map(|k| k.lines_for(&notes.randoms))
+        .filter(|t| !t.is_empty());
     let reader = CaptureReader::open(input, true).map_err(|e| io::Error::other(e.to_string()))?;
     let tmp = output.with_extension("pcapng.part");
     let mut out = BufWriter::with_capacity(256 << 10, File::create(&tmp)?);
@@ -132,9 +164,9 @@ pub fn write_annotated(
     }
     let written = if reader.format() == CaptureFormat::PcapNg {
         drop(reader);
-        copy_pcapng(input, &section, notes, &mut out)
+        copy_pcapng(input, &section, notes, secrets.as_deref(), &mut out)
     } else {
-        copy_pcap(reader, &section, notes, &mut out)
+        copy_pcap(reader, &section, notes, secrets.as_deref(), &mut out)
     };
     let (result, second) = match written {
         Ok(r) => r,
@@ -172,10 +204,20 @@ fn comments(list: &[String]) -> impl Iterator<Item = (u16, Vec<u8>)> + '_ {
     list.iter().map(|c| (OPT_COMMENT, c.as_bytes().to_vec()))
 }
 
+/// A TLS key log Decryption Secrets Block.
+fn write_secrets(out: &mut dyn Write, text: &str) -> io::Result<()> {
+    let mut body = 0x544C_534Bu32.to_le_bytes().to_vec();
+    body.extend(u32::try_from(text.len()).unwrap_or(u32::MAX).to_le_bytes());
+    body.extend(text.as_bytes());
+    body.resize(body.len().div_ceil(4) * 4, 0);
+    write_block(out, 0x0000_000A, &body, std::iter::empty())
+}
+
 fn copy_pcapng(
     input: &Path,
     section: &[String],
     notes: &Annotations,
+    secrets: Option<&str>,
     out: &mut dyn Write,
 ) -> io::Result<Copied> {
     let open = || -> io::Result<_> {
@@ -222,6 +264,16 @@ fn copy_pcapng(
                     let mut b = block.with_options(&options);
                     // Its length is no longer the section's: unknown.
                     b.bytes[16..24].copy_from_slice(&[0xff; 8]);
+                    if let Some(text) = secrets {
+                        // Right after the header, in the section's byte order.
+                        out.write_all(&b.bytes)?;
+                        if b.big_endian {
+                            write_secrets_be(out, text)?;
+                        } else {
+                            write_secrets(out, text)?;
+                        }
+                        continue;
+                    }
                     b
                 } else {
                     block.with_options(&options)
@@ -251,10 +303,24 @@ fn copy_pcapng(
     Ok((done, digest.and_then(|d| d.finish())))
 }
 
+/// A Decryption Secrets Block in big-endian order.
+fn write_secrets_be(out: &mut dyn Write, text: &str) -> io::Result<()> {
+    let len = 20 + text.len().div_ceil(4) * 4;
+    let mut b = 0x0000_000Au32.to_be_bytes().to_vec();
+    b.extend((len as u32).to_be_bytes());
+    b.extend(0x544C_534Bu32.to_be_bytes());
+    b.extend(u32::try_from(text.len()).unwrap_or(u32::MAX).to_be_bytes());
+    b.extend(text.as_bytes());
+    b.resize(len - 4, 0);
+    b.extend((len as u32).to_be_bytes());
+    out.write_all(&b)
+}
+
 fn copy_pcap(
     mut reader: CaptureReader,
     section: &[String],
     notes: &Annotations,
+    secrets: Option<&str>,
     out: &mut dyn Write,
 ) -> io::Result<Copied> {
     reader.keep_fcs();
@@ -281,6 +347,9 @@ fn copy_pcap(
             header_written = true;
             let facts = (reader.snaplen(), reader.fcs_len());
             write_headers(out, section, link.0, nanosecond, facts)?;
+            if let Some(text) = secrets {
+                write_secrets(out, text)?;
+            }
         }
         done.frames += 1;
         let on = notes.on(number);

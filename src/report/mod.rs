@@ -20,7 +20,7 @@ mod text;
 
 use std::io::{self, Write};
 
-pub use annotate::{write_annotated, Annotated, Annotations};
+pub use annotate::{write_annotated, AnnotateWith, Annotated, Annotations};
 pub use csv::{to_csv, CSV_COLUMNS};
 pub use html::{html_page_end, html_page_start, to_html};
 pub use json::{session_json_line, to_json, to_json_line};
@@ -199,6 +199,10 @@ pub fn render(
         notes.findings(&findings);
         if let Some(d) = &sd.deciding_reply {
             notes.deciding(s.id, d);
+        }
+        let hello = s.tls.as_ref().and_then(|t| t.client_hello.as_ref());
+        if let Some(random) = hello.and_then(|c| c.random) {
+            notes.tls_session(random);
         }
         writer.session(&s, &sd, &findings);
     }

@@ -160,6 +160,8 @@ pub struct ClientHelloFact {
     pub cipher_suites: usize,
     /// At least one suite Exchange Online accepts is offered.
     pub offers_exo_cipher: bool,
+    /// The client random: what a key log line names the session by.
+    pub random: Option<[u8; 32]>,
 }
 
 #[derive(Clone, Debug)]

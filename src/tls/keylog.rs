@@ -115,6 +115,37 @@ impl KeyLog {
         Ok(())
     }
 
+    /// The key log lines of the sessions named by `randoms` (NSS format), for a copy of
+    /// the capture that carries only its own sessions' keys.
+    #[must_use]
+    pub fn lines_for(&self, randoms: &[[u8; 32]]) -> String {
+        use std::fmt::Write as _;
+        let hex = |b: &[u8]| {
+            b.iter().fold(String::with_capacity(b.len() * 2), |mut s, x| {
+                let _ = write!(s, "{x:02x}");
+                s
+            })
+        };
+        let mut out = String::new();
+        for r in randoms {
+            let Some(s) = self.sessions.get(r) else {
+                continue;
+            };
+            for (label, secret) in [
+                ("CLIENT_RANDOM", &s.master),
+                ("CLIENT_HANDSHAKE_TRAFFIC_SECRET", &s.client_handshake),
+                ("SERVER_HANDSHAKE_TRAFFIC_SECRET", &s.server_handshake),
+                ("CLIENT_TRAFFIC_SECRET_0", &s.client_traffic),
+                ("SERVER_TRAFFIC_SECRET_0", &s.server_traffic),
+            ] {
+                if let Some(secret) = secret {
+                    let _ = writeln!(out, "{label} {} {}", hex(r), hex(secret));
+                }
+            }
+        }
+        out
+    }
+
     /// The secrets logged for the session with this client random.
     pub fn get(&self, random: &ClientRandom) -> Option<&SessionSecrets> {
         self.sessions.get(random)

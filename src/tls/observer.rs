@@ -415,6 +415,7 @@ impl TlsObserver {
                     sni,
                     cipher_suites: ch.ciphers.len(),
                     offers_exo_cipher: ch.ciphers.iter().any(|c| exo_accepts_cipher(c.0)),
+                    random: self.client_random,
                 });
             }
             TlsMessageHandshake::ServerHello(sh) if side == Side::Server => {

@@ -69,6 +69,11 @@ pub struct AnalyzeArgs {
     /// one capture, a directory for several (`NAME.annotated.pcapng`).
     #[arg(long, value_name = "PATH")]
     pub annotate: Option<PathBuf>,
+    /// With --annotate: write the --keylog lines of the capture's own TLS sessions into
+    /// the copy (a Decryption Secrets Block). Anyone holding the copy can then read what
+    /// was sent inside TLS, a password included.
+    #[arg(long, requires = "annotate")]
+    pub embed_keys: bool,
     /// Print only the summary of the run (worst first, captures per cause).
     #[arg(long)]
     pub summary_only: bool,

@@ -152,6 +152,8 @@ pub struct Run {
     pub keys: Option<std::sync::Arc<smtpcap::KeyLog>>,
     /// `--annotate`: the file (one capture) or the directory the annotated copies go to.
     pub annotate: Option<Annotate>,
+    /// `--embed-keys`: the copies carry the key log lines of their own TLS sessions.
+    pub embed_keys: bool,
 }
 
 /// Where annotated copies are written.
@@ -274,13 +276,13 @@ pub fn run_one_into(
     let mut status = status;
     if let (Some(annotate), Some(a), Some(v), false) = (&run.annotate, &a, &verdict, unopened) {
         let target = annotate.target(input);
-        let written = smtpcap::write_annotated(
-            &input.path,
-            a.digest.as_ref(),
-            error.as_deref(),
-            &v.annotations,
-            &target,
-        );
+        let with = smtpcap::AnnotateWith {
+            digest: a.digest.as_ref(),
+            damage: error.as_deref(),
+            notes: &v.annotations,
+            keys: run.keys.as_deref().filter(|_| run.embed_keys),
+        };
+        let written = smtpcap::write_annotated(&input.path, &with, &target);
         if let Err(e) = written {
             eprintln!("smtpcap: {}: cannot annotate: {e}", input.path.display());
             status = Status::Trouble;

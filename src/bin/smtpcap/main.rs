@@ -181,6 +181,7 @@ fn analyze(args: &AnalyzeArgs, out: &mut dyn Write) -> anyhow::Result<Status> {
         hosts: args.host.clone(),
         keys: read_keylogs(&args.keylog)?,
         annotate: annotate_target(args.annotate.as_deref(), &inputs)?,
+        embed_keys: args.embed_keys,
     };
     let jobs = args.jobs.unwrap_or_else(rayon::current_num_threads).max(1);
     if let ([input], None, false, true) = (
