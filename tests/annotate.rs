@@ -309,3 +309,153 @@ fn embedded_keys_are_only_this_captures_and_only_when_asked() {
         .unwrap();
     assert!(!String::from_utf8_lossy(&out.stdout).trim().is_empty());
 }
+
+/// A pcapng block in either byte order.
+fn block(kind: u32, body: &[u8], big: bool) -> Vec<u8> {
+    let w = |v: u32| {
+        if big {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        }
+    };
+    let len = 12 + body.len().div_ceil(4) * 4;
+    let mut b = w(kind).to_vec();
+    b.extend(w(len as u32));
+    b.extend(body);
+    b.resize(len - 4, 0);
+    b.extend(w(len as u32));
+    b
+}
+
+/// Two sections (the second big-endian), two interfaces of different link types,
+/// name-resolution, statistics, secrets, copyable and non-copyable custom blocks, a
+/// packet with the user's own comment and a simple packet.
+fn fixture() -> Vec<u8> {
+    let mut f = Vec::new();
+    for big in [false, true] {
+        let w32 = |v: u32| {
+            if big {
+                v.to_be_bytes()
+            } else {
+                v.to_le_bytes()
+            }
+        };
+        let w16 = |v: u16| {
+            if big {
+                v.to_be_bytes()
+            } else {
+                v.to_le_bytes()
+            }
+        };
+        let mut shb = w32(0x1A2B_3C4D).to_vec();
+        shb.extend(w16(1));
+        shb.extend(w16(0));
+        shb.extend([0xff; 8]);
+        f.extend(block(0x0A0D_0D0A, &shb, big));
+        for link in [1u16, 101] {
+            let mut idb = w16(link).to_vec();
+            idb.extend(w16(0));
+            idb.extend(w32(65535));
+            f.extend(block(1, &idb, big));
+        }
+        let mut nrb = w16(1).to_vec(); // nrb_record_ipv4
+        nrb.extend(w16(13));
+        nrb.extend([192, 0, 2, 1]);
+        nrb.extend(*b"copier\0\0\0\0\0\0\0\0\0\0"); // name, padded
+        nrb.truncate(4 + 16);
+        nrb.extend([0u8; 4]); // nrb_record_end
+        f.extend(block(4, &nrb, big));
+        let mut epb = w32(1).to_vec(); // interface 1 (raw IP)
+        epb.extend(w32(0));
+        epb.extend(w32(1_000_000));
+        let packet = [
+            0x45u8, 0, 0, 20, 0, 0, 0, 0, 64, 17, 0, 0, 192, 0, 2, 1, 192, 0, 2, 2,
+        ];
+        epb.extend(w32(packet.len() as u32));
+        epb.extend(w32(packet.len() as u32));
+        epb.extend(packet);
+        epb.extend(w16(1));
+        epb.extend(w16(11));
+        epb.extend(*b"user's note\0");
+        epb.extend([0u8; 4]);
+        f.extend(block(6, &epb, big));
+        let mut spb = w32(packet.len() as u32).to_vec();
+        spb.extend(packet);
+        f.extend(block(3, &spb, big));
+        let mut isb = w32(0).to_vec();
+        isb.extend(w32(0));
+        isb.extend(w32(2_000_000));
+        f.extend(block(5, &isb, big));
+        let mut dsb = w32(0x544C_534B).to_vec();
+        dsb.extend(w32(8));
+        dsb.extend(*b"# keys\n\n");
+        f.extend(block(10, &dsb, big));
+        let mut custom = w32(32473).to_vec(); // a PEN
+        custom.extend(*b"kept");
+        f.extend(block(0xBAD, &custom, big));
+        let mut dropped = w32(32473).to_vec();
+        dropped.extend(*b"gone");
+        f.extend(block(0x4000_0BAD, &dropped, big));
+    }
+    f
+}
+
+#[test]
+fn every_block_is_kept_but_the_ones_marked_not_to_be_copied() {
+    use smtpcap::internals::capture::blocks::BlockFramer;
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("fixture.pcapng");
+    std::fs::write(&input, fixture()).unwrap();
+    let copy = dir.path().join("copy.pcapng");
+    let status = Command::new(env!("CARGO_BIN_EXE_smtpcap"))
+        .args(["analyze", "--summary-only", "--annotate"])
+        .arg(&copy)
+        .arg(&input)
+        .status()
+        .unwrap();
+    assert!(status.code().is_some_and(|c| c <= 1), "{status}");
+    let blocks = |bytes: Vec<u8>| {
+        let mut framer = BlockFramer::new(std::io::Cursor::new(bytes));
+        let mut out = Vec::new();
+        while let Some(b) = framer.next_block().unwrap() {
+            out.push(b);
+        }
+        out
+    };
+    let original = blocks(fixture());
+    let copied = blocks(std::fs::read(&copy).unwrap());
+    let kept: Vec<_> = original.iter().filter(|b| b.kind != 0x4000_0BAD).collect();
+    assert_eq!(kept.len(), copied.len());
+    for (i, (a, b)) in kept.iter().zip(&copied).enumerate() {
+        assert_eq!(a.kind, b.kind, "block {i}");
+        if i == 0 {
+            // The first section header: smtpcap's comments, its length unknown.
+            assert!(b
+                .options()
+                .iter()
+                .any(|(_, v)| v.starts_with(b"smtpcap: VERDICT")));
+        } else {
+            assert_eq!(a.bytes, b.bytes, "block {i} (type {:#x}) changed", a.kind);
+        }
+    }
+    if common::which("tshark") {
+        // Wireshark numbers custom blocks as frames: the one not copied is missing, the
+        // frames after it move up one, and everything else reads the same.
+        let unnumbered = |t: String| -> Vec<String> {
+            t.lines()
+                .map(|l| l.split_once('\t').unwrap().1.to_string())
+                .collect()
+        };
+        let mut before = unnumbered(tshark_frames(&input));
+        let after = unnumbered(tshark_frames(&copy));
+        let gone: Vec<usize> = (0..before.len())
+            .filter(|i| !after.contains(&before[*i]))
+            .collect();
+        assert_eq!(gone.len(), 2, "{before:?}\n{after:?}");
+        for i in gone.into_iter().rev() {
+            before.remove(i);
+        }
+        assert_eq!(before, after);
+    }
+}

@@ -30,8 +30,11 @@ pub const OPT_COMMENT: u16 = 1;
 const MAX_BLOCK: usize = 64 << 20;
 const BYTE_ORDER_MAGIC: u32 = 0x1A2B_3C4D;
 
+/// A custom block that may be copied.
+pub const CUSTOM_COPIED: u32 = 0x0000_0BAD;
+
 /// Whether a block is a record Wireshark numbers as a frame: packets, systemd journal
-/// entries and sysdig events.
+/// entries, custom blocks and sysdig events.
 #[must_use]
 pub fn is_frame(kind: u32) -> bool {
     matches!(
@@ -40,6 +43,8 @@ pub fn is_frame(kind: u32) -> bool {
             | SIMPLE_PACKET
             | OBSOLETE_PACKET
             | SYSTEMD_JOURNAL
+            | CUSTOM_COPIED
+            | CUSTOM_NOT_COPIED
             | 0x204
             | 0x208
             | 0x216

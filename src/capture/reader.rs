@@ -790,7 +790,7 @@ fn interpret(
             Block::DecryptionSecrets(dsb) if dsb.secrets_type == SecretsType::TlsKeyLog => {
                 Ok(Step::Secrets(dsb.data.to_vec()))
             }
-            Block::SystemdJournalExport(_) => Ok(Step::OtherFrame),
+            Block::SystemdJournalExport(_) | Block::Custom(_) => Ok(Step::OtherFrame),
             Block::Unknown(ub) if super::blocks::is_frame(ub.block_type) => Ok(Step::OtherFrame),
             _ => Ok(Step::Skip),
         },

@@ -279,7 +279,11 @@ fn copy_pcapng(
                     block.with_options(&options)
                 }
             }
-            blocks::CUSTOM_NOT_COPIED => continue,
+            // Not to be copied; Wireshark numbered it, so the frames after it move up one.
+            blocks::CUSTOM_NOT_COPIED => {
+                done.frames += 1;
+                continue;
+            }
             kind if blocks::is_frame(kind) => {
                 done.frames += 1;
                 let on = notes.on(done.frames);

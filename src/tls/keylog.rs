@@ -121,10 +121,11 @@ impl KeyLog {
     pub fn lines_for(&self, randoms: &[[u8; 32]]) -> String {
         use std::fmt::Write as _;
         let hex = |b: &[u8]| {
-            b.iter().fold(String::with_capacity(b.len() * 2), |mut s, x| {
-                let _ = write!(s, "{x:02x}");
-                s
-            })
+            b.iter()
+                .fold(String::with_capacity(b.len() * 2), |mut s, x| {
+                    let _ = write!(s, "{x:02x}");
+                    s
+                })
         };
         let mut out = String::new();
         for r in randoms {
