@@ -459,3 +459,48 @@ fn every_block_is_kept_but_the_ones_marked_not_to_be_copied() {
         assert_eq!(before, after);
     }
 }
+
+#[test]
+fn a_damaged_capture_is_copied_as_far_as_it_reads_and_says_where_it_stopped() {
+    if !common::which("capinfos") {
+        common::skipped("capinfos not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let whole = std::fs::read(common::root().join("samples/loss-clean-swaks.pcap")).unwrap();
+    let cut = dir.path().join("cut.pcap");
+    std::fs::write(&cut, &whole[..1500]).unwrap();
+    let copy = dir.path().join("copy.pcapng");
+    let out = Command::new(env!("CARGO_BIN_EXE_smtpcap"))
+        .args(["analyze", "--summary-only", "--annotate"])
+        .arg(&copy)
+        .arg(&cut)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let info = Command::new("capinfos")
+        .args(["-c", "-k"])
+        .arg(&copy)
+        .output()
+        .unwrap();
+    let info = String::from_utf8_lossy(&info.stdout);
+    assert!(
+        info.contains("the original is damaged at byte 1397"),
+        "{info}"
+    );
+    // The records before the cut are all there.
+    let frames = Command::new("capinfos")
+        .args(["-c", "-M"])
+        .arg(&cut)
+        .output()
+        .unwrap();
+    let count = |t: &str| {
+        t.lines()
+            .find(|l| l.starts_with("Number of packets"))
+            .map(|l| l.split(':').nth(1).unwrap().trim().to_string())
+    };
+    assert_eq!(
+        count(&String::from_utf8_lossy(&frames.stdout)),
+        count(&info)
+    );
+}
