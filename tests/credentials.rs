@@ -68,22 +68,9 @@ fn smtp_with(auth: &[String]) -> Vec<String> {
     .collect();
     turns.extend(auth.iter().cloned());
     turns.extend(
-        [
-            "C: MAIL FROM:<scanner@example.test>",
-            "S: 250 2.1.0 Ok",
-            "C: RCPT TO:<office@example.test>",
-            "S: 250 2.1.5 Ok",
-            "C: DATA",
-            "S: 354 End data with <CR><LF>.<CR><LF>",
-            "C: Subject: scan",
-            "C: ",
-            "C: body",
-            "C: .",
-            "S: 250 2.0.0 Ok: queued as 4AB12",
-            "C: QUIT",
-            "S: 221 2.0.0 Bye",
-        ]
-        .map(String::from),
+        common::craft::ENVELOPE_AND_MESSAGE
+            .iter()
+            .map(ToString::to_string),
     );
     turns
 }

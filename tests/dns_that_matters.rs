@@ -52,29 +52,14 @@ fn lookup(
 }
 
 fn delivery(cap: &mut Capture) {
-    cap.tcp(
-        (DEVICE, 40000),
-        (SERVER, 25),
-        &[
-            "S: 220 mail.example.test ESMTP Postfix",
-            "C: EHLO mx-4070n.example.test",
-            "S: 250-mail.example.test",
-            "S: 250 8BITMIME",
-            "C: MAIL FROM:<scanner@example.test>",
-            "S: 250 2.1.0 Ok",
-            "C: RCPT TO:<office@example.test>",
-            "S: 250 2.1.5 Ok",
-            "C: DATA",
-            "S: 354 End data with <CR><LF>.<CR><LF>",
-            "C: Subject: scan",
-            "C: ",
-            "C: body",
-            "C: .",
-            "S: 250 2.0.0 Ok: queued as 4AB12",
-            "C: QUIT",
-            "S: 221 2.0.0 Bye",
-        ],
-    );
+    let mut turns = vec![
+        "S: 220 mail.example.test ESMTP Postfix",
+        "C: EHLO mx-4070n.example.test",
+        "S: 250-mail.example.test",
+        "S: 250 8BITMIME",
+    ];
+    turns.extend(common::craft::ENVELOPE_AND_MESSAGE);
+    cap.tcp((DEVICE, 40000), (SERVER, 25), &turns);
 }
 
 fn findings(cap: &Capture) -> (Diagnosis, Vec<(String, Severity, Vec<String>)>) {

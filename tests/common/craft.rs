@@ -7,6 +7,24 @@ use etherparse::PacketBuilder;
 const CLIENT_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x0c];
 const SERVER_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x05];
 
+/// A Postfix-like server's acceptance of one message and the goodbye, after EHLO (and any
+/// login): MAIL, RCPT, DATA, the message, QUIT.
+pub const ENVELOPE_AND_MESSAGE: &[&str] = &[
+    "C: MAIL FROM:<scanner@example.test>",
+    "S: 250 2.1.0 Ok",
+    "C: RCPT TO:<office@example.test>",
+    "S: 250 2.1.5 Ok",
+    "C: DATA",
+    "S: 354 End data with <CR><LF>.<CR><LF>",
+    "C: Subject: scan",
+    "C: ",
+    "C: body",
+    "C: .",
+    "S: 250 2.0.0 Ok: queued as 4AB12",
+    "C: QUIT",
+    "S: 221 2.0.0 Bye",
+];
+
 /// An address and port.
 pub type Addr = ([u8; 4], u16);
 
