@@ -504,3 +504,40 @@ fn a_damaged_capture_is_copied_as_far_as_it_reads_and_says_where_it_stopped() {
         count(&info)
     );
 }
+
+#[test]
+fn no_comment_holds_a_password() {
+    if !common::which("tshark") || !common::which("capinfos") {
+        common::skipped("tshark or capinfos not installed");
+        return;
+    }
+    use base64::Engine;
+    let password = "Scan2Mail!2026";
+    let encoded = base64::engine::general_purpose::STANDARD.encode(password);
+    let dir = tempfile::tempdir().unwrap();
+    for sample in [
+        "samples/auth-login-cleartext-swaks.pcap.gz",
+        "samples/auth-plain-cleartext-msmtp.pcap",
+    ] {
+        let copy = dir.path().join("copy.pcapng");
+        Command::new(env!("CARGO_BIN_EXE_smtpcap"))
+            .args(["analyze", "--summary-only", "--annotate"])
+            .arg(&copy)
+            .arg(common::root().join(sample))
+            .output()
+            .unwrap();
+        let comments = tshark_comments(&copy);
+        assert!(!comments.is_empty(), "{sample}: no comment");
+        let section = Command::new("capinfos")
+            .arg("-k")
+            .arg(&copy)
+            .output()
+            .unwrap();
+        let all = format!("{comments:?}{}", String::from_utf8_lossy(&section.stdout));
+        assert!(all.contains("cleartext-credentials"), "{sample}: {all}");
+        assert!(
+            !all.contains(password) && !all.contains(&encoded),
+            "{sample}: a comment holds the password"
+        );
+    }
+}
