@@ -6,6 +6,8 @@
 mod common;
 
 use std::collections::BTreeMap;
+
+use base64::Engine;
 use std::path::Path;
 use std::process::Command;
 
@@ -511,7 +513,6 @@ fn no_comment_holds_a_password() {
         common::skipped("tshark or capinfos not installed");
         return;
     }
-    use base64::Engine;
     let password = "Scan2Mail!2026";
     let encoded = base64::engine::general_purpose::STANDARD.encode(password);
     let dir = tempfile::tempdir().unwrap();
