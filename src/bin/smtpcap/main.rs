@@ -111,10 +111,12 @@ pub(crate) fn columns() -> usize {
         .unwrap_or(smtpcap::DEFAULT_WIDTH)
 }
 
-/// Where `--annotate PATH` writes: the file itself for one capture, else a directory
-/// (made if missing). Standard input and a PATH that is one of the inputs are refused.
+/// Where `--annotate PATH` writes: the file itself for one capture named directly, else
+/// a directory (made if missing): PATH is one already, or several captures or a folder
+/// were given. Standard input and a PATH that is one of the inputs are refused.
 fn annotate_target(
     path: Option<&std::path::Path>,
+    given: &[std::path::PathBuf],
     inputs: &[batch::Input],
 ) -> anyhow::Result<Option<batch::Annotate>> {
     let Some(path) = path else { return Ok(None) };
@@ -130,7 +132,7 @@ fn annotate_target(
         "--annotate {}: that is one of the captures; give another file",
         path.display()
     );
-    if inputs.len() == 1 && !path.is_dir() {
+    if inputs.len() == 1 && !path.is_dir() && !given.iter().any(|g| g.is_dir()) {
         return Ok(Some(batch::Annotate::File(path.to_path_buf())));
     }
     std::fs::create_dir_all(path)
@@ -180,7 +182,7 @@ fn analyze(args: &AnalyzeArgs, out: &mut dyn Write) -> anyhow::Result<Status> {
         min_severity: args.min_severity,
         hosts: args.host.clone(),
         keys: read_keylogs(&args.keylog)?,
-        annotate: annotate_target(args.annotate.as_deref(), &inputs)?,
+        annotate: annotate_target(args.annotate.as_deref(), &args.paths, &inputs)?,
         embed_keys: args.embed_keys,
     };
     let jobs = args.jobs.unwrap_or_else(rayon::current_num_threads).max(1);
