@@ -204,13 +204,24 @@ fn comments(list: &[String]) -> impl Iterator<Item = (u16, Vec<u8>)> + '_ {
     list.iter().map(|c| (OPT_COMMENT, c.as_bytes().to_vec()))
 }
 
-/// A TLS key log Decryption Secrets Block.
-fn write_secrets(out: &mut dyn Write, text: &str) -> io::Result<()> {
-    let mut body = 0x544C_534Bu32.to_le_bytes().to_vec();
-    body.extend(u32::try_from(text.len()).unwrap_or(u32::MAX).to_le_bytes());
-    body.extend(text.as_bytes());
-    body.resize(body.len().div_ceil(4) * 4, 0);
-    write_block(out, 0x0000_000A, &body, std::iter::empty())
+/// A TLS key log Decryption Secrets Block, in the section's byte order.
+fn write_secrets(out: &mut dyn Write, text: &str, big_endian: bool) -> io::Result<()> {
+    let w = |v: u32| {
+        if big_endian {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        }
+    };
+    let len = 20 + text.len().div_ceil(4) * 4;
+    let mut b = w(0x0000_000A).to_vec();
+    b.extend(w(len as u32));
+    b.extend(w(0x544C_534B));
+    b.extend(w(u32::try_from(text.len()).unwrap_or(u32::MAX)));
+    b.extend(text.as_bytes());
+    b.resize(len - 4, 0);
+    b.extend(w(len as u32));
+    out.write_all(&b)
 }
 
 fn copy_pcapng(
@@ -267,11 +278,7 @@ fn copy_pcapng(
                     if let Some(text) = secrets {
                         // Right after the header, in the section's byte order.
                         out.write_all(&b.bytes)?;
-                        if b.big_endian {
-                            write_secrets_be(out, text)?;
-                        } else {
-                            write_secrets(out, text)?;
-                        }
+                        write_secrets(out, text, b.big_endian)?;
                         continue;
                     }
                     b
@@ -307,19 +314,6 @@ fn copy_pcapng(
     Ok((done, digest.and_then(|d| d.finish())))
 }
 
-/// A Decryption Secrets Block in big-endian order.
-fn write_secrets_be(out: &mut dyn Write, text: &str) -> io::Result<()> {
-    let len = 20 + text.len().div_ceil(4) * 4;
-    let mut b = 0x0000_000Au32.to_be_bytes().to_vec();
-    b.extend((len as u32).to_be_bytes());
-    b.extend(0x544C_534Bu32.to_be_bytes());
-    b.extend(u32::try_from(text.len()).unwrap_or(u32::MAX).to_be_bytes());
-    b.extend(text.as_bytes());
-    b.resize(len - 4, 0);
-    b.extend((len as u32).to_be_bytes());
-    out.write_all(&b)
-}
-
 fn copy_pcap(
     mut reader: CaptureReader,
     section: &[String],
@@ -352,7 +346,7 @@ fn copy_pcap(
             let facts = (reader.snaplen(), reader.fcs_len());
             write_headers(out, section, link.0, nanosecond, facts)?;
             if let Some(text) = secrets {
-                write_secrets(out, text)?;
+                write_secrets(out, text, false)?;
             }
         }
         done.frames += 1;
