@@ -65,21 +65,16 @@ impl FileHeader {
             [0xa1, 0xb2, 0xcd, 0x34] => (true, false, true),
             _ => return None,
         };
-        let u32_at = |at: usize| -> Option<u32> {
-            let w: [u8; 4] = b.get(at..at + 4)?.try_into().ok()?;
-            Some(if big_endian {
-                u32::from_be_bytes(w)
-            } else {
-                u32::from_le_bytes(w)
-            })
-        };
-        Some(FileHeader {
+        let mut header = FileHeader {
             big_endian,
             nanosecond,
             modified,
-            snaplen: u32_at(16)?,
-            network: u32_at(20)?,
-        })
+            snaplen: 0,
+            network: 0,
+        };
+        header.snaplen = header.u32_at(b, 16)?;
+        header.network = header.u32_at(b, 20)?;
+        Some(header)
     }
 
     fn u32_at(self, b: &[u8], at: usize) -> Option<u32> {

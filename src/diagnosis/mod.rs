@@ -701,10 +701,10 @@ fn mail_server_like(name: &str) -> bool {
 
 /// Blocklist queries in the capture, as facts: which address was checked against which
 /// list, and what the list said. Listed is a warning; the rest is context.
-fn dnsbl_checks(f: &mut Findings, a: &Analysis) {
+/// `servers`: the addresses of the capture's SMTP and POP3 servers.
+fn dnsbl_checks(f: &mut Findings, a: &Analysis, servers: &[IpAddr]) {
     let mut listed = Vec::new();
     let mut other = Vec::new();
-    let servers: Vec<IpAddr> = a.sessions.iter().map(|s| s.server.ip).collect();
     for l in &a.dns {
         let dns::NameKind::Blocklist { address, zone } = dns::name_kind(&l.name) else {
             continue;
@@ -797,7 +797,7 @@ fn capture_findings(f: &mut Findings, a: &Analysis, truncated_session: bool) {
         }
         f.add(FindingId::DnsFailure, None, ev);
     }
-    dnsbl_checks(f, a);
+    dnsbl_checks(f, a, &servers);
     if let Some(frame) = a.decode.first_dropped_fragment {
         let text = format!(
             "{} IP datagram(s) could not be reassembled (fragments missing or overlapping): what they carried is not analysed",

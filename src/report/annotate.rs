@@ -47,10 +47,9 @@ impl Annotations {
                 f.title.trim_end_matches('.'),
                 f.remediation
             );
-            let mut frames: Vec<u64> = f.evidence.iter().map(|e| e.frame).collect();
-            frames.dedup();
-            for frame in frames {
-                self.note(frame, &text);
+            // `note` keeps one copy of a text per frame.
+            for e in &f.evidence {
+                self.note(e.frame, &text);
             }
         }
     }
@@ -213,15 +212,10 @@ fn write_secrets(out: &mut dyn Write, text: &str, big_endian: bool) -> io::Resul
             v.to_le_bytes()
         }
     };
-    let len = 20 + text.len().div_ceil(4) * 4;
-    let mut b = w(0x0000_000A).to_vec();
-    b.extend(w(len as u32));
-    b.extend(w(0x544C_534B));
-    b.extend(w(u32::try_from(text.len()).unwrap_or(u32::MAX)));
-    b.extend(text.as_bytes());
-    b.resize(len - 4, 0);
-    b.extend(w(len as u32));
-    out.write_all(&b)
+    let mut body = w(0x544C_534B).to_vec();
+    body.extend(w(u32::try_from(text.len()).unwrap_or(u32::MAX)));
+    body.extend(text.as_bytes());
+    write_block(out, 0x0000_000A, &body, big_endian, &[])
 }
 
 fn copy_pcapng(
@@ -366,8 +360,8 @@ fn copy_pcap(
         body.extend(caplen.to_le_bytes());
         body.extend(orig_len.max(caplen).to_le_bytes());
         body.extend(&data);
-        body.resize(body.len().div_ceil(4) * 4, 0);
-        write_block(out, blocks::ENHANCED_PACKET, &body, comments(on))?;
+        let options: Vec<_> = comments(on).collect();
+        write_block(out, blocks::ENHANCED_PACKET, &body, false, &options)?;
     }
     if !header_written {
         let link = reader.link_types().first().map_or(1, |l| l.0);
@@ -394,7 +388,8 @@ fn write_headers(
     shb.extend(1u16.to_le_bytes());
     shb.extend(0u16.to_le_bytes());
     shb.extend((-1i64).to_le_bytes());
-    write_block(out, blocks::SECTION_HEADER, &shb, comments(section))?;
+    let options: Vec<_> = comments(section).collect();
+    write_block(out, blocks::SECTION_HEADER, &shb, false, &options)?;
     let mut idb = (link_type as u16).to_le_bytes().to_vec();
     idb.extend(0u16.to_le_bytes());
     idb.extend(snaplen.to_le_bytes());
@@ -406,33 +401,32 @@ fn write_headers(
     if fcs > 0 {
         options.push((13u16, vec![u8::try_from(fcs).unwrap_or(u8::MAX)]));
     }
-    write_block(out, blocks::INTERFACE, &idb, options.into_iter())
+    write_block(out, blocks::INTERFACE, &idb, false, &options)
 }
 
-/// A little-endian block: type, length, `body`, options, length.
+/// A block of `kind` with `body` (its fields already in the byte order given) and
+/// `options`: framed and its options encoded as a copied block's are.
 fn write_block(
     out: &mut dyn Write,
     kind: u32,
     body: &[u8],
-    options: impl Iterator<Item = (u16, Vec<u8>)>,
+    big_endian: bool,
+    options: &[(u16, Vec<u8>)],
 ) -> io::Result<()> {
-    let mut b = kind.to_le_bytes().to_vec();
-    b.extend([0u8; 4]);
-    b.extend(body);
-    let mut any = false;
-    for (code, value) in options {
-        any = true;
-        let len = value.len().min(usize::from(u16::MAX));
-        b.extend(code.to_le_bytes());
-        b.extend((len as u16).to_le_bytes());
-        b.extend(&value[..len]);
-        b.resize(b.len().div_ceil(4) * 4, 0);
+    let mut bytes = if big_endian {
+        kind.to_be_bytes()
+    } else {
+        kind.to_le_bytes()
     }
-    if any {
-        b.extend([0u8; 4]);
-    }
-    let total = (b.len() + 4) as u32;
-    b[4..8].copy_from_slice(&total.to_le_bytes());
-    b.extend(total.to_le_bytes());
-    out.write_all(&b)
+    .to_vec();
+    bytes.extend([0u8; 4]);
+    bytes.extend(body);
+    bytes.resize(bytes.len().div_ceil(4) * 4 + 4, 0);
+    let block = RawBlock {
+        kind,
+        big_endian,
+        bytes,
+        offset: 0,
+    };
+    out.write_all(&block.with_options(options).bytes)
 }
