@@ -160,6 +160,7 @@ fn run(packets: &[Packet]) -> Log {
             time: Timestamp::new(1_000, i as u32 * 1000),
             src,
             dst,
+            src_mac: None,
         };
         let seg = TcpSegment {
             src_port: src.port,

@@ -36,7 +36,7 @@ fuzz_target!(|data: &[u8]| {
         let (src, dst) = if from_a { (A, B) } else { (B, A) };
         // Time goes forward by up to 2 s per packet, or back.
         let secs = i64::from(op[11] % 4) - 1 + i as i64;
-        let meta = SegmentMeta { frame: i as u64 + 1, time: Timestamp::new(secs.max(0), 0), src, dst };
+        let meta = SegmentMeta { frame: i as u64 + 1, time: Timestamp::new(secs.max(0), 0), src, dst, src_mac: None };
         let seg = TcpSegment { src_port: src.port, dst_port: dst.port, seq, ack, flags, payload: &payload, missing: 0 };
         if !flags.rst {
             given[usize::from(!from_a)] += len as u64;

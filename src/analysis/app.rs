@@ -408,6 +408,7 @@ mod tests {
                 time: Timestamp::default(),
                 src,
                 dst,
+                src_mac: None,
             };
             let seg = TcpSegment {
                 src_port: src.port,

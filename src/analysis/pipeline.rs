@@ -103,6 +103,7 @@ impl Pipeline {
                         ip: packet.dst,
                         port: seg.dst_port,
                     },
+                    src_mac: packet.src_mac,
                 };
                 let keys = self.keys.as_ref();
                 self.table

@@ -1,10 +1,12 @@
 //! The types every stage shares: who sent something, between which endpoints, and when.
 
 mod endpoint;
+mod mac;
 mod side;
 mod time;
 
 pub use endpoint::Endpoint;
+pub use mac::MacAddr;
 pub use side::Side;
 pub use time::Timestamp;
 

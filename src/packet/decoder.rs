@@ -3,7 +3,8 @@ use std::net::IpAddr;
 use etherparse::defrag::{IpDefragPayloadVec, IpDefragPool};
 use etherparse::{IpNumber, LaxIpSlice, SlicedPacket, TcpSlice};
 
-use super::link::strip_link;
+use super::link::{source_mac, strip_link};
+use crate::base::MacAddr;
 use crate::capture::Frame;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -43,6 +44,8 @@ pub enum Transport<'a> {
 
 #[derive(Debug)]
 pub struct Packet<'a> {
+    /// The sender's link-layer address, where the link type has one.
+    pub src_mac: Option<MacAddr>,
     pub src: IpAddr,
     pub dst: IpAddr,
     pub transport: Transport<'a>,
@@ -198,6 +201,7 @@ impl PacketDecoder {
             _ => Transport::Other,
         };
         Some(Packet {
+            src_mac: source_mac(frame.link_type, frame.data),
             src,
             dst,
             transport,

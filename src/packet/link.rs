@@ -1,3 +1,4 @@
+use crate::base::MacAddr;
 use crate::capture::LinkType;
 
 /// The network protocol found under the link layer.
@@ -47,6 +48,28 @@ pub fn strip_link(link: LinkType, data: &[u8]) -> Option<(NetProto, usize)> {
         }
         _ => None,
     }
+}
+
+/// The sender's link-layer address, where the link type carries one (Ethernet, and the
+/// Linux cooked headers for Ethernet interfaces). The all-zero address of loopback is none.
+pub fn source_mac(link: LinkType, data: &[u8]) -> Option<MacAddr> {
+    const ARPHRD_ETHER: u16 = 1;
+    let hw = |at: usize| {
+        u16::from_be_bytes([
+            data.get(at).copied().unwrap_or(0),
+            data.get(at + 1).copied().unwrap_or(0),
+        ])
+    };
+    let at = match link {
+        LinkType::ETHERNET => 6,
+        // SLL: packet type, ARPHRD type, address length, address (8 bytes).
+        LinkType::LINUX_SLL if hw(2) == ARPHRD_ETHER && hw(4) == 6 => 6,
+        // SLL2: protocol, reserved, interface index, ARPHRD type, packet type, length, address.
+        LinkType::LINUX_SLL2 if hw(8) == ARPHRD_ETHER && data.get(11) == Some(&6) => 12,
+        _ => return None,
+    };
+    let mac: [u8; 6] = data.get(at..at + 6)?.try_into().ok()?;
+    (mac != [0; 6]).then_some(MacAddr(mac))
 }
 
 /// Ethernet-style: the `EtherType` at `type_at`, the payload right after it.

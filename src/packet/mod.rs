@@ -6,4 +6,4 @@ mod link;
 pub use decoder::{
     DecodeStats, Packet, PacketDecoder, TcpFlags, TcpSegment, Transport, UdpDatagram,
 };
-pub use link::{strip_link, NetProto};
+pub use link::{source_mac, strip_link, NetProto};

@@ -51,6 +51,8 @@ impl<S: StreamSink> Connection<S> {
                 reset_frames: Vec::new(),
                 client_packets: 0,
                 server_packets: 0,
+                client_mac: None,
+                server_mac: None,
             },
             sink,
             streams: [
@@ -171,8 +173,14 @@ impl<S: StreamSink> Connection<S> {
         f.end = meta.time;
         self.last_seen = self.last_seen.max(meta.time);
         match side {
-            Side::Client => f.client_packets += 1,
-            Side::Server => f.server_packets += 1,
+            Side::Client => {
+                f.client_packets += 1;
+                f.client_mac = f.client_mac.or(meta.src_mac);
+            }
+            Side::Server => {
+                f.server_packets += 1;
+                f.server_mac = f.server_mac.or(meta.src_mac);
+            }
         }
         let mut seq = seg.seq;
         if seg.flags.syn {
@@ -276,6 +284,7 @@ impl<S: StreamSink> Connection<S> {
         self.streams.swap(0, 1);
         self.order.swap();
         std::mem::swap(&mut f.client_packets, &mut f.server_packets);
+        std::mem::swap(&mut f.client_mac, &mut f.server_mac);
         std::mem::swap(&mut f.client_fin_frame, &mut f.server_fin_frame);
         if let Some(c) = &mut f.close {
             c.by = c.by.other();

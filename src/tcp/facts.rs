@@ -1,5 +1,5 @@
 use super::stream::StreamStats;
-use crate::base::{Side, Timestamp};
+use crate::base::{MacAddr, Side, Timestamp};
 
 /// How the three-way handshake went, as far as the capture shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,6 +47,10 @@ pub struct TcpFacts {
     pub reset_frames: Vec<u64>,
     pub client_packets: u64,
     pub server_packets: u64,
+    /// Each side's link-layer address as its first frame showed it (which box it was:
+    /// one device's IPv4 and IPv6 addresses share it).
+    pub client_mac: Option<MacAddr>,
+    pub server_mac: Option<MacAddr>,
 }
 
 /// A finished conversation's TCP facts with what its two streams counted (kept apart

@@ -1,6 +1,6 @@
 use super::facts::TcpFacts;
 use super::stream::StreamEvent;
-use crate::base::{Endpoint, Side, Timestamp};
+use crate::base::{Endpoint, MacAddr, Side, Timestamp};
 
 /// Receives a conversation's stream events, in the order they become known.
 pub trait StreamSink {
@@ -31,4 +31,6 @@ pub struct SegmentMeta {
     pub time: Timestamp,
     pub src: Endpoint,
     pub dst: Endpoint,
+    /// The sender's link-layer address, where the capture has one.
+    pub src_mac: Option<MacAddr>,
 }

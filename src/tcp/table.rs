@@ -477,6 +477,7 @@ mod tests {
                 time: Timestamp::new(self.frame as i64, 0),
                 src,
                 dst,
+                src_mac: None,
             };
             let seg = TcpSegment {
                 src_port: src.port,
