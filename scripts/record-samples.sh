@@ -6,7 +6,9 @@
 #
 # Needs root, iproute2, nftables, ethtool, tcpdump, dumpcap (wireshark-common), editcap,
 # swaks, curl, msmtp, openssl, python3, tcprewrite (tcpreplay).
-# Usage: scripts/record-samples.sh [--field-forms | --postfix | --inside-tls | --keylog-suites | --postfix-sasl | --clients] [OUTDIR]
+# Usage: scripts/record-samples.sh [--field-forms | --postfix | --inside-tls | --keylog-suites | --postfix-sasl | --clients | --retries] [OUTDIR]
+#   --retries: stories of several attempts in one capture (a refusal, a setting changed,
+#   a delivery; POP before SMTP; IPv6 refused then IPv4; two jobs), in OUTDIR/retries.
 #   --clients: the client matrix of docs/inside-tls.md (msmtp, swaks with and without
 #   --pipeline, curl, Python against Postfix + Dovecot and the look-alike), in OUTDIR/clients.
 #   --field-forms: only the captures of real-world capture forms (segmentation offload,
@@ -23,8 +25,12 @@ only_inside=0
 only_suites=0
 only_sasl=0
 only_clients=0
+only_retries=0
 if [ "${1:-}" = --clients ]; then
     only_clients=1
+    shift
+elif [ "${1:-}" = --retries ]; then
+    only_retries=1
     shift
 elif [ "${1:-}" = --postfix-sasl ]; then
     only_sasl=1
@@ -166,7 +172,7 @@ stop_captures() {
     for p in "${capture_pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
     for p in "${capture_pids[@]}"; do wait "$p" 2>/dev/null || true; done
     capture_pids=()
-    rm -f "$work"/*.log "$out"/*.log "$out"/scenarios/*.log "$out"/postfix/*.log "$out"/inside-tls/*.log "$out"/keylog/*.log "$out"/postfix-sasl/*.log "$out"/clients/*.log
+    rm -f "$work"/*.log "$out"/*.log "$out"/scenarios/*.log "$out"/postfix/*.log "$out"/inside-tls/*.log "$out"/keylog/*.log "$out"/postfix-sasl/*.log "$out"/clients/*.log "$out"/retries/*.log
 }
 
 # record NAME TOOL CLIENT...: one capture of one client run.
@@ -652,7 +658,146 @@ record_clients() {
     done
 }
 
+# Several attempts in one capture, as a technician records them while changing settings:
+# a real Postfix (and for POP before SMTP a real Dovecot POP3 server), swaks as the device.
+record_retries() {
+    mkdir -p "$out/retries"
+    if [ -n "$server_pid" ]; then
+        kill "$server_pid" 2>/dev/null || true
+        wait "$server_pid" 2>/dev/null || true
+        server_pid=
+    fi
+    local base=(swaks --from scanner@contoso.local --to office@contoso.local --server $SRV4 --port 25
+        --helo mx-4070n.contoso.local --data "@$work/msg.txt" --timeout 10)
+    local clear=(swaks --from scanner@contoso.local --to office@contoso.local --server $SRV4 --data "@$work/msg.txt" --timeout 10)
+    local lan="mynetworks = 127.0.0.0/8, 192.0.2.0/24"
+    # Any local recipient is accepted (and queued: nothing is delivered).
+    local anyone="local_recipient_maps ="
+    local one
+
+    # The copier's bare host name refused (504 at RCPT), then its FQDN: delivered.
+    pf_start "smtpd_helo_restrictions = reject_non_fqdn_helo_hostname" "$lan" "$anyone"
+    one=retries/helo-refused-then-delivered.pcap
+    capture "$out/$one" tcpdump
+    in_c "${clear[@]}" --port 25 --helo MX-4070N >/dev/null 2>&1 || true
+    sleep 1
+    in_c "${clear[@]}" --port 25 --helo mx-4070n.contoso.local >/dev/null 2>&1 || true
+    stop_captures
+    echo "recorded $one"
+
+    # Port 25 in clear where TLS is required (530 at MAIL); then port 587 with STARTTLS.
+    pf_submission=1 pf_start "smtpd_tls_security_level = encrypt" "$lan" "$anyone"
+    one=retries/starttls-required-then-587-tls.pcap
+    capture "$out/$one" tcpdump
+    in_c "${base[@]}" >/dev/null 2>&1 || true
+    sleep 1
+    in_c "${base[@]}" --port 587 -tls --data "@$work/medium.txt" >/dev/null 2>&1 || true
+    stop_captures
+    echo "recorded $one"
+
+    # A name with an IPv6 and an IPv4 address where only IPv4 listens: the IPv6 connection
+    # is refused (RST) and the client goes on to IPv4 at once (curl's Happy Eyeballs, and
+    # Python's create_connection, which tries each address in turn).
+    pf_start "$lan" "$anyone"
+    printf '%s relay.contoso.local\n%s relay.contoso.local\n' "$SRV6" "$SRV4" >/etc/netns/$C/hosts
+    one=retries/ipv6-refused-then-ipv4.pcap
+    capture "$out/$one" tcpdump
+    in_c curl -sS --url smtp://relay.contoso.local:25/mx-4070n.contoso.local --mail-from scanner@contoso.local \
+        --mail-rcpt office@contoso.local --upload-file "$work/msg.txt" --max-time 10 >/dev/null 2>&1 || true
+    sleep 1
+    in_c python3 -c "import smtplib; s = smtplib.SMTP('relay.contoso.local', 25, local_hostname='mx-4070n.contoso.local', timeout=10); s.sendmail('scanner@contoso.local', ['office@contoso.local'], open('$work/msg.txt', 'rb').read()); s.quit()" >/dev/null 2>&1 || true
+    stop_captures
+    rm -f /etc/netns/$C/hosts
+    echo "recorded $one"
+
+    # Two jobs: one to an outside address (relay refused, 554 at RCPT), one inside
+    # (delivered). Different envelopes: the refusal stands.
+    pf_start "smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination" "$anyone"
+    one=retries/two-jobs-one-refused.pcap
+    capture "$out/$one" tcpdump
+    in_c "${base[@]}" --to someone@example.org >/dev/null 2>&1 || true
+    sleep 1
+    in_c "${base[@]}" >/dev/null 2>&1 || true
+    stop_captures
+    echo "recorded $one"
+
+    # A refused send, then the copier's connection test: the test supersedes nothing.
+    one=retries/refused-then-connection-test.pcap
+    capture "$out/$one" tcpdump
+    in_c "${base[@]}" --to someone@example.org >/dev/null 2>&1 || true
+    sleep 1
+    in_c "${base[@]}" --quit-after EHLO >/dev/null 2>&1 || true
+    stop_captures
+    echo "recorded $one"
+
+    # POP before SMTP: Dovecot's POP3 login writes the client's address into a Postfix
+    # access map (a post-login script and postmap); relay is refused before, allowed after.
+    local d=$work/popdove
+    mkdir -p "$d/run" "$d/state" "$d/mail"
+    chmod 777 "$d/mail"
+    printf '%s:{PLAIN}%s::::::\n' "$USER" "$PASS" >"$d/passwd"
+    cat >"$d/popauth.sh" <<EOS
+#!/bin/sh
+echo "\$IP OK" >>"$work/popauth"
+postmap -c "$work/pf" "$work/popauth"
+exec "\$@"
+EOS
+    chmod 755 "$d/popauth.sh"
+    cat >"$d/dovecot.conf" <<EOC
+base_dir = $d/run
+state_dir = $d/state
+log_path = $work/popdove.log
+protocols = pop3
+listen = $SRV4
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+mail_location = maildir:$d/mail/%u
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN $d/passwd
+}
+userdb {
+  driver = static
+  args = uid=nobody gid=nogroup home=$d/mail/%u
+}
+service pop3 {
+  executable = pop3 popauth
+}
+service popauth {
+  executable = script-login $d/popauth.sh
+  user = root
+  unix_listener popauth {
+    user = nobody
+  }
+}
+EOC
+    chmod 755 "$d" "$d/run"
+    chmod 644 "$d/passwd"
+    pf_start "smtpd_relay_restrictions = permit_mynetworks, check_client_access hash:$work/popauth, reject_unauth_destination"
+    : >"$work/popauth"
+    ip netns exec $S postmap -c "$work/pf" "$work/popauth"
+    ip netns exec $S dovecot -c "$d/dovecot.conf"
+    for _ in $(seq 1 50); do in_s ss -ltn | grep -q "$SRV4:110" && break; sleep 0.1; done
+    one=retries/pop-before-smtp-postfix-dovecot.pcap
+    capture "$out/$one" tcpdump
+    in_c "${base[@]}" --to someone@example.org >/dev/null 2>&1 || true
+    sleep 1
+    in_c python3 -c "import poplib; p = poplib.POP3('$SRV4'); p.user('$USER'); p.pass_('$PASS'); p.stat(); p.quit()" >/dev/null 2>&1 || true
+    sleep 1
+    in_c "${base[@]}" --to someone@example.org >/dev/null 2>&1 || true
+    stop_captures
+    ip netns exec $S dovecot -c "$d/dovecot.conf" stop >/dev/null 2>&1 || true
+    pf_stop
+    echo "recorded $one"
+}
+
 setup
+if [ "$only_retries" = 1 ]; then
+    record_retries
+    chmod 644 "$out"/retries/*
+    exit 0
+fi
 if [ "$only_clients" = 1 ]; then
     record_clients
     chmod 644 "$out"/clients/*
@@ -874,6 +1019,7 @@ record_postfix
 record_inside_tls
 record_keylog_suites
 record_postfix_sasl
+record_retries
 
-chmod 644 "$out"/*.pcap* "$out"/scenarios/* "$out"/postfix/*
+chmod 644 "$out"/*.pcap* "$out"/scenarios/* "$out"/postfix/* "$out"/retries/*
 ls -l "$out"

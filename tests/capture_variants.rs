@@ -358,9 +358,12 @@ struct Facts {
 
 fn facts(a: &Analysis) -> Facts {
     let d = diagnose(a);
-    let sessions = (0..a.sessions.len())
+    // In content order: sessions that began within the variants' shifts of each other
+    // (an IPv6 SYN refused and its IPv4 twin 0.2 ms later) may swap numbers.
+    let mut sessions: Vec<(Vec<String>, String)> = (0..a.sessions.len())
         .map(|i| (common::content(a, i), d.sessions[i].outcome_label()))
         .collect();
+    sessions.sort();
     let mut findings: Vec<&'static str> = d
         .findings()
         .iter()

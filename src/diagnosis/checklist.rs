@@ -193,6 +193,32 @@ pub fn checklist(seen: &SettingsSeen, ids: &[FindingId]) -> Vec<ChecklistItem> {
     list.items
 }
 
+/// A setting that differs between two attempts, in the checklist's words.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Change {
+    pub field: &'static str,
+    pub from: String,
+    pub to: String,
+}
+
+/// The checklist fields whose seen value differs from one attempt to the next (only
+/// fields both attempts showed).
+pub fn changes(before: &SettingsSeen, after: &SettingsSeen) -> Vec<Change> {
+    let after = checklist(after, &[]);
+    checklist(before, &[])
+        .into_iter()
+        .filter_map(|x| {
+            let y = after.iter().find(|y| y.field == x.field)?;
+            let shown = x.check != Check::Unknown && y.check != Check::Unknown;
+            (shown && x.seen != y.seen).then(|| Change {
+                field: x.field,
+                from: x.seen,
+                to: y.seen.clone(),
+            })
+        })
+        .collect()
+}
+
 /// A checklist being written.
 struct List<'a> {
     seen: &'a SettingsSeen,

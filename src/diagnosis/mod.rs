@@ -4,6 +4,7 @@
 //! Microsoft 365 endpoint the server is. Per capture: findings from the catalogue, each
 //! with the frames and quoted lines that prove it.
 
+pub mod attempts;
 mod catalogue;
 pub mod checklist;
 pub mod inside_tls;
@@ -50,6 +51,18 @@ pub struct Finding {
     pub session: Option<usize>,
     /// The frames and quoted lines that show it.
     pub evidence: Vec<Evidence>,
+    /// The later session whose delivery superseded the failure this finding is about
+    /// (then a warning, whatever its kind).
+    pub superseded_by: Option<usize>,
+}
+
+impl Finding {
+    /// Whether a later delivery leaves this finding as it is, when it supersedes the
+    /// failed session the finding is about: a password that crossed in clear is exposed
+    /// whatever happened next. The rest explains the failure, and becomes a warning.
+    pub fn stands_when_superseded(&self) -> bool {
+        self.id == FindingId::CleartextCredentials
+    }
 }
 
 /// How the outcome is known.
@@ -90,6 +103,8 @@ pub struct SessionDiagnosis {
     pub pop3: bool,
     /// What the session shows of the device's settings, for the checklist.
     pub settings: checklist::SettingsSeen,
+    /// Its place among the device's attempts to this server (SMTP sessions).
+    pub attempt: Option<attempts::AttemptMark>,
 }
 
 impl SessionDiagnosis {
@@ -182,6 +197,10 @@ impl Tally {
     }
 }
 
+/// A failed session as the verdict counts it: its id, outcome, and for a refusal its stage
+/// and reply.
+type Failure = (usize, Outcome, Option<(Stage, Option<String>)>);
+
 /// What the verdict and the batch summary need to know of a capture's diagnosis,
 /// gathered as sessions and findings go by.
 #[derive(Clone, Debug)]
@@ -197,10 +216,23 @@ pub struct Summary {
     pub rejected: Option<(Stage, Option<String>)>,
     pub no_connection: bool,
     pub tls_failed: bool,
+    /// The failed SMTP sessions a later delivery may still supersede (a live capture's
+    /// sessions are counted before that is known): session, outcome, stage and reply.
+    failures: Vec<Failure>,
+    /// Failures beyond the bound of `failures`: they stand whatever comes later.
+    failures_kept: bool,
+    /// The errors counted so far, with their session, for a failure superseded later.
+    errors: Vec<(Option<usize>, FindingId, &'static str)>,
     /// What the sessions show of the device's settings.
     pub settings: checklist::SettingsSeen,
+    /// The last delivery that superseded earlier failed attempts.
+    pub story: Option<attempts::AttemptMark>,
+    /// Failed attempts a later delivery superseded.
+    pub superseded: usize,
     /// Findings per severity (error, warning, info).
     pub counts: [usize; 3],
+    /// Of those, the findings of failures a later delivery superseded.
+    pub superseded_counts: [usize; 3],
     /// The first finding (id, title) of each severity, in report order.
     pub first: [Option<(FindingId, &'static str)>; 3],
     /// The distinct finding ids of each severity, in report order.
@@ -219,8 +251,14 @@ impl Default for Summary {
             rejected: None,
             no_connection: false,
             tls_failed: false,
+            failures: Vec::new(),
+            failures_kept: false,
+            errors: Vec::new(),
             settings: checklist::SettingsSeen::default(),
+            story: None,
+            superseded: 0,
             counts: [0; 3],
+            superseded_counts: [0; 3],
             first: [None; 3],
             ids: Default::default(),
         }
@@ -230,6 +268,21 @@ impl Default for Summary {
 impl Summary {
     pub fn add_session(&mut self, sd: &SessionDiagnosis) {
         self.sessions += 1;
+        if let Some(m) = sd.attempt.as_ref().filter(|m| !m.supersedes.is_empty()) {
+            self.story = Some(m.clone());
+        }
+        if sd
+            .attempt
+            .as_ref()
+            .is_some_and(|m| m.superseded_by.is_some())
+        {
+            // A later delivery replaced this failure: it no longer decides the verdict.
+            // What was configured then is not what is configured now: its settings stay
+            // out of the checklist.
+            self.superseded += 1;
+            self.all_test_only = false;
+            return;
+        }
         let delivered = sd.outcome == Outcome::Delivered;
         self.delivered |= delivered && sd.basis != Basis::Inferred;
         self.delivered_inferred |= delivered && sd.basis == Basis::Inferred;
@@ -244,17 +297,86 @@ impl Summary {
         {
             self.rejected = Some((stage, sd.deciding_reply.as_ref().map(|e| e.text.clone())));
         }
+        if attempts::failed(sd.outcome) {
+            if self.failures.len() < MAX_LISTED {
+                let rejected = sd
+                    .stage
+                    .filter(|_| sd.outcome == Outcome::Rejected && !sd.pop3)
+                    .map(|st| (st, sd.deciding_reply.as_ref().map(|e| e.text.clone())));
+                // A session outside any attempt (POP3) is never superseded.
+                let id = sd.attempt.as_ref().map_or(usize::MAX, |m| m.session);
+                self.failures.push((id, sd.outcome, rejected));
+            } else {
+                self.failures_kept = true;
+            }
+        }
+        if let Some(m) = sd.attempt.as_ref().filter(|m| !m.supersedes.is_empty()) {
+            self.supersede(m);
+        }
+    }
+
+    /// Failures counted before a later delivery superseded them no longer decide the
+    /// verdict (a live capture's; a report holds a failure back until it knows).
+    fn supersede(&mut self, m: &attempts::AttemptMark) {
+        let before = self.failures.len();
+        self.failures
+            .retain(|(id, _, _)| !m.supersedes.iter().any(|x| x.session == *id));
+        if self.failures.len() == before || self.failures_kept {
+            return;
+        }
+        self.superseded += before - self.failures.len();
+        // Their errors are warnings now.
+        let (gone, stay): (Vec<_>, Vec<_>) = std::mem::take(&mut self.errors)
+            .into_iter()
+            .partition(|(s, _, _)| s.is_some_and(|s| m.supersedes.iter().any(|x| x.session == s)));
+        self.errors = stay;
+        let e = Severity::Error.index();
+        let w = Severity::Warning.index();
+        self.counts[e] -= gone.len();
+        self.counts[w] += gone.len();
+        self.superseded_counts[w] += gone.len();
+        if self.counts[e] == self.errors.len() {
+            self.first[e] = self.errors.first().map(|(_, id, title)| (*id, *title));
+            self.ids[e] = Vec::new();
+            for (_, id, _) in &self.errors {
+                if !self.ids[e].contains(id) {
+                    self.ids[e].push(*id);
+                }
+            }
+        }
+        // What stands is what the remaining failures say.
+        self.rejected = self.failures.iter().find_map(|(_, _, r)| r.clone());
+        self.no_connection = self
+            .failures
+            .iter()
+            .any(|(_, o, _)| *o == Outcome::NoConnection);
+        self.tls_failed = self
+            .failures
+            .iter()
+            .any(|(_, o, _)| *o == Outcome::TlsFailed);
     }
 
     pub fn add_finding(&mut self, f: &Finding) {
         let i = f.severity.index();
+        if f.severity == Severity::Error && self.errors.len() < MAX_LISTED {
+            self.errors.push((f.session, f.id, f.title));
+        }
         if let Some(n) = self.counts.get_mut(i) {
             *n += 1;
         }
-        if let Some(first @ None) = self.first.get_mut(i) {
+        if let Some(n) = self
+            .superseded_counts
+            .get_mut(i)
+            .filter(|_| f.superseded_by.is_some())
+        {
+            *n += 1;
+        }
+        // A superseded failure is told by the verdict's story, not named as its warning.
+        if let Some(first @ None) = self.first.get_mut(i).filter(|_| f.superseded_by.is_none()) {
             *first = Some((f.id, f.title));
         }
-        if let Some(ids) = self.ids.get_mut(i) {
+        // The checklist follows what stands, not what a later delivery superseded.
+        if let Some(ids) = self.ids.get_mut(i).filter(|_| f.superseded_by.is_none()) {
             if !ids.contains(&f.id) {
                 ids.push(f.id);
             }
@@ -273,11 +395,19 @@ impl Summary {
         self.no_connection |= later.no_connection;
         self.tls_failed |= later.tls_failed;
         self.settings.merge(&later.settings);
+        if later.story.is_some() {
+            self.story.clone_from(&later.story);
+        }
+        self.superseded += later.superseded;
+        self.failures.extend(later.failures.iter().cloned());
+        self.errors.extend(later.errors.iter().copied());
+        self.failures_kept |= later.failures_kept;
         if self.rejected.is_none() {
             self.rejected.clone_from(&later.rejected);
         }
         for i in 0..3 {
             self.counts[i] += later.counts[i];
+            self.superseded_counts[i] += later.superseded_counts[i];
             self.first[i] = self.first[i].or(later.first[i]);
             for id in &later.ids[i] {
                 if !self.ids[i].contains(id) {
@@ -353,6 +483,7 @@ impl Findings {
             remediation,
             session,
             evidence,
+            superseded_by: None,
         });
     }
 }
@@ -363,6 +494,17 @@ pub fn diagnose(a: &Analysis) -> Diagnosis {
     let mut d = Diagnosis::default();
     for s in &a.sessions {
         let (sd, findings) = diagnoser.session(s);
+        // The sessions of its attempt and the failures it supersedes (already diagnosed).
+        if let Some(m) = &sd.attempt {
+            let earlier = a
+                .sessions
+                .iter()
+                .zip(&mut d.sessions)
+                .zip(&mut d.session_findings);
+            for ((y, x), f) in earlier {
+                attempts::update_earlier(x, f, y.id, s.id, m);
+            }
+        }
         d.sessions.push(sd);
         d.session_findings.push(findings);
     }
@@ -383,6 +525,8 @@ pub struct Diagnoser {
     pop_logins: Vec<PopLogin>,
     later: Findings,
     truncated_session: bool,
+    /// Each device's attempts to each server.
+    pub attempts: attempts::Attempts,
 }
 
 struct PopLogin {
@@ -484,8 +628,43 @@ impl Diagnoser {
             server_identity: server,
             transactions: txs,
             pop3: s.protocol == Protocol::Pop3,
+            attempt: None,
         };
+        let mut sd = sd;
+        self.attempts.place(s, &mut sd);
+        self.pop_authorised(s, &sd);
         (sd, findings.list)
+    }
+
+    /// A delivery after a POP3 login, where the same device's earlier attempt to this
+    /// server was refused: POP before SMTP is what made the server accept it. Said in the
+    /// finding about that login.
+    fn pop_authorised(&mut self, s: &Session, sd: &SessionDiagnosis) {
+        let Some(m) = &sd.attempt else { return };
+        let Some(refused) = m.supersedes.iter().find(|x| x.number < m.number) else {
+            return;
+        };
+        if m.after_pop3.is_none() {
+            return;
+        }
+        let first = s.tcp.first_frame;
+        let finding = self.later.list.iter_mut().rfind(|f| {
+            f.id == FindingId::PopBeforeSmtp && f.evidence.iter().any(|e| e.frame == first)
+        });
+        if let Some(f) = finding {
+            let reply = refused
+                .reply
+                .as_ref()
+                .map(|r| format!(" ({})", r.text))
+                .unwrap_or_default();
+            f.evidence.push(Evidence {
+                frame: first,
+                text: format!(
+                    "the server refused session {}{reply} and accepted session {} after this login: POP before SMTP is what authorised it",
+                    refused.session, s.id
+                ),
+            });
+        }
     }
 
     /// Keeps what the capture-wide findings need to know of a session (`exchange_online`:

@@ -159,6 +159,7 @@ mod tests {
                 frame,
                 text: text.into(),
             }],
+            superseded_by: None,
         }
     }
 

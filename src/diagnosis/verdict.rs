@@ -49,6 +49,11 @@ pub struct Verdict {
     pub cause: Option<Named>,
     /// The first warning, when no error is the cause.
     pub warning: Option<Named>,
+    /// A delivery that came after failed attempts: which attempt it was, what it
+    /// superseded, what changed.
+    pub story: Option<super::attempts::AttemptMark>,
+    /// A refusal stands, and another message (another job) was delivered.
+    pub also_delivered: bool,
 }
 
 impl Verdict {
@@ -80,7 +85,7 @@ impl Summary {
             self.first[i].map(|(id, title)| Named {
                 id,
                 title,
-                more: self.counts[i].saturating_sub(1),
+                more: (self.counts[i] - self.superseded_counts[i]).saturating_sub(1),
             })
         };
         let happened = if let Some((stage, reply)) = &self.rejected {
@@ -107,10 +112,13 @@ impl Summary {
         } else {
             Happened::NotSent
         };
+        let refused = matches!(happened, Happened::Rejected { .. });
         Verdict {
             happened,
             cause: named(Severity::Error.index()),
             warning: named(Severity::Warning.index()),
+            story: self.story.clone(),
+            also_delivered: refused && (self.delivered || self.delivered_inferred),
         }
     }
 }

@@ -8,7 +8,7 @@ use crate::analysis::{Analysis, Session};
 use crate::diagnosis::{Basis, Diagnosis, Finding, SessionDiagnosis, Severity};
 
 /// The header row.
-pub const CSV_COLUMNS: [&str; 17] = [
+pub const CSV_COLUMNS: [&str; 19] = [
     "capture",
     "session",
     "device",
@@ -26,6 +26,8 @@ pub const CSV_COLUMNS: [&str; 17] = [
     "cause",
     "first_frame",
     "last_frame",
+    "attempt",
+    "superseded_by",
 ];
 
 /// The rows of an analysis held in memory, with the header.
@@ -91,6 +93,15 @@ impl CsvWriter {
             cause.to_string(),
             s.tcp.first_frame.to_string(),
             s.tcp.last_frame.to_string(),
+            sd.attempt
+                .as_ref()
+                .map(|m| m.number.to_string())
+                .unwrap_or_default(),
+            sd.attempt
+                .as_ref()
+                .and_then(|m| m.superseded_by)
+                .map(|b| b.to_string())
+                .unwrap_or_default(),
         ];
         self.rows.push(&record(&row));
     }

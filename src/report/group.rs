@@ -164,6 +164,7 @@ mod tests {
                 frame,
                 text: "250-STARTTLS (offered)".into(),
             }],
+            superseded_by: None,
         }
     }
 

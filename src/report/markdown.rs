@@ -2,6 +2,7 @@ use std::fmt::Write;
 use std::io;
 use std::path::Path;
 
+use super::attempts::Chains;
 use super::facts::provider_facts;
 use super::group::{fix_without_path, Group, Groups};
 use super::ladder::{cut_transcript, Budget, Ladder, MAX_LADDERS};
@@ -32,10 +33,13 @@ pub(super) struct MarkdownWriter {
     /// the end).
     findings: [Spool; 3],
     filters: Spool,
+    /// Each device's attempts to each server.
+    chains: Chains,
 }
 
 impl MarkdownWriter {
     pub(super) fn session(&mut self, s: &Session, sd: &SessionDiagnosis, findings: &[&Finding]) {
+        self.chains.add(s.id, sd);
         let row = format!(
             "| {} | {} | {} | {} | {} | {} | {}–{} |\n",
             s.id,
@@ -84,7 +88,7 @@ impl MarkdownWriter {
         capture_findings: &[&Finding],
         out: &mut Scrubbed,
     ) -> io::Result<()> {
-        let head = head(a, summary);
+        let head = head(a, summary, &self.chains);
         out.put(&head)?;
         out.spool(self.rows, &mut |_| String::new())?;
         if self.rows_left_out > 0 {
@@ -173,7 +177,7 @@ impl MarkdownWriter {
 }
 
 /// The report's head: the capture's facts, the verdict and the sessions table's header.
-fn head(a: &Analysis, summary: &Summary) -> String {
+fn head(a: &Analysis, summary: &Summary, chains: &Chains) -> String {
     let mut head = String::new();
     let name = Path::new(&a.file)
         .file_name()
@@ -218,6 +222,18 @@ fn head(a: &Analysis, summary: &Summary) -> String {
         "\n## Verdict\n\n**{}**",
         md(&verdict_line(&summary.verdict()))
     );
+    if chains.told() {
+        let _ = writeln!(
+            head,
+            "\n## Attempts\n\nEach device's attempts to each server, in the order they began."
+        );
+        for (chain, lines) in chains.prose() {
+            let _ = writeln!(head, "\n**{}**\n", md(&chain));
+            for (i, l) in lines.iter().enumerate() {
+                let _ = writeln!(head, "{}. {}", i + 1, md(l));
+            }
+        }
+    }
     let _ = writeln!(head, "\n## Devices and servers\n");
     let _ = writeln!(
         head,

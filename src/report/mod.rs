@@ -7,6 +7,7 @@
 //! held in memory.
 
 mod annotate;
+mod attempts;
 mod csv;
 mod facts;
 mod group;
@@ -31,6 +32,7 @@ pub use text::{
 };
 
 use crate::analysis::{Analysis, Capture, Session};
+use crate::diagnosis::attempts::Attempts;
 use crate::diagnosis::checklist::Check;
 use crate::diagnosis::{Diagnoser, Diagnosis, Finding, SessionDiagnosis, Severity, Summary};
 use crate::smtp::{enhanced_code, parse_reply_line};
@@ -69,7 +71,7 @@ pub struct ReportWriter {
     /// Whether any finding (kept or not) is an error: the exit status.
     errors: bool,
     /// The session with the worst outcome so far, for the batch summary.
-    worst: Option<(u8, SessionBrief)>,
+    worst: Option<((bool, u8), SessionBrief)>,
 }
 
 enum Kind {
@@ -109,8 +111,13 @@ impl ReportWriter {
             .filter(|f| f.severity <= self.min_severity)
             .collect();
         self.summary.add_session(sd);
-        let rank = outcome_rank(sd.outcome);
-        if self.worst.as_ref().is_none_or(|(r, _)| rank < *r) {
+        // An SMTP session before any POP3 one: the mail's fate is the row's subject.
+        let rank = (sd.pop3, crate::diagnosis::attempts::rank(sd.outcome));
+        let superseded = sd
+            .attempt
+            .as_ref()
+            .is_some_and(|m| m.superseded_by.is_some());
+        if !superseded && self.worst.as_ref().is_none_or(|(r, _)| rank < *r) {
             self.worst = Some((rank, SessionBrief::of(s, sd)));
         }
         for f in &kept {
@@ -194,8 +201,8 @@ pub fn render(
     let mut diagnoser = Diagnoser::default();
     let mut writer = ReportWriter::new(format, min_severity);
     let mut notes = Annotations::default();
-    for s in capture.by_ref() {
-        let (sd, findings) = diagnoser.session(&s);
+    let mut held = Held::default();
+    let mut write = |s: Session, sd: SessionDiagnosis, findings: Vec<Finding>| {
         notes.findings(&findings);
         if let Some(d) = &sd.deciding_reply {
             notes.deciding(s.id, d);
@@ -205,6 +212,16 @@ pub fn render(
             notes.tls_session(random);
         }
         writer.session(&s, &sd, &findings);
+    };
+    for s in capture.by_ref() {
+        let (sd, findings) = diagnoser.session(&s);
+        held.push(s, sd, findings);
+        for (s, sd, findings) in held.ready(&mut diagnoser.attempts) {
+            write(s, sd, findings);
+        }
+    }
+    for (s, sd, findings) in held.all(&mut diagnoser.attempts) {
+        write(s, sd, findings);
     }
     let a = capture.finish();
     let capture_findings = diagnoser.finish(&a);
@@ -220,6 +237,61 @@ pub fn render(
     );
     verdict.annotations = notes;
     Ok((a, verdict))
+}
+
+/// Sessions waiting behind a failure a later delivery may still supersede (its findings
+/// then become warnings before they are written). Bounded: past [`HELD_SESSIONS`] sessions
+/// or [`HELD_ENTRIES`] dialogue entries the oldest is written as it is, and can no longer
+/// be superseded.
+#[derive(Default)]
+struct Held {
+    queue: std::collections::VecDeque<(Session, SessionDiagnosis, Vec<Finding>)>,
+    entries: usize,
+}
+
+const HELD_SESSIONS: usize = 64;
+const HELD_ENTRIES: usize = 50_000;
+
+type Diagnosed = (Session, SessionDiagnosis, Vec<Finding>);
+
+impl Held {
+    fn push(&mut self, s: Session, sd: SessionDiagnosis, findings: Vec<Finding>) {
+        // The sessions of its attempt, and the failures it supersedes, are still here
+        // (they were open).
+        if let Some(m) = &sd.attempt {
+            for (y, x, f) in &mut self.queue {
+                crate::diagnosis::attempts::update_earlier(x, f, y.id, s.id, m);
+            }
+        }
+        self.entries += s.dialogue.len();
+        self.queue.push_back((s, sd, findings));
+    }
+
+    /// The sessions that can be written now, in order: those before the first failure
+    /// still open, or the oldest when the bound is reached.
+    fn ready(&mut self, attempts: &mut Attempts) -> Vec<Diagnosed> {
+        let mut out = Vec::new();
+        while let Some((s, _, _)) = self.queue.front() {
+            let full = self.queue.len() > HELD_SESSIONS || self.entries > HELD_ENTRIES;
+            if attempts.open(s.id) && !full {
+                break;
+            }
+            attempts.close(s.id);
+            if let Some(d) = self.queue.pop_front() {
+                self.entries -= d.0.dialogue.len();
+                out.push(d);
+            }
+        }
+        out
+    }
+
+    fn all(&mut self, attempts: &mut Attempts) -> Vec<Diagnosed> {
+        for (s, _, _) in &self.queue {
+            attempts.close(s.id);
+        }
+        self.entries = 0;
+        self.queue.drain(..).collect()
+    }
 }
 
 /// Renders the report of a capture that could not be opened ([`Analysis::unreadable`]).
@@ -285,15 +357,25 @@ impl SessionBrief {
                 .server_name
                 .clone()
                 .unwrap_or_else(|| s.server.to_string()),
-            outcome: match sd.basis {
-                crate::diagnosis::Basis::Observed => sd.outcome_label(),
-                crate::diagnosis::Basis::Inferred => format!("{} (inferred)", sd.outcome_label()),
-                crate::diagnosis::Basis::Decrypted => {
-                    format!("{} (decrypted)", sd.outcome_label())
+            outcome: match &sd.attempt {
+                // A delivery that superseded earlier failures: the story in three words.
+                Some(m) if m.supersedes.iter().any(|x| x.number < m.number) => {
+                    format!("{} after {} attempts", outcome_text(sd), m.number)
                 }
+                _ => outcome_text(sd),
             },
             code,
         }
+    }
+}
+
+/// The outcome as the summaries show it: `rejected at auth`, `delivered (inferred)`,
+/// `rejected at data (decrypted)`.
+fn outcome_text(sd: &SessionDiagnosis) -> String {
+    match sd.basis {
+        crate::diagnosis::Basis::Observed => sd.outcome_label(),
+        crate::diagnosis::Basis::Inferred => format!("{} (inferred)", sd.outcome_label()),
+        crate::diagnosis::Basis::Decrypted => format!("{} (decrypted)", sd.outcome_label()),
     }
 }
 
@@ -314,23 +396,6 @@ fn size_and_sha(a: &Analysis) -> (String, String) {
             "(read from standard input)".into(),
         ),
         None => ("?".into(), "?".into()),
-    }
-}
-
-/// How bad an outcome is for the summary, 0 the worst.
-fn outcome_rank(o: crate::diagnosis::Outcome) -> u8 {
-    use crate::diagnosis::Outcome;
-    match o {
-        Outcome::Rejected => 0,
-        Outcome::TlsFailed => 1,
-        Outcome::NoConnection => 2,
-        Outcome::LoginRefused => 3,
-        Outcome::Incomplete => 4,
-        Outcome::EncryptedNoMessage => 5,
-        Outcome::TestOnly => 6,
-        Outcome::EncryptedMessageTransferred => 7,
-        Outcome::LoginAccepted => 8,
-        Outcome::Delivered => 9,
     }
 }
 

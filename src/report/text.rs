@@ -2,10 +2,12 @@ use std::fmt::Write;
 
 use std::io;
 
+use super::attempts::Chains;
 use super::group::{fix_without_path, Group, Groups};
 use super::{Scrubbed, Spool};
 use crate::analysis::{Analysis, Session};
 use crate::base::Side;
+use crate::diagnosis::attempts::{ordinal, AttemptMark};
 use crate::diagnosis::checklist::{self, Check};
 use crate::diagnosis::{
     Basis, Diagnosis, Finding, FindingId, Happened, Named, SessionDiagnosis, Severity, Summary,
@@ -121,6 +123,8 @@ pub(super) struct TextWriter {
     transcripts: Spool,
     /// Each TLS session's handshake facts and, where the lengths told it, its exchange.
     inside: Spool,
+    /// Each device's attempts to each server.
+    chains: Chains,
 }
 
 impl TextWriter {
@@ -133,12 +137,14 @@ impl TextWriter {
             filters: Spool::default(),
             transcripts: Spool::default(),
             inside: Spool::default(),
+            chains: Chains::default(),
         }
     }
 
     pub(super) fn session(&mut self, s: &Session, sd: &SessionDiagnosis, findings: &[&Finding]) {
         self.rows
             .push(session_entry(s, sd, self.opts.columns()).as_bytes());
+        self.chains.add(s.id, sd);
         for f in findings {
             if let Some(f) = self.groups.add(f) {
                 if let Some(spool) = self.findings.get_mut(f.severity.index()) {
@@ -224,6 +230,16 @@ impl TextWriter {
         head.push('\n');
         if summary.sessions > 0 {
             head.push_str(&checklist_text(summary, &self.opts));
+            head.push('\n');
+        }
+        if self.chains.told() {
+            head.push_str("Attempts (each device's, to each server, in the order they began):\n");
+            for (chain, lines) in self.chains.prose() {
+                head.push_str(&wrap(&chain, width, "  ", "    "));
+                for l in lines {
+                    head.push_str(&wrap(&l, width, "    ", "      "));
+                }
+            }
             head.push('\n');
         }
         out.put(&head)?;
@@ -324,6 +340,9 @@ pub fn session_text(
     for l in wrap(&line, width, "   VERDICT: ", "            ").lines() {
         let _ = writeln!(out, "{}", paint(opts.color, style, l));
     }
+    if let Some(line) = sd.attempt.as_ref().and_then(attempt_line) {
+        out.push_str(&wrap(&line, width, "   ", "     "));
+    }
     for f in findings {
         out.push_str(&finding(f, opts));
     }
@@ -350,15 +369,20 @@ fn verdict_line_clipped(v: &Verdict, reply_chars: usize) -> String {
     let cause = v
         .cause
         .map(|c| format!("{} [{}]{}", c.title, c.id, and_more(&c, "error")));
-    let happened = match &v.happened {
+    let happened: &str = match &v.happened {
         Happened::Rejected { stage, reply } => {
             let reply = reply
                 .as_deref()
                 .map(|r| format!(": {}", clip(r, reply_chars)))
                 .unwrap_or_default();
             let cause = cause.map(|c| format!(" — {c}")).unwrap_or_default();
+            let other = if v.also_delivered {
+                "; another message (another job) was delivered"
+            } else {
+                ""
+            };
             return format!(
-                "FAIL: rejected at {}{reply}{cause}",
+                "FAIL: rejected at {}{reply}{cause}{other}",
                 stage.name().to_uppercase()
             );
         }
@@ -377,6 +401,8 @@ fn verdict_line_clipped(v: &Verdict, reply_chars: usize) -> String {
         Happened::OnlyTests => "NOT SENT: only connection tests, which prove nothing about delivery",
         Happened::NotSent => "NOT SENT: no message was sent",
     };
+    let happened = with_story(happened, v.story.as_ref(), reply_chars);
+    let happened = happened.as_str();
     let went_through = matches!(
         v.happened,
         Happened::Delivered | Happened::DeliveredInferred | Happened::SentInsideTls
@@ -423,6 +449,62 @@ fn verdict_line_clipped(v: &Verdict, reply_chars: usize) -> String {
         (None, Some(w)) => format!("{happened}; warning: {} [{}]", w.title, w.id),
         (None, None) => happened.to_string(),
     }
+}
+
+/// The verdict's first words with the story of the attempts before it:
+/// `DELIVERED on the 2nd attempt: a message was accepted, after a POP3 login (…); the
+/// 1st was rejected at DATA: 503 …; changed since: Port Number 25 → 587`.
+fn with_story(happened: &str, story: Option<&AttemptMark>, reply_chars: usize) -> String {
+    let Some(m) = story else {
+        return happened.to_string();
+    };
+    let (head, rest) = happened.split_once(": ").unwrap_or((happened, ""));
+    let after_failures = m.supersedes.iter().any(|o| o.number < m.number);
+    let mut out = if after_failures {
+        format!("{head} on the {} attempt", ordinal(m.number))
+    } else {
+        head.to_string()
+    };
+    if !rest.is_empty() {
+        out.push_str(": ");
+        out.push_str(rest);
+    }
+    if m.after_pop3.is_some() {
+        out.push_str(", after a POP3 login (this server accepts POP before SMTP)");
+    }
+    for old in &m.supersedes {
+        let what = match old.outcome.as_str() {
+            "no-connection" => "got no connection".to_string(),
+            "tls-failed" => "failed in the TLS handshake".to_string(),
+            o => o.strip_prefix("rejected at ").map_or_else(
+                || o.to_string(),
+                |st| format!("was refused at {}", st.to_uppercase()),
+            ),
+        };
+        let reply = old
+            .reply
+            .as_ref()
+            .map(|r| format!(": {}", clip(&r.text, reply_chars)))
+            .unwrap_or_default();
+        if old.number == m.number {
+            let _ = write!(
+                out,
+                "; the server's other address (session {}) {what} first",
+                old.session
+            );
+        } else {
+            let _ = write!(out, "; the {} {what}{reply}", ordinal(old.number));
+        }
+    }
+    if !m.changed.is_empty() {
+        let changed: Vec<String> = m
+            .changed
+            .iter()
+            .map(|c| format!("{} {} → {}", c.field, c.from, c.to))
+            .collect();
+        let _ = write!(out, "; changed since: {}", changed.join(", "));
+    }
+    out
 }
 
 /// The settings checklist: each field of the copier's SMTP page, what the capture showed
@@ -549,7 +631,39 @@ fn session_entry(s: &Session, sd: &SessionDiagnosis, width: usize) -> String {
         None => format!("last reply: {}", last_reply(s)),
     };
     out.push_str(&wrap(&reply, width, &rest, &format!("{rest}  ")));
+    if let Some(line) = sd.attempt.as_ref().and_then(attempt_line) {
+        out.push_str(&wrap(&line, width, &rest, &format!("{rest}  ")));
+    }
     out
+}
+
+/// `attempt: 2nd to relay.contoso.local, supersedes session 1` (nothing for a lone first
+/// attempt).
+pub(super) fn attempt_line(m: &AttemptMark) -> Option<String> {
+    let mut parts = Vec::new();
+    if let Some(by) = m.superseded_by {
+        parts.push(format!("superseded by session {by}'s delivery"));
+    }
+    if !m.supersedes.is_empty() {
+        let ids: Vec<String> = m.supersedes.iter().map(|x| x.session.to_string()).collect();
+        parts.push(format!("supersedes session {}", ids.join(", ")));
+    }
+    if !m.with.is_empty() {
+        let ids: Vec<String> = m.with.iter().map(ToString::to_string).collect();
+        parts.push(format!(
+            "one attempt with session {} (another address)",
+            ids.join(", ")
+        ));
+    }
+    if m.number == 1 && parts.is_empty() {
+        return None;
+    }
+    let mut line = format!("attempt: {} to {}", ordinal(m.number), m.server);
+    for p in parts {
+        line.push_str(", ");
+        line.push_str(&p);
+    }
+    Some(line)
 }
 
 fn handshake(h: Handshake) -> &'static str {

@@ -20,7 +20,7 @@ pub fn root() -> PathBuf {
 }
 
 /// The captures in `samples/` and its folders `scenarios/`, `postfix/`, `inside-tls/`,
-/// `keylog/` and `postfix-sasl/`, as paths
+/// `keylog/`, `postfix-sasl/` and `retries/`, as paths
 /// relative to the package root.
 pub fn samples() -> Vec<PathBuf> {
     let mut v = Vec::new();
@@ -31,6 +31,7 @@ pub fn samples() -> Vec<PathBuf> {
         "samples/inside-tls",
         "samples/keylog",
         "samples/postfix-sasl",
+        "samples/retries",
     ] {
         for e in std::fs::read_dir(root().join(dir))
             .expect("samples/ exists")

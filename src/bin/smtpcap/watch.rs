@@ -10,7 +10,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
-use smtpcap::{Capture, Diagnoser, LiveHandle, Options, Severity, Tally, TextOptions};
+use smtpcap::{
+    Capture, Diagnoser, Finding, LiveHandle, Options, SessionDiagnosis, Severity, Tally,
+    TextOptions,
+};
 
 use crate::args::{Color, WatchArgs, WatchFormat};
 use crate::batch::Status;
@@ -57,10 +60,10 @@ pub fn watch(args: &WatchArgs, out: &mut dyn Write) -> anyhow::Result<Status> {
     };
     let mut diagnoser = Diagnoser::default();
     let mut summary = Tally::default();
-    let mut errors = false;
+    let mut errors = Standing::default();
     for s in capture.by_ref() {
         let (sd, findings) = diagnoser.session(&s);
-        errors |= findings.iter().any(|f| f.severity == Severity::Error);
+        errors.session(s.id, &sd, &findings);
         summary.session(&sd);
         for f in &findings {
             summary.finding(f);
@@ -85,9 +88,10 @@ pub fn watch(args: &WatchArgs, out: &mut dyn Write) -> anyhow::Result<Status> {
     let a = capture.finish();
     over.store(true, Ordering::Relaxed);
     let capture_findings = diagnoser.finish(&a);
-    errors |= capture_findings
-        .iter()
-        .any(|f| f.severity == Severity::Error);
+    let errors = errors.any()
+        || capture_findings
+            .iter()
+            .any(|f| f.severity == Severity::Error);
     if status_line {
         eprint!("\r\x1b[K");
     }
@@ -195,4 +199,39 @@ fn stop_on_signal_or_time(
         });
     }
     Ok(stopping)
+}
+
+/// The errors that set the exit status as sessions go by: a failure's errors stand until a
+/// later delivery supersedes it; a password that crossed in clear stands whatever comes.
+#[derive(Default)]
+struct Standing {
+    /// Sessions whose errors stand, up to [`MAX_FAILING`].
+    failing: Vec<usize>,
+    /// Errors that stand whatever comes (and those past the bound).
+    kept: bool,
+}
+
+const MAX_FAILING: usize = 10_000;
+
+impl Standing {
+    fn session(&mut self, id: usize, sd: &SessionDiagnosis, findings: &[Finding]) {
+        if let Some(m) = &sd.attempt {
+            self.failing
+                .retain(|f| !m.supersedes.iter().any(|x| x.session == *f));
+        }
+        let mut errors = findings.iter().filter(|f| f.severity == Severity::Error);
+        let Some(first) = errors.next() else { return };
+        self.kept |= std::iter::once(first)
+            .chain(errors)
+            .any(Finding::stands_when_superseded);
+        if self.failing.len() < MAX_FAILING {
+            self.failing.push(id);
+        } else {
+            self.kept = true;
+        }
+    }
+
+    fn any(&self) -> bool {
+        self.kept || !self.failing.is_empty()
+    }
 }

@@ -10,6 +10,7 @@ use std::path::Path;
 
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
+use super::attempts::Chains;
 use super::facts::provider_facts;
 use super::group::{fix_without_path, Group, Groups};
 use super::ladder::{cut_transcript, Budget, Ladder, MAX_LADDERS};
@@ -38,6 +39,8 @@ pub(super) struct HtmlWriter {
     /// Table rows and findings past the budget.
     rows_left_out: usize,
     findings_left_out: usize,
+    /// Each device's attempts to each server.
+    chains: Chains,
 }
 
 /// The start of a page (its head and styles); `title` names it.
@@ -74,6 +77,7 @@ impl HtmlWriter {
     }
 
     pub(super) fn session(&mut self, s: &Session, sd: &SessionDiagnosis, findings: &[&Finding]) {
+        self.chains.add(s.id, sd);
         let row = html! {
             tr {
                 td { a href=(format!("#session-{}", s.id)) { (s.id) } }
@@ -172,6 +176,14 @@ impl HtmlWriter {
             h2 { "Verdict" }
             p class=(if verdict.is_failure() { "verdict fail" } else { "verdict" }) {
                 (verdict_line(&verdict))
+            }
+            @if self.chains.told() {
+                h2 { "Attempts" }
+                p { "Each device's attempts to each server, in the order they began." }
+                @for (chain, lines) in self.chains.prose() {
+                    h3 { (chain) }
+                    ol.attempts { @for l in lines { li { (l) } } }
+                }
             }
             @if summary.sessions > 0 || summary.counts.iter().sum::<usize>() > 0 {
                 h2 { "Settings checklist" }

@@ -7,6 +7,7 @@ use std::io;
 
 use serde::Serialize;
 
+use super::attempts::Chains;
 use super::{Scrubbed, Spool};
 use crate::analysis::{Analysis, Session};
 use crate::diagnosis::{Diagnosis, Finding, SessionDiagnosis};
@@ -29,6 +30,8 @@ pub(super) struct JsonWriter {
     sessions: Spool,
     /// The sessions' findings, by severity.
     findings: [Spool; 3],
+    /// Each device's attempts to each server.
+    attempts: Chains,
 }
 
 /// One array element of the document, indented for its place in pretty output.
@@ -50,12 +53,14 @@ impl JsonWriter {
             pretty,
             sessions: Spool::default(),
             findings: Default::default(),
+            attempts: Chains::default(),
         }
     }
 
     pub(super) fn session(&mut self, s: &Session, sd: &SessionDiagnosis, findings: &[&Finding]) {
         let piece = element(self.pretty, &SessionView::new(s, sd));
         self.sessions.push(piece.as_bytes());
+        self.attempts.add(s.id, sd);
         for f in findings {
             let piece = element(self.pretty, &FindingView::new(f));
             if let Some(spool) = self.findings.get_mut(f.severity.index()) {
@@ -101,6 +106,15 @@ impl JsonWriter {
             if i == 0 { "" } else { sep }.to_string()
         })?;
         if any_sessions {
+            out.put(close)?;
+        }
+        out.put(&key("attempts"))?;
+        out.put(array(self.attempts.list.is_empty()))?;
+        for (i, chain) in self.attempts.list.iter().enumerate() {
+            out.put(if i == 0 { "" } else { sep })?;
+            out.put(&element(self.pretty, chain))?;
+        }
+        if !self.attempts.list.is_empty() {
             out.put(close)?;
         }
         out.put(&key("findings"))?;

@@ -15,6 +15,7 @@ use tls::Tls;
 
 use crate::analysis::{Analysis, CaptureProblem, DnsName, Protocol, Session};
 use crate::base::{Endpoint, Side, Timestamp};
+use crate::diagnosis::attempts::AttemptMark;
 use crate::diagnosis::inside_tls::{Family, InsideTls, Mechanism};
 use crate::diagnosis::outcome::{Recipient, Transaction};
 use crate::diagnosis::server::{self, Cloud, Provider, Software};
@@ -226,6 +227,56 @@ pub(super) struct SessionView<'a> {
     transactions: Vec<MailTransaction<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     inside_tls: Option<InsideTlsView<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attempt: Option<AttemptView<'a>>,
+}
+
+/// Where an SMTP session stands among its device's attempts to its server.
+#[derive(Serialize)]
+struct AttemptView<'a> {
+    device: &'a str,
+    server: &'a str,
+    number: usize,
+    /// The other sessions of the same attempt (another address of the server).
+    #[serde(skip_serializing_if = "<[usize]>::is_empty")]
+    with: &'a [usize],
+    superseded_by: Option<usize>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    supersedes: Vec<usize>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    changed: Vec<ChangeView<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    after_pop3_frame: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct ChangeView<'a> {
+    field: &'a str,
+    from: &'a str,
+    to: &'a str,
+}
+
+impl<'a> AttemptView<'a> {
+    fn new(m: &'a AttemptMark) -> Self {
+        AttemptView {
+            device: &m.device,
+            server: &m.server,
+            number: m.number,
+            with: &m.with,
+            superseded_by: m.superseded_by,
+            supersedes: m.supersedes.iter().map(|x| x.session).collect(),
+            changed: m
+                .changed
+                .iter()
+                .map(|c| ChangeView {
+                    field: c.field,
+                    from: &c.from,
+                    to: &c.to,
+                })
+                .collect(),
+            after_pop3_frame: m.after_pop3,
+        }
+    }
 }
 
 /// The dialogue inside TLS as the record lengths show it, and where the reading stopped.
@@ -318,6 +369,7 @@ impl<'a> SessionView<'a> {
             server_name_source: d.server_name_source,
             transactions: d.transactions.iter().map(MailTransaction::new).collect(),
             inside_tls: d.inside_tls.as_ref().map(InsideTlsView::new),
+            attempt: d.attempt.as_ref().map(AttemptView::new),
         }
     }
 }
@@ -563,6 +615,8 @@ pub(super) struct FindingView<'a> {
     remediation: &'a str,
     session: Option<usize>,
     evidence: Vec<Quote<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    superseded_by: Option<usize>,
 }
 
 impl<'a> FindingView<'a> {
@@ -579,6 +633,7 @@ impl<'a> FindingView<'a> {
             remediation: &f.remediation,
             session: f.session,
             evidence: f.evidence.iter().map(Quote::new).collect(),
+            superseded_by: f.superseded_by,
         }
     }
 }
