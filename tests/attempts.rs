@@ -359,3 +359,132 @@ fn in_memory_and_streamed_reports_agree_on_the_story() {
         assert_eq!(x["sessions"], y["sessions"], "{}", rel.display());
     }
 }
+
+// Crafted captures for the rules' edges (every client frame carries one link-layer
+// address, as the server side of a router sees them).
+
+use common::craft::{Addr, Capture};
+use smtpcap::internals::analysis::analyze_bytes;
+use smtpcap::internals::diagnosis::diagnose;
+
+const SERVER: Addr = ([192, 0, 2, 25], 25);
+
+fn smtp(sender: &str, rcpt: &str, rcpt_reply: &str) -> Vec<String> {
+    let mut t: Vec<String> = vec![
+        "S: 220 relay.example.test ESMTP Postfix".into(),
+        "C: EHLO mx-4070n.example.test".into(),
+        "S: 250 relay.example.test".into(),
+        format!("C: MAIL FROM:<{sender}>"),
+        "S: 250 2.1.0 Ok".into(),
+        format!("C: RCPT TO:<{rcpt}>"),
+        format!("S: {rcpt_reply}"),
+    ];
+    if rcpt_reply.starts_with('2') {
+        t.extend(
+            common::craft::ENVELOPE_AND_MESSAGE[4..]
+                .iter()
+                .map(|s| (*s).to_string()),
+        );
+    } else {
+        t.extend(["C: QUIT".into(), "S: 221 2.0.0 Bye".into()]);
+    }
+    t
+}
+
+fn add(cap: &mut Capture, client: Addr, turns: &[String]) {
+    let turns: Vec<&str> = turns.iter().map(String::as_str).collect();
+    cap.tcp(client, SERVER, &turns);
+}
+
+const REFUSED: &str = "554 5.7.1 <office@example.test>: Relay access denied";
+const OK: &str = "250 2.1.5 Ok";
+
+/// The sessions' `superseded_by`, from the in-memory diagnosis; and the streamed JSON
+/// report's sessions, which must agree.
+fn superseded(cap: &Capture) -> Vec<Option<usize>> {
+    let a = analyze_bytes("crafted", std::io::Cursor::new(cap.pcap()));
+    let d = diagnose(&a);
+    let got: Vec<Option<usize>> = d
+        .sessions
+        .iter()
+        .map(|s| s.attempt.as_ref().and_then(|m| m.superseded_by))
+        .collect();
+    let dir = std::env::temp_dir().join(format!("smtpcap-attempts-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join(format!("{}.pcap", got.len()));
+    std::fs::write(&file, cap.pcap()).unwrap();
+    let o = smtpcap().args(["analyze", "--format", "json"]).arg(&file).output().unwrap();
+    let _ = std::fs::remove_file(&file);
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let streamed: Vec<Option<usize>> = doc["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["attempt"]["superseded_by"].as_u64().map(|n| n as usize))
+        .collect();
+    assert_eq!(got, streamed, "in memory and streamed");
+    got
+}
+
+#[test]
+fn two_hosts_behind_one_router_are_two_devices() {
+    let mut cap = Capture::new();
+    add(&mut cap, ([198, 51, 100, 7], 40000), &smtp("scanner@example.test", "office@example.test", REFUSED));
+    add(&mut cap, ([198, 51, 100, 8], 40001), &smtp("scanner@example.test", "office@example.test", OK));
+    // One link-layer address, two IPv4 hosts: a router's, so no one device.
+    assert_eq!(superseded(&cap), [None, None]);
+}
+
+#[test]
+fn one_host_retrying_the_same_message_is_one_job() {
+    let mut cap = Capture::new();
+    add(&mut cap, ([198, 51, 100, 7], 40000), &smtp("scanner@example.test", "office@example.test", REFUSED));
+    add(&mut cap, ([198, 51, 100, 7], 40001), &smtp("scanner@example.test", "office@example.test", OK));
+    assert_eq!(superseded(&cap), [Some(2), None]);
+}
+
+#[test]
+fn a_refusal_before_any_recipient_is_compared_by_its_sender() {
+    let refused_at_mail = |sender: &str| {
+        vec![
+            "S: 220 relay.example.test ESMTP Postfix".to_string(),
+            "C: EHLO mx-4070n.example.test".into(),
+            "S: 250 relay.example.test".into(),
+            format!("C: MAIL FROM:<{sender}>"),
+            "S: 530 5.7.0 Must issue a STARTTLS command first".into(),
+            "C: QUIT".into(),
+            "S: 221 2.0.0 Bye".into(),
+        ]
+    };
+    let mut cap = Capture::new();
+    add(&mut cap, ([198, 51, 100, 7], 40000), &refused_at_mail("scanner@example.test"));
+    add(&mut cap, ([198, 51, 100, 7], 40001), &smtp("scanner@example.test", "office@example.test", OK));
+    assert_eq!(superseded(&cap), [Some(2), None], "same sender: the same message");
+    let mut cap = Capture::new();
+    add(&mut cap, ([198, 51, 100, 7], 40000), &refused_at_mail("fax@example.test"));
+    add(&mut cap, ([198, 51, 100, 7], 40001), &smtp("scanner@example.test", "office@example.test", OK));
+    assert_eq!(superseded(&cap), [None, None], "another sender: another job");
+}
+
+#[test]
+fn a_delivery_past_the_window_supersedes_nothing_in_either_path() {
+    let mut cap = Capture::new();
+    add(&mut cap, ([198, 51, 100, 7], 40000), &smtp("scanner@example.test", "office@example.test", REFUSED));
+    // Other devices' mail in between, more sessions than the window holds.
+    let window = smtpcap::internals::diagnosis::attempts::WINDOW_SESSIONS as u16;
+    for i in 0..window {
+        add(&mut cap, ([198, 51, 100, 100], 41000 + i), &smtp("other@example.test", "office@example.test", OK));
+    }
+    add(&mut cap, ([198, 51, 100, 7], 40001), &smtp("scanner@example.test", "office@example.test", OK));
+    let got = superseded(&cap);
+    assert_eq!(got.first(), Some(&None), "past the window the refusal stands");
+    // Within the window, it is superseded.
+    let mut cap = Capture::new();
+    add(&mut cap, ([198, 51, 100, 7], 40000), &smtp("scanner@example.test", "office@example.test", REFUSED));
+    for i in 0..window - 2 {
+        add(&mut cap, ([198, 51, 100, 100], 41000 + i), &smtp("other@example.test", "office@example.test", OK));
+    }
+    add(&mut cap, ([198, 51, 100, 7], 40001), &smtp("scanner@example.test", "office@example.test", OK));
+    let last = window as usize;
+    assert_eq!(superseded(&cap).first(), Some(&Some(last)));
+}

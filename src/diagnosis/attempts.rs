@@ -2,8 +2,8 @@
 //! server, in the order they began, and which failure a later delivery superseded.
 //!
 //! A device is the client as a box: its IPv4 and IPv6 addresses are one device when they
-//! share a link-layer address that carries a single IPv4 address (not a router's), or a
-//! specific EHLO name, or are both loopback. A server is its name, not its address, nor
+//! share a link-layer address or a specific EHLO name, or are both loopback; a device has
+//! one IPv4 address (a link-layer address behind which several are seen is a router's). A server is its name, not its address, nor
 //! its port (a setting the technician changes between attempts). Connections one device
 //! opened to one server's port within [`HAPPY_EYEBALLS`] of each other are one attempt. A failed attempt is superseded only by a later delivery from
 //! the same device to the same server whose envelope does not differ; a connection test
@@ -27,6 +27,10 @@ pub const HAPPY_EYEBALLS: f64 = 0.3;
 
 /// Sessions remembered for the story; a capture with more is told only up to here.
 const MAX_TRIES: usize = 4096;
+/// A failure is superseded only by a delivery within this many later sessions, and this
+/// many dialogue entries: a report holds the sessions in between back until it knows.
+pub const WINDOW_SESSIONS: u64 = 64;
+pub const WINDOW_ENTRIES: u64 = 50_000;
 /// Recipients kept per envelope (enough to tell two jobs apart).
 const MAX_RECIPIENTS: usize = 32;
 /// Earlier attempts one delivery lists as superseded.
@@ -79,10 +83,16 @@ pub struct Attempts {
     pop3: Vec<(usize, u64, Timestamp)>,
     /// Position in `tries` by session id.
     by_session: FxHashMap<usize, usize>,
+    /// Link-layer addresses and the IPv4 addresses seen behind each (a router's has many).
+    macs: Vec<(MacAddr, Vec<IpAddr>)>,
     /// Server addresses whose name a session showed.
     names: Vec<(IpAddr, String)>,
     /// Sessions beyond [`MAX_TRIES`], not placed.
     pub untold: u64,
+    /// Sessions and dialogue entries seen so far.
+    seen: (u64, u64),
+    /// The open failures (positions in `tries`) in order, with when they were placed.
+    open: std::collections::VecDeque<(usize, (u64, u64))>,
 }
 
 struct Try {
@@ -142,6 +152,12 @@ struct Device {
 }
 
 impl Device {
+    /// Whether `ip` can be another address of this device: a device has one IPv4 address
+    /// (a link-layer address or a name shared by several is a router's, or two boxes').
+    fn takes(&self, ip: IpAddr) -> bool {
+        !(ip.is_ipv4() && self.ips.iter().any(IpAddr::is_ipv4))
+    }
+
     fn label(&self) -> String {
         let mut ips = self.ips.iter().map(ToString::to_string);
         let first = ips.next().unwrap_or_default();
@@ -159,6 +175,18 @@ impl Attempts {
     /// the earlier failures it supersedes (their session ids are in `sd.attempt`'s
     /// `supersedes`).
     pub fn place(&mut self, s: &Session, sd: &mut SessionDiagnosis) {
+        self.seen.0 += 1;
+        self.seen.1 += s.dialogue.len() as u64;
+        // Failures older than the window can no longer be superseded.
+        while let Some(&(i, (n, e))) = self.open.front() {
+            if self.seen.0 - n <= WINDOW_SESSIONS && self.seen.1 - e <= WINDOW_ENTRIES {
+                break;
+            }
+            self.open.pop_front();
+            if let Some(t) = self.tries.get_mut(i) {
+                t.settled = true;
+            }
+        }
         if self.tries.len() >= MAX_TRIES {
             self.untold += 1;
             return;
@@ -237,6 +265,9 @@ impl Attempts {
             .map(Device::label)
             .unwrap_or_default();
         self.by_session.insert(s.id, self.tries.len());
+        if failed(try_.outcome) {
+            self.open.push_back((self.tries.len(), self.seen));
+        }
         self.tries.push(try_);
         sd.attempt = Some(mark);
     }
@@ -305,17 +336,6 @@ impl Attempts {
         out
     }
 
-    /// The session's report is written: a later delivery no longer supersedes it.
-    pub fn close(&mut self, session: usize) {
-        if let Some(t) = self
-            .by_session
-            .get(&session)
-            .and_then(|&i| self.tries.get_mut(i))
-        {
-            t.settled = true;
-        }
-    }
-
     /// Whether a session is a failure a later delivery could still supersede.
     pub fn open(&self, session: usize) -> bool {
         let t = self
@@ -329,7 +349,7 @@ impl Attempts {
     /// a device's own, then by a specific EHLO name, then loopback to loopback.
     fn device_of(&mut self, s: &Session) -> usize {
         let ip = s.client.ip;
-        let mac = s.tcp.client_mac;
+        let mac = s.tcp.client_mac.and_then(|m| self.own_mac(m, ip));
         let ehlo = ehlo_name(s).filter(|n| specific(n));
         let found = self
             .devices
@@ -337,17 +357,14 @@ impl Attempts {
             .position(|d| d.ips.contains(&ip))
             .or_else(|| {
                 let mac = mac?;
-                self.devices.iter().position(|d| {
-                    let v4 = d.ips.iter().filter(|a| a.is_ipv4()).count();
-                    // A router's address carries many IPv4 hosts; a device has one.
-                    d.macs.contains(&mac) && v4 <= 1 && !(ip.is_ipv4() && v4 == 1)
-                })
+                let joins = |d: &Device| d.macs.contains(&mac) && d.takes(ip);
+                self.devices.iter().position(joins)
             })
             .or_else(|| {
                 let n = ehlo.as_ref()?;
-                self.devices
-                    .iter()
-                    .position(|d| d.ehlo.iter().any(|e| e.eq_ignore_ascii_case(n)))
+                let joins =
+                    |d: &Device| d.ehlo.iter().any(|e| e.eq_ignore_ascii_case(n)) && d.takes(ip);
+                self.devices.iter().position(joins)
             })
             .or_else(|| {
                 ip.is_loopback()
@@ -373,6 +390,24 @@ impl Attempts {
             d.ehlo.push(n);
         }
         i
+    }
+
+    /// `mac`, seen with `ip`, when it is one box's own: not once several IPv4 hosts were
+    /// seen behind it (a router's).
+    fn own_mac(&mut self, mac: MacAddr, ip: IpAddr) -> Option<MacAddr> {
+        let i = match self.macs.iter().position(|(x, _)| *x == mac) {
+            Some(i) => i,
+            None if self.macs.len() < MAX_TRIES => {
+                self.macs.push((mac, Vec::new()));
+                self.macs.len() - 1
+            }
+            None => return None,
+        };
+        let v4 = &mut self.macs.get_mut(i)?.1;
+        if ip.is_ipv4() && !v4.contains(&ip) && v4.len() < 2 {
+            v4.push(ip);
+        }
+        (v4.len() <= 1).then_some(mac)
     }
 
     /// The server as a name and port: the name the device looked up or asked TLS for, or

@@ -216,11 +216,11 @@ pub fn render(
     for s in capture.by_ref() {
         let (sd, findings) = diagnoser.session(&s);
         held.push(s, sd, findings);
-        for (s, sd, findings) in held.ready(&mut diagnoser.attempts) {
+        for (s, sd, findings) in held.ready(&diagnoser.attempts) {
             write(s, sd, findings);
         }
     }
-    for (s, sd, findings) in held.all(&mut diagnoser.attempts) {
+    for (s, sd, findings) in held.all() {
         write(s, sd, findings);
     }
     let a = capture.finish();
@@ -240,17 +240,14 @@ pub fn render(
 }
 
 /// Sessions waiting behind a failure a later delivery may still supersede (its findings
-/// then become warnings before they are written). Bounded: past [`HELD_SESSIONS`] sessions
-/// or [`HELD_ENTRIES`] dialogue entries the oldest is written as it is, and can no longer
-/// be superseded.
+/// then become warnings before they are written). Bounded by the attempts' window
+/// ([`crate::diagnosis::attempts::WINDOW_SESSIONS`] sessions and
+/// [`crate::diagnosis::attempts::WINDOW_ENTRIES`] dialogue entries): past it the failure
+/// is settled, and written as it is.
 #[derive(Default)]
 struct Held {
     queue: std::collections::VecDeque<(Session, SessionDiagnosis, Vec<Finding>)>,
-    entries: usize,
 }
-
-const HELD_SESSIONS: usize = 64;
-const HELD_ENTRIES: usize = 50_000;
 
 type Diagnosed = (Session, SessionDiagnosis, Vec<Finding>);
 
@@ -263,33 +260,23 @@ impl Held {
                 crate::diagnosis::attempts::update_earlier(x, f, y.id, s.id, m);
             }
         }
-        self.entries += s.dialogue.len();
         self.queue.push_back((s, sd, findings));
     }
 
     /// The sessions that can be written now, in order: those before the first failure
-    /// still open, or the oldest when the bound is reached.
-    fn ready(&mut self, attempts: &mut Attempts) -> Vec<Diagnosed> {
+    /// a later delivery may still supersede.
+    fn ready(&mut self, attempts: &Attempts) -> Vec<Diagnosed> {
         let mut out = Vec::new();
         while let Some((s, _, _)) = self.queue.front() {
-            let full = self.queue.len() > HELD_SESSIONS || self.entries > HELD_ENTRIES;
-            if attempts.open(s.id) && !full {
+            if attempts.open(s.id) {
                 break;
             }
-            attempts.close(s.id);
-            if let Some(d) = self.queue.pop_front() {
-                self.entries -= d.0.dialogue.len();
-                out.push(d);
-            }
+            out.extend(self.queue.pop_front());
         }
         out
     }
 
-    fn all(&mut self, attempts: &mut Attempts) -> Vec<Diagnosed> {
-        for (s, _, _) in &self.queue {
-            attempts.close(s.id);
-        }
-        self.entries = 0;
+    fn all(&mut self) -> Vec<Diagnosed> {
         self.queue.drain(..).collect()
     }
 }
