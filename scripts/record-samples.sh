@@ -70,7 +70,7 @@ cleanup() {
     ip netns del $S 2>/dev/null || true
     ip netns del $C 2>/dev/null || true
     ip netns del $R 2>/dev/null || true
-    rm -rf "/etc/netns/$C" "$work"
+    rm -rf "/etc/netns/$C" "/etc/netns/$S" "$work"
 }
 trap cleanup EXIT
 
@@ -254,14 +254,14 @@ pf_start() {
         for setting in "$@"; do echo "$setting"; done
     } >"$conf/main.cf"
     ip netns exec $S postfix -c "$conf" start >/dev/null 2>&1 || true
-    for _ in $(seq 1 50); do in_s ss -ltn | grep -q "$SRV4:25 " && return; sleep 0.1; done
+    for _ in $(seq 1 50); do in_s ss -ltn | grep -qE "($SRV4|127.0.0.1):25 " && return; sleep 0.1; done
     echo "postfix did not start" >&2
     cat "$work/pf.log" >&2 2>/dev/null || true
     exit 1
 }
 pf_stop() {
     [ -f "$work/pf/main.cf" ] && ip netns exec $S postfix -c "$work/pf" stop >/dev/null 2>&1 || true
-    for _ in $(seq 1 30); do in_s ss -ltn | grep -q "$SRV4:25 " || return 0; sleep 0.1; done
+    for _ in $(seq 1 30); do in_s ss -ltn | grep -qE "($SRV4|127.0.0.1):25 " || return 0; sleep 0.1; done
 }
 
 # Refusals and deliveries of a real Postfix relay, each as its own capture.
@@ -708,6 +708,18 @@ record_retries() {
     in_c python3 -c "import smtplib; s = smtplib.SMTP('relay.contoso.local', 25, local_hostname='mx-4070n.contoso.local', timeout=10); s.sendmail('scanner@contoso.local', ['office@contoso.local'], open('$work/msg.txt', 'rb').read()); s.quit()" >/dev/null 2>&1 || true
     stop_captures
     rm -f /etc/netns/$C/hosts
+    echo "recorded $one"
+
+    # The same on loopback, as a capture on the server itself shows it: `localhost` is
+    # ::1 and 127.0.0.1, Postfix listens on 127.0.0.1 only.
+    pf_start "inet_interfaces = 127.0.0.1" "$anyone"
+    mkdir -p /etc/netns/$S
+    printf '::1 localhost\n127.0.0.1 localhost\n' >/etc/netns/$S/hosts
+    one=retries/loopback-ipv6-refused-then-ipv4.pcap
+    capture "$out/$one" tcpdump lo "tcp port 25"
+    in_s python3 -c "import smtplib; s = smtplib.SMTP('localhost', 25, local_hostname='mx-4070n.contoso.local', timeout=10); s.sendmail('scanner@contoso.local', ['office@contoso.local'], open('$work/msg.txt', 'rb').read()); s.quit()" >/dev/null 2>&1 || true
+    stop_captures
+    rm -rf /etc/netns/$S
     echo "recorded $one"
 
     # Two jobs: one to an outside address (relay refused, 554 at RCPT), one inside

@@ -199,6 +199,28 @@ fn an_ipv6_refusal_and_its_ipv4_twin_are_one_attempt_of_one_device() {
 }
 
 #[test]
+fn loopback_ipv6_and_ipv4_are_one_server_and_one_attempt() {
+    let (doc, text, status) = run("loopback-ipv6-refused-then-ipv4.pcap");
+    assert_eq!(
+        status, 0,
+        "[::1]:25 refused, 127.0.0.1:25 delivered: no error stands"
+    );
+    let chains = doc["attempts"].as_array().unwrap();
+    assert_eq!(chains.len(), 1, "{chains:?}");
+    assert_eq!(
+        chains[0]["attempts"][0]["sessions"],
+        serde_json::json!([1, 2])
+    );
+    assert_eq!(session(&doc, 1)["server"]["ip"], "::1");
+    assert_eq!(session(&doc, 1)["attempt"]["superseded_by"], 2);
+    let v = verdict(&text);
+    assert!(
+        v.starts_with("VERDICT: DELIVERED: a message was accepted"),
+        "{v}"
+    );
+}
+
+#[test]
 fn two_different_jobs_both_count() {
     let (doc, text, status) = run("two-jobs-one-refused.pcap");
     assert_eq!(status, 1, "the refused job is still refused");
@@ -413,7 +435,11 @@ fn superseded(cap: &Capture) -> Vec<Option<usize>> {
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join(format!("{}.pcap", got.len()));
     std::fs::write(&file, cap.pcap()).unwrap();
-    let o = smtpcap().args(["analyze", "--format", "json"]).arg(&file).output().unwrap();
+    let o = smtpcap()
+        .args(["analyze", "--format", "json"])
+        .arg(&file)
+        .output()
+        .unwrap();
     let _ = std::fs::remove_file(&file);
     let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
     let streamed: Vec<Option<usize>> = doc["sessions"]
@@ -429,8 +455,16 @@ fn superseded(cap: &Capture) -> Vec<Option<usize>> {
 #[test]
 fn two_hosts_behind_one_router_are_two_devices() {
     let mut cap = Capture::new();
-    add(&mut cap, ([198, 51, 100, 7], 40000), &smtp("scanner@example.test", "office@example.test", REFUSED));
-    add(&mut cap, ([198, 51, 100, 8], 40001), &smtp("scanner@example.test", "office@example.test", OK));
+    add(
+        &mut cap,
+        ([198, 51, 100, 7], 40000),
+        &smtp("scanner@example.test", "office@example.test", REFUSED),
+    );
+    add(
+        &mut cap,
+        ([198, 51, 100, 8], 40001),
+        &smtp("scanner@example.test", "office@example.test", OK),
+    );
     // One link-layer address, two IPv4 hosts: a router's, so no one device.
     assert_eq!(superseded(&cap), [None, None]);
 }
@@ -438,8 +472,16 @@ fn two_hosts_behind_one_router_are_two_devices() {
 #[test]
 fn one_host_retrying_the_same_message_is_one_job() {
     let mut cap = Capture::new();
-    add(&mut cap, ([198, 51, 100, 7], 40000), &smtp("scanner@example.test", "office@example.test", REFUSED));
-    add(&mut cap, ([198, 51, 100, 7], 40001), &smtp("scanner@example.test", "office@example.test", OK));
+    add(
+        &mut cap,
+        ([198, 51, 100, 7], 40000),
+        &smtp("scanner@example.test", "office@example.test", REFUSED),
+    );
+    add(
+        &mut cap,
+        ([198, 51, 100, 7], 40001),
+        &smtp("scanner@example.test", "office@example.test", OK),
+    );
     assert_eq!(superseded(&cap), [Some(2), None]);
 }
 
@@ -457,34 +499,86 @@ fn a_refusal_before_any_recipient_is_compared_by_its_sender() {
         ]
     };
     let mut cap = Capture::new();
-    add(&mut cap, ([198, 51, 100, 7], 40000), &refused_at_mail("scanner@example.test"));
-    add(&mut cap, ([198, 51, 100, 7], 40001), &smtp("scanner@example.test", "office@example.test", OK));
-    assert_eq!(superseded(&cap), [Some(2), None], "same sender: the same message");
+    add(
+        &mut cap,
+        ([198, 51, 100, 7], 40000),
+        &refused_at_mail("scanner@example.test"),
+    );
+    add(
+        &mut cap,
+        ([198, 51, 100, 7], 40001),
+        &smtp("scanner@example.test", "office@example.test", OK),
+    );
+    assert_eq!(
+        superseded(&cap),
+        [Some(2), None],
+        "same sender: the same message"
+    );
     let mut cap = Capture::new();
-    add(&mut cap, ([198, 51, 100, 7], 40000), &refused_at_mail("fax@example.test"));
-    add(&mut cap, ([198, 51, 100, 7], 40001), &smtp("scanner@example.test", "office@example.test", OK));
-    assert_eq!(superseded(&cap), [None, None], "another sender: another job");
+    add(
+        &mut cap,
+        ([198, 51, 100, 7], 40000),
+        &refused_at_mail("fax@example.test"),
+    );
+    add(
+        &mut cap,
+        ([198, 51, 100, 7], 40001),
+        &smtp("scanner@example.test", "office@example.test", OK),
+    );
+    assert_eq!(
+        superseded(&cap),
+        [None, None],
+        "another sender: another job"
+    );
 }
 
 #[test]
 fn a_delivery_past_the_window_supersedes_nothing_in_either_path() {
     let mut cap = Capture::new();
-    add(&mut cap, ([198, 51, 100, 7], 40000), &smtp("scanner@example.test", "office@example.test", REFUSED));
+    add(
+        &mut cap,
+        ([198, 51, 100, 7], 40000),
+        &smtp("scanner@example.test", "office@example.test", REFUSED),
+    );
     // Other devices' mail in between, more sessions than the window holds.
     let window = smtpcap::internals::diagnosis::attempts::WINDOW_SESSIONS as u16;
     for i in 0..window {
-        add(&mut cap, ([198, 51, 100, 100], 41000 + i), &smtp("other@example.test", "office@example.test", OK));
+        add(
+            &mut cap,
+            ([198, 51, 100, 100], 41000 + i),
+            &smtp("other@example.test", "office@example.test", OK),
+        );
     }
-    add(&mut cap, ([198, 51, 100, 7], 40001), &smtp("scanner@example.test", "office@example.test", OK));
+    add(
+        &mut cap,
+        ([198, 51, 100, 7], 40001),
+        &smtp("scanner@example.test", "office@example.test", OK),
+    );
     let got = superseded(&cap);
-    assert_eq!(got.first(), Some(&None), "past the window the refusal stands");
+    assert_eq!(
+        got.first(),
+        Some(&None),
+        "past the window the refusal stands"
+    );
     // Within the window, it is superseded.
     let mut cap = Capture::new();
-    add(&mut cap, ([198, 51, 100, 7], 40000), &smtp("scanner@example.test", "office@example.test", REFUSED));
+    add(
+        &mut cap,
+        ([198, 51, 100, 7], 40000),
+        &smtp("scanner@example.test", "office@example.test", REFUSED),
+    );
     for i in 0..window - 2 {
-        add(&mut cap, ([198, 51, 100, 100], 41000 + i), &smtp("other@example.test", "office@example.test", OK));
+        add(
+            &mut cap,
+            ([198, 51, 100, 100], 41000 + i),
+            &smtp("other@example.test", "office@example.test", OK),
+        );
     }
-    add(&mut cap, ([198, 51, 100, 7], 40001), &smtp("scanner@example.test", "office@example.test", OK));
+    add(
+        &mut cap,
+        ([198, 51, 100, 7], 40001),
+        &smtp("scanner@example.test", "office@example.test", OK),
+    );
     let last = window as usize;
     assert_eq!(superseded(&cap).first(), Some(&Some(last)));
 }

@@ -442,10 +442,11 @@ impl Attempts {
                 port: s.server.port,
                 address_only: false,
             },
+            // Known by its address still: it joins a named twin of the same moment.
             None if s.server.ip.is_loopback() => ServerKey {
                 name: "localhost".into(),
                 port: s.server.port,
-                address_only: false,
+                address_only: true,
             },
             None => ServerKey {
                 name: s.server.ip.to_string(),
