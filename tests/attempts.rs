@@ -452,37 +452,41 @@ fn superseded(cap: &Capture) -> Vec<Option<usize>> {
     got
 }
 
+/// The `superseded_by` of two sessions, `first` from `a`, then `second` from `b`.
+fn two(a: Addr, first: &[String], b: Addr, second: &[String]) -> Vec<Option<usize>> {
+    let mut cap = Capture::new();
+    add(&mut cap, a, first);
+    add(&mut cap, b, second);
+    superseded(&cap)
+}
+
+const HOST: Addr = ([198, 51, 100, 7], 40000);
+const HOST_AGAIN: Addr = ([198, 51, 100, 7], 40001);
+const SCANNER: &str = "scanner@example.test";
+const OFFICE: &str = "office@example.test";
+
 #[test]
 fn two_hosts_behind_one_router_are_two_devices() {
-    let mut cap = Capture::new();
-    add(
-        &mut cap,
-        ([198, 51, 100, 7], 40000),
-        &smtp("scanner@example.test", "office@example.test", REFUSED),
-    );
-    add(
-        &mut cap,
-        ([198, 51, 100, 8], 40001),
-        &smtp("scanner@example.test", "office@example.test", OK),
-    );
     // One link-layer address, two IPv4 hosts: a router's, so no one device.
-    assert_eq!(superseded(&cap), [None, None]);
+    let other: Addr = ([198, 51, 100, 8], 40001);
+    let got = two(
+        HOST,
+        &smtp(SCANNER, OFFICE, REFUSED),
+        other,
+        &smtp(SCANNER, OFFICE, OK),
+    );
+    assert_eq!(got, [None, None]);
 }
 
 #[test]
 fn one_host_retrying_the_same_message_is_one_job() {
-    let mut cap = Capture::new();
-    add(
-        &mut cap,
-        ([198, 51, 100, 7], 40000),
-        &smtp("scanner@example.test", "office@example.test", REFUSED),
+    let got = two(
+        HOST,
+        &smtp(SCANNER, OFFICE, REFUSED),
+        HOST_AGAIN,
+        &smtp(SCANNER, OFFICE, OK),
     );
-    add(
-        &mut cap,
-        ([198, 51, 100, 7], 40001),
-        &smtp("scanner@example.test", "office@example.test", OK),
-    );
-    assert_eq!(superseded(&cap), [Some(2), None]);
+    assert_eq!(got, [Some(2), None]);
 }
 
 #[test]
@@ -498,87 +502,36 @@ fn a_refusal_before_any_recipient_is_compared_by_its_sender() {
             "S: 221 2.0.0 Bye".into(),
         ]
     };
-    let mut cap = Capture::new();
-    add(
-        &mut cap,
-        ([198, 51, 100, 7], 40000),
-        &refused_at_mail("scanner@example.test"),
-    );
-    add(
-        &mut cap,
-        ([198, 51, 100, 7], 40001),
-        &smtp("scanner@example.test", "office@example.test", OK),
-    );
-    assert_eq!(
-        superseded(&cap),
-        [Some(2), None],
-        "same sender: the same message"
-    );
-    let mut cap = Capture::new();
-    add(
-        &mut cap,
-        ([198, 51, 100, 7], 40000),
+    let delivered = smtp(SCANNER, OFFICE, OK);
+    let same = two(HOST, &refused_at_mail(SCANNER), HOST_AGAIN, &delivered);
+    assert_eq!(same, [Some(2), None], "same sender: the same message");
+    let other = two(
+        HOST,
         &refused_at_mail("fax@example.test"),
+        HOST_AGAIN,
+        &delivered,
     );
-    add(
-        &mut cap,
-        ([198, 51, 100, 7], 40001),
-        &smtp("scanner@example.test", "office@example.test", OK),
-    );
-    assert_eq!(
-        superseded(&cap),
-        [None, None],
-        "another sender: another job"
-    );
+    assert_eq!(other, [None, None], "another sender: another job");
 }
 
 #[test]
 fn a_delivery_past_the_window_supersedes_nothing_in_either_path() {
-    let mut cap = Capture::new();
-    add(
-        &mut cap,
-        ([198, 51, 100, 7], 40000),
-        &smtp("scanner@example.test", "office@example.test", REFUSED),
-    );
-    // Other devices' mail in between, more sessions than the window holds.
     let window = smtpcap::internals::diagnosis::attempts::WINDOW_SESSIONS as u16;
-    for i in 0..window {
-        add(
-            &mut cap,
-            ([198, 51, 100, 100], 41000 + i),
-            &smtp("other@example.test", "office@example.test", OK),
-        );
-    }
-    add(
-        &mut cap,
-        ([198, 51, 100, 7], 40001),
-        &smtp("scanner@example.test", "office@example.test", OK),
-    );
-    let got = superseded(&cap);
+    // The refusal, `between` other devices' deliveries, then the same message delivered.
+    let story = |between: u16| {
+        let mut cap = Capture::new();
+        add(&mut cap, HOST, &smtp(SCANNER, OFFICE, REFUSED));
+        for i in 0..between {
+            let other: Addr = ([198, 51, 100, 100], 41000 + i);
+            add(&mut cap, other, &smtp("other@example.test", OFFICE, OK));
+        }
+        add(&mut cap, HOST_AGAIN, &smtp(SCANNER, OFFICE, OK));
+        superseded(&cap).first().copied().flatten()
+    };
+    assert_eq!(story(window), None, "past the window the refusal stands");
     assert_eq!(
-        got.first(),
-        Some(&None),
-        "past the window the refusal stands"
+        story(window - 2),
+        Some(window as usize),
+        "within it, superseded"
     );
-    // Within the window, it is superseded.
-    let mut cap = Capture::new();
-    add(
-        &mut cap,
-        ([198, 51, 100, 7], 40000),
-        &smtp("scanner@example.test", "office@example.test", REFUSED),
-    );
-    for i in 0..window - 2 {
-        add(
-            &mut cap,
-            ([198, 51, 100, 100], 41000 + i),
-            &smtp("other@example.test", "office@example.test", OK),
-        );
-    }
-    add(
-        &mut cap,
-        ([198, 51, 100, 7], 40001),
-        &smtp("scanner@example.test", "office@example.test", OK),
-    );
-    let last = window as usize;
-    assert_eq!(superseded(&cap).first(), Some(&Some(last)));
 }

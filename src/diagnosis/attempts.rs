@@ -3,11 +3,13 @@
 //!
 //! A device is the client as a box: its IPv4 and IPv6 addresses are one device when they
 //! share a link-layer address or a specific EHLO name, or are both loopback; a device has
-//! one IPv4 address (a link-layer address behind which several are seen is a router's). A server is its name, not its address, nor
-//! its port (a setting the technician changes between attempts). Connections one device
-//! opened to one server's port within [`HAPPY_EYEBALLS`] of each other are one attempt. A failed attempt is superseded only by a later delivery from
-//! the same device to the same server whose envelope does not differ; a connection test
-//! never supersedes anything.
+//! one IPv4 address (a link-layer address behind which several are seen is a router's).
+//! A server is its name, not its address, nor its port (a setting the technician changes
+//! between attempts). Connections one device opened to one port at different addresses of
+//! a server within [`HAPPY_EYEBALLS`] of each other are one attempt. A failed attempt is
+//! superseded only by a later delivery from the same device to the same server whose
+//! envelope does not differ, within a window; a connection test never supersedes anything.
+//! docs/attempts.md has the rules with their reasons.
 
 use std::net::IpAddr;
 
@@ -108,7 +110,7 @@ struct Try {
     reply: Option<Evidence>,
     envelope: Option<Envelope>,
     seen: SettingsSeen,
-    /// Superseded, or closed: it can no longer be superseded (its report was written).
+    /// Superseded, or past the window: it can no longer be superseded.
     settled: bool,
 }
 
