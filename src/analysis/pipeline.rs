@@ -103,7 +103,12 @@ impl Pipeline {
                         ip: packet.dst,
                         port: seg.dst_port,
                     },
-                    src_mac: packet.src_mac,
+                    // Read where a side's address is kept: its first packet, the SYN.
+                    src_mac: seg
+                        .flags
+                        .syn
+                        .then(|| crate::packet::source_mac(frame.link_type, frame.data))
+                        .flatten(),
                 };
                 let keys = self.keys.as_ref();
                 self.table

@@ -33,6 +33,8 @@ const MAX_TRIES: usize = 4096;
 /// many dialogue entries: a report holds the sessions in between back until it knows.
 pub const WINDOW_SESSIONS: u64 = 64;
 pub const WINDOW_ENTRIES: u64 = 50_000;
+/// Connections looked at for the same moment (Happy Eyeballs): the last placed.
+const RECENT: usize = 16;
 /// Recipients kept per envelope (enough to tell two jobs apart).
 const MAX_RECIPIENTS: usize = 32;
 /// Earlier attempts one delivery lists as superseded.
@@ -55,7 +57,7 @@ pub struct AttemptMark {
     pub superseded_by: Option<usize>,
     /// The earlier failed attempts this delivery supersedes.
     pub supersedes: Vec<Superseded>,
-    /// What changed in the settings since the attempt before this one.
+    /// What changed in the settings since the attempt before this one, when that one failed.
     pub changed: Vec<Change>,
     /// The frame of a POP3 login by this device between the attempt before and this one.
     pub after_pop3: Option<u64>,
@@ -85,10 +87,18 @@ pub struct Attempts {
     pop3: Vec<(usize, u64, Timestamp)>,
     /// Position in `tries` by session id.
     by_session: FxHashMap<usize, usize>,
+    /// Positions in `tries` by device and server name, in the order placed.
+    by_key: FxHashMap<(usize, String), Vec<usize>>,
     /// Link-layer addresses and the IPv4 addresses seen behind each (a router's has many).
-    macs: Vec<(MacAddr, Vec<IpAddr>)>,
+    macs: FxHashMap<MacAddr, Vec<IpAddr>>,
+    /// Devices by address, by their own link-layer address, by EHLO name (lower case),
+    /// and the one on loopback.
+    by_ip: FxHashMap<IpAddr, usize>,
+    by_mac: FxHashMap<MacAddr, usize>,
+    by_ehlo: FxHashMap<String, usize>,
+    loopback: Option<usize>,
     /// Server addresses whose name a session showed.
-    names: Vec<(IpAddr, String)>,
+    names: FxHashMap<IpAddr, String>,
     /// Sessions beyond [`MAX_TRIES`], not placed.
     pub untold: u64,
     /// Sessions and dialogue entries seen so far.
@@ -106,12 +116,17 @@ struct Try {
     start: Timestamp,
     number: usize,
     outcome: Outcome,
-    label: String,
-    reply: Option<Evidence>,
     envelope: Option<Envelope>,
-    seen: SettingsSeen,
+    /// What a failure is told by, later: its outcome, reply and settings.
+    failure: Option<Box<FailureFacts>>,
     /// Superseded, or past the window: it can no longer be superseded.
     settled: bool,
+}
+
+struct FailureFacts {
+    label: String,
+    reply: Option<Evidence>,
+    seen: SettingsSeen,
 }
 
 impl Try {
@@ -149,8 +164,8 @@ impl Envelope {
 #[derive(Default)]
 struct Device {
     ips: Vec<IpAddr>,
-    macs: Vec<MacAddr>,
-    ehlo: Vec<String>,
+    /// Its addresses as the reports name it (made when one is added).
+    label: String,
 }
 
 impl Device {
@@ -160,15 +175,19 @@ impl Device {
         !(ip.is_ipv4() && self.ips.iter().any(IpAddr::is_ipv4))
     }
 
-    fn label(&self) -> String {
+    fn add(&mut self, ip: IpAddr) {
+        if self.ips.contains(&ip) || self.ips.len() >= 8 {
+            return;
+        }
+        self.ips.push(ip);
         let mut ips = self.ips.iter().map(ToString::to_string);
         let first = ips.next().unwrap_or_default();
         let rest: Vec<String> = ips.collect();
-        if rest.is_empty() {
+        self.label = if rest.is_empty() {
             first
         } else {
             format!("{first} (also {})", rest.join(", "))
-        }
+        };
     }
 }
 
@@ -202,10 +221,14 @@ impl Attempts {
             return;
         }
         let server = self.server_joined(s, sd, device);
+        let key = (device, server.name.clone());
         let close = |t: &Try| t.device == device && t.at_once_with(s);
-        let same = |t: &&Try| t.device == device && t.server.name == server.name;
-        let last = self.tries.iter().rev().find(same);
-        let number = match last {
+        let same: Vec<&Try> = self
+            .by_key
+            .get(&key)
+            .map(|v| v.iter().filter_map(|&i| self.tries.get(i)).collect())
+            .unwrap_or_default();
+        let number = match same.last() {
             Some(t) if close(t) => t.number,
             Some(t) => t.number + 1,
             None => 1,
@@ -218,10 +241,14 @@ impl Attempts {
             start: s.tcp.start,
             number,
             outcome: sd.outcome,
-            label: sd.outcome_label(),
-            reply: sd.deciding_reply.clone(),
             envelope: envelope(sd),
-            seen: sd.settings.clone(),
+            failure: failed(sd.outcome).then(|| {
+                Box::new(FailureFacts {
+                    label: sd.outcome_label(),
+                    reply: sd.deciding_reply.clone(),
+                    seen: sd.settings.clone(),
+                })
+            }),
             settled: false,
         };
         let mut mark = AttemptMark {
@@ -236,14 +263,16 @@ impl Attempts {
             after_pop3: None,
         };
         // The attempt before this one (of this device to this server).
-        let before = self
-            .tries
+        let before = same
             .iter()
             .rev()
-            .filter(|t| same(t) && t.number < number)
+            .filter(|t| t.number < number)
             .max_by_key(|t| (t.number, rank(t.outcome)));
         if let Some(b) = before {
-            mark.changed = checklist::changes(&b.seen, &try_.seen);
+            // What the technician changed after a failure (the story's "changed since").
+            if let Some(f) = &b.failure {
+                mark.changed = checklist::changes(&f.seen, &sd.settings);
+            }
             mark.after_pop3 = self
                 .pop3
                 .iter()
@@ -252,10 +281,9 @@ impl Attempts {
                 })
                 .map(|(_, frame, _)| *frame);
         }
-        mark.with = self
-            .tries
+        mark.with = same
             .iter()
-            .filter(|t| same(t) && t.number == number)
+            .filter(|t| t.number == number)
             .map(|t| t.session)
             .collect();
         if sd.outcome == Outcome::Delivered {
@@ -264,9 +292,10 @@ impl Attempts {
         mark.device = self
             .devices
             .get(device)
-            .map(Device::label)
+            .map(|d| d.label.clone())
             .unwrap_or_default();
         self.by_session.insert(s.id, self.tries.len());
+        self.by_key.entry(key).or_default().push(self.tries.len());
         if failed(try_.outcome) {
             self.open.push_back((self.tries.len(), self.seen));
         }
@@ -279,31 +308,53 @@ impl Attempts {
     /// a named one; a named one gives its name to those, as its next attempt.
     fn server_joined(&mut self, s: &Session, sd: &SessionDiagnosis, device: usize) -> ServerKey {
         let server = self.server_of(s, sd);
-        let known = self.names.iter().any(|(ip, _)| *ip == s.server.ip);
-        if !server.address_only && !known && self.names.len() < MAX_TRIES {
-            self.names.push((s.server.ip, server.name.clone()));
+        if !server.address_only && self.names.len() < MAX_TRIES {
+            self.names
+                .entry(s.server.ip)
+                .or_insert_with(|| server.name.clone());
         }
+        // The connections of this moment: the last ones placed (sessions come in the
+        // order they began; a second of slack for stamps out of order).
+        let from = self.tries.len().saturating_sub(RECENT);
+        let recent = self.tries[from..]
+            .iter()
+            .rposition(|t| s.tcp.start.since(t.start) > 1.0)
+            .map_or(from, |i| from + i + 1);
         let now = |t: &Try| t.device == device && t.at_once_with(s);
         if server.address_only {
-            let named = self
-                .tries
+            let named = self.tries[recent..]
                 .iter()
                 .rev()
                 .find(|t| now(t) && !t.server.address_only);
             return named.map_or(server, |t| t.server.clone());
         }
+        let key = (device, server.name.clone());
         let next = 1 + self
-            .tries
-            .iter()
-            .filter(|t| t.device == device && t.server.name == server.name)
-            .map(|t| t.number)
-            .max()
+            .by_key
+            .get(&key)
+            .and_then(|v| {
+                v.iter()
+                    .filter_map(|&i| self.tries.get(i))
+                    .map(|t| t.number)
+                    .max()
+            })
             .unwrap_or(0);
-        for t in self.tries.iter_mut().rev() {
-            if t.device == device && t.at_once_with(s) && t.server.address_only {
-                t.server = server.clone();
-                t.number = next;
+        for i in recent..self.tries.len() {
+            let t = &mut self.tries[i];
+            if !(now(t) && t.server.address_only) {
+                continue;
             }
+            let old = (
+                t.device,
+                std::mem::replace(&mut t.server, server.clone()).name,
+            );
+            t.number = next;
+            if let Some(v) = self.by_key.get_mut(&old) {
+                v.retain(|&j| j != i);
+            }
+            let v = self.by_key.entry(key.clone()).or_default();
+            let at = v.partition_point(|&j| j < i);
+            v.insert(at, i);
         }
         server
     }
@@ -312,12 +363,18 @@ impl Attempts {
     /// settled, of the same job (the same attempt, or an envelope that does not differ).
     fn supersede_for(&mut self, delivery: &Try) -> Vec<Superseded> {
         let mut out = Vec::new();
-        for t in self.tries.iter_mut().filter(|t| {
-            t.device == delivery.device
+        // Only failures within the window can be: they are the open ones.
+        for &(i, _) in &self.open {
+            let Some(t) = self.tries.get_mut(i) else {
+                continue;
+            };
+            let candidate = t.device == delivery.device
                 && t.server.name == delivery.server.name
                 && !t.settled
-                && failed(t.outcome)
-        }) {
+                && failed(t.outcome);
+            if !candidate {
+                continue;
+            }
             let same_attempt = t.number == delivery.number;
             let job = match (&t.envelope, &delivery.envelope) {
                 (Some(a), Some(b)) => Some(a.same_job(b)),
@@ -330,8 +387,12 @@ impl Attempts {
             out.push(Superseded {
                 session: t.session,
                 number: t.number,
-                outcome: t.label.clone(),
-                reply: t.reply.clone(),
+                outcome: t
+                    .failure
+                    .as_ref()
+                    .map(|f| f.label.clone())
+                    .unwrap_or_default(),
+                reply: t.failure.as_ref().and_then(|f| f.reply.clone()),
                 envelope_unseen: !same_attempt && job.is_none(),
             });
         }
@@ -352,44 +413,38 @@ impl Attempts {
     fn device_of(&mut self, s: &Session) -> usize {
         let ip = s.client.ip;
         let mac = s.tcp.client_mac.and_then(|m| self.own_mac(m, ip));
-        let ehlo = ehlo_name(s).filter(|n| specific(n));
+        let ehlo = ehlo_name(s)
+            .filter(|n| specific(n))
+            .map(|n| n.to_ascii_lowercase());
+        let takes = |i: &usize| self.devices.get(*i).is_some_and(|d| d.takes(ip));
         let found = self
-            .devices
-            .iter()
-            .position(|d| d.ips.contains(&ip))
+            .by_ip
+            .get(&ip)
+            .copied()
+            .or_else(|| mac.and_then(|m| self.by_mac.get(&m)).copied().filter(takes))
             .or_else(|| {
-                let mac = mac?;
-                let joins = |d: &Device| d.macs.contains(&mac) && d.takes(ip);
-                self.devices.iter().position(joins)
+                ehlo.as_ref()
+                    .and_then(|n| self.by_ehlo.get(n))
+                    .copied()
+                    .filter(takes)
             })
-            .or_else(|| {
-                let n = ehlo.as_ref()?;
-                let joins =
-                    |d: &Device| d.ehlo.iter().any(|e| e.eq_ignore_ascii_case(n)) && d.takes(ip);
-                self.devices.iter().position(joins)
-            })
-            .or_else(|| {
-                ip.is_loopback()
-                    .then(|| {
-                        self.devices
-                            .iter()
-                            .position(|d| d.ips.iter().any(IpAddr::is_loopback))
-                    })
-                    .flatten()
-            });
+            .or_else(|| self.loopback.filter(|_| ip.is_loopback()));
         let i = found.unwrap_or_else(|| {
             self.devices.push(Device::default());
             self.devices.len() - 1
         });
-        let d = &mut self.devices[i];
-        if !d.ips.contains(&ip) && d.ips.len() < 8 {
-            d.ips.push(ip);
+        if let Some(d) = self.devices.get_mut(i) {
+            d.add(ip);
         }
-        if let Some(m) = mac.filter(|m| !d.macs.contains(m)) {
-            d.macs.push(m);
+        self.by_ip.entry(ip).or_insert(i);
+        if let Some(m) = mac {
+            self.by_mac.entry(m).or_insert(i);
         }
-        if let Some(n) = ehlo.filter(|n| !d.ehlo.contains(n)) {
-            d.ehlo.push(n);
+        if let Some(n) = ehlo {
+            self.by_ehlo.entry(n).or_insert(i);
+        }
+        if ip.is_loopback() {
+            self.loopback.get_or_insert(i);
         }
         i
     }
@@ -397,15 +452,10 @@ impl Attempts {
     /// `mac`, seen with `ip`, when it is one box's own: not once several IPv4 hosts were
     /// seen behind it (a router's).
     fn own_mac(&mut self, mac: MacAddr, ip: IpAddr) -> Option<MacAddr> {
-        let i = match self.macs.iter().position(|(x, _)| *x == mac) {
-            Some(i) => i,
-            None if self.macs.len() < MAX_TRIES => {
-                self.macs.push((mac, Vec::new()));
-                self.macs.len() - 1
-            }
-            None => return None,
-        };
-        let v4 = &mut self.macs.get_mut(i)?.1;
+        if !self.macs.contains_key(&mac) && self.macs.len() >= MAX_TRIES {
+            return None;
+        }
+        let v4 = self.macs.entry(mac).or_default();
         if ip.is_ipv4() && !v4.contains(&ip) && v4.len() < 2 {
             v4.push(ip);
         }
@@ -435,8 +485,7 @@ impl Attempts {
             .or_else(|| sd.server_name.as_deref().map(host))
             .or_else(|| {
                 // Another session to this address showed its name.
-                let known = self.names.iter().find(|(ip, _)| *ip == s.server.ip);
-                known.map(|(_, n)| n.clone())
+                self.names.get(&s.server.ip).cloned()
             });
         match name {
             Some(name) => ServerKey {

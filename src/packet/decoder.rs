@@ -3,8 +3,7 @@ use std::net::IpAddr;
 use etherparse::defrag::{IpDefragPayloadVec, IpDefragPool};
 use etherparse::{IpNumber, LaxIpSlice, SlicedPacket, TcpSlice};
 
-use super::link::{source_mac, strip_link};
-use crate::base::MacAddr;
+use super::link::strip_link;
 use crate::capture::Frame;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -44,8 +43,6 @@ pub enum Transport<'a> {
 
 #[derive(Debug)]
 pub struct Packet<'a> {
-    /// The sender's link-layer address, where the link type has one.
-    pub src_mac: Option<MacAddr>,
     pub src: IpAddr,
     pub dst: IpAddr,
     pub transport: Transport<'a>,
@@ -201,7 +198,6 @@ impl PacketDecoder {
             _ => Transport::Other,
         };
         Some(Packet {
-            src_mac: source_mac(frame.link_type, frame.data),
             src,
             dst,
             transport,

@@ -69,7 +69,12 @@ impl Chains {
         let chain = &mut self.list[i];
         // A device whose addresses were joined later shows under its fuller name.
         chain.device.clone_from(&m.device);
-        match chain.attempts.iter_mut().find(|a| a.number == m.number) {
+        match chain
+            .attempts
+            .iter_mut()
+            .rev()
+            .find(|a| a.number == m.number)
+        {
             Some(a) => {
                 a.sessions.push(id);
                 if rank(d.outcome) > a.rank {

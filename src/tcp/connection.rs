@@ -173,17 +173,17 @@ impl<S: StreamSink> Connection<S> {
         f.end = meta.time;
         self.last_seen = self.last_seen.max(meta.time);
         match side {
-            Side::Client => {
-                f.client_packets += 1;
-                f.client_mac = f.client_mac.or(meta.src_mac);
-            }
-            Side::Server => {
-                f.server_packets += 1;
-                f.server_mac = f.server_mac.or(meta.src_mac);
-            }
+            Side::Client => f.client_packets += 1,
+            Side::Server => f.server_packets += 1,
         }
         let mut seq = seg.seq;
         if seg.flags.syn {
+            let mac = if side == Side::Client {
+                &mut f.client_mac
+            } else {
+                &mut f.server_mac
+            };
+            *mac = mac.or(meta.src_mac);
             if side == Side::Client && !seg.flags.ack {
                 if f.syn_frames.len() < MAX_LISTED_FRAMES {
                     f.syn_frames.push(meta.frame);

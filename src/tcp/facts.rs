@@ -47,8 +47,9 @@ pub struct TcpFacts {
     pub reset_frames: Vec<u64>,
     pub client_packets: u64,
     pub server_packets: u64,
-    /// Each side's link-layer address as its first frame showed it (which box it was:
-    /// one device's IPv4 and IPv6 addresses share it).
+    /// Each side's link-layer address as its SYN showed it (which box it was: one
+    /// device's IPv4 and IPv6 addresses share it); none for a conversation picked up
+    /// without its handshake.
     pub client_mac: Option<MacAddr>,
     pub server_mac: Option<MacAddr>,
 }

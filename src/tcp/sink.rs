@@ -31,6 +31,7 @@ pub struct SegmentMeta {
     pub time: Timestamp,
     pub src: Endpoint,
     pub dst: Endpoint,
-    /// The sender's link-layer address, where the capture has one.
+    /// The sender's link-layer address, where the capture has one (read for SYNs only:
+    /// a conversation keeps its sides' from its handshake).
     pub src_mac: Option<MacAddr>,
 }
