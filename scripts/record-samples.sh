@@ -595,20 +595,33 @@ record_clients() {
             submission_start
         fi
         for tls in 1.2 1.3; do
-            for case in delivered auth-failed not-authenticated test-only; do
+            # CLIENT_CASES adds the look-alike's refusals: auth-disabled, basic-retired,
+            # send-as-mail, restricted-sender, relay-denied, send-as-data, two-messages.
+            for case in ${CLIENT_CASES:-delivered auth-failed not-authenticated test-only}; do
                 for client in msmtp swaks swaks-pipelining curl python; do
                     case "$case/$client" in
                         test-only/msmtp | test-only/curl) continue ;;
+                        two-messages/python) ;;
+                        two-messages/*) continue ;;
                     esac
                     seed=$((seed + 1))
                     name="clients/$srv-$case-tls${tls/./}-$client.pcap"
                     message "$work/msg-$seed.txt" "$seed"
                     rm -f "$work/keys" "$work/client-keys"
+                    local from=$USER to=scans@domain.com
                     if [ "$srv" = exo ]; then
                         local scenario=ok
-                        [ "$case" = auth-failed ] && scenario=auth-failed
+                        case $case in
+                            auth-failed | auth-disabled | basic-retired | restricted-sender | relay-denied | send-as-data)
+                                scenario=$case ;;
+                            send-as-mail) scenario=send-as-denied ;;
+                        esac
                         server submission "$scenario" --tls-max "$tls" --keylog "$work/keys" --seed "$seed"
                     fi
+                    case $case in
+                        send-as-mail | send-as-data) from=scanner@domain.com ;;
+                        relay-denied) to=someone@example.org ;;
+                    esac
                     local pass=$PASS mech=LOGIN
                     [ "$case" = auth-failed ] && pass=wrong-password
                     [ "$srv" != exo ] && mech=PLAIN
@@ -616,13 +629,13 @@ record_clients() {
                     case $client in
                         msmtp)
                             cmd=(msmtp --host=$SRV4 --port=587 --tls=on --tls-starttls=on --tls-certcheck=off
-                                --domain=MX-4070N.domain.local --from="$USER" --timeout=10)
+                                --domain=MX-4070N.domain.local --from="$from" --timeout=10)
                             [ "$tls" = 1.2 ] && cmd+=(--tls-priorities=NORMAL:-VERS-TLS1.3)
                             if [ "$case" = not-authenticated ]; then cmd+=(--auth=off)
                             else cmd+=(--auth=on --user="$USER" --passwordeval="echo '$pass'"); fi
-                            cmd+=(scans@domain.com) ;;
+                            cmd+=("$to") ;;
                         swaks*)
-                            cmd=(swaks --from "$USER" --to scans@domain.com --helo MX-4070N.domain.local
+                            cmd=(swaks --from "$from" --to "$to" --helo MX-4070N.domain.local
                                 --server $SRV4 --port 587 -tls --data "@$work/msg-$seed.txt" --timeout 10)
                             [ "$tls" = 1.2 ] && cmd+=(--tls-protocol tlsv1_2)
                             [ "$client" = swaks-pipelining ] && cmd+=(--pipeline)
@@ -630,11 +643,12 @@ record_clients() {
                             [ "$case" = test-only ] && cmd+=(--quit-after AUTH) ;;
                         curl)
                             cmd=(curl --silent --insecure --ssl-reqd --url "smtp://$SRV4:587" --tls-max "$tls"
-                                --mail-from "$USER" --mail-rcpt scans@domain.com --upload-file "$work/msg-$seed.txt" --max-time 10)
+                                --mail-from "$from" --mail-rcpt "$to" --upload-file "$work/msg-$seed.txt" --max-time 10)
                             [ "$case" != not-authenticated ] && cmd+=(--user "$USER:$pass") ;;
                         python)
                             cmd=(python3 "$here/clients/smtplib_client.py" $SRV4 --port 587 --starttls
-                                --sender "$USER" --size $((seed * 37 % 5000 + 500)) --tls-max "$tls")
+                                --sender "$from" --rcpt "$to" --size $((seed * 37 % 5000 + 500)) --tls-max "$tls")
+                            [ "$case" = two-messages ] && cmd+=(--messages 2)
                             [ "$case" != not-authenticated ] && cmd+=(--user "$USER" --password "$pass")
                             [ "$case" = test-only ] && cmd+=(--test-only) ;;
                     esac

@@ -193,6 +193,8 @@ struct View {
     tried: [bool; 4],
     /// 0: no transaction; 1: MAIL accepted; 2: a recipient accepted.
     mail: u8,
+    /// The last MAIL was refused.
+    sender_refused: bool,
     expect: Expect,
     quit: bool,
 }
@@ -247,6 +249,12 @@ impl View {
                         if self.authed || !self.auth_refused {
                             out.push(Cmd::Mail);
                         }
+                        // A pipelining client may send its recipients and DATA after a
+                        // refused sender all the same (msmtp does); the server answers
+                        // them "bad sequence". The refusal already decided.
+                        if self.sender_refused && pipelining {
+                            out.push(Cmd::Rcpt);
+                        }
                     }
                     1 if pipelining => out.extend([Cmd::Rcpt, Cmd::Data]),
                     1 => out.push(Cmd::Rcpt),
@@ -299,12 +307,16 @@ impl View {
                     self.auth_refused = true;
                 }
             }
-            Cmd::Mail => self.mail = u8::from(ok),
+            Cmd::Mail => {
+                self.mail = u8::from(ok);
+                self.sender_refused = !ok;
+            }
             Cmd::Rcpt if ok => self.mail = 2,
             Cmd::Data if ok => self.expect = Expect::Body,
             Cmd::Data | Cmd::Body | Cmd::Rset => {
                 self.expect = Expect::Command;
                 self.mail = 0;
+                self.sender_refused = false;
             }
             Cmd::Rcpt | Cmd::Noop => {}
             Cmd::Quit => self.quit = true,
