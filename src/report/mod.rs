@@ -246,9 +246,10 @@ pub fn render(
 /// is settled, and written as it is.
 #[derive(Default)]
 struct Held {
-    queue: std::collections::VecDeque<(Session, SessionDiagnosis, Vec<Finding>)>,
+    queue: std::collections::VecDeque<Diagnosed>,
 }
 
+/// A session with its diagnosis and findings, ready to be written.
 type Diagnosed = (Session, SessionDiagnosis, Vec<Finding>);
 
 impl Held {
