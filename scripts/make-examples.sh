@@ -13,6 +13,8 @@ echo '## Text: a device sending to the tenant MX (`samples/scenarios/mx-port25-s
 echo; echo '```text'; $bin analyze --color never samples/scenarios/mx-port25-spamhaus.pcap || true; echo '```'; echo
 echo '## Text with the transcript (`--transcript`): the supported configuration (`samples/scenarios/supported-587.pcap`)'
 echo; echo '```text'; $bin analyze --color never --transcript samples/scenarios/supported-587.pcap || true; echo '```'; echo
+echo '## A retry story: refused on port 25, delivered on 587 after the settings changed (`samples/retries/starttls-required-then-587-tls.pcap`)'
+echo; echo '```text'; $bin analyze --color never samples/retries/starttls-required-then-587-tls.pcap || true; echo '```'; echo
 echo '## A batch: `smtpcap analyze samples/scenarios` ends with a summary'
 echo; echo '```text'; ($bin analyze --color never samples/scenarios || true) | sed -n '/== Summary/,$p'; echo '```'; echo
 echo '## JSON Lines, condensed: `smtpcap analyze --format jsonl samples/scenarios | jq -c "{file, outcomes: [.sessions[].outcome], findings: [.findings[] | select(.severity != \"info\") | .id]}"`'
