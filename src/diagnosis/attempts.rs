@@ -16,7 +16,7 @@ use std::net::IpAddr;
 use rustc_hash::FxHashMap;
 
 use super::checklist::{self, Change, SettingsSeen};
-use super::outcome::Outcome;
+use super::outcome::{Outcome, Stage};
 use super::server::{Endpoint, Provider};
 use super::{Evidence, Finding, SessionDiagnosis, Severity};
 use crate::analysis::{Protocol, Session};
@@ -68,8 +68,10 @@ pub struct AttemptMark {
 pub struct Superseded {
     pub session: usize,
     pub number: usize,
-    /// `rejected at data`, `no-connection`, ….
-    pub outcome: String,
+    /// A failed outcome: refused, no connection, TLS failed.
+    pub outcome: Outcome,
+    /// For a refusal: where.
+    pub stage: Option<Stage>,
     /// The reply that decided the failure.
     pub reply: Option<Evidence>,
     /// One of the two envelopes was not seen (a failure before MAIL, or inside TLS): the
@@ -99,8 +101,6 @@ pub struct Attempts {
     loopback: Option<usize>,
     /// Server addresses whose name a session showed.
     names: FxHashMap<IpAddr, String>,
-    /// Sessions beyond [`MAX_TRIES`], not placed.
-    pub untold: u64,
     /// Sessions and dialogue entries seen so far.
     seen: (u64, u64),
     /// The open failures (positions in `tries`) in order, with when they were placed.
@@ -124,7 +124,7 @@ struct Try {
 }
 
 struct FailureFacts {
-    label: String,
+    stage: Option<Stage>,
     reply: Option<Evidence>,
     seen: SettingsSeen,
 }
@@ -208,8 +208,8 @@ impl Attempts {
                 t.settled = true;
             }
         }
+        // Sessions beyond this are not placed: the story covers the first ones.
         if self.tries.len() >= MAX_TRIES {
-            self.untold += 1;
             return;
         }
         let device = self.device_of(s);
@@ -244,7 +244,7 @@ impl Attempts {
             envelope: envelope(sd),
             failure: failed(sd.outcome).then(|| {
                 Box::new(FailureFacts {
-                    label: sd.outcome_label(),
+                    stage: sd.stage,
                     reply: sd.deciding_reply.clone(),
                     seen: sd.settings.clone(),
                 })
@@ -387,11 +387,8 @@ impl Attempts {
             out.push(Superseded {
                 session: t.session,
                 number: t.number,
-                outcome: t
-                    .failure
-                    .as_ref()
-                    .map(|f| f.label.clone())
-                    .unwrap_or_default(),
+                outcome: t.outcome,
+                stage: t.failure.as_ref().and_then(|f| f.stage),
                 reply: t.failure.as_ref().and_then(|f| f.reply.clone()),
                 envelope_unseen: !same_attempt && job.is_none(),
             });

@@ -10,8 +10,8 @@ use crate::base::Side;
 use crate::diagnosis::attempts::{ordinal, AttemptMark};
 use crate::diagnosis::checklist::{self, Check};
 use crate::diagnosis::{
-    Basis, Diagnosis, Finding, FindingId, Happened, Named, SessionDiagnosis, Severity, Summary,
-    Verdict, SHARP_SMTP, SUPPORTED,
+    Basis, Diagnosis, Finding, FindingId, Happened, Named, Outcome, SessionDiagnosis, Severity,
+    Summary, Verdict, SHARP_SMTP, SUPPORTED,
 };
 use crate::dialogue::{clip, BodyKind, EntryKind};
 use crate::tcp::{CloseHow, Handshake};
@@ -473,13 +473,11 @@ fn with_story(happened: &str, story: Option<&AttemptMark>, reply_chars: usize) -
         out.push_str(", after a POP3 login (this server accepts POP before SMTP)");
     }
     for old in &m.supersedes {
-        let what = match old.outcome.as_str() {
-            "no-connection" => "got no connection".to_string(),
-            "tls-failed" => "failed in the TLS handshake".to_string(),
-            o => o.strip_prefix("rejected at ").map_or_else(
-                || o.to_string(),
-                |st| format!("was refused at {}", st.to_uppercase()),
-            ),
+        let what = match (old.outcome, old.stage) {
+            (Outcome::NoConnection, _) => "got no connection".to_string(),
+            (Outcome::TlsFailed, _) => "failed in the TLS handshake".to_string(),
+            (Outcome::Rejected, Some(st)) => format!("was refused at {}", st.name().to_uppercase()),
+            (o, _) => o.name().to_string(),
         };
         let reply = old
             .reply
