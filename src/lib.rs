@@ -54,7 +54,8 @@ mod tcp;
 mod tls;
 
 pub use analysis::{
-    Analysis, Capture, CaptureProblem, LiveError, LiveHandle, Options, Protocol, Session,
+    Analysis, Capture, CaptureProblem, CaptureWith, Dumpcap, LiveError, LiveHandle, Options,
+    Protocol, Session,
 };
 pub use base::{Endpoint, Side, Timestamp};
 pub use capture::{
@@ -72,6 +73,10 @@ pub use report::{
     SessionBrief, Spool, TextOptions, CSV_COLUMNS, DEFAULT_WIDTH,
 };
 pub use tls::{KeyLog, KeyLogProblem, KeyLogRead};
+
+/// This smtpcap's version and the commit it was built from, as `smtpcap --version` and the
+/// files it writes name it: `0.1.0 (commit 0123456789ab, 2026-12-06)`.
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("SMTPCAP_BUILD"), ")");
 
 /// The stages' own types, for the fuzz targets and the tests that drive one stage: not
 /// part of the API, and free to change.

@@ -121,40 +121,133 @@ fn is_root() -> bool {
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
-/// Without `CAP_NET_RAW` the message says what to do, and the exit status is 2.
-#[test]
-fn capturing_without_the_capability_says_how_to_allow_it() {
-    let mut c = if is_root() {
-        // As nobody, without any capability.
-        let mut c = Command::new("setpriv");
-        c.args([
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            "--inh-caps=-all",
-        ])
-        .arg(env!("CARGO_BIN_EXE_smtpcap"));
-        c
+/// The group a test copy of dumpcap belongs to, as Debian's `wireshark` group (by number:
+/// no group needs adding to the machine).
+const CAPTURE_GROUP: &str = "64999";
+/// The unprivileged user the tests run smtpcap as.
+const NOBODY: &str = "65534";
+
+/// `cmd` run as nobody, without any capability, in the groups given.
+fn as_nobody(groups: &str, cmd: &[&str]) -> Command {
+    let mut c = Command::new("setpriv");
+    c.args([&format!("--reuid={NOBODY}"), &format!("--regid={NOBODY}")]);
+    if groups.is_empty() {
+        c.arg("--clear-groups");
     } else {
-        Command::new(env!("CARGO_BIN_EXE_smtpcap"))
-    };
-    let out = match c.args(["watch", "-i", "lo"]).output() {
-        Ok(o) => o,
-        Err(e) => {
-            common::skipped(&format!("setpriv cannot run: {e}"));
-            return;
+        c.arg(format!("--groups={groups}"));
+    }
+    c.arg("--inh-caps=-all").args(cmd);
+    c
+}
+
+/// A folder nobody may read, with a copy of smtpcap and (as `mode` and `caps` say) of
+/// Wireshark's dumpcap, root-owned in [`CAPTURE_GROUP`] as Debian installs it.
+fn tools(dumpcap: Option<(&str, bool)>) -> Option<tempfile::TempDir> {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    sh(&["chmod", "0755", dir.path().to_str()?, bin.to_str()?]);
+    sh(&["chown", NOBODY, out.to_str()?]);
+    std::fs::copy(env!("CARGO_BIN_EXE_smtpcap"), bin.join("smtpcap")).unwrap();
+    if let Some((mode, caps)) = dumpcap {
+        let found = std::env::split_paths(&std::env::var_os("PATH")?)
+            .map(|d| d.join("dumpcap"))
+            .find(|p| p.is_file())?;
+        let copy = bin.join("dumpcap");
+        std::fs::copy(found, &copy).unwrap();
+        let copy = copy.to_str()?;
+        sh(&["chown", &format!("root:{CAPTURE_GROUP}"), copy]);
+        sh(&["chmod", mode, copy]);
+        if caps
+            && !Command::new("setcap")
+                .args(["cap_net_raw,cap_net_admin=eip", copy])
+                .status()
+                .is_ok_and(|s| s.success())
+        {
+            return None;
         }
-    };
-    let err = String::from_utf8_lossy(&out.stderr);
-    if err.contains("built without live capture") {
-        common::skipped("built without the live feature");
+    }
+    Some(dir)
+}
+
+/// Neither smtpcap nor dumpcap may capture: the message names the ways out for how
+/// dumpcap fared (missing, not allowed to this user, without rights of its own), and the
+/// exit status is 2.
+#[test]
+fn capturing_without_rights_names_the_ways_out() {
+    if !is_root() || !runs("setpriv", "--version") || Command::new("setcap").output().is_err() {
+        common::skipped("not root, or setpriv / setcap missing");
         return;
     }
+    let cases = [
+        (
+            None,
+            vec![
+                "no dumpcap",
+                "apt install wireshark-common",
+                "wireshark group",
+            ],
+        ),
+        (
+            Some(("0750", true)),
+            vec!["you may not run", "wireshark group"],
+        ),
+        (
+            Some(("0755", false)),
+            vec![
+                "may not either",
+                "dpkg-reconfigure wireshark-common",
+                "wireshark group",
+            ],
+        ),
+    ];
+    for (dumpcap, said) in cases {
+        let Some(dir) = tools(dumpcap) else {
+            common::skipped("no dumpcap, or setcap cannot set capabilities here");
+            return;
+        };
+        let bin = dir.path().join("bin");
+        let out = as_nobody("", &["env", &format!("PATH={}", bin.display())])
+            .arg(bin.join("smtpcap"))
+            .args(["watch", "-i", "lo"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{dumpcap:?}: {err}");
+        for s in said.iter().chain(&["root"]) {
+            assert!(err.contains(s), "{dumpcap:?}: no {s:?} in {err}");
+        }
+    }
+}
+
+/// Asked to capture through libpcap without the rights: root or the capability, or
+/// leaving the choice to smtpcap (dumpcap).
+#[test]
+fn capturing_through_libpcap_without_the_capability_says_how_to_allow_it() {
+    if !is_root() || !runs("setpriv", "--version") {
+        common::skipped("not root, or setpriv missing");
+        return;
+    }
+    let out = as_nobody("", &[env!("CARGO_BIN_EXE_smtpcap")])
+        .args(["watch", "-i", "lo", "--capture-with", "libpcap"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
-        err.contains("CAP_NET_RAW") && err.contains("setcap"),
+        (err.contains("CAP_NET_RAW") && err.contains("dumpcap"))
+            || err.contains("built without libpcap"),
         "{err}"
     );
+}
+
+fn runs(cmd: &str, arg: &str) -> bool {
+    Command::new(cmd)
+        .arg(arg)
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 #[test]
@@ -166,9 +259,7 @@ fn an_interface_that_does_not_exist_is_named() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
-        err.contains("no interface named no-such-if0")
-            || err.contains("CAP_NET_RAW")
-            || err.contains("built without live capture"),
+        err.contains("no interface named no-such-if0") || err.contains("may not capture"),
         "{err}"
     );
 }
@@ -201,7 +292,10 @@ struct Pair {
 
 impl Pair {
     fn new() -> Pair {
-        let id = std::process::id() % 100_000;
+        // Unique per pair: the tests that make one run at once.
+        static PAIRS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = PAIRS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let id = (std::process::id() % 10_000) * 10 + n % 10;
         let (srv, cli) = (format!("scw-s{id}"), format!("scw-c{id}"));
         let (vs, vc) = (format!("scws{id}"), format!("scwc{id}"));
         for ns in [&srv, &cli] {
@@ -276,12 +370,6 @@ fn sh(cmd: &[&str]) {
 /// the pcapng `--write` kept analyses to the same outcome and deciding reply.
 #[test]
 fn a_live_capture_in_a_namespace_pair_gives_each_verdict_at_once() {
-    let runs = |cmd: &str, arg: &str| {
-        Command::new(cmd)
-            .arg(arg)
-            .output()
-            .is_ok_and(|o| o.status.success())
-    };
     if !is_root() || !runs("ip", "-V") || !runs("openssl", "version") || !runs("python3", "-V") {
         common::skipped(
             "not root, or ip / openssl missing: the live capture test needs namespaces",
@@ -367,5 +455,155 @@ fn a_live_capture_in_a_namespace_pair_gives_each_verdict_at_once() {
         "server_name",
     ] {
         assert_eq!(kept_session[field], session[field], "{field}");
+    }
+}
+
+/// A JSON Lines session's findings, as `id severity`.
+fn finding_ids(line: &serde_json::Value) -> Vec<String> {
+    line["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| format!("{} {}", f["id"], f["severity"]))
+        .collect()
+}
+
+/// A process's `/proc/PID/status` says it runs as nobody and holds no capability.
+fn assert_unprivileged(status: &str) {
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map_or("", str::trim)
+    };
+    assert!(field("Uid:").starts_with(NOBODY), "{status}");
+    assert_eq!(field("CapEff:"), "0000000000000000", "{status}");
+    assert_eq!(field("CapPrm:"), "0000000000000000", "{status}");
+}
+
+/// As root: the look-alike server in one namespace, and on its interface two captures at
+/// once, `watch -i` as root (libpcap) and `watch -i` as nobody in a group allowed to run
+/// a test copy of dumpcap (root:group 0750 with `cap_net_raw,cap_net_admin`, as Debian
+/// installs it). A real client (Python smtplib) logs in with a wrong password, then with
+/// the right one. The unprivileged smtpcap holds no capability, captures through dumpcap,
+/// and gives the same verdicts as libpcap; Ctrl-C ends it with dumpcap's drop count, and
+/// what it kept analyses the same.
+#[test]
+fn a_live_capture_through_dumpcap_as_an_unprivileged_user_matches_libpcap() {
+    if !is_root()
+        || !runs("ip", "-V")
+        || !runs("openssl", "version")
+        || !runs("python3", "-V")
+        || !runs("setpriv", "--version")
+    {
+        common::skipped("not root, or ip / openssl / setpriv missing: the test needs namespaces");
+        return;
+    }
+    let Some(dir) = tools(Some(("0750", true))) else {
+        common::skipped("no dumpcap, or setcap cannot set capabilities here");
+        return;
+    };
+    let net = Pair::new();
+    let (srv, cli, vs) = (&net.server, &net.client, &net.server_if);
+    let mut server = look_alike(srv, dir.path());
+    let bin = dir.path().join("bin");
+    let kept = dir.path().join("out/live.pcapng");
+    let watch = |c: &mut Command, more: &[&std::ffi::OsStr]| {
+        c.args(["watch", "--format", "jsonl", "-i", vs])
+            .args(more)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut by_libpcap = watch(
+        &mut in_ns(srv, &[env!("CARGO_BIN_EXE_smtpcap")]),
+        &["--capture-with".as_ref(), "libpcap".as_ref()],
+    );
+    let nobody = as_nobody(CAPTURE_GROUP, &[]);
+    let path = format!("PATH={}:/usr/bin:/bin", bin.display());
+    let mut by_dumpcap = watch(
+        in_ns(srv, &[])
+            .arg(nobody.get_program())
+            .args(nobody.get_args())
+            .args(["env", &path])
+            .arg(bin.join("smtpcap")),
+        &["--write".as_ref(), kept.as_os_str()],
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    // The analyzer itself runs as nobody, without any capability.
+    let status =
+        std::fs::read_to_string(format!("/proc/{}/status", by_dumpcap.id())).unwrap_or_default();
+    let client = |password: &str| {
+        in_ns(cli, &["python3"])
+            .arg(common::root().join("scripts/clients/smtplib_client.py"))
+            .args(["192.0.2.25", "--port", "587", "--starttls"])
+            .args(["--user", "office@domain.com", "--password", password])
+            .args(["--sender", "office@domain.com"])
+            .output()
+            .unwrap()
+    };
+    let wrong = client("wrong-password");
+    let right = client("Scan2Mail!2026");
+    let lines = |child: &mut std::process::Child| {
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        (0..2)
+            .map(|_| {
+                let mut line = String::new();
+                out.read_line(&mut line).unwrap();
+                serde_json::from_str::<serde_json::Value>(&line)
+                    .unwrap_or_else(|e| panic!("{e}: {line:?}; {wrong:?} {right:?}"))
+            })
+            .collect::<Vec<_>>()
+    };
+    let (libpcap, dumpcap) = (lines(&mut by_libpcap), lines(&mut by_dumpcap));
+    assert_eq!(dumpcap[0]["session"]["outcome"], "rejected");
+    assert_eq!(dumpcap[1]["session"]["outcome"], "delivered");
+    let mut ended = Vec::new();
+    for child in [by_libpcap, by_dumpcap] {
+        sh(&["kill", "-INT", &child.id().to_string()]);
+        ended.push(child.wait_with_output().unwrap());
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_unprivileged(&status);
+    // The same verdicts, to the frame.
+    let fields = [
+        "outcome",
+        "stage",
+        "outcome_basis",
+        "deciding_reply",
+        "server_name",
+        "attempt",
+    ];
+    for (a, b) in libpcap.iter().zip(&dumpcap) {
+        for f in fields {
+            assert_eq!(a["session"][f], b["session"][f], "{f}");
+        }
+        assert_eq!(finding_ids(a), finding_ids(b));
+    }
+    let err = |o: &std::process::Output| String::from_utf8_lossy(&o.stderr).to_string();
+    let (libpcap_err, dumpcap_err) = (err(&ended[0]), err(&ended[1]));
+    assert!(
+        libpcap_err.contains("(captured by libpcap) stopped: "),
+        "{libpcap_err}"
+    );
+    assert!(
+        dumpcap_err.contains("(captured by dumpcap) stopped: ")
+            && dumpcap_err.contains("the kernel dropped 0 packets"),
+        "{dumpcap_err}"
+    );
+    assert_eq!(ended[0].status.code(), ended[1].status.code());
+    // What was kept through dumpcap analyses the same.
+    let again = smtpcap()
+        .args(["analyze", "--format", "json"])
+        .arg(&kept)
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    for (kept, live) in doc["sessions"].as_array().unwrap().iter().zip(&dumpcap) {
+        for f in &fields[..5] {
+            assert_eq!(kept[f], live["session"][f], "{f}");
+        }
     }
 }

@@ -81,6 +81,11 @@ impl LiveHandle {
             .then(|| self.counters.dropped.load(Relaxed))
     }
 
+    /// What captures on the interface (`None`: a capture stream).
+    pub fn captured_with(&self) -> Option<super::CaptureWith> {
+        self.counters.captured_with
+    }
+
     /// Conversations in progress (that may be SMTP or POP3) at the last tick, and the
     /// newest of them as `client → server`.
     pub fn in_progress(&self) -> (usize, Option<String>) {
@@ -211,20 +216,22 @@ impl Capture {
         Ok(Capture::from_live(name.into(), parts, options))
     }
 
-    /// Captures on the interface `iface` through the BPF `filter` (libpcap, immediate
-    /// mode), as [`Capture::watch_stream`] reads.
+    /// Captures on the interface `iface` through the BPF `filter`, as
+    /// [`Capture::watch_stream`] reads: with libpcap (immediate mode), or through
+    /// Wireshark's dumpcap when smtpcap may not capture itself, as `with` says.
     ///
     /// # Errors
-    /// No such interface, no permission to capture, a link type or filter that does not
-    /// do, or `write` cannot be made: each said as a person can act on it.
-    #[cfg(feature = "live")]
+    /// No such interface, no permission to capture (for smtpcap nor dumpcap), a link type
+    /// or filter that does not do, or `write` cannot be made: each said as a person can act
+    /// on it.
     pub fn watch_interface(
         iface: &str,
         filter: &str,
         options: &Options,
         write: Option<&Path>,
+        with: super::CaptureWith,
     ) -> Result<Capture, super::LiveError> {
-        let parts = super::live::interface(iface, filter, write)?;
+        let parts = super::live::interface(iface, filter, write, with)?;
         Ok(Capture::from_live(iface.to_string(), parts, options))
     }
 

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::capture::{FrameSource, Next};
+use super::live_error::{Dumpcap, LiveError};
 use super::Analysis;
 use crate::base::Timestamp;
 use crate::capture::{
@@ -46,6 +47,8 @@ pub struct LiveCounters {
     pub dropped_known: AtomicBool,
     /// Conversations in progress at the last tick, and the newest as `client → server`.
     pub open: std::sync::Mutex<(usize, Option<String>)>,
+    /// What captures on an interface (`None`: a capture stream).
+    pub captured_with: Option<CaptureWith>,
 }
 
 /// Frames from a reading thread, with clock ticks between them.
@@ -82,7 +85,7 @@ impl LiveSource {
         let write = match write {
             Some(p) => Some(PcapngWriter::new(
                 BufWriter::new(File::create(p)?),
-                concat!("smtpcap ", env!("CARGO_PKG_VERSION")),
+                &format!("smtpcap {}", crate::VERSION),
             )?),
             None => None,
         };
@@ -133,12 +136,14 @@ impl FrameSource for LiveSource {
                     }
                     self.clock = Some((time, Instant::now()));
                     self.current = data;
+                    let orig_len =
+                        u32::try_from(original.max(self.current.len())).unwrap_or(u32::MAX);
                     return Ok(Next::Frame(Frame {
                         number: self.frames,
                         time,
                         link_type: link,
                         data: &self.current,
-                        orig_len: u32::try_from(self.current.len()).unwrap_or(u32::MAX),
+                        orig_len,
                     }));
                 }
                 Ok(Msg::End(error)) => {
@@ -189,29 +194,54 @@ pub(crate) fn stream(
     bytes: Box<dyn Read + Send>,
     write: Option<&Path>,
 ) -> Result<LiveParts, CaptureError> {
+    let mut parts = stream_parts(
+        bytes,
+        write,
+        Arc::default(),
+        Arc::default(),
+        "pcap stream",
+        |e| e,
+    )?;
+    // A pipe may block in a read after a stop: the end is not awaited.
+    parts.source.awaits_end = false;
+    Ok(parts)
+}
+
+/// Reads a capture stream in a thread of its own; at its end, `on_end` is given the
+/// reading's error and returns the capture's (and may fill in the counters first). The
+/// stream's end is awaited after a stop (up to [`END_WAIT`]).
+pub(crate) fn stream_parts(
+    bytes: Box<dyn Read + Send>,
+    write: Option<&Path>,
+    stop: Arc<AtomicBool>,
+    counters: Arc<LiveCounters>,
+    what: &'static str,
+    on_end: impl FnOnce(Option<CaptureError>) -> Option<CaptureError> + Send + 'static,
+) -> Result<LiveParts, CaptureError> {
     let mut reader = CaptureReader::from_stream(bytes)?;
     let (tx, rx) = sync_channel(QUEUE);
-    let stop = Arc::new(AtomicBool::new(false));
-    let counters = Arc::new(LiveCounters::default());
-    std::thread::spawn(move || loop {
-        let msg = match reader.next_item() {
-            Ok(Item::Frame(f)) => Msg::Frame {
-                time: f.time,
-                link: f.link_type,
-                original: f.data.len(),
-                data: f.data.to_vec(),
-            },
-            Ok(Item::Secrets(_)) => continue,
-            Ok(Item::End) => Msg::End(None),
-            Err(e) => Msg::End(Some(e)),
+    std::thread::spawn(move || {
+        let end = loop {
+            let msg = match reader.next_item() {
+                Ok(Item::Frame(f)) => Msg::Frame {
+                    time: f.time,
+                    link: f.link_type,
+                    original: f.orig_len as usize,
+                    data: f.data.to_vec(),
+                },
+                Ok(Item::Secrets(_)) => continue,
+                Ok(Item::End) => break None,
+                Err(e) => break Some(e),
+            };
+            if tx.send(msg).is_err() {
+                break None;
+            }
         };
-        let end = matches!(msg, Msg::End(_));
-        if tx.send(msg).is_err() || end {
-            return;
-        }
+        let _ = tx.send(Msg::End(on_end(end)));
     });
-    let source = LiveSource::new(rx, stop.clone(), write, counters.clone(), "pcap stream")
+    let mut source = LiveSource::new(rx, stop.clone(), write, counters.clone(), what)
         .map_err(|e| CaptureError::new(0, CaptureErrorKind::Io(e)))?;
+    source.awaits_end = true;
     Ok(LiveParts {
         source,
         stop,
@@ -219,16 +249,61 @@ pub(crate) fn stream(
     })
 }
 
+/// How `watch -i` captures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CaptureWith {
+    /// libpcap when smtpcap may capture (root, or the capabilities), else dumpcap.
+    #[default]
+    Auto,
+    /// libpcap, in smtpcap's own process.
+    Libpcap,
+    /// Wireshark's dumpcap, which alone holds the capture rights.
+    Dumpcap,
+}
+
+/// Captures on `iface` through the BPF `filter`, as `with` says.
+pub(crate) fn interface(
+    iface: &str,
+    filter: &str,
+    write: Option<&Path>,
+    with: CaptureWith,
+) -> Result<LiveParts, LiveError> {
+    let through_dumpcap = |refused: Option<LiveError>| match super::dumpcap::find() {
+        Some(path) => super::dumpcap::capture(&path, iface, filter, write),
+        None => Err(refused.unwrap_or(LiveError::NoRights {
+            interface: iface.to_string(),
+            dumpcap: Dumpcap::NotFound,
+        })),
+    };
+    match with {
+        CaptureWith::Libpcap => libpcap(iface, filter, write),
+        CaptureWith::Dumpcap => through_dumpcap(Some(LiveError::Other(
+            iface.to_string(),
+            "there is no dumpcap on the search path (Debian: `sudo apt install wireshark-common`)"
+                .to_string(),
+        ))),
+        CaptureWith::Auto => match libpcap(iface, filter, write) {
+            Err(LiveError::NoRights { .. } | LiveError::NoLibpcap) => through_dumpcap(None),
+            done => done,
+        },
+    }
+}
+
 #[cfg(feature = "live")]
-pub(crate) use interface::interface;
+use interface::libpcap;
+
+#[cfg(not(feature = "live"))]
+fn libpcap(_: &str, _: &str, _: Option<&Path>) -> Result<LiveParts, LiveError> {
+    Err(LiveError::NoLibpcap)
+}
 
 #[cfg(feature = "live")]
 mod interface {
+    use super::LiveError;
     use super::{
         sync_channel, Arc, AtomicBool, LinkType, LiveCounters, LiveParts, LiveSource, Msg,
         Ordering, Path, SyncSender, Timestamp, QUEUE,
     };
-    use crate::analysis::LiveError;
     use crate::capture::{CaptureError, CaptureErrorKind};
 
     /// The pause between two reads that found no packet.
@@ -238,7 +313,7 @@ mod interface {
     const SUPPORTED: [u32; 6] = [0, 1, 101, 108, 113, 276];
 
     /// Captures on `iface` (libpcap, immediate mode) through the BPF `filter`.
-    pub(crate) fn interface(
+    pub(crate) fn libpcap(
         iface: &str,
         filter: &str,
         write: Option<&Path>,
@@ -271,7 +346,10 @@ mod interface {
             .map_err(|e| LiveError::from_pcap(iface, &e))?;
         let (tx, rx) = sync_channel(QUEUE);
         let stop = Arc::new(AtomicBool::new(false));
-        let counters = Arc::new(LiveCounters::default());
+        let counters = Arc::new(LiveCounters {
+            captured_with: Some(super::CaptureWith::Libpcap),
+            ..LiveCounters::default()
+        });
         let (thread_stop, thread_counters) = (stop.clone(), counters.clone());
         std::thread::spawn(move || read(cap, LinkType(link), &tx, &thread_stop, &thread_counters));
         let mut source = LiveSource::new(rx, stop.clone(), write, counters.clone(), "live capture")

@@ -6,6 +6,7 @@
 
 mod app;
 mod capture;
+mod dumpcap;
 mod live;
 mod live_error;
 mod pipeline;
@@ -19,8 +20,8 @@ use crate::tcp::TableStats;
 
 pub use app::{is_server_port, App, Dialogue, Protocol};
 pub use capture::{Capture, LiveHandle, Options};
-pub use live::{LiveCounters, TICK};
-pub use live_error::LiveError;
+pub use live::{CaptureWith, LiveCounters, TICK};
+pub use live_error::{Dumpcap, LiveError};
 pub use session::{DnsName, Session};
 
 /// Everything smtpcap learned from one capture.

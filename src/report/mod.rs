@@ -232,7 +232,7 @@ pub fn render(
             .chain(verdict.checklist.iter().cloned())
             .chain(std::iter::once(format!(
                 "annotated by smtpcap {}",
-                env!("CARGO_PKG_VERSION")
+                crate::VERSION
             ))),
     );
     verdict.annotations = notes;

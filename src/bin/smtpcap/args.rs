@@ -8,7 +8,7 @@ use smtpcap::Severity;
 
 /// Explain why scan-to-email fails, from a packet capture.
 #[derive(Parser)]
-#[command(name = "smtpcap", version, about)]
+#[command(name = "smtpcap", version = smtpcap::VERSION, about)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -29,8 +29,13 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff).
-    Man,
+    /// Print a man page (roff): smtpcap(1), or a command's own (`smtpcap man watch` prints
+    /// smtpcap-watch(1)).
+    Man {
+        /// The command whose page to print.
+        #[arg(value_name = "COMMAND")]
+        command: Option<String>,
+    },
 }
 
 #[derive(clap::Args)]
@@ -94,9 +99,14 @@ pub const DEFAULT_FILTER_PORTS: &str = "tcp port 25 or tcp port 587 or tcp port 
 
 #[derive(clap::Args)]
 pub struct WatchArgs {
-    /// Capture on this interface (libpcap; needs root or `CAP_NET_RAW`).
+    /// Capture on this interface: with libpcap when smtpcap may (root, or `CAP_NET_RAW`),
+    /// else through Wireshark's dumpcap (for members of the `wireshark` group).
     #[arg(short = 'i', long, value_name = "IFACE", conflicts_with = "source")]
     pub interface: Option<String>,
+    /// How to capture on the interface: auto (libpcap if smtpcap may, else dumpcap),
+    /// libpcap (in smtpcap itself), dumpcap (smtpcap never holds capture rights).
+    #[arg(long, value_enum, default_value_t = CaptureWith::Auto, requires = "interface")]
+    pub capture_with: CaptureWith,
     /// `-`: read a pcap or pcapng stream from standard input (`tcpdump -w - | smtpcap watch -`).
     #[arg(value_name = "-", required_unless_present = "interface")]
     pub source: Option<PathBuf>,
@@ -144,6 +154,23 @@ impl WatchArgs {
         let hosts: Vec<String> = self.host.iter().map(|h| format!("net {h}")).collect();
         let hosts = hosts.join(" or ");
         format!("({base}) and (({hosts}) or (vlan and ({hosts})))")
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CaptureWith {
+    Auto,
+    Libpcap,
+    Dumpcap,
+}
+
+impl From<CaptureWith> for smtpcap::CaptureWith {
+    fn from(c: CaptureWith) -> Self {
+        match c {
+            CaptureWith::Auto => smtpcap::CaptureWith::Auto,
+            CaptureWith::Libpcap => smtpcap::CaptureWith::Libpcap,
+            CaptureWith::Dumpcap => smtpcap::CaptureWith::Dumpcap,
+        }
     }
 }
 

@@ -44,10 +44,28 @@ fn run(cli: Cli) -> anyhow::Result<Status> {
             clap_complete::generate(shell, &mut Cli::command(), "smtpcap", &mut out);
             Ok(())
         }
-        Command::Man => clap_mangen::Man::new(Cli::command()).render(&mut out),
+        Command::Man { command } => man_page(command.as_deref())?.render(&mut out),
     };
     written_or_closed(written)?;
     Ok(Status::Ok)
+}
+
+/// smtpcap(1), or the page of one of its commands (`smtpcap-watch(1)`), as smtpcap(1) names
+/// them. The version is the release alone: the pages are packaged as printed (docs/package/).
+fn man_page(command: Option<&str>) -> anyhow::Result<clap_mangen::Man> {
+    let mut cli = Cli::command()
+        .version(env!("CARGO_PKG_VERSION"))
+        .disable_help_subcommand(true);
+    cli.build();
+    let source = concat!("smtpcap ", env!("CARGO_PKG_VERSION"));
+    let Some(name) = command else {
+        return Ok(clap_mangen::Man::new(cli).source(source));
+    };
+    if let Some(sub) = cli.find_subcommand(name) {
+        return Ok(clap_mangen::Man::new(sub.clone()).source(source));
+    }
+    let names: Vec<&str> = cli.get_subcommands().map(clap::Command::get_name).collect();
+    anyhow::bail!("no command `{name}`: the pages are of {}", names.join(", "))
 }
 
 /// A write that failed because the reader went away (`smtpcap … | head`) is no error:

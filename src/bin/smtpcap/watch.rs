@@ -104,8 +104,13 @@ pub fn watch(args: &WatchArgs, out: &mut dyn Write) -> anyhow::Result<Status> {
     } else {
         "ended"
     };
+    let by = match live.captured_with() {
+        Some(smtpcap::CaptureWith::Dumpcap) => " (captured by dumpcap)",
+        Some(_) => " (captured by libpcap)",
+        None => "",
+    };
     let mut head = format!(
-        "== {name} {ended}: {} frames, {} conversations{dropped}",
+        "== {name}{by} {ended}: {} frames, {} conversations{dropped}",
         live.frames(),
         done.load(Ordering::Relaxed)
     );
@@ -134,33 +139,17 @@ pub fn watch(args: &WatchArgs, out: &mut dyn Write) -> anyhow::Result<Status> {
     })
 }
 
-#[cfg(feature = "live")]
-fn open_interface(
-    iface: &str,
-    filter: &str,
-    options: &Options,
-    write: Option<&std::path::Path>,
-) -> anyhow::Result<Capture> {
-    Ok(Capture::watch_interface(iface, filter, options, write)?)
-}
-
-#[cfg(not(feature = "live"))]
-fn open_interface(
-    _iface: &str,
-    _filter: &str,
-    _options: &Options,
-    _write: Option<&std::path::Path>,
-) -> anyhow::Result<Capture> {
-    anyhow::bail!(
-        "this smtpcap was built without live capture (the `live` feature): pipe a capture in instead, e.g. `tcpdump -i eth0 -w - | smtpcap watch -`"
-    )
-}
-
 /// The capture `args` ask for: an interface, or the stream on standard input.
 fn open(args: &WatchArgs, options: &Options) -> anyhow::Result<Capture> {
     let write = args.write.as_deref();
     Ok(match (&args.interface, &args.source) {
-        (Some(iface), _) => open_interface(iface, &args.bpf(), options, write)?,
+        (Some(iface), _) => Capture::watch_interface(
+            iface,
+            &args.bpf(),
+            options,
+            write,
+            args.capture_with.into(),
+        )?,
         (None, Some(p)) if p.as_os_str() == "-" => {
             Capture::watch_stream("-", io::stdin(), options, write)
                 .context("standard input")?
