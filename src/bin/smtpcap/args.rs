@@ -7,6 +7,13 @@ use clap::{Parser, Subcommand, ValueEnum};
 use smtpcap::Severity;
 
 /// Explain why scan-to-email fails, from a packet capture.
+///
+/// smtpcap reads pcap and pcapng captures (gzip too) of a copier or any SMTP client,
+/// reassembles the TCP conversations, follows the SMTP (and POP3, DNS) dialogue up to
+/// STARTTLS, what the TLS handshake shows and what the encrypted records' lengths tell,
+/// and says what happened in each attempt, why, and what to change, with the frame
+/// numbers to open in Wireshark and the server's replies quoted. Passwords seen in a
+/// capture never appear in its output.
 #[derive(Parser)]
 #[command(name = "smtpcap", version = smtpcap::VERSION, about)]
 pub struct Cli {

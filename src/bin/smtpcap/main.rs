@@ -44,10 +44,54 @@ fn run(cli: Cli) -> anyhow::Result<Status> {
             clap_complete::generate(shell, &mut Cli::command(), "smtpcap", &mut out);
             Ok(())
         }
-        Command::Man { command } => man_page(command.as_deref())?.render(&mut out),
+        Command::Man { command } => render_man_page(command.as_deref(), &mut out),
     };
     written_or_closed(written)?;
     Ok(Status::Ok)
+}
+
+/// What smtpcap(1) says besides the flags (roff).
+const MAN_SECTIONS: &str = r#".SH "EXIT STATUS"
+.TP
+0
+No finding of error severity (a failure later superseded by a delivery leaves it).
+.TP
+1
+A finding of error severity in some capture.
+.TP
+2
+A capture could not be read to its end, or smtpcap could not do what was asked.
+.SH "CAPTURING WITHOUT ROOT"
+\fBsmtpcap watch \-i\fR captures with libpcap when it may (root, or the CAP_NET_RAW
+capability); otherwise through Wireshark's \fBdumpcap\fR(1), as Wireshark does, so that
+smtpcap itself never holds capture rights. Allow it once:
+\fBsudo dpkg\-reconfigure wireshark\-common\fR (answer Yes to non\-superusers capturing),
+then \fBsudo usermod \-aG wireshark $USER\fR and log in again.
+.SH FILES
+.TP
+/usr/share/doc/smtpcap/README.md
+Usage for field work.
+.TP
+/usr/share/doc/smtpcap/findings.md
+Every finding smtpcap reports: what it means, its evidence and its fix.
+.SH "SEE ALSO"
+\fBdumpcap\fR(1), \fBtshark\fR(1), \fBwireshark\fR(1)
+"#;
+
+/// Prints smtpcap(1) with its own sections, or the page of one of its commands.
+fn render_man_page(command: Option<&str>, out: &mut dyn Write) -> io::Result<()> {
+    let page = man_page(command).map_err(io::Error::other)?;
+    if command.is_some() {
+        return page.render(out);
+    }
+    page.render_title(out)?;
+    page.render_name_section(out)?;
+    page.render_synopsis_section(out)?;
+    page.render_description_section(out)?;
+    page.render_options_section(out)?;
+    page.render_subcommands_section(out)?;
+    out.write_all(MAN_SECTIONS.as_bytes())?;
+    page.render_version_section(out)
 }
 
 /// smtpcap(1), or the page of one of its commands (`smtpcap-watch(1)`), as smtpcap(1) names
