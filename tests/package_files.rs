@@ -104,7 +104,7 @@ fn the_version_names_the_commit() {
             );
         }
         _ => {
-            common::skipped("not a git checkout, or SMTPCAP_COMMIT set: the commit is not checked")
+            common::skipped("not a git checkout, or SMTPCAP_COMMIT set: the commit is not checked");
         }
     }
 }
