@@ -42,7 +42,10 @@ SCENARIOS = [
     "ok", "auth-failed", "auth-disabled", "security-defaults", "basic-retired", "send-as-denied",
     "send-as-data", "spamhaus", "banned-ip", "throttled", "concurrent", "relay-denied", "direct-send-rejected",
     "wrong-region", "restricted-sender", "tls10-rejected", "bad-helo", "tempfail-421",
+    "too-large",
 ]
+# The size limit of the too-large scenario (a connector's own, lower than the tenant's).
+TOO_LARGE_LIMIT = 204800
 
 
 class Session:
@@ -76,7 +79,8 @@ class Session:
         return data.rstrip(b"\r\n").decode("latin-1")
 
     def ehlo_lines(self):
-        ext = ["SIZE 157286400", "PIPELINING", "DSN", "ENHANCEDSTATUSCODES"]
+        limit = TOO_LARGE_LIMIT if self.a.scenario == "too-large" else 157286400
+        ext = [f"SIZE {limit}", "PIPELINING", "DSN", "ENHANCEDSTATUSCODES"]
         if not self.tls and not self.a.no_starttls:
             ext.append("STARTTLS")
         auth = []
@@ -142,6 +146,11 @@ class Session:
                     self.say(f"530 5.7.57 Client not authenticated to send mail. {TRAILER}")
                 elif sc == "send-as-denied" and addr.lower() != (self.user or "").lower():
                     self.say(f"550 5.7.60 SMTP; Client does not have permissions to send as this sender {TRAILER}")
+                elif sc == "too-large" and any(
+                    p.upper().startswith("SIZE=") and p[5:].isdigit() and int(p[5:]) > TOO_LARGE_LIMIT
+                    for p in arg.split()[1:]
+                ):
+                    self.say("552 5.3.4 Message size exceeds fixed maximum message size")
                 elif sc == "restricted-sender":
                     self.say(f"550 5.1.8 Access denied, bad outbound sender {TRAILER}")
                 elif sc == "concurrent":
@@ -209,7 +218,9 @@ class Session:
             await self.flush()
 
     def finish_message(self, size=0, msgid=None):
-        if self.a.scenario == "send-as-data":
+        if self.a.scenario == "too-large" and size > TOO_LARGE_LIMIT:
+            self.say(f"552 5.3.4 Message size exceeds fixed maximum message size {TRAILER}")
+        elif self.a.scenario == "send-as-data":
             self.say(f"554 5.2.252 SendAsDenied; {self.user} not allowed to send as {self.sender}; STOREDRV.Submission.Exception:SendAsDeniedException.MapiExceptionSendAsDenied; Failed to process message due to a permanent exception with message [BeginDiagnosticData]Cannot submit message. {TRAILER}")
         elif LONG_ACCEPTANCE:
             # The form of Exchange's transport: the client's own Message-ID, the size and

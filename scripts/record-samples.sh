@@ -431,7 +431,7 @@ EOC
 # required before AUTH, relay for logged-in senders whose login owns the address.
 submission_start() {
     dovecot_start
-    pf_submission=1 pf_start "smtpd_sasl_auth_enable = yes" "smtpd_sasl_type = dovecot" \
+    pf_submission=1 pf_start "$@" "smtpd_sasl_auth_enable = yes" "smtpd_sasl_type = dovecot" \
         "smtpd_sasl_path = inet:127.0.0.1:12345" "smtpd_tls_security_level = encrypt" \
         "smtpd_tls_auth_only = yes" "smtpd_relay_restrictions = permit_sasl_authenticated, reject_unauth_destination" \
         "smtpd_sender_login_maps = inline:{ $USER=$USER }" \
@@ -503,10 +503,10 @@ record_postfix_sasl() {
 # message FILE SEED: a message whose size (across digit boundaries) and Message-ID length
 # the seed draws, so that no reading learns one fixed length.
 message() {
-    python3 - "$1" "$2" <<'EOP'
+    python3 - "$@" <<'EOP'
 import random, sys
 r = random.Random(int(sys.argv[2]))
-lines = r.choice([20, 200, 2000]) + r.randint(0, 100)
+lines = int(sys.argv[3]) if len(sys.argv) > 3 else r.choice([20, 200, 2000]) + r.randint(0, 100)
 mid = "".join(r.choice("abcdef0123456789") for _ in range(r.randint(8, 60)))
 with open(sys.argv[1], "w", newline="") as f:
     f.write(f"Message-ID: <{mid}@MX-4070N.domain.local>\r\nSubject: scan\r\n\r\n")
@@ -546,7 +546,7 @@ tls_privatekey = $work/key.pem
 auth_advertise_hosts = \${if eq{\$tls_in_cipher}{}{}{*}}
 acl_smtp_rcpt = acl_check_rcpt
 queue_only = true
-message_size_limit = 50M
+message_size_limit = 200K
 begin acl
 acl_check_rcpt:
   accept authenticated = *
@@ -587,32 +587,47 @@ record_clients() {
     mkdir -p "$out/clients"
     local seed=100 srv tls case client name
     for srv in ${CLIENT_SERVERS:-postfix exo exim}; do
+        # The look-alike of the server before is stopped, or it would answer on 587 in
+        # place of Postfix or Exim.
+        if [ -n "$server_pid" ]; then
+            kill "$server_pid" 2>/dev/null || true
+            wait "$server_pid" 2>/dev/null || true
+            server_pid=
+        fi
         if [ "$srv" = exim ]; then
             seed=300
             exim_start
         fi
         if [ "$srv" = postfix ]; then
-            submission_start
+            # The limit a too-large message exceeds (every other case's message is under it).
+            submission_start "message_size_limit = 204800"
         fi
         for tls in 1.2 1.3; do
             # CLIENT_CASES adds the look-alike's refusals: auth-disabled, basic-retired,
-            # send-as-mail, restricted-sender, relay-denied, send-as-data, two-messages.
+            # send-as-mail, restricted-sender, relay-denied, send-as-data, two-messages; and
+            # for every server too-large (300 KB over a 200 KiB limit), quit-after-ehlo (a
+            # connection test without a login), rset (RSET between two messages).
             for case in ${CLIENT_CASES:-delivered auth-failed not-authenticated test-only}; do
                 for client in msmtp swaks swaks-pipelining curl python; do
                     case "$case/$client" in
                         test-only/msmtp | test-only/curl) continue ;;
-                        two-messages/python) ;;
-                        two-messages/*) continue ;;
+                        two-messages/python | rset/python) ;;
+                        two-messages/* | rset/*) continue ;;
+                        quit-after-ehlo/msmtp | quit-after-ehlo/curl) continue ;;
                     esac
                     seed=$((seed + 1))
                     name="clients/$srv-$case-tls${tls/./}-$client.pcap"
-                    message "$work/msg-$seed.txt" "$seed"
+                    if [ "$case" = too-large ]; then
+                        message "$work/msg-$seed.txt" "$seed" 7000
+                    else
+                        message "$work/msg-$seed.txt" "$seed"
+                    fi
                     rm -f "$work/keys" "$work/client-keys"
                     local from=$USER to=scans@domain.com
                     if [ "$srv" = exo ]; then
                         local scenario=ok
                         case $case in
-                            auth-failed | auth-disabled | basic-retired | restricted-sender | relay-denied | send-as-data)
+                            auth-failed | auth-disabled | basic-retired | restricted-sender | relay-denied | send-as-data | too-large)
                                 scenario=$case ;;
                             send-as-mail) scenario=send-as-denied ;;
                         esac
@@ -640,15 +655,20 @@ record_clients() {
                             [ "$tls" = 1.2 ] && cmd+=(--tls-protocol tlsv1_2)
                             [ "$client" = swaks-pipelining ] && cmd+=(--pipeline)
                             [ "$case" != not-authenticated ] && cmd+=(--auth "$mech" --auth-user "$USER" --auth-password "$pass")
-                            [ "$case" = test-only ] && cmd+=(--quit-after AUTH) ;;
+                            [ "$case" = test-only ] && cmd+=(--quit-after AUTH)
+                            [ "$case" = quit-after-ehlo ] && cmd+=(--quit-after HELO) ;;
                         curl)
                             cmd=(curl --silent --insecure --ssl-reqd --url "smtp://$SRV4:587" --tls-max "$tls"
                                 --mail-from "$from" --mail-rcpt "$to" --upload-file "$work/msg-$seed.txt" --max-time 10)
                             [ "$case" != not-authenticated ] && cmd+=(--user "$USER:$pass") ;;
                         python)
+                            local size=$((seed * 37 % 5000 + 500))
+                            [ "$case" = too-large ] && size=$((300000 + seed))
                             cmd=(python3 "$here/clients/smtplib_client.py" $SRV4 --port 587 --starttls
-                                --sender "$from" --rcpt "$to" --size $((seed * 37 % 5000 + 500)) --tls-max "$tls")
+                                --sender "$from" --rcpt "$to" --size $size --tls-max "$tls")
                             [ "$case" = two-messages ] && cmd+=(--messages 2)
+                            [ "$case" = rset ] && cmd+=(--messages 2 --rset)
+                            [ "$case" = quit-after-ehlo ] && cmd+=(--quit-after-ehlo)
                             [ "$case" != not-authenticated ] && cmd+=(--user "$USER" --password "$pass")
                             [ "$case" = test-only ] && cmd+=(--test-only) ;;
                     esac

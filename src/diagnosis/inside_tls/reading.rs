@@ -373,7 +373,8 @@ pub struct Reader<'a> {
 }
 
 /// What the answers a server may give depend on: the command, the server's state, the
-/// trailer's length and the slot lengths learnt.
+/// trailer's length, the slot lengths learnt, and whether the message is over the SIZE
+/// limit.
 type AnswersKey = (
     Cmd,
     View,
@@ -381,6 +382,7 @@ type AnswersKey = (
     Option<Vec<u64>>,
     Option<Vec<u64>>,
     Option<u64>,
+    bool,
 );
 
 /// Answer lists kept at once (each up to a few thousand answers of 64 bytes).
@@ -641,14 +643,29 @@ impl<'a> Reader<'a> {
         let trailer = chosen.iter().find_map(|r| r.trailer).or(h.trailer);
         // The answers depend only on these: computed once for each, as the search meets
         // the same state again and again.
-        let key = (cmd, view, trailer, h.sender.clone(), h.user.clone(), h.rcpt);
+        // What the SIZE limit tells here: the message sent is over it (it is not accepted),
+        // or the MAIL may declare a size over it (only then is it refused for its size).
+        let over = match cmd {
+            Cmd::Body => self.over_size_limit(h),
+            Cmd::Mail => self.may_declare_over_limit(h),
+            _ => false,
+        };
+        let key = (
+            cmd,
+            view,
+            trailer,
+            h.sender.clone(),
+            h.user.clone(),
+            h.rcpt,
+            over,
+        );
         let candidates = if let Some(c) = self.answers.get(&key) {
             Rc::clone(c)
         } else {
             if self.answers.len() >= MAX_CACHED {
                 self.answers.clear();
             }
-            let c: Rc<[Reply]> = self.candidates(cmd, h, view, trailer).into();
+            let c: Rc<[Reply]> = self.candidates(cmd, h, view, trailer, over).into();
             self.answers.insert(key, Rc::clone(&c));
             c
         };
@@ -670,8 +687,46 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// The answers the family may give to `cmd` here, where the server's state is `view`.
-    fn candidates(&self, cmd: Cmd, h: &Hyp, view: View, trailer: Option<u64>) -> Vec<Reply> {
+    /// The message of `h`'s last body turn is over the SIZE limit the server offered
+    /// (RFC 1870: it is refused). Its records hold at most one dot-stuffing byte per line
+    /// of at least 3 bytes and the closing `.CRLF`: the message itself has at least
+    /// (records − 3) × 3/4 bytes.
+    fn over_size_limit(&self, h: &Hyp) -> bool {
+        let Some(limit) = self.ctx.size_limit else {
+            return false;
+        };
+        let body = h.items.iter().rev().find_map(|(turn, item)| {
+            matches!(item, Item::Command(Cmd::Body)).then(|| self.turns.get(*turn))
+        });
+        body.flatten()
+            .is_some_and(|t| t.len.lo.saturating_sub(3) / 4 * 3 > limit)
+    }
+
+    /// `h`'s last MAIL may carry `SIZE=` over the limit the server offered: its turn holds
+    /// at least `MAIL FROM:<> SIZE=`, as many digits as the limit has, and CRLF. Without a
+    /// limit offered, no client declares a size.
+    fn may_declare_over_limit(&self, h: &Hyp) -> bool {
+        let Some(limit) = self.ctx.size_limit else {
+            return false;
+        };
+        let mail = h.items.iter().rev().find_map(|(turn, item)| {
+            matches!(item, Item::Command(Cmd::Mail)).then(|| self.turns.get(*turn))
+        });
+        mail.flatten()
+            .is_some_and(|t| t.len.hi >= 12 + 6 + digits(limit) + 2)
+    }
+
+    /// The answers the family may give to `cmd` here, where the server's state is `view`;
+    /// `over`: for the message, it is over the server's SIZE limit, so it is not accepted;
+    /// for MAIL, it may declare a size over that limit.
+    fn candidates(
+        &self,
+        cmd: Cmd,
+        h: &Hyp,
+        view: View,
+        trailer: Option<u64>,
+        over: bool,
+    ) -> Vec<Reply> {
         let asked = cmd.asked();
         let mut out = Vec::new();
         let family = self.ctx.family;
@@ -719,6 +774,13 @@ impl<'a> Reader<'a> {
             if refusal && self.ruled_out(t, view) {
                 continue;
             }
+            if over && !refusal && t.to == Asked::Message {
+                continue;
+            }
+            let for_size = refusal && (self.ctx.classify)(t) == Some(FindingId::MessageTooLarge);
+            if !over && for_size && t.to == Asked::Mail {
+                continue;
+            }
             if (cmd == Cmd::Rcpt || cmd == Cmd::Data) && t.out_of_sequence() != out_of_order {
                 continue;
             }
@@ -746,12 +808,14 @@ impl<'a> Reader<'a> {
         out
     }
 
-    /// A refusal the facts rule out: a size refusal of a message below the SIZE limit
-    /// the server offered; a refusal naming the login where there was none; a refusal for
+    /// A refusal the facts rule out: a size refusal of a message sent below the SIZE
+    /// limit the server offered; a refusal naming the login where there was none; a refusal for
     /// want of a login after one was accepted.
     fn ruled_out(&self, t: &Template, view: View) -> bool {
         let finding = (self.ctx.classify)(t);
+        // (At MAIL no message was sent: SIZE= declared it.)
         let size = finding == Some(FindingId::MessageTooLarge)
+            && t.to == Asked::Message
             && self
                 .ctx
                 .size_limit

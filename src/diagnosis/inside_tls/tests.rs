@@ -293,3 +293,64 @@ fn two_messages_and_a_reset_are_read_in_turn() {
     assert_eq!(label(&i), "rejected/rcpt", "{i:?}");
     assert_eq!(i.finding, Some(FindingId::RelayDenied));
 }
+
+#[test]
+fn a_message_over_the_offered_size_limit_is_read_as_refused_for_its_size() {
+    // Postfix's `552 5.3.4 Error: message file too big` (39 bytes with CRLF) after a
+    // message of 20,000 bytes: over a SIZE limit of 10,000 only the refusal fits; under
+    // the default limit it is the size refusal that is ruled out.
+    let turns: &[&[u64]] = &[
+        &[EHLO],
+        &[178],
+        &[48],
+        &[37],
+        &[41],
+        &[14],
+        &[28],
+        &[14],
+        &[6],
+        &[37],
+        &[20_000],
+        &[39],
+        &[6],
+        &[15],
+    ];
+    let tls = sealed(turns);
+    let small = Clear {
+        size_limit: Some(10_000),
+        ..clear(EHLO, true)
+    };
+    let i = read(&tls, &small, Family::Postfix, &finding);
+    assert_eq!(label(&i), "rejected/data", "{i:?}");
+    assert_eq!(i.finding, Some(FindingId::MessageTooLarge));
+    let i = read(&tls, &clear(EHLO, true), Family::Postfix, &finding);
+    assert_ne!(i.finding, Some(FindingId::MessageTooLarge), "{i:?}");
+}
+
+#[test]
+fn a_mail_too_short_to_declare_a_size_is_not_refused_for_its_size() {
+    // `MAIL FROM:<>` alone (14 bytes) cannot carry SIZE=: an answer of the length of
+    // Postfix's size refusal at MAIL (`552 5.3.4 Message size exceeds fixed limit`, 44
+    // bytes) is not read as one.
+    let tls = sealed(&[&[EHLO], &[178], &[48], &[37], &[14], &[44], &[6], &[15]]);
+    let small = Clear {
+        size_limit: Some(10_000),
+        ..clear(EHLO, true)
+    };
+    let i = read(&tls, &small, Family::Postfix, &finding);
+    assert_ne!(i.finding, Some(FindingId::MessageTooLarge), "{}", label(&i));
+    // With room for `SIZE=20000`, it is.
+    let tls = sealed(&[
+        &[EHLO],
+        &[178],
+        &[48],
+        &[37],
+        &[14 + 11],
+        &[44],
+        &[6],
+        &[15],
+    ]);
+    let i = read(&tls, &small, Family::Postfix, &finding);
+    assert_eq!(label(&i), "rejected/mail", "{i:?}");
+    assert_eq!(i.finding, Some(FindingId::MessageTooLarge));
+}

@@ -308,6 +308,10 @@ templates! { EXCHANGE_ONLINE:
     Mail "530 5.7.57 Client not authenticated to send anonymous mail during MAIL FROM {trailer}",
     Mail "550 5.7.60 SMTP; Client does not have permissions to send as this sender {trailer}",
     Mail "550 5.1.8 Access denied, bad outbound sender {trailer}",
+    // A SIZE= above the limit: Exchange's documented text; whether Exchange Online adds
+    // its trailer there is [U], so both.
+    Mail "552 5.3.4 Message size exceeds fixed maximum message size",
+    Mail "552 5.3.4 Message size exceeds fixed maximum message size {trailer}",
     Rcpt "250 2.1.5 Recipient OK",
     Rcpt "550 5.1.8 Access denied, bad outbound sender {trailer}",
     Rcpt "452 4.5.3 Too many recipients {trailer}",
