@@ -777,8 +777,11 @@ impl<'a> Reader<'a> {
             if over && !refusal && t.to == Asked::Message {
                 continue;
             }
-            let for_size = refusal && (self.ctx.classify)(t) == Some(FindingId::MessageTooLarge);
-            if !over && for_size && t.to == Asked::Mail {
+            if !over
+                && refusal
+                && t.to == Asked::Mail
+                && (self.ctx.classify)(t) == Some(FindingId::MessageTooLarge)
+            {
                 continue;
             }
             if (cmd == Cmd::Rcpt || cmd == Cmd::Data) && t.out_of_sequence() != out_of_order {
