@@ -445,7 +445,7 @@ fn read_turns(
         ));
         return i;
     }
-    decide(&mut i, &items, turns, classify);
+    decide(&mut i, &items, turns, classify, clear.size_limit);
     if i.declined.is_none() && i.outcome.is_some() && past_bound {
         i.outcome = None;
         i.declined = Some(Decline::new(
@@ -827,6 +827,7 @@ fn decide(
     items: &[(usize, Item)],
     turns: &[Turn],
     classify: &dyn Fn(&Template) -> Option<FindingId>,
+    size_limit: Option<u64>,
 ) {
     let replies: Vec<(usize, &Reply)> = items
         .iter()
@@ -883,14 +884,33 @@ fn decide(
         let frame = turn.map_or(0, |t| t.last_frame);
         let bytes = turn.map_or(Len::exact(0), |t| t.len);
         let finding = r.template.and_then(classify);
-        let text = match r.template {
-            Some(tpl) => format!(
+        // Where the message was over the SIZE limit, that (not the length) is what rules
+        // out an acceptance.
+        let over = (r.to == Cmd::Body)
+            .then(|| {
+                items.iter().rev().find_map(|(bt, item)| {
+                    (matches!(item, Item::Command(Cmd::Body)) && bt < t).then(|| turns.get(*bt))
+                })
+            })
+            .flatten()
+            .flatten()
+            .zip(size_limit)
+            .filter(|(body, limit)| reading::over_limit(body.len, *limit));
+        let text = match (r.template, over) {
+            (Some(tpl), Some((body, limit))) => format!(
+                "`{}`, inferred: the server's encrypted answer is {bytes} bytes of plaintext, the length of this {} text ({} bytes), and no acceptance: the message's records ({} bytes) are over the SIZE limit the server offered ({limit} bytes)",
+                tpl.shown(),
+                i.family.name(),
+                r.len,
+                body.len
+            ),
+            (Some(tpl), None) => format!(
                 "`{}`, inferred: the server's encrypted answer is {bytes} bytes of plaintext, the length of this {} text ({} bytes) and of no acceptance there",
                 tpl.shown(),
                 i.family.name(),
                 r.len
             ),
-            None => format!(
+            (None, _) => format!(
                 "a refusal, inferred from what the client did next: the server's encrypted answer is {bytes} bytes"
             ),
         };

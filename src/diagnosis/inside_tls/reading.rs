@@ -688,9 +688,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The message of `h`'s last body turn is over the SIZE limit the server offered
-    /// (RFC 1870: it is refused). Its records hold at most one dot-stuffing byte per line
-    /// of at least 3 bytes and the closing `.CRLF`: the message itself has at least
-    /// (records − 3) × 3/4 bytes.
+    /// (RFC 1870: it is refused).
     fn over_size_limit(&self, h: &Hyp) -> bool {
         let Some(limit) = self.ctx.size_limit else {
             return false;
@@ -698,8 +696,7 @@ impl<'a> Reader<'a> {
         let body = h.items.iter().rev().find_map(|(turn, item)| {
             matches!(item, Item::Command(Cmd::Body)).then(|| self.turns.get(*turn))
         });
-        body.flatten()
-            .is_some_and(|t| t.len.lo.saturating_sub(3) / 4 * 3 > limit)
+        body.flatten().is_some_and(|t| over_limit(t.len, limit))
     }
 
     /// `h`'s last MAIL may carry `SIZE=` over the limit the server offered: its turn holds
@@ -829,6 +826,14 @@ impl<'a> Reader<'a> {
         let too_many = finding == Some(FindingId::TooManyRecipients) && view.mail < 2;
         size || names_login || wants_login || too_many
     }
+}
+
+/// A message whose records carry `body` bytes is over a SIZE limit of `limit` bytes. Its
+/// records hold at most one dot-stuffing byte per line of at least 3 bytes and the closing
+/// `.CRLF`: the message itself has at least (records − 3) × 3/4 bytes.
+#[must_use]
+pub fn over_limit(body: Len, limit: u64) -> bool {
+    body.lo.saturating_sub(3) / 4 * 3 > limit
 }
 
 /// The decimal digits of `n`.

@@ -323,6 +323,12 @@ fn a_message_over_the_offered_size_limit_is_read_as_refused_for_its_size() {
     let i = read(&tls, &small, Family::Postfix, &finding);
     assert_eq!(label(&i), "rejected/data", "{i:?}");
     assert_eq!(i.finding, Some(FindingId::MessageTooLarge));
+    // The evidence says what ruled out the acceptance.
+    let why = i.deciding.as_ref().map(|d| d.text.as_str()).unwrap_or("");
+    assert!(
+        why.contains("over the SIZE limit the server offered (10000 bytes)"),
+        "{why}"
+    );
     let i = read(&tls, &clear(EHLO, true), Family::Postfix, &finding);
     assert_ne!(i.finding, Some(FindingId::MessageTooLarge), "{i:?}");
 }
