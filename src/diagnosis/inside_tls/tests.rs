@@ -324,7 +324,7 @@ fn a_message_over_the_offered_size_limit_is_read_as_refused_for_its_size() {
     assert_eq!(label(&i), "rejected/data", "{i:?}");
     assert_eq!(i.finding, Some(FindingId::MessageTooLarge));
     // The evidence says what ruled out the acceptance.
-    let why = i.deciding.as_ref().map(|d| d.text.as_str()).unwrap_or("");
+    let why = i.deciding.as_ref().map_or("", |d| d.text.as_str());
     assert!(
         why.contains("over the SIZE limit the server offered (10000 bytes)"),
         "{why}"
