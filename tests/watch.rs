@@ -486,8 +486,8 @@ fn assert_unprivileged(status: &str) {
 /// a test copy of dumpcap (root:group 0750 with `cap_net_raw,cap_net_admin`, as Debian
 /// installs it). A real client (Python smtplib) logs in with a wrong password, then with
 /// the right one. The unprivileged smtpcap holds no capability, captures through dumpcap,
-/// and gives the same verdicts as libpcap; Ctrl-C ends it with dumpcap's drop count, and
-/// what it kept analyses the same.
+/// and gives the same verdicts as libpcap; `--stop-after 2` ends it (and dumpcap) with
+/// dumpcap's drop count, and what it kept analyses the same.
 #[test]
 fn a_live_capture_through_dumpcap_as_an_unprivileged_user_matches_libpcap() {
     if !is_root()
@@ -528,7 +528,12 @@ fn a_live_capture_through_dumpcap_as_an_unprivileged_user_matches_libpcap() {
             .args(nobody.get_args())
             .args(["env", &path])
             .arg(bin.join("smtpcap")),
-        &["--write".as_ref(), kept.as_os_str()],
+        &[
+            "--write".as_ref(),
+            kept.as_os_str(),
+            "--stop-after".as_ref(),
+            "2".as_ref(),
+        ],
     );
     std::thread::sleep(Duration::from_millis(1500));
     // The analyzer itself runs as nobody, without any capability.
@@ -559,11 +564,18 @@ fn a_live_capture_through_dumpcap_as_an_unprivileged_user_matches_libpcap() {
     let (libpcap, dumpcap) = (lines(&mut by_libpcap), lines(&mut by_dumpcap));
     assert_eq!(dumpcap[0]["session"]["outcome"], "rejected");
     assert_eq!(dumpcap[1]["session"]["outcome"], "delivered");
-    let mut ended = Vec::new();
-    for child in [by_libpcap, by_dumpcap] {
-        sh(&["kill", "-INT", &child.id().to_string()]);
-        ended.push(child.wait_with_output().unwrap());
-    }
+    // Ctrl-C ends the libpcap capture; the dumpcap one ends by itself after two
+    // conversations (killed after 15 s if it does not, which fails below).
+    sh(&["kill", "-INT", &by_libpcap.id().to_string()]);
+    let pid = by_dumpcap.id().to_string();
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(15));
+        let _ = Command::new("kill").args(["-KILL", &pid]).status();
+    });
+    let ended = [
+        by_libpcap.wait_with_output().unwrap(),
+        by_dumpcap.wait_with_output().unwrap(),
+    ];
     let _ = server.kill();
     let _ = server.wait();
     assert_unprivileged(&status);
@@ -589,20 +601,29 @@ fn a_live_capture_through_dumpcap_as_an_unprivileged_user_matches_libpcap() {
         "{libpcap_err}"
     );
     assert!(
-        dumpcap_err.contains("(captured by dumpcap) stopped: ")
+        dumpcap_err.contains("(captured by dumpcap) ended: ")
+            && dumpcap_err.contains(" 2 conversations")
             && dumpcap_err.contains("the kernel dropped 0 packets"),
         "{dumpcap_err}"
     );
     assert_eq!(ended[0].status.code(), ended[1].status.code());
     // What was kept through dumpcap analyses the same.
+    assert_kept_matches(&kept, &dumpcap, &fields[..5]);
+}
+
+/// `smtpcap analyze` of the capture `kept` gives each session's `fields` as the JSON
+/// Lines of the live capture did.
+fn assert_kept_matches(kept: &std::path::Path, live: &[serde_json::Value], fields: &[&str]) {
     let again = smtpcap()
         .args(["analyze", "--format", "json"])
-        .arg(&kept)
+        .arg(kept)
         .output()
         .unwrap();
     let doc: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
-    for (kept, live) in doc["sessions"].as_array().unwrap().iter().zip(&dumpcap) {
-        for f in &fields[..5] {
+    let sessions = doc["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), live.len());
+    for (kept, live) in sessions.iter().zip(live) {
+        for f in fields {
             assert_eq!(kept[f], live["session"][f], "{f}");
         }
     }
