@@ -299,23 +299,10 @@ fn a_message_over_the_offered_size_limit_is_read_as_refused_for_its_size() {
     // Postfix's `552 5.3.4 Error: message file too big` (39 bytes with CRLF) after a
     // message of 20,000 bytes: over a SIZE limit of 10,000 only the refusal fits; under
     // the default limit it is the size refusal that is ruled out.
-    let turns: &[&[u64]] = &[
-        &[EHLO],
-        &[178],
-        &[48],
-        &[37],
-        &[41],
-        &[14],
-        &[28],
-        &[14],
-        &[6],
-        &[37],
-        &[20_000],
-        &[39],
-        &[6],
-        &[15],
-    ];
-    let tls = sealed(turns);
+    let mut turns = DELIVERED.to_vec();
+    turns[10] = &[20_000];
+    turns[11] = &[39];
+    let tls = sealed(&turns);
     let small = Clear {
         size_limit: Some(10_000),
         ..clear(EHLO, true)
