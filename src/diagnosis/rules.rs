@@ -661,6 +661,10 @@ fn accepted_login(s: &Session) -> Option<(u64, &'static str)> {
 /// The finding the dialogue inside TLS calls for, read from its record lengths; its
 /// evidence says it was inferred.
 pub(super) fn inferred_findings(f: &mut Findings, s: &Session, i: &InsideTls) {
+    if i.finding.is_none() && !i.open_causes.is_empty() {
+        open_cause(f, s, i);
+        return;
+    }
     let (Some(id), Some(deciding)) = (i.finding, &i.deciding) else {
         return;
     };
@@ -675,6 +679,31 @@ pub(super) fn inferred_findings(f: &mut Findings, s: &Session, i: &InsideTls) {
         {
             found.remediation = format!("{} Read from the encrypted record lengths, so confirm it with the tenant's administrator: {ask}", found.remediation);
         }
+    }
+}
+
+/// A refusal read from the record lengths whose text they do not tell: the refusal,
+/// with the candidates' titles and fixes, and where to read which it was.
+fn open_cause(f: &mut Findings, s: &Session, i: &InsideTls) {
+    let Some(deciding) = &i.deciding else { return };
+    f.add(FindingId::Refused, Some(s.id), vec![deciding.clone()]);
+    let candidates: Vec<String> = i
+        .open_causes
+        .iter()
+        .map(|c| {
+            let k = c.kind();
+            format!("{} [{}]: {}", k.title, c.as_str(), k.remediation)
+        })
+        .collect();
+    if let Some(found) = f
+        .list
+        .iter_mut()
+        .find(|x| x.id == FindingId::Refused && x.session == Some(s.id))
+    {
+        found.remediation = format!(
+            "The refusal is encrypted, and its length fits more than one of the server's texts; the server's log for the time of the session says which. If it is {}",
+            candidates.join("; if it is ")
+        );
     }
 }
 

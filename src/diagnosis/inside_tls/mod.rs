@@ -47,6 +47,9 @@ pub struct InsideTls {
     pub deciding: Option<Evidence>,
     /// The finding the deciding answer calls for.
     pub finding: Option<FindingId>,
+    /// Where the attempt was refused but the refusal's text is not told by its length:
+    /// the findings of the texts that fit.
+    pub open_causes: Vec<FindingId>,
     /// The login's mechanism, as the lengths show it.
     pub mechanism: Option<Mechanism>,
     /// The login was accepted (`Some(true)`) or refused, when read.
@@ -265,6 +268,7 @@ impl InsideTls {
             stage: None,
             deciding: None,
             finding: None,
+            open_causes: Vec::new(),
             mechanism: None,
             login: None,
             login_frame: None,
@@ -426,10 +430,16 @@ fn read_turns(
     // The readings must agree on what matters; where two do not, the reading stops at the
     // first turn they read differently.
     let first = facts(&reader.complete[0], classify);
+    // Readings that part only on which refusal text ended the attempt still tell the
+    // outcome: refused, there; what the refusal says is left open.
+    let mut open_cause = None;
     if let Some(other) = reader.complete.iter().find(|r| facts(r, classify) != first) {
-        let pair = [reader.complete[0].clone(), other.clone()];
-        let split = first_difference(&pair, turns.len(), classify).unwrap_or(at);
-        return parted(i, steps, &reader.complete, turns, split, classify);
+        open_cause = one_refusal(&i, &reader.complete, turns, classify, clear.size_limit);
+        if open_cause.is_none() {
+            let pair = [reader.complete[0].clone(), other.clone()];
+            let split = first_difference(&pair, turns.len(), classify).unwrap_or(at);
+            return parted(i, steps, &reader.complete, turns, split, classify);
+        }
     }
     let mut st = steps;
     merged_steps(turns, &reader.complete, &mut st);
@@ -446,6 +456,11 @@ fn read_turns(
         return i;
     }
     decide(&mut i, &items, turns, classify, clear.size_limit);
+    if let (Some((open, causes)), Some(Outcome::Rejected)) = (open_cause, i.outcome) {
+        i.finding = None;
+        i.deciding = Some(open);
+        i.open_causes = causes;
+    }
     if i.declined.is_none() && i.outcome.is_some() && past_bound {
         i.outcome = None;
         i.declined = Some(Decline::new(
@@ -546,6 +561,78 @@ fn parted(
     i.steps = steps;
     i.declined = Some(d);
     i
+}
+
+/// Where every complete reading ends the attempt with a refusal at the same stage and
+/// turn and they part only on its text, the refusal with its candidate texts; `None`
+/// where they part on anything else (an acceptance against a refusal, the stage, the
+/// login).
+fn one_refusal(
+    base: &InsideTls,
+    readings: &[Vec<(usize, Item)>],
+    turns: &[Turn],
+    classify: &dyn Fn(&Template) -> Option<FindingId>,
+    size_limit: Option<u64>,
+) -> Option<(Evidence, Vec<FindingId>)> {
+    let login = facts(readings.first()?, classify).login;
+    let mut decided = None;
+    let mut texts: Vec<String> = Vec::new();
+    let mut causes: Vec<Option<FindingId>> = Vec::new();
+    for r in readings {
+        if facts(r, classify).login != login {
+            return None;
+        }
+        let mut one = base.clone();
+        fill_facts(&mut one, r, turns);
+        decide(&mut one, r, turns, classify, size_limit);
+        let d = one.deciding.as_ref()?;
+        let here = (one.outcome?, one.stage?, d.frame);
+        if here.0 != Outcome::Rejected || decided.is_some_and(|x| x != here) {
+            return None;
+        }
+        decided = Some(here);
+        // The reply that decided, as this reading reads it.
+        let reply = r.iter().rev().find_map(|(t, item)| match item {
+            Item::Reply(rep)
+                if rep.verdict == Verdict::Refused
+                    && turns.get(*t).is_some_and(|t| t.last_frame == d.frame) =>
+            {
+                Some(rep)
+            }
+            _ => None,
+        })?;
+        // Each text once: the turn's length is said once for all.
+        let words = reply.template.map_or_else(
+            || "a refusal of unknown text".to_string(),
+            |t| format!("`{}`", t.shown()),
+        );
+        if !texts.contains(&words) {
+            texts.push(words);
+        }
+        if !causes.contains(&one.finding) {
+            causes.push(one.finding);
+        }
+    }
+    let (_, stage, frame) = decided?;
+    let bytes = turns
+        .iter()
+        .find(|t| t.last_frame == frame && t.side == Side::Server)
+        .map_or(Len::exact(0), |t| t.len);
+    texts.truncate(4);
+    let names: Vec<&str> = causes
+        .iter()
+        .map(|c| c.map_or("refused", FindingId::as_str))
+        .collect();
+    let evidence = Evidence {
+        frame,
+        text: format!(
+            "{}, inferred: the server's encrypted answer is {bytes} bytes of plaintext and every reading of the dialogue has a refusal at {} there, but which of these texts ({}) the length does not tell",
+            texts.join(" or "),
+            stage.name().to_ascii_uppercase(),
+            names.join(", ")
+        ),
+    };
+    Some((evidence, causes.into_iter().flatten().collect()))
 }
 
 fn step(t: &Turn, meaning: String) -> Step {
