@@ -347,3 +347,42 @@ fn a_mail_too_short_to_declare_a_size_is_not_refused_for_its_size() {
     assert_eq!(label(&i), "rejected/mail", "{i:?}");
     assert_eq!(i.finding, Some(FindingId::MessageTooLarge));
 }
+
+#[test]
+fn a_refusal_whose_text_the_length_does_not_tell_is_read_with_its_cause_open() {
+    // Exim without a login: MAIL, `250 OK`, RCPT, then 25 bytes, the length of both
+    // `550 Relay not permitted` and `550 Unrouteable address`, then QUIT: refused at RCPT
+    // in every reading, by one of two texts.
+    let host = "relay.contoso.local".len() as u64;
+    let tls = sealed(&[
+        &[EHLO],
+        &[178],
+        &[41],
+        &[8],
+        &[28],
+        &[25],
+        &[6],
+        &[4 + host + 19 + 2],
+    ]);
+    let i = read(&tls, &clear(EHLO, true), Family::Exim, &finding);
+    assert_eq!(label(&i), "rejected/rcpt", "{i:?}");
+    assert_eq!(i.finding, None);
+    let why = i.deciding.as_ref().map_or("", |d| d.text.as_str());
+    assert!(
+        why.contains("`550 Relay not permitted`") && why.contains("`550 Unrouteable address`"),
+        "{why}"
+    );
+    // The length of `250 Accepted` (14 bytes) reads no refusal there.
+    let tls = sealed(&[
+        &[EHLO],
+        &[178],
+        &[41],
+        &[8],
+        &[28],
+        &[14],
+        &[6],
+        &[4 + host + 19 + 2],
+    ]);
+    let i = read(&tls, &clear(EHLO, true), Family::Exim, &finding);
+    assert_ne!(label(&i), "rejected/rcpt", "{i:?}");
+}
