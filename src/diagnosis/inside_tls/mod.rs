@@ -564,9 +564,9 @@ fn parted(
 }
 
 /// Where every complete reading ends the attempt with a refusal at the same stage and
-/// turn and they part only on its text, the refusal with its candidate texts; `None`
-/// where they part on anything else (an acceptance against a refusal, the stage, the
-/// login).
+/// turn and they part only on its text, the refusal with its candidate texts' findings;
+/// `None` where they part on anything else (an acceptance against a refusal, the stage,
+/// the login).
 fn one_refusal(
     base: &InsideTls,
     readings: &[Vec<(usize, Item)>],
@@ -574,55 +574,74 @@ fn one_refusal(
     classify: &dyn Fn(&Template) -> Option<FindingId>,
     size_limit: Option<u64>,
 ) -> Option<(Evidence, Vec<FindingId>)> {
-    let login = facts(readings.first()?, classify).login;
+    let login = verdicts(readings.first()?).0;
+    if readings.iter().any(|r| verdicts(r).0 != login) {
+        return None;
+    }
+    // Each reading decides alike: refused, at the same stage, in the same turn.
     let mut decided = None;
-    let mut texts: Vec<String> = Vec::new();
-    let mut causes: Vec<Option<FindingId>> = Vec::new();
     for r in readings {
-        if facts(r, classify).login != login {
-            return None;
-        }
-        let mut one = base.clone();
+        let mut one = InsideTls::empty(base.family);
         fill_facts(&mut one, r, turns);
         decide(&mut one, r, turns, classify, size_limit);
-        let d = one.deciding.as_ref()?;
-        let here = (one.outcome?, one.stage?, d.frame);
-        if here.0 != Outcome::Rejected || decided.is_some_and(|x| x != here) {
+        let here = match (one.outcome, one.stage, one.deciding) {
+            (Some(Outcome::Rejected), Some(stage), Some(d)) => (stage, d.frame),
+            _ => return None,
+        };
+        if decided.is_some_and(|x| x != here) {
             return None;
         }
         decided = Some(here);
-        // The reply that decided, as this reading reads it.
-        let reply = r.iter().rev().find_map(|(t, item)| match item {
-            Item::Reply(rep)
-                if rep.verdict == Verdict::Refused
-                    && turns.get(*t).is_some_and(|t| t.last_frame == d.frame) =>
-            {
-                Some(rep)
+    }
+    let (stage, frame) = decided?;
+    let k = turns
+        .iter()
+        .position(|t| t.side == Side::Server && t.last_frame == frame)?;
+    // The refusals every reading reads in that turn, each text once.
+    let mut fits: Vec<Option<&Template>> = Vec::new();
+    for r in readings {
+        let mut refused = false;
+        for (t, item) in r {
+            if let (true, Item::Reply(rep)) = (*t == k, item) {
+                if rep.verdict == Verdict::Refused {
+                    refused = true;
+                    let known = fits.iter().any(|f| match (f, rep.template) {
+                        (Some(a), Some(b)) => std::ptr::eq(*a, b),
+                        (None, None) => true,
+                        _ => false,
+                    });
+                    if !known {
+                        fits.push(rep.template);
+                    }
+                }
             }
-            _ => None,
-        })?;
-        // Each text once: the turn's length is said once for all.
-        let words = reply.template.map_or_else(
-            || "a refusal of unknown text".to_string(),
-            |t| format!("`{}`", t.shown()),
-        );
-        if !texts.contains(&words) {
-            texts.push(words);
         }
-        if !causes.contains(&one.finding) {
-            causes.push(one.finding);
+        if !refused {
+            return None;
         }
     }
-    let (_, stage, frame) = decided?;
-    let bytes = turns
+    let texts: Vec<String> = fits
         .iter()
-        .find(|t| t.last_frame == frame && t.side == Side::Server)
-        .map_or(Len::exact(0), |t| t.len);
-    texts.truncate(4);
+        .take(4)
+        .map(|f| {
+            f.map_or_else(
+                || "a refusal of unknown text".into(),
+                |t| format!("`{}`", t.shown()),
+            )
+        })
+        .collect();
+    let mut causes: Vec<Option<FindingId>> = Vec::new();
+    for f in &fits {
+        let c = f.and_then(classify);
+        if !causes.contains(&c) {
+            causes.push(c);
+        }
+    }
     let names: Vec<&str> = causes
         .iter()
         .map(|c| c.map_or("refused", FindingId::as_str))
         .collect();
+    let bytes = turns.get(k).map_or(Len::exact(0), |t| t.len);
     let evidence = Evidence {
         frame,
         text: format!(
@@ -633,6 +652,28 @@ fn one_refusal(
         ),
     };
     Some((evidence, causes.into_iter().flatten().collect()))
+}
+
+/// A reading's answers as accepted or refused, without their texts: the login's, and the
+/// envelope's and the message's in turn.
+fn verdicts(items: &[(usize, Item)]) -> (Option<Verdict>, Vec<(Asked, Verdict)>) {
+    let mut login = None;
+    let mut answers = Vec::new();
+    for (_, item) in items {
+        let Item::Reply(r) = item else { continue };
+        match r.to.asked() {
+            Asked::Credentials => login = Some(r.verdict),
+            Asked::LoginPrompt | Asked::PlainPrompt if r.verdict == Verdict::Refused => {
+                login = Some(r.verdict);
+            }
+            Asked::Mail | Asked::Rcpt | Asked::Data | Asked::Message => {
+                answers.push((r.to.asked(), r.verdict));
+            }
+            _ => {}
+        }
+    }
+    answers.dedup();
+    (login, answers)
 }
 
 fn step(t: &Turn, meaning: String) -> Step {
