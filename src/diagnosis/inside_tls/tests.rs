@@ -353,18 +353,23 @@ fn a_refusal_whose_text_the_length_does_not_tell_is_read_with_its_cause_open() {
     // Exim without a login: MAIL, `250 OK`, RCPT, then 25 bytes, the length of both
     // `550 Relay not permitted` and `550 Unrouteable address`, then QUIT: refused at RCPT
     // in every reading, by one of two texts.
-    let host = "relay.contoso.local".len() as u64;
-    let tls = sealed(&[
-        &[EHLO],
-        &[178],
-        &[41],
-        &[8],
-        &[28],
-        &[25],
-        &[6],
-        &[4 + host + 19 + 2],
-    ]);
-    let i = read(&tls, &clear(EHLO, true), Family::Exim, &finding);
+    // The RCPT's answer is `rcpt_answer` bytes; QUIT's `221 <host> closing connection`.
+    let exim = |rcpt_answer: u64| {
+        let host = "relay.contoso.local".len() as u64;
+        let quit = 4 + host + 19 + 2;
+        let tls = sealed(&[
+            &[EHLO],
+            &[178],
+            &[41],
+            &[8],
+            &[28],
+            &[rcpt_answer],
+            &[6],
+            &[quit],
+        ]);
+        read(&tls, &clear(EHLO, true), Family::Exim, &finding)
+    };
+    let i = exim(25);
     assert_eq!(label(&i), "rejected/rcpt", "{i:?}");
     assert_eq!(i.finding, None);
     let why = i.deciding.as_ref().map_or("", |d| d.text.as_str());
@@ -373,16 +378,5 @@ fn a_refusal_whose_text_the_length_does_not_tell_is_read_with_its_cause_open() {
         "{why}"
     );
     // The length of `250 Accepted` (14 bytes) reads no refusal there.
-    let tls = sealed(&[
-        &[EHLO],
-        &[178],
-        &[41],
-        &[8],
-        &[28],
-        &[14],
-        &[6],
-        &[4 + host + 19 + 2],
-    ]);
-    let i = read(&tls, &clear(EHLO, true), Family::Exim, &finding);
-    assert_ne!(label(&i), "rejected/rcpt", "{i:?}");
+    assert_ne!(label(&exim(14)), "rejected/rcpt");
 }
