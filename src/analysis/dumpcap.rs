@@ -68,14 +68,13 @@ pub(crate) fn capture(
         ..LiveCounters::default()
     });
     let ending = Arc::new(std::sync::Mutex::new(Some(end)));
+    // Whoever comes first (the stream's end, or its refusal to start) takes dumpcap.
+    let take = |ending: &std::sync::Mutex<Option<Ending>>| ending.lock().ok()?.take();
     let on_end = {
         let (ending, counters, stop) = (ending.clone(), counters.clone(), stop.clone());
-        move |error: Option<CaptureError>| {
-            let end = ending.lock().ok().and_then(|mut e| e.take());
-            match end {
-                Some(end) => end.finish(error, &counters, stop.load(Ordering::Relaxed)),
-                None => error,
-            }
+        move |error: Option<CaptureError>| match take(&ending) {
+            Some(end) => end.finish(error, &counters, stop.load(Ordering::Relaxed)),
+            None => error,
         }
     };
     let parts = match live::stream_parts(
@@ -88,8 +87,7 @@ pub(crate) fn capture(
     ) {
         Ok(parts) => parts,
         Err(e) => {
-            let end = ending.lock().ok().and_then(|mut e| e.take());
-            return Err(match end {
+            return Err(match take(&ending) {
                 Some(end) => end.refused(iface, filter, e),
                 None => LiveError::Other(iface.to_string(), e.to_string()),
             });

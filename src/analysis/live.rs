@@ -65,9 +65,6 @@ pub(crate) struct LiveSource {
     write: Option<PcapngWriter<BufWriter<File>>>,
     counters: Arc<LiveCounters>,
     what: &'static str,
-    /// The reading thread ends by itself once stopped (an interface; a pipe may block in
-    /// a read): its last message, with the kernel's counts, is awaited, up to `END_WAIT`.
-    awaits_end: bool,
     stopped_at: Option<Instant>,
 }
 
@@ -99,7 +96,6 @@ impl LiveSource {
             write,
             counters,
             what,
-            awaits_end: false,
             stopped_at: None,
         })
     }
@@ -162,7 +158,11 @@ impl FrameSource for LiveSource {
                     self.flush()?;
                     if self.stop.load(Ordering::Relaxed) {
                         let since = *self.stopped_at.get_or_insert_with(Instant::now);
-                        if !self.awaits_end || since.elapsed() > END_WAIT {
+                        // An interface's reading thread (libpcap or dumpcap) ends by
+                        // itself once stopped: its last message, with the kernel's
+                        // counts, is awaited; a pipe may block in a read.
+                        let awaits_end = self.counters.captured_with.is_some();
+                        if !awaits_end || since.elapsed() > END_WAIT {
                             return Ok(Next::End);
                         }
                         continue;
@@ -194,22 +194,18 @@ pub(crate) fn stream(
     bytes: Box<dyn Read + Send>,
     write: Option<&Path>,
 ) -> Result<LiveParts, CaptureError> {
-    let mut parts = stream_parts(
+    stream_parts(
         bytes,
         write,
         Arc::default(),
         Arc::default(),
         "pcap stream",
         |e| e,
-    )?;
-    // A pipe may block in a read after a stop: the end is not awaited.
-    parts.source.awaits_end = false;
-    Ok(parts)
+    )
 }
 
 /// Reads a capture stream in a thread of its own; at its end, `on_end` is given the
-/// reading's error and returns the capture's (and may fill in the counters first). The
-/// stream's end is awaited after a stop (up to [`END_WAIT`]).
+/// reading's error and returns the capture's (and may fill in the counters first).
 pub(crate) fn stream_parts(
     bytes: Box<dyn Read + Send>,
     write: Option<&Path>,
@@ -239,9 +235,8 @@ pub(crate) fn stream_parts(
         };
         let _ = tx.send(Msg::End(on_end(end)));
     });
-    let mut source = LiveSource::new(rx, stop.clone(), write, counters.clone(), what)
+    let source = LiveSource::new(rx, stop.clone(), write, counters.clone(), what)
         .map_err(|e| CaptureError::new(0, CaptureErrorKind::Io(e)))?;
-    source.awaits_end = true;
     Ok(LiveParts {
         source,
         stop,
@@ -268,22 +263,25 @@ pub(crate) fn interface(
     write: Option<&Path>,
     with: CaptureWith,
 ) -> Result<LiveParts, LiveError> {
-    let through_dumpcap = |refused: Option<LiveError>| match super::dumpcap::find() {
+    // `missing`: the error where there is no dumpcap.
+    let through_dumpcap = |missing: LiveError| match super::dumpcap::find() {
         Some(path) => super::dumpcap::capture(&path, iface, filter, write),
-        None => Err(refused.unwrap_or(LiveError::NoRights {
-            interface: iface.to_string(),
-            dumpcap: Dumpcap::NotFound,
-        })),
+        None => Err(missing),
     };
     match with {
         CaptureWith::Libpcap => libpcap(iface, filter, write),
-        CaptureWith::Dumpcap => through_dumpcap(Some(LiveError::Other(
+        CaptureWith::Dumpcap => through_dumpcap(LiveError::Other(
             iface.to_string(),
             "there is no dumpcap on the search path (Debian: `sudo apt install wireshark-common`)"
                 .to_string(),
-        ))),
+        )),
         CaptureWith::Auto => match libpcap(iface, filter, write) {
-            Err(LiveError::NoRights { .. } | LiveError::NoLibpcap) => through_dumpcap(None),
+            Err(LiveError::NoRights { .. } | LiveError::NoLibpcap) => {
+                through_dumpcap(LiveError::NoRights {
+                    interface: iface.to_string(),
+                    dumpcap: Dumpcap::NotFound,
+                })
+            }
             done => done,
         },
     }
@@ -352,9 +350,8 @@ mod interface {
         });
         let (thread_stop, thread_counters) = (stop.clone(), counters.clone());
         std::thread::spawn(move || read(cap, LinkType(link), &tx, &thread_stop, &thread_counters));
-        let mut source = LiveSource::new(rx, stop.clone(), write, counters.clone(), "live capture")
+        let source = LiveSource::new(rx, stop.clone(), write, counters.clone(), "live capture")
             .map_err(|e| LiveError::Write(e.to_string()))?;
-        source.awaits_end = true;
         Ok(LiveParts {
             source,
             stop,

@@ -574,8 +574,8 @@ fn one_refusal(
     classify: &dyn Fn(&Template) -> Option<FindingId>,
     size_limit: Option<u64>,
 ) -> Option<(Evidence, Vec<FindingId>)> {
-    let login = verdicts(readings.first()?).0;
-    if readings.iter().any(|r| verdicts(r).0 != login) {
+    let first = login(readings.first()?);
+    if readings.iter().any(|r| login(r) != first) {
         return None;
     }
     // Each reading decides alike: refused, at the same stage, in the same turn.
@@ -654,28 +654,6 @@ fn one_refusal(
     Some((evidence, causes.into_iter().flatten().collect()))
 }
 
-/// A reading's answers as accepted or refused, without their texts: the login's, and the
-/// envelope's and the message's in turn.
-fn verdicts(items: &[(usize, Item)]) -> (Option<Verdict>, Vec<(Asked, Verdict)>) {
-    let mut login = None;
-    let mut answers = Vec::new();
-    for (_, item) in items {
-        let Item::Reply(r) = item else { continue };
-        match r.to.asked() {
-            Asked::Credentials => login = Some(r.verdict),
-            Asked::LoginPrompt | Asked::PlainPrompt if r.verdict == Verdict::Refused => {
-                login = Some(r.verdict);
-            }
-            Asked::Mail | Asked::Rcpt | Asked::Data | Asked::Message => {
-                answers.push((r.to.asked(), r.verdict));
-            }
-            _ => {}
-        }
-    }
-    answers.dedup();
-    (login, answers)
-}
-
 fn step(t: &Turn, meaning: String) -> Step {
     Step {
         side: t.side,
@@ -731,27 +709,36 @@ struct Facts {
 }
 
 fn facts(items: &[(usize, Item)], classify: &dyn Fn(&Template) -> Option<FindingId>) -> Facts {
-    let mut f = Facts {
-        login: None,
-        answers: Vec::new(),
-    };
+    let mut answers = Vec::new();
     for (_, item) in items {
         let Item::Reply(r) = item else { continue };
-        match r.to.asked() {
-            Asked::Credentials => f.login = Some(r.verdict),
-            Asked::LoginPrompt | Asked::PlainPrompt if r.verdict == Verdict::Refused => {
-                f.login = Some(r.verdict);
-            }
-            Asked::Mail | Asked::Rcpt | Asked::Data | Asked::Message => {
-                f.answers
-                    .push((r.to.asked(), r.verdict, r.template.and_then(classify)));
-            }
-            _ => {}
+        if matches!(
+            r.to.asked(),
+            Asked::Mail | Asked::Rcpt | Asked::Data | Asked::Message
+        ) {
+            answers.push((r.to.asked(), r.verdict, r.template.and_then(classify)));
         }
     }
     // How many recipients in a row got the same answer changes nothing that matters.
-    f.answers.dedup();
-    f
+    answers.dedup();
+    Facts {
+        login: login(items),
+        answers,
+    }
+}
+
+/// The login's last answer in a reading: to the credentials, or a refusal at a prompt.
+fn login(items: &[(usize, Item)]) -> Option<Verdict> {
+    items.iter().rev().find_map(|(_, item)| match item {
+        Item::Reply(r) => match r.to.asked() {
+            Asked::Credentials => Some(r.verdict),
+            Asked::LoginPrompt | Asked::PlainPrompt if r.verdict == Verdict::Refused => {
+                Some(r.verdict)
+            }
+            _ => None,
+        },
+        Item::Command(_) => None,
+    })
 }
 
 /// Steps from complete readings that agree on what matters: a turn they read alike says
@@ -1015,13 +1002,9 @@ fn decide(
         // Where the message was over the SIZE limit, that (not the length) is what rules
         // out an acceptance.
         let over = (r.to == Cmd::Body)
-            .then(|| {
-                items.iter().rev().find_map(|(bt, item)| {
-                    (matches!(item, Item::Command(Cmd::Body)) && bt < t).then(|| turns.get(*bt))
-                })
-            })
+            .then(|| reading::last_command(items, Cmd::Body, *t))
             .flatten()
-            .flatten()
+            .and_then(|k| turns.get(k))
             .zip(size_limit)
             .filter(|(body, limit)| reading::over_limit(body.len, *limit));
         let text = match (r.template, over) {

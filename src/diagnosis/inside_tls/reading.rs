@@ -645,11 +645,7 @@ impl<'a> Reader<'a> {
         // the same state again and again.
         // What the SIZE limit tells here: the message sent is over it (it is not accepted),
         // or the MAIL may declare a size over it (only then is it refused for its size).
-        let over = match cmd {
-            Cmd::Body => self.over_size_limit(h),
-            Cmd::Mail => self.may_declare_over_limit(h),
-            _ => false,
-        };
+        let over = self.over_size_limit(cmd, h);
         let key = (
             cmd,
             view,
@@ -687,30 +683,22 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// The message of `h`'s last body turn is over the SIZE limit the server offered
-    /// (RFC 1870: it is refused).
-    fn over_size_limit(&self, h: &Hyp) -> bool {
+    /// What the SIZE limit the server offered tells of `h`'s last `cmd`: the message is
+    /// over it (RFC 1870: it is refused, not accepted); the MAIL's turn can hold `SIZE=`
+    /// over it (`MAIL FROM:<> SIZE=`, as many digits as the limit, CRLF), as a MAIL refused
+    /// for its size must. Without a limit offered, neither.
+    fn over_size_limit(&self, cmd: Cmd, h: &Hyp) -> bool {
         let Some(limit) = self.ctx.size_limit else {
             return false;
         };
-        let body = h.items.iter().rev().find_map(|(turn, item)| {
-            matches!(item, Item::Command(Cmd::Body)).then(|| self.turns.get(*turn))
-        });
-        body.flatten().is_some_and(|t| over_limit(t.len, limit))
-    }
-
-    /// `h`'s last MAIL may carry `SIZE=` over the limit the server offered: its turn holds
-    /// at least `MAIL FROM:<> SIZE=`, as many digits as the limit has, and CRLF. Without a
-    /// limit offered, no client declares a size.
-    fn may_declare_over_limit(&self, h: &Hyp) -> bool {
-        let Some(limit) = self.ctx.size_limit else {
+        if !matches!(cmd, Cmd::Body | Cmd::Mail) {
             return false;
-        };
-        let mail = h.items.iter().rev().find_map(|(turn, item)| {
-            matches!(item, Item::Command(Cmd::Mail)).then(|| self.turns.get(*turn))
-        });
-        mail.flatten()
-            .is_some_and(|t| t.len.hi >= 12 + 6 + digits(limit) + 2)
+        }
+        let last = last_command(&h.items, cmd, usize::MAX).and_then(|k| self.turns.get(k));
+        last.is_some_and(|t| match cmd {
+            Cmd::Body => over_limit(t.len, limit),
+            _ => t.len.hi >= 12 + 6 + digits(limit) + 2,
+        })
     }
 
     /// The answers the family may give to `cmd` here, where the server's state is `view`;
@@ -826,6 +814,14 @@ impl<'a> Reader<'a> {
         let too_many = finding == Some(FindingId::TooManyRecipients) && view.mail < 2;
         size || names_login || wants_login || too_many
     }
+}
+
+/// The turn of the last `cmd` in `items` before turn `before`.
+#[must_use]
+pub fn last_command(items: &[(usize, Item)], cmd: Cmd, before: usize) -> Option<usize> {
+    items.iter().rev().find_map(|(turn, item)| {
+        (matches!(item, Item::Command(c) if *c == cmd) && *turn < before).then_some(*turn)
+    })
 }
 
 /// A message whose records carry `body` bytes is over a SIZE limit of `limit` bytes. Its
