@@ -452,6 +452,14 @@ struct Findings {
 const GOOGLE_PASSWORD: &str = "For a Google account with 2-Step Verification the Password must be an app password (Google Account → Security → App passwords).";
 
 impl Findings {
+    /// The remediation of the finding `id` of `session`, to say more than the catalogue.
+    fn remediation_mut(&mut self, id: FindingId, session: Option<usize>) -> Option<&mut String> {
+        self.list
+            .iter_mut()
+            .find(|f| f.id == id && f.session == session)
+            .map(|f| &mut f.remediation)
+    }
+
     fn add(&mut self, id: FindingId, session: Option<usize>, evidence: Vec<Evidence>) {
         let k = id.kind();
         let texts = k.texts(self.exchange_online);

@@ -362,8 +362,8 @@ fn credentials(f: &mut Findings, r: &Rule<'_>) {
     );
     if s.protocol == Protocol::Pop3 {
         // The POP3 login is only there for POP before SMTP: the fix is to drop it.
-        if let Some(x) = f.list.iter_mut().find(|x| x.id == finding) {
-            x.remediation = if replayable {
+        if let Some(remediation) = f.remediation_mut(finding, id) {
+            *remediation = if replayable {
                 format!(
                     "{SHARP_SMTP} Set POP before SMTP to Disabled (SMTP Authentication replaces it), then change the mailbox password."
                 )
@@ -672,12 +672,8 @@ pub(super) fn inferred_findings(f: &mut Findings, s: &Session, i: &InsideTls) {
     // The reply itself is encrypted: say how to confirm it where it is logged.
     let exo = i.family == super::inside_tls::Family::ExchangeOnline;
     if let Some(ask) = confirm_with_admin(id).filter(|_| exo) {
-        if let Some(found) = f
-            .list
-            .iter_mut()
-            .find(|x| x.id == id && x.session == Some(s.id))
-        {
-            found.remediation = format!("{} Read from the encrypted record lengths, so confirm it with the tenant's administrator: {ask}", found.remediation);
+        if let Some(remediation) = f.remediation_mut(id, Some(s.id)) {
+            *remediation = format!("{remediation} Read from the encrypted record lengths, so confirm it with the tenant's administrator: {ask}");
         }
     }
 }
@@ -695,12 +691,8 @@ fn open_cause(f: &mut Findings, s: &Session, i: &InsideTls) {
             format!("{} [{}]: {}", k.title, c.as_str(), k.remediation)
         })
         .collect();
-    if let Some(found) = f
-        .list
-        .iter_mut()
-        .find(|x| x.id == FindingId::Refused && x.session == Some(s.id))
-    {
-        found.remediation = format!(
+    if let Some(remediation) = f.remediation_mut(FindingId::Refused, Some(s.id)) {
+        *remediation = format!(
             "The refusal is encrypted, and its length fits more than one of the server's texts; the server's log for the time of the session says which. If it is {}",
             candidates.join("; if it is ")
         );
