@@ -687,14 +687,14 @@ fn open_cause(f: &mut Findings, s: &Session, i: &InsideTls) {
         .open_causes
         .iter()
         .map(|c| {
-            let k = c.kind();
-            format!("{} [{}]: {}", k.title, c.as_str(), k.remediation)
+            let t = c.kind().texts(f.exchange_online);
+            format!("{} [{}]: {}", t.title, c.as_str(), t.remediation)
         })
         .collect();
     if let Some(remediation) = f.remediation_mut(FindingId::Refused, Some(s.id)) {
         *remediation = format!(
             "The refusal is encrypted, and its length fits more than one of the server's texts; the server's log for the time of the session says which. If it is {}",
-            candidates.join("; if it is ")
+            candidates.join(" If it is ")
         );
     }
 }
