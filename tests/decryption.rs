@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Command;
 
 use smtpcap::internals::diagnosis::{diagnose, Basis, FindingId};
-use smtpcap::internals::dialogue::EntryKind;
+use smtpcap::internals::dialogue::{EntryKind, Provenance};
 use smtpcap::internals::tls::DecryptionStatus;
 use smtpcap::KeyLog;
 
@@ -60,7 +60,11 @@ fn tshark_inside(path: &Path, keys: Option<&Path>) -> Vec<String> {
 fn smtpcap_inside(a: &smtpcap::internals::analysis::Analysis) -> Vec<String> {
     let mut seen = Vec::new();
     for s in &a.sessions {
-        for e in s.dialogue.iter().filter(|e| e.tls) {
+        for e in s
+            .dialogue
+            .iter()
+            .filter(|e| e.provenance == Provenance::Decrypted)
+        {
             match &e.kind {
                 EntryKind::Command { command, .. } => {
                     seen.push(format!("{} C {command}", e.frame));
@@ -189,9 +193,10 @@ fn no_output_of_a_decrypted_session_holds_its_password() {
     for path in common::keyed_samples() {
         let a = common::analyze_with(&path, common::keylog_of(&path).unwrap());
         let with_password = a.sessions.iter().any(|s| {
-            s.dialogue
-                .iter()
-                .any(|e| e.tls && matches!(&e.kind, EntryKind::Auth { auth } if auth.redacted))
+            s.dialogue.iter().any(|e| {
+                e.provenance == Provenance::Decrypted
+                    && matches!(&e.kind, EntryKind::Auth { auth } if auth.redacted)
+            })
         });
         let outputs = common::render_all(&a);
         for out in &outputs {

@@ -10,7 +10,7 @@ use std::path::Path;
 use scraper::{Html, Selector};
 use smtpcap::internals::analysis::Analysis;
 use smtpcap::internals::diagnosis::{diagnose, Diagnosis};
-use smtpcap::internals::dialogue::{Entry, EntryKind};
+use smtpcap::internals::dialogue::{Entry, EntryKind, Provenance};
 use smtpcap::Side;
 
 const PASSWORD: &str = "Scan2Mail!2026";
@@ -34,7 +34,7 @@ fn expected_arrows(a: &Analysis, d: &Diagnosis, i: usize) -> usize {
     let inferred = d.sessions[i]
         .inside_tls
         .as_ref()
-        .map_or(0, |t| t.steps.len());
+        .map_or(0, |t| t.entries.len());
     (s.dialogue.len() - tls.saturating_sub(1) + inferred).min(MAX_ARROWS)
 }
 
@@ -275,7 +275,7 @@ fn any_capture_gives_reports_under_5_mb() {
         time,
         from,
         kind,
-        tls: false,
+        provenance: Provenance::Clear,
     };
     let mut sessions = Vec::new();
     for id in 1..=1500 {

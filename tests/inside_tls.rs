@@ -151,6 +151,11 @@ fn accuracy(dir: &str) -> (usize, usize, Vec<String>) {
         if tshark && keys {
             assert_eq!(decrypted_truth(&path), truth, "{name}: tshark's decryption");
         }
+        if let (Basis::Inferred, Some(i)) = (sd.basis, &sd.inside_tls) {
+            // The one path's outcome is the reading's own.
+            assert_eq!(i.outcome, Some(sd.outcome), "{name}");
+            assert_eq!(i.stage, sd.stage, "{name}");
+        }
         if sd.basis != Basis::Inferred {
             declined += 1;
         } else if got == truth {
@@ -218,7 +223,12 @@ fn every_encrypted_session_says_what_was_read_or_why_not() {
                 continue;
             };
             match sd.basis {
-                Basis::Inferred => assert!(i.declined.is_none() && i.outcome.is_some()),
+                // The outcome comes from the entries read, through the path every
+                // dialogue takes; it is the reading's own.
+                Basis::Inferred => {
+                    assert!(i.declined.is_none() && i.outcome == Some(sd.outcome));
+                    assert_eq!(i.stage, sd.stage, "{}: session {}", path.display(), s.id);
+                }
                 _ if encrypted => {
                     let why = i.declined.as_ref().unwrap_or_else(|| {
                         panic!(

@@ -133,5 +133,10 @@ fuzz_target!(|data: &[u8]| {
     smtp.finish();
     let _ = format!("{:?}", smtp.record.entries);
     // Whatever was decrypted is marked as inside TLS, and only that.
-    assert!(smtp.record.entries.iter().take(6).all(|e| !e.tls));
+    assert!(smtp
+        .record
+        .entries
+        .iter()
+        .take(6)
+        .all(|e| e.provenance.in_clear()));
 });

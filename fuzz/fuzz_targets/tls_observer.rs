@@ -14,6 +14,6 @@ fuzz_target!(|data: &[u8]| {
         let (chunk, next) = tail.split_at(n);
         rest = next;
         let side = if ctl & 1 == 0 { Side::Client } else { Side::Server };
-        t.feed(side, chunk, frame);
+        t.feed(side, chunk, frame, Default::default());
     }
 });

@@ -36,3 +36,27 @@ pub struct Session {
     /// Dialogue entries not kept because the conversation exceeded the bound.
     pub dropped_entries: u64,
 }
+
+impl Session {
+    /// This session with `entries` (read inside its TLS) joined to its dialogue in frame
+    /// order, for the stages that read a dialogue whatever its provenance.
+    #[must_use]
+    pub fn with_entries(&self, entries: &[Entry]) -> Session {
+        Session {
+            id: self.id,
+            protocol: self.protocol,
+            client: self.client,
+            server: self.server,
+            start_time: self.start_time,
+            end_time: self.end_time,
+            tcp: self.tcp.clone(),
+            dialogue: crate::dialogue::merged(&self.dialogue, entries)
+                .into_iter()
+                .cloned()
+                .collect(),
+            tls: self.tls.clone(),
+            dns_name: self.dns_name.clone(),
+            dropped_entries: self.dropped_entries,
+        }
+    }
+}

@@ -1,11 +1,13 @@
 //! The types every stage shares: who sent something, between which endpoints, and when.
 
 mod endpoint;
+mod len;
 mod mac;
 mod side;
 mod time;
 
 pub use endpoint::Endpoint;
+pub use len::Len;
 pub use mac::MacAddr;
 pub use side::Side;
 pub use time::Timestamp;

@@ -587,7 +587,8 @@ pub fn rank(o: Outcome) -> u8 {
 
 /// The first transaction's sender and recipients, as the dialogue showed them.
 fn envelope(sd: &SessionDiagnosis) -> Option<Envelope> {
-    let t = sd.transactions.first()?;
+    // Read from the record lengths, a transaction shows no address.
+    let t = sd.transactions.first().filter(|t| !t.inferred)?;
     let mut recipients: Vec<String> = t
         .recipients
         .iter()

@@ -5,7 +5,7 @@ use super::catalogue::FindingId;
 use super::server::{Endpoint, Provider, ServerIdentity};
 use super::Outcome;
 use crate::analysis::{Protocol, Session};
-use crate::dialogue::{EntryKind, Exposure};
+use crate::dialogue::{EntryKind, Exposure, Provenance};
 
 /// What one session shows of the device's settings.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -33,21 +33,6 @@ pub struct SettingsSeen {
 }
 
 impl SettingsSeen {
-    /// What the record lengths inside TLS showed of the login: its mechanism, or mail
-    /// without any.
-    #[must_use]
-    pub fn with_inside_tls(mut self, inside: Option<&super::inside_tls::InsideTls>) -> Self {
-        let Some(i) = inside else { return self };
-        if let Some(m) = i.mechanism {
-            self.auth.get_or_insert_with(|| {
-                format!("{}, read from the encrypted record lengths", m.name())
-            });
-        } else if i.mail_sent {
-            self.auth.get_or_insert_with(|| "none".into());
-        }
-        self
-    }
-
     pub fn of(s: &Session, server: &ServerIdentity, out: Outcome) -> SettingsSeen {
         let mut seen = SettingsSeen::default();
         if s.protocol == Protocol::Pop3 {
@@ -69,19 +54,29 @@ impl SettingsSeen {
         seen.endpoint = Some(server.endpoint);
         let mut starttls = false;
         let mut mail = false;
+        let mut mail_inferred = false;
         for e in &s.dialogue {
             match &e.kind {
                 EntryKind::Command {
                     command, argument, ..
                 } => match command.as_str() {
                     "STARTTLS" => starttls = true,
+                    // Read from the record lengths, the mechanism may be one the lengths
+                    // do not tell (empty).
+                    "AUTH" if e.provenance.inferred() && argument.is_empty() => {}
                     "AUTH" => {
-                        seen.auth.get_or_insert_with(|| argument.clone());
+                        seen.auth.get_or_insert_with(|| match e.provenance {
+                            Provenance::Inferred { .. } => {
+                                format!("{argument}, read from the encrypted record lengths")
+                            }
+                            _ => argument.clone(),
+                        });
                     }
                     "MAIL" => {
-                        // A MAIL read from a decrypted session does not say TLS was off.
-                        mail |= !e.tls;
-                        if seen.sender.is_none() {
+                        // A MAIL inside TLS does not say TLS was off.
+                        mail |= e.provenance.in_clear();
+                        mail_inferred |= e.provenance.inferred();
+                        if seen.sender.is_none() && !e.provenance.inferred() {
                             seen.sender = address(argument);
                         }
                     }
@@ -91,12 +86,13 @@ impl SettingsSeen {
                     if seen.user.is_none() {
                         seen.user.clone_from(&auth.username);
                     }
-                    seen.password_in_clear |= auth.exposure.replayable() && !e.tls;
-                    if auth.exposure == Exposure::Digest && !e.tls {
+                    let clear = e.provenance.in_clear();
+                    seen.password_in_clear |= auth.exposure.replayable() && clear;
+                    if auth.exposure == Exposure::Digest && clear {
                         seen.digest_in_clear
                             .get_or_insert_with(|| auth.mechanism.clone());
                     }
-                    seen.password_in_tls |= auth.redacted && e.tls;
+                    seen.password_in_tls |= auth.redacted && e.provenance == Provenance::Decrypted;
                 }
                 _ => {}
             }
@@ -109,7 +105,7 @@ impl SettingsSeen {
         } else {
             "none"
         });
-        if seen.auth.is_none() && mail {
+        if seen.auth.is_none() && (mail || mail_inferred) {
             seen.auth = Some("none".into());
         }
         seen

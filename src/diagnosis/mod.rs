@@ -23,7 +23,7 @@ pub use server::ServerIdentity;
 pub use verdict::{Happened, Named, Verdict};
 
 use crate::analysis::{Analysis, Protocol, Session};
-use crate::dialogue::EntryKind;
+use crate::dialogue::{Entry, EntryKind};
 use crate::dns;
 use std::net::IpAddr;
 
@@ -105,6 +105,16 @@ pub struct SessionDiagnosis {
     pub settings: checklist::SettingsSeen,
     /// Its place among the device's attempts to this server (SMTP sessions).
     pub attempt: Option<attempts::AttemptMark>,
+}
+
+impl SessionDiagnosis {
+    /// The session's dialogue with what was read inside its TLS from the record lengths,
+    /// in frame order: what the reports show.
+    #[must_use]
+    pub fn dialogue<'a>(&'a self, s: &'a Session) -> Vec<&'a Entry> {
+        let inferred = self.inside_tls.as_ref().map_or(&[][..], |i| &i.entries[..]);
+        crate::dialogue::merged(&s.dialogue, inferred)
+    }
 }
 
 impl SessionDiagnosis {
@@ -553,16 +563,11 @@ impl Diagnoser {
     /// The session's outcome, role and transactions, and its findings.
     pub fn session(&mut self, s: &Session) -> (SessionDiagnosis, Vec<Finding>) {
         let mut findings = Findings::default();
-        let txs = outcome::transactions(s);
-        let (mut out, mut stage, deciding) = outcome::outcome(s, &txs);
-        let mut deciding = deciding.map(|d| Evidence {
-            frame: d.frame,
-            text: d.line,
-        });
         let mut server =
             server::identify(s, s.dns_name.as_ref().map(|n| (n.name.as_str(), n.frame)));
+        let seen = outcome::outcome(s, &outcome::transactions(s), false).0;
         let encrypted = matches!(
-            out,
+            seen,
             Outcome::EncryptedMessageTransferred | Outcome::EncryptedNoMessage
         );
         let inside = if encrypted {
@@ -570,13 +575,24 @@ impl Diagnoser {
         } else {
             None
         };
-        // The outcome is the reading's only where the reading got that far.
-        let read = inside.as_ref().and_then(|i| i.outcome.map(|o| (o, i)));
-        let inferred = read.is_some();
-        if let Some((o, i)) = read {
-            (out, stage) = (o, i.stage);
-            deciding.clone_from(&i.deciding);
-        }
+        // What the record lengths read inside TLS joins the dialogue, and every stage
+        // below reads it as it reads any dialogue; it decides the outcome only where the
+        // reading got that far.
+        let read = inside.as_ref().is_some_and(|i| i.outcome.is_some());
+        let joined;
+        let s = match inside.as_ref().filter(|i| !i.entries.is_empty()) {
+            Some(i) => {
+                joined = s.with_entries(&i.entries);
+                &joined
+            }
+            None => s,
+        };
+        let txs = outcome::transactions(s);
+        let (out, stage, deciding) = outcome::outcome(s, &txs, read);
+        let deciding = deciding.map(|d| Evidence {
+            frame: d.frame,
+            text: d.line,
+        });
         if s.protocol == Protocol::Pop3 {
             // A POP3 server at a submission host's address is not that endpoint.
             server.endpoint = server::Endpoint::Unknown;
@@ -589,11 +605,20 @@ impl Diagnoser {
             clue_role = ServerRole::Other;
         }
         rules::session_findings(&mut findings, s, out, clue_role, &server);
-        if let Some(i) = &inside {
-            rules::inferred_findings(&mut findings, s, i);
+        rules::basic_auth_deadline(&mut findings, s, out, &server);
+        let open = inside.as_ref().and_then(|i| i.open_cause.as_ref());
+        explain_refusal(&mut findings, s, deciding.as_ref(), open);
+        // A finding that cites an answer read from the record lengths says why it was
+        // read so.
+        if let Some(why) = inside.as_ref().and_then(|i| i.deciding.as_ref()) {
+            for f in findings
+                .list
+                .iter_mut()
+                .filter(|f| f.evidence.iter().any(|e| e.frame == why.frame))
+            {
+                f.evidence.push(why.clone());
+            }
         }
-        rules::basic_auth_deadline(&mut findings, s, out, &server, inside.as_ref());
-        explain_refusal(&mut findings, s, deciding.as_ref());
         let facts = severity::SessionFacts {
             outcome: out,
             deciding: deciding.as_ref(),
@@ -615,10 +640,9 @@ impl Diagnoser {
             .iter()
             .any(|f| f.id == FindingId::CaptureTruncated);
         self.follow(s, out, server.is_exchange_online());
-        let settings =
-            checklist::SettingsSeen::of(s, &server, out).with_inside_tls(inside.as_ref());
+        let settings = checklist::SettingsSeen::of(s, &server, out);
         let sd = SessionDiagnosis {
-            basis: if inferred {
+            basis: if read {
                 Basis::Inferred
             } else if outcome::decrypted(s) {
                 Basis::Decrypted
@@ -785,11 +809,14 @@ impl Diagnoser {
 
 /// Whether a password or a message body crossed the network in clear in this session.
 fn sent_in_clear(s: &Session) -> bool {
-    s.dialogue.iter().filter(|e| !e.tls).any(|e| match &e.kind {
-        EntryKind::Auth { auth } => auth.redacted,
-        EntryKind::Body { body } => body.bytes > 0,
-        _ => false,
-    })
+    s.dialogue
+        .iter()
+        .filter(|e| e.provenance.in_clear())
+        .any(|e| match &e.kind {
+            EntryKind::Auth { auth } => auth.redacted,
+            EntryKind::Body { body } => body.bytes > 0,
+            _ => false,
+        })
 }
 
 /// What an enhanced status code means, as evidence beside the reply that carries it.
@@ -803,7 +830,15 @@ fn enhanced_meaning(frame: u64, enhanced: &str) -> Option<Evidence> {
 
 /// Every refusal that decided a session's failure is explained: when no finding cites the
 /// deciding reply, a generic one does, with what its enhanced status code means.
-fn explain_refusal(f: &mut Findings, s: &Session, deciding: Option<&Evidence>) {
+///
+/// A refusal read from the record lengths whose text they do not tell (`open`) gets the
+/// generic one, with the texts that fit, and its fix names each one's.
+fn explain_refusal(
+    f: &mut Findings,
+    s: &Session,
+    deciding: Option<&Evidence>,
+    open: Option<&inside_tls::OpenCause>,
+) {
     let Some(d) = deciding else {
         return;
     };
@@ -819,11 +854,20 @@ fn explain_refusal(f: &mut Findings, s: &Session, deciding: Option<&Evidence>) {
         return;
     }
     let mut evidence = vec![d.clone()];
-    let enhanced = d.text.get(4..).and_then(|t| t.split_whitespace().next());
+    let enhanced = s.dialogue.iter().find_map(|e| match &e.kind {
+        EntryKind::Reply { enhanced, .. } if e.frame == d.frame => enhanced.as_deref(),
+        _ => None,
+    });
     if let Some(e) = enhanced.and_then(|e| enhanced_meaning(d.frame, e)) {
         evidence.push(e);
     }
+    if let Some(o) = open.filter(|o| o.evidence.frame == d.frame) {
+        evidence.push(o.evidence.clone());
+    }
     f.add(FindingId::Refused, Some(s.id), evidence);
+    if let Some(o) = open.filter(|o| o.evidence.frame == d.frame) {
+        rules::open_cause(f, s, &o.candidates);
+    }
 }
 
 /// Mail server names devices are set to, for recognising a typo.

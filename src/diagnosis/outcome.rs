@@ -1,6 +1,6 @@
 use crate::analysis::{Protocol, Session};
 use crate::base::Side;
-use crate::dialogue::{reply_sentence, Answered, EntryKind, Verb};
+use crate::dialogue::{Answered, EntryKind, Provenance, Verb};
 use crate::tcp::Handshake;
 use crate::tls::{DecryptionStatus, TlsFacts};
 
@@ -111,6 +111,8 @@ pub struct Transaction {
     pub data_reply: Option<u16>,
     pub data_reply_frame: Option<u64>,
     pub accepted: bool,
+    /// Read from the record lengths inside TLS: the addresses are not known.
+    pub inferred: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -149,6 +151,7 @@ pub fn transactions(session: &Session) -> Vec<Transaction> {
                         data_reply: None,
                         data_reply_frame: None,
                         accepted: false,
+                        inferred: e.provenance.inferred(),
                     });
                 }
                 "RCPT" => {
@@ -227,16 +230,19 @@ fn deciding_reply(session: &Session) -> Option<Deciding> {
         if let EntryKind::Reply {
             code,
             enhanced,
-            lines,
             answers,
             ..
         } = &e.kind
         {
             let stage = answers.as_ref().and_then(|a| stage_of(&a.command));
-            if *code >= 400 && stage.is_some() {
+            // A pipelining client's later commands are refused as out of sequence once
+            // an earlier one was refused: that follows from the first refusal.
+            let follows = last.is_some()
+                && (*code == 503 || matches!(enhanced.as_deref(), Some("5.5.1" | "5.5.2")));
+            if *code >= 400 && stage.is_some() && !follows {
                 last = Some(Deciding {
                     frame: e.frame,
-                    line: reply_sentence(*code, enhanced.as_deref(), lines),
+                    line: e.quote().unwrap_or_default(),
                     stage,
                 });
             } else if (200..400).contains(code) {
@@ -259,9 +265,12 @@ pub fn message_sized(tls: &TlsFacts) -> bool {
 }
 
 /// The session's outcome, the stage of a rejection, and the reply that decided it.
+/// `inside_read`: the dialogue inside TLS is in `session.dialogue` as far as its outcome
+/// (decrypted, or read from the record lengths), so it decides as one in clear would.
 pub fn outcome(
     session: &Session,
     txs: &[Transaction],
+    inside_read: bool,
 ) -> (Outcome, Option<Stage>, Option<Deciding>) {
     match session.tcp.handshake {
         Handshake::SynUnanswered | Handshake::Refused => {
@@ -311,8 +320,8 @@ pub fn outcome(
         EntryKind::Tls { tls } if e.from == Side::Client => Some(tls.looks_like_tls),
         _ => None,
     });
-    // Decrypted, the dialogue inside TLS decides as one in clear text would.
-    let client_tls = client_tls.filter(|_| !decrypted(session));
+    // Decrypted or read, the dialogue inside TLS decides as one in clear text would.
+    let client_tls = client_tls.filter(|_| !inside_read && !decrypted(session));
     if client_tls == Some(false) {
         // After the switch to TLS the bytes are not TLS records (a decrypted capture):
         // what happened there is not parsed.
@@ -367,5 +376,9 @@ pub fn decrypted(session: &Session) -> bool {
         .as_ref()
         .and_then(|t| t.decryption.as_ref())
         .is_some_and(|d| d.status == DecryptionStatus::Decrypted);
-    opened && session.dialogue.iter().any(|e| e.tls)
+    opened
+        && session
+            .dialogue
+            .iter()
+            .any(|e| e.provenance == Provenance::Decrypted)
 }

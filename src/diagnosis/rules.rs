@@ -1,11 +1,10 @@
 //! The session findings, each a small rule over what was read of the session once.
 
-use super::inside_tls::{InsideTls, Mechanism};
 use super::refusal::{self, RefusalKind};
-use super::server::{Endpoint, ServerIdentity};
+use super::server::{Endpoint, ServerIdentity, Software};
 use super::{Evidence, FindingId, Findings, Outcome, ServerRole, SHARP_SMTP};
 use crate::analysis::{Protocol, Session};
-use crate::dialogue::{reply_sentence, Answered, EntryKind, Exposure, Verb};
+use crate::dialogue::{reply_sentence, Answered, EntryKind, Exposure, Provenance, Verb};
 use crate::tcp::{GapReason, Handshake};
 use crate::tls::AlertLevel;
 
@@ -75,7 +74,9 @@ impl Offers {
         let mut cleartext_after_ehlo: Option<(u64, String)> = None;
         let mut auth_frame: Option<(u64, String)> = None;
         let mut unoffered_auth: Vec<Evidence> = Vec::new();
-        for e in &s.dialogue {
+        // What the server offered is read from its EHLO reply's text, which an entry read
+        // from the record lengths does not have.
+        for e in s.dialogue.iter().filter(|e| !e.provenance.inferred()) {
             match &e.kind {
                 EntryKind::Reply {
                     code: 250,
@@ -246,20 +247,35 @@ fn starttls_and_auth(f: &mut Findings, r: &Rule<'_>) {
 fn refusals(f: &mut Findings, r: &Rule<'_>) {
     let Rule { s, server, .. } = *r;
     let auth_frame = &r.offers.auth_frame;
-    for (frame, code, enh, lines, answered) in replies(s) {
+    for e in &s.dialogue {
+        let EntryKind::Reply {
+            code,
+            enhanced,
+            lines,
+            answers,
+            ..
+        } = &e.kind
+        else {
+            continue;
+        };
         // A reply to bytes that were no command says nothing of the configuration.
-        if answered == Some(&Answered::NotACommand) {
+        if answers
+            .as_ref()
+            .is_some_and(|a| a.command == Answered::NotACommand)
+        {
             continue;
         }
-        let text = reply_sentence(code, (!enh.is_empty()).then_some(enh), lines);
-        let body = text.get(4..).unwrap_or_default();
-        let Some(r) = refusal::classify(code, (!enh.is_empty()).then_some(enh), body, server)
-        else {
+        // Read from the record lengths without a text: nothing to classify by.
+        if e.provenance.inferred() && lines.is_empty() {
+            continue;
+        }
+        let frame = e.frame;
+        let Some(r) = reply_refusal(*code, enhanced.as_deref(), lines, server) else {
             continue;
         };
         let mut evidence = vec![Evidence {
             frame,
-            text: text.clone(),
+            text: e.quote().unwrap_or_default(),
         }];
         if r.kind == RefusalKind::AuthNotOffered {
             if let Some((af, at)) = auth_frame {
@@ -278,7 +294,22 @@ fn refusals(f: &mut Findings, r: &Rule<'_>) {
             continue;
         };
         f.add(id, Some(s.id), evidence);
+        if e.provenance.inferred() {
+            confirm_inferred(f, s, id, server);
+        }
     }
+}
+
+/// What a reply refuses, read from its code, enhanced code and every line's text.
+pub(super) fn reply_refusal(
+    code: u16,
+    enhanced: Option<&str>,
+    lines: &[String],
+    server: &ServerIdentity,
+) -> Option<refusal::Refusal> {
+    let text = reply_sentence(code, enhanced, lines);
+    let body = text.get(4..).unwrap_or_default();
+    refusal::classify(code, enhanced, body, server)
 }
 
 /// The finding a refusal calls for; `None` for one no specific finding describes and that
@@ -321,7 +352,7 @@ fn credentials(f: &mut Findings, r: &Rule<'_>) {
     let auth_lines: Vec<(Exposure, Evidence)> = s
         .dialogue
         .iter()
-        .filter(|e| !e.tls)
+        .filter(|e| e.provenance.in_clear())
         .filter_map(|e| match &e.kind {
             EntryKind::Auth { auth } if auth.redacted || auth.username.is_some() => {
                 let user = auth
@@ -548,25 +579,6 @@ fn capture(f: &mut Findings, r: &Rule<'_>) {
 }
 
 /// Each reply of a session: (frame, code, enhanced code, lines, command answered).
-fn replies(s: &Session) -> impl Iterator<Item = (u64, u16, &str, &[String], Option<&Answered>)> {
-    s.dialogue.iter().filter_map(|e| match &e.kind {
-        EntryKind::Reply {
-            code,
-            enhanced,
-            lines,
-            answers,
-            ..
-        } => Some((
-            e.frame,
-            *code,
-            enhanced.as_deref().unwrap_or(""),
-            lines.as_slice(),
-            answers.as_ref().map(|a| &a.command),
-        )),
-        _ => None,
-    })
-}
-
 fn gap_evidence(s: &Session, reason: GapReason) -> Vec<Evidence> {
     s.dialogue
         .iter()
@@ -594,7 +606,6 @@ pub(super) fn basic_auth_deadline(
     s: &Session,
     out: Outcome,
     server: &ServerIdentity,
-    inside: Option<&InsideTls>,
 ) {
     let submission = matches!(
         server.endpoint,
@@ -614,26 +625,28 @@ pub(super) fn basic_auth_deadline(
     if f.list.iter().any(|x| x.id == FindingId::BasicAuthRetired) {
         return;
     }
-    let seen = accepted_login(s).map(|(frame, how)| Evidence {
-        frame,
-        text: format!("AUTH LOGIN accepted: 235 ({how})"),
-    });
-    let inferred = inside
-        .filter(|i| i.mechanism == Some(Mechanism::Login) && i.login == Some(true))
-        .and_then(|i| i.login_frame)
-        .map(|frame| Evidence {
-            frame,
-            text: "AUTH LOGIN accepted (read from the encrypted record lengths)".into(),
-        });
-    let Some(login) = seen.or(inferred) else {
+    let Some((frame, how)) = accepted_login(s) else {
         return;
     };
-    f.add(FindingId::BasicAuthDeadline, Some(s.id), vec![login]);
+    let text = match how {
+        Provenance::Clear => "AUTH LOGIN accepted: 235 (in clear)",
+        Provenance::Decrypted => "AUTH LOGIN accepted: 235 (decrypted)",
+        Provenance::Inferred { .. } => {
+            "AUTH LOGIN accepted (read from the encrypted record lengths)"
+        }
+    };
+    f.add(
+        FindingId::BasicAuthDeadline,
+        Some(s.id),
+        vec![Evidence {
+            frame,
+            text: text.into(),
+        }],
+    );
 }
 
-/// The frame of the 235 that accepted an AUTH LOGIN, and whether it was in clear or
-/// decrypted.
-fn accepted_login(s: &Session) -> Option<(u64, &'static str)> {
+/// The frame of the 235 that accepted an AUTH LOGIN, and how it is known.
+fn accepted_login(s: &Session) -> Option<(u64, Provenance)> {
     let mut login = false;
     for e in &s.dialogue {
         match &e.kind {
@@ -650,7 +663,7 @@ fn accepted_login(s: &Session) -> Option<(u64, &'static str)> {
                     .as_ref()
                     .is_some_and(|a| matches!(a.command, Answered::Command(Verb::Auth))) =>
             {
-                return Some((e.frame, if e.tls { "decrypted" } else { "in clear" }));
+                return Some((e.frame, e.provenance));
             }
             _ => {}
         }
@@ -658,33 +671,35 @@ fn accepted_login(s: &Session) -> Option<(u64, &'static str)> {
     None
 }
 
-/// The finding the dialogue inside TLS calls for, read from its record lengths; its
-/// evidence says it was inferred.
-pub(super) fn inferred_findings(f: &mut Findings, s: &Session, i: &InsideTls) {
-    if i.finding.is_none() && !i.open_causes.is_empty() {
-        open_cause(f, s, i);
-        return;
-    }
-    let (Some(id), Some(deciding)) = (i.finding, &i.deciding) else {
+/// A finding read from the encrypted record lengths at Exchange Online (whose greeting
+/// names no other MTA): its fix says where the tenant's administrator confirms it.
+fn confirm_inferred(f: &mut Findings, s: &Session, id: FindingId, server: &ServerIdentity) {
+    // The greeting names the MTA even where the certificate and the name say Microsoft.
+    let greeting = s.dialogue.iter().find_map(|e| match &e.kind {
+        EntryKind::Reply {
+            lines,
+            answers: Some(a),
+            ..
+        } if a.command == Answered::Greeting && e.provenance.in_clear() => lines.first(),
+        _ => None,
+    });
+    let mta = greeting.and_then(|g| super::server::by_text(g));
+    let exchange = matches!(server.software, Software::Exchange | Software::Unknown)
+        && mta.is_none_or(|m| m == Software::Exchange);
+    let Some(ask) = confirm_with_admin(id).filter(|_| f.exchange_online && exchange) else {
         return;
     };
-    f.add(id, Some(s.id), vec![deciding.clone()]);
-    // The reply itself is encrypted: say how to confirm it where it is logged.
-    let exo = i.family == super::inside_tls::Family::ExchangeOnline;
-    if let Some(ask) = confirm_with_admin(id).filter(|_| exo) {
-        if let Some(remediation) = f.remediation_mut(id, Some(s.id)) {
+    if let Some(remediation) = f.remediation_mut(id, Some(s.id)) {
+        if !remediation.contains(ask) {
             *remediation = format!("{remediation} Read from the encrypted record lengths, so confirm it with the tenant's administrator: {ask}");
         }
     }
 }
 
-/// A refusal read from the record lengths whose text they do not tell: the refusal,
-/// with the candidates' titles and fixes, and where to read which it was.
-fn open_cause(f: &mut Findings, s: &Session, i: &InsideTls) {
-    let Some(deciding) = &i.deciding else { return };
-    f.add(FindingId::Refused, Some(s.id), vec![deciding.clone()]);
-    let candidates: Vec<String> = i
-        .open_causes
+/// A refusal read from the record lengths whose text they do not tell: the fix gives
+/// each candidate's title and fix, and where to read which it was.
+pub(super) fn open_cause(f: &mut Findings, s: &Session, candidates: &[FindingId]) {
+    let candidates: Vec<String> = candidates
         .iter()
         .map(|c| {
             let t = c.kind().texts(f.exchange_online);

@@ -1,8 +1,7 @@
 use super::answered::Answered;
 
 use super::sasl::AuthData;
-use crate::base::Side;
-use crate::base::Timestamp;
+use crate::base::{Len, Side, Timestamp};
 use crate::tcp::GapReason;
 
 /// One step of a dialogue, where it starts on the wire and who sent it.
@@ -12,8 +11,45 @@ pub struct Entry {
     pub time: Timestamp,
     pub from: Side,
     pub kind: EntryKind,
-    /// Sent inside TLS, read from its decryption.
-    pub tls: bool,
+    /// How the entry is known: seen in clear, decrypted, or read from record lengths.
+    pub provenance: Provenance,
+}
+
+/// How an entry of the dialogue is known.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Provenance {
+    /// Sent in clear text and read as sent.
+    Clear,
+    /// Sent inside TLS and read from its decryption with a key log.
+    Decrypted,
+    /// Sent inside TLS and read from the lengths of its records (no keys): what it is,
+    /// never its text. `bytes`: the plaintext length of the turn it was read from.
+    /// `alike`: a reply whose length fits other texts as well, all of the same meaning
+    /// (its lines are one of them).
+    Inferred { bytes: Len, alike: bool },
+}
+
+impl Provenance {
+    /// Seen as it crossed the network, in clear text.
+    #[must_use]
+    pub fn in_clear(self) -> bool {
+        self == Provenance::Clear
+    }
+
+    #[must_use]
+    pub fn inferred(self) -> bool {
+        matches!(self, Provenance::Inferred { .. })
+    }
+
+    /// `clear`, `decrypted` or `inferred`.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Provenance::Clear => "clear",
+            Provenance::Decrypted => "decrypted",
+            Provenance::Inferred { .. } => "inferred",
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -125,11 +161,84 @@ impl Entry {
         }
     }
 
+    /// A reply as the reports quote it (see [`reply_quote`]).
+    pub fn quote(&self) -> Option<String> {
+        match &self.kind {
+            EntryKind::Reply {
+                code,
+                enhanced,
+                lines,
+                ..
+            } => Some(reply_quote(
+                *code,
+                enhanced.as_deref(),
+                lines,
+                self.provenance,
+            )),
+            _ => None,
+        }
+    }
+
     pub fn reply_code(&self) -> Option<u16> {
         match &self.kind {
             EntryKind::Reply { code, .. } => Some(*code),
             _ => None,
         }
+    }
+}
+
+/// Two dialogues' entries in frame order, `a`'s first where frames are equal: a session's
+/// own and those read inside its TLS.
+#[must_use]
+pub fn merged<'a>(a: &'a [Entry], b: &'a [Entry]) -> Vec<&'a Entry> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        let take_a = match (a.get(i), b.get(j)) {
+            (Some(x), Some(y)) => x.frame <= y.frame,
+            (Some(_), None) => true,
+            _ => false,
+        };
+        if take_a {
+            out.push(&a[i]);
+            i += 1;
+        } else {
+            out.push(&b[j]);
+            j += 1;
+        }
+    }
+    out
+}
+
+/// A reply as the reports quote it: as one sentence where it was seen (in clear or
+/// decrypted); read from record lengths, as what it was read as, never as text seen.
+#[must_use]
+pub fn reply_quote(
+    code: u16,
+    enhanced: Option<&str>,
+    lines: &[String],
+    provenance: Provenance,
+) -> String {
+    let Provenance::Inferred { bytes, alike } = provenance else {
+        return reply_sentence(code, enhanced, lines);
+    };
+    if lines.is_empty() {
+        let what = if code >= 400 {
+            "a refusal whose text the length does not tell"
+        } else {
+            "an acceptance"
+        };
+        format!("read as {what}, from an encrypted turn of {bytes} bytes")
+    } else {
+        let or = if alike {
+            " or a text of the same meaning"
+        } else {
+            ""
+        };
+        format!(
+            "read as `{}`{or}, from an encrypted turn of {bytes} bytes",
+            reply_sentence(code, enhanced, lines)
+        )
     }
 }
 

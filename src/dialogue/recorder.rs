@@ -1,4 +1,4 @@
-use super::entry::{looks_like_tls, Body, Entry, EntryKind, Gap, TlsPart, Unparsed};
+use super::entry::{looks_like_tls, Body, Entry, EntryKind, Gap, Provenance, TlsPart, Unparsed};
 use crate::base::{Side, Timestamp};
 use crate::tcp::GapReason;
 
@@ -81,7 +81,11 @@ impl Recorder {
             time,
             from,
             kind,
-            tls: self.inside_tls,
+            provenance: if self.inside_tls {
+                Provenance::Decrypted
+            } else {
+                Provenance::Clear
+            },
         });
         Some(self.entries.len() - 1)
     }

@@ -7,9 +7,9 @@
 use std::fmt::Write;
 
 use crate::analysis::Session;
-use crate::base::{Side, Timestamp};
+use crate::base::{Len, Side, Timestamp};
 use crate::diagnosis::{Basis, Finding, SessionDiagnosis};
-use crate::dialogue::{clip, reply_sentence, BodyKind, EntryKind};
+use crate::dialogue::{clip, reply_sentence, BodyKind, Entry, EntryKind, Provenance};
 use crate::tcp::GapReason;
 
 /// Arrows drawn per session; the rest are counted (with the display filter to see them).
@@ -139,7 +139,7 @@ impl Ladder {
         };
         let mut arrows: Vec<Arrow> = Vec::new();
         let mut tls_started = false;
-        for e in &s.dialogue {
+        for e in sd.dialogue(s) {
             if matches!(e.kind, EntryKind::Tls { .. }) {
                 // Both sides' switches to TLS are one band.
                 if tls_started {
@@ -147,8 +147,12 @@ impl Ladder {
                 }
                 tls_started = true;
             }
-            let (kind, label) = entry_arrow(&e.kind, sd.basis);
-            let is_deciding = deciding == Some(e.frame) && matches!(kind, ArrowKind::Reply(_));
+            let (kind, label) = match e.provenance {
+                Provenance::Inferred { bytes, .. } => inferred_arrow(e, bytes),
+                _ => entry_arrow(&e.kind, sd.basis),
+            };
+            let answer = matches!(kind, ArrowKind::Reply(_))
+                || (kind == ArrowKind::Inferred && e.from == Side::Server);
             arrows.push(Arrow {
                 frame: e.frame,
                 time: e.time,
@@ -156,33 +160,10 @@ impl Ladder {
                 kind,
                 label: clip(&label, LABEL),
                 count: 1,
-                inside_tls: e.tls,
-                deciding: is_deciding,
-                finding: if matches!(kind, ArrowKind::Reply(_)) {
-                    finding_at(e.frame)
-                } else {
-                    None
-                },
+                inside_tls: !e.provenance.in_clear(),
+                deciding: deciding == Some(e.frame) && answer,
+                finding: if answer { finding_at(e.frame) } else { None },
             });
-        }
-        if let Some(inside) = &sd.inside_tls {
-            for st in &inside.steps {
-                arrows.push(Arrow {
-                    frame: st.frame,
-                    time: s.end_time,
-                    from: st.side,
-                    kind: ArrowKind::Inferred,
-                    label: clip(&format!("{} bytes: {}", st.bytes, st.meaning), LABEL),
-                    count: 1,
-                    inside_tls: true,
-                    deciding: deciding == Some(st.frame) && st.side == Side::Server,
-                    finding: if st.side == Side::Server {
-                        finding_at(st.frame)
-                    } else {
-                        None
-                    },
-                });
-            }
         }
         let mut arrows = fold(arrows);
         let not_drawn = arrows.len().saturating_sub(MAX_ARROWS);
@@ -206,6 +187,28 @@ impl Ladder {
             not_drawn,
             start: s.start_time,
         }
+    }
+}
+
+/// An entry read from the record lengths: drawn apart, labelled with what it was read as
+/// and from how many bytes.
+fn inferred_arrow(e: &Entry, bytes: Len) -> (ArrowKind, String) {
+    (ArrowKind::Inferred, inferred_label(e, bytes))
+}
+
+/// What an entry read from the record lengths was read as, and from how many bytes.
+pub(super) fn inferred_label(e: &Entry, bytes: Len) -> String {
+    match &e.kind {
+        EntryKind::Reply { .. } => e.quote().unwrap_or_default(),
+        EntryKind::Command {
+            command, argument, ..
+        } => format!(
+            "{} ({bytes} bytes)",
+            format!("{command} {argument}").trim_end()
+        ),
+        EntryKind::Auth { auth } => format!("[{}] ({bytes} bytes)", auth.describe()),
+        EntryKind::Body { .. } => format!("the message ({bytes} bytes)"),
+        _ => format!("{bytes} bytes"),
     }
 }
 

@@ -262,7 +262,7 @@ fn conversation(s: &Session, sd: &SessionDiagnosis, findings: &[&Finding]) -> St
         let _ = writeln!(out, "| {what} | {} |", md(&value));
     }
     let mut transcript = String::new();
-    super::text::transcript(&mut transcript, s);
+    super::text::transcript(&mut transcript, s, sd);
     let _ = writeln!(
         out,
         "\nTranscript (frame numbers as Wireshark shows them):\n\n```text\n{}```",

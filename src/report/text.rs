@@ -13,7 +13,7 @@ use crate::diagnosis::{
     Basis, Diagnosis, Finding, FindingId, Happened, Named, Outcome, SessionDiagnosis, Severity,
     Summary, Verdict, SHARP_SMTP, SUPPORTED,
 };
-use crate::dialogue::{clip, BodyKind, EntryKind};
+use crate::dialogue::{clip, BodyKind, EntryKind, Provenance};
 use crate::tcp::{CloseHow, Handshake};
 use crate::tls::{DecryptionFact, DecryptionStatus};
 
@@ -166,7 +166,7 @@ impl TextWriter {
         );
         if self.opts.transcript {
             let mut t = String::from("\n");
-            transcript_fit(&mut t, s, Some(self.opts.columns()));
+            transcript_fit(&mut t, s, sd, Some(self.opts.columns()));
             self.transcripts.push(t.as_bytes());
         }
     }
@@ -348,7 +348,7 @@ pub fn session_text(
     }
     if opts.transcript {
         out.push('\n');
-        transcript_fit(&mut out, s, Some(width));
+        transcript_fit(&mut out, s, sd, Some(width));
     }
     out
 }
@@ -805,13 +805,13 @@ fn decryption(d: &DecryptionFact) -> String {
 }
 
 /// A session's transcript, each line whole (for the HTML and Markdown reports).
-pub(super) fn transcript(out: &mut String, s: &Session) {
-    transcript_fit(out, s, None);
+pub(super) fn transcript(out: &mut String, s: &Session, sd: &SessionDiagnosis) {
+    transcript_fit(out, s, sd, None);
 }
 
 /// A session's transcript; with `width`, lines wrapped under their text, the frame and
 /// side columns kept.
-fn transcript_fit(out: &mut String, s: &Session, width: Option<usize>) {
+fn transcript_fit(out: &mut String, s: &Session, sd: &SessionDiagnosis, width: Option<usize>) {
     let mut put = |line: String, rest: &str| {
         if let Some(w) = width {
             out.push_str(&wrap(&line, w, "", rest));
@@ -850,14 +850,21 @@ fn transcript_fit(out: &mut String, s: &Session, width: Option<usize>) {
             "     ",
         );
     }
-    for e in &s.dialogue {
+    for e in sd.dialogue(s) {
         let who = match e.from {
             Side::Client => "C",
             Side::Server => "S",
         };
-        let head = format!("   {:>7}  {who}{} ", e.frame, if e.tls { '*' } else { ' ' });
+        let mark = match e.provenance {
+            Provenance::Clear => ' ',
+            Provenance::Decrypted => '*',
+            Provenance::Inferred { .. } => '~',
+        };
+        let head = format!("   {:>7}  {who}{mark} ", e.frame);
         let pad = " ".repeat(head.chars().count());
-        let body: Vec<String> = match &e.kind {
+        let body: Vec<String> = match (&e.kind, e.provenance) {
+            (_, Provenance::Inferred { bytes, .. }) => vec![super::ladder::inferred_label(e, bytes)],
+            (kind, _) => match kind {
             EntryKind::Command { command, argument, truncated, repeated, .. } => {
                 let cut = if *truncated { " [line cut short]" } else { "" };
                 let cut = if *repeated > 0 { format!("{cut} [×{} in this frame]", repeated + 1) } else { cut.to_string() };
@@ -897,6 +904,7 @@ fn transcript_fit(out: &mut String, s: &Session, width: Option<usize>) {
                 let text = unparsed.text.as_ref().map(|t| format!(": {t}")).unwrap_or_default();
                 vec![format!("[{} bytes not parsed, {}{text}]", unparsed.bytes, unparsed.reason)]
             }
+            },
         };
         for (i, line) in body.iter().enumerate() {
             let first = if i == 0 { &head } else { &pad };

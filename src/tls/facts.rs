@@ -1,4 +1,4 @@
-use crate::base::Side;
+use crate::base::{Side, Timestamp};
 
 /// A protocol version as it is on the wire (0x0303 is TLS 1.2); shown and serialised by
 /// its name (`TLS 1.2`).
@@ -110,6 +110,9 @@ pub struct SealedTurn {
     pub head: [u32; SEALED_HEAD],
     /// The last record's body.
     pub last: u32,
+    /// When its first record and its last record were seen.
+    pub time: Timestamp,
+    pub last_time: Timestamp,
 }
 
 /// Records of a turn whose lengths are kept one by one.
@@ -129,6 +132,8 @@ impl SealedTurn {
             length: u64::from(length),
             head,
             last: length,
+            time: Timestamp::default(),
+            last_time: Timestamp::default(),
         }
     }
 

@@ -12,7 +12,7 @@ use super::facts::{
     SealedTurn, ServerHelloFact, TlsFacts, TlsVersion,
 };
 use super::keylog::{ClientRandom, KeyLog};
-use crate::base::Side;
+use crate::base::{Side, Timestamp};
 
 const RECORD_HEADER: usize = 5;
 /// RFC 8446 §5.2: 2^14 + 256 for a ciphertext; a little more is tolerated.
@@ -67,6 +67,8 @@ pub struct TlsObserver {
     client_random: Option<ClientRandom>,
     decryptor: Option<Decryptor>,
     plaintext: Vec<Plaintext>,
+    /// The time of the segment being fed.
+    now: Timestamp,
 }
 
 impl std::fmt::Debug for TlsObserver {
@@ -92,7 +94,8 @@ impl TlsObserver {
         std::mem::take(&mut self.plaintext)
     }
 
-    pub fn feed(&mut self, side: Side, mut data: &[u8], frame: u64) {
+    pub fn feed(&mut self, side: Side, mut data: &[u8], frame: u64, time: Timestamp) {
+        self.now = time;
         let dir = self.dir(side);
         if dir.lost {
             return;
@@ -324,8 +327,11 @@ impl TlsObserver {
                 f.sealed_not_kept += 1;
             } else if let (true, Some(last)) = (joins, f.sealed.last_mut()) {
                 last.push(frame, length);
+                last.last_time = self.now;
             } else if f.sealed.len() < MAX_TURNS {
-                f.sealed.push(SealedTurn::new(side, frame, length));
+                let mut turn = SealedTurn::new(side, frame, length);
+                (turn.time, turn.last_time) = (self.now, self.now);
+                f.sealed.push(turn);
             } else {
                 f.sealed_not_kept += 1;
             }

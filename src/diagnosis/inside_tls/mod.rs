@@ -10,7 +10,6 @@
 //! The client's first turn must be exactly the EHLO it sent in the clear: that catches a
 //! padded record or an unknown overhead.
 
-mod len;
 mod reading;
 mod texts;
 mod turns;
@@ -18,7 +17,7 @@ mod turns;
 #[cfg(test)]
 mod tests;
 
-pub use len::Len;
+pub use crate::base::Len;
 pub use reading::{Cmd, Mechanism, Verdict};
 pub use texts::{Asked, Family, Template};
 
@@ -27,13 +26,14 @@ use texts::Slots;
 use turns::Turn;
 
 use super::outcome::{Outcome, Stage};
-use super::refusal;
 use super::server::{self, ServerIdentity};
 use super::{Evidence, FindingId};
 use crate::analysis::Session;
 use crate::base::Side;
-use crate::dialogue::{Answered, EntryKind};
-use crate::smtp::{enhanced_code, parse_reply_line};
+use crate::dialogue::{
+    Answered, Answers, AuthData, Body, BodyKind, Entry, EntryKind, Exposure, Provenance, Verb,
+};
+use crate::smtp::enhanced_code;
 use crate::tls::{record_shape, SealedTurn, TlsFacts};
 
 /// What the record lengths show of the dialogue inside TLS.
@@ -43,27 +43,38 @@ pub struct InsideTls {
     pub outcome: Option<Outcome>,
     /// For a refusal: where.
     pub stage: Option<Stage>,
-    /// The server's answer that decided, and why it is read so.
+    /// The server's answer that decided: its frame, and why it is read so (the reading's
+    /// own words, added to the evidence of the findings that cite that answer).
     pub deciding: Option<Evidence>,
     /// The finding the deciding answer calls for.
     pub finding: Option<FindingId>,
     /// Where the attempt was refused but the refusal's text is not told by its length:
-    /// the findings of the texts that fit.
-    pub open_causes: Vec<FindingId>,
+    /// the texts that fit and their findings.
+    pub open_cause: Option<OpenCause>,
     /// The login's mechanism, as the lengths show it.
     pub mechanism: Option<Mechanism>,
     /// The login was accepted (`Some(true)`) or refused, when read.
     pub login: Option<bool>,
-    /// The frame of the record that carried the login's answer, when read.
-    pub login_frame: Option<u64>,
     /// The client sent MAIL.
     pub mail_sent: bool,
     /// The exchange as read, one step per turn of either side (up to where it stopped).
     pub steps: Vec<Step>,
+    /// The same exchange as dialogue entries (provenance inferred), which the outcome,
+    /// the findings, the checklist and the reports read as they read any dialogue.
+    pub entries: Vec<Entry>,
     /// Where and why the reading stopped short of the outcome.
     pub declined: Option<Decline>,
     /// Whose texts the answers were weighed against.
     pub family: Family,
+}
+
+/// A refusal read from the record lengths whose text they do not tell.
+#[derive(Clone, Debug)]
+pub struct OpenCause {
+    /// The texts that fit, on the refusal's frame.
+    pub evidence: Evidence,
+    /// The findings they call for.
+    pub candidates: Vec<FindingId>,
 }
 
 /// One turn of the exchange inside TLS.
@@ -192,30 +203,30 @@ pub fn infer(s: &Session, server: &ServerIdentity) -> Option<InsideTls> {
     Some(read(tls, &clear, family, &|t| classify(t, server)))
 }
 
-/// The finding a template's refusal calls for, read as a reply seen in clear would be:
-/// each line's code and enhanced code taken off by the SMTP parser, the texts joined.
+/// The finding a template's refusal calls for, read as its inferred entry is read by the
+/// rules: the same lines, the same classification.
 fn classify(t: &Template, server: &ServerIdentity) -> Option<FindingId> {
-    let example = t.example();
-    let mut enhanced = None;
-    let mut words = Vec::new();
-    for line in example.split('\n') {
-        let text = parse_reply_line(line.as_bytes()).map_or(&[][..], |l| l.text);
-        let mut text = std::str::from_utf8(text).unwrap_or_default();
-        if let Some(code) = enhanced_code(text.as_bytes()) {
-            text = text.get(code.len()..).unwrap_or_default();
-            enhanced.get_or_insert(code);
-        }
-        words.push(text.trim());
-    }
-    let r = refusal::classify(t.code(), enhanced.as_deref(), &words.join(" "), server)?;
+    let (enhanced, lines) = quoted(t);
+    let r = super::rules::reply_refusal(t.code(), enhanced.as_deref(), &lines, server)?;
     super::rules::finding_for(r)
+}
+
+/// A template's enhanced code and lines (slots shown as `<name>`), as the entry of an
+/// answer read as that text carries them.
+fn quoted(t: &Template) -> (Option<String>, Vec<String>) {
+    let lines = t.shown_lines();
+    let enhanced = lines
+        .first()
+        .and_then(|l| l.get(4..))
+        .and_then(|l| enhanced_code(l.as_bytes()));
+    (enhanced, lines)
 }
 
 /// What the reading needs from the clear part of the session.
 fn clear_facts(s: &Session) -> Clear {
     let mut c = Clear::default();
     for e in &s.dialogue {
-        if e.tls {
+        if !e.provenance.in_clear() {
             break;
         }
         match &e.kind {
@@ -268,12 +279,12 @@ impl InsideTls {
             stage: None,
             deciding: None,
             finding: None,
-            open_causes: Vec::new(),
+            open_cause: None,
             mechanism: None,
             login: None,
-            login_frame: None,
             mail_sent: false,
             steps: Vec::new(),
+            entries: Vec::new(),
             declined: None,
             family,
         }
@@ -351,28 +362,122 @@ fn read_turns(
     sealed: &[SealedTurn],
 ) -> InsideTls {
     let mut i = InsideTls::empty(family);
-    let mut steps: Vec<Step> = Vec::new();
-    let mut at = 0;
+    let pre = match preamble(turns, clear, sealed) {
+        Ok(pre) => pre,
+        Err(d) => {
+            i.declined = Some(d);
+            return i;
+        }
+    };
+    let at = pre.at;
+    let ctx = context(turns, clear, family, classify);
+    let mut reader = Reader::new(turns, &ctx);
+    reader.run(at);
+    if reader.complete.is_empty() {
+        return stopped(i, pre, &reader, turns, family, classify);
+    }
+    // The readings must agree on what matters; where two do not, the reading stops at the
+    // first turn they read differently.
+    let first = facts(&reader.complete[0], classify);
+    // Readings that part only on which refusal text ended the attempt still tell the
+    // outcome: refused, there; what the refusal says is left open.
+    let mut open_cause = None;
+    if let Some(other) = reader.complete.iter().find(|r| facts(r, classify) != first) {
+        open_cause = one_refusal(&i, &reader.complete, turns, classify, clear.size_limit);
+        if open_cause.is_none() {
+            let pair = [reader.complete[0].clone(), other.clone()];
+            let split = first_difference(&pair, turns.len(), classify).unwrap_or(at);
+            return parted(i, pre, &reader.complete, turns, split, classify);
+        }
+    }
+    let Preamble {
+        mut steps,
+        mut entries,
+        ..
+    } = pre;
+    merged_steps(turns, &reader.complete, &mut steps);
+    fill_facts(&mut i, &reader.complete[0]);
+    agreed_login(&mut i, &reader.complete, classify);
+    i.steps = steps;
+    entries.extend(entries_of(
+        turns,
+        &reader.complete[0],
+        &reader.complete,
+        classify,
+    ));
+    let items = reader.complete.swap_remove(0);
+    if clear.ehlo.is_none() && !fixed_turn(turns, &items) {
+        i.declined = Some(Decline::new(
+            DeclineReason::NoCalibration,
+            turns.get(at).map_or(0, |t| t.frame),
+            "implicit TLS and no command of a fixed length (AUTH LOGIN, DATA, QUIT) alone in a turn: nothing shows the lengths are read right".into(),
+        ));
+        return i;
+    }
+    i.entries = entries;
+    decide(&mut i, &items, turns, classify, clear.size_limit);
+    if let Some(d) = &i.declined {
+        // What comes from where the reading stopped is not read.
+        i.entries.retain(|e| e.frame < d.frame);
+    }
+    if let (Some((evidence, candidates)), Some(Outcome::Rejected)) = (open_cause, i.outcome) {
+        i.finding = None;
+        i.open_cause = Some(OpenCause {
+            evidence,
+            candidates,
+        });
+    }
+    if i.declined.is_none() && i.outcome.is_some() && past_bound {
+        // The entries read stand; the outcome is not theirs to decide.
+        i.outcome = None;
+        i.declined = Some(Decline::new(
+            DeclineReason::RecordsPastBound,
+            sealed.last().map_or(0, |t| t.last_frame),
+            "the session has more turns than are kept; what came after is not read".into(),
+        ));
+    }
+    i
+}
+
+/// What is read before the reading proper: the greeting (implicit TLS), the EHLO that
+/// calibrates the lengths, and its reply; `at`: the first turn after them.
+struct Preamble {
+    steps: Vec<Step>,
+    entries: Vec<Entry>,
+    at: usize,
+}
+
+/// The turns before the reading proper, and the calibration: the client's first turn is
+/// the EHLO it sent in the clear.
+fn preamble(turns: &[Turn], clear: &Clear, sealed: &[SealedTurn]) -> Result<Preamble, Decline> {
+    let mut pre = Preamble {
+        steps: Vec::new(),
+        entries: Vec::new(),
+        at: 0,
+    };
     // Implicit TLS: the greeting comes first, inside.
     if clear.ehlo.is_none() {
         if let Some(t) = turns.first().filter(|t| t.side == Side::Server) {
-            steps.push(step(t, "the greeting".into()));
-            at = 1;
+            pre.steps.push(step(t, "the greeting".into()));
+            let greeting = Answers {
+                command: Answered::Greeting,
+                frame: t.last_frame,
+            };
+            pre.entries
+                .push(inferred(t, t.len, reply(220, None, Vec::new(), greeting)));
+            pre.at = 1;
         }
     }
-    // The calibration: the client's first turn is the EHLO it sent in the clear.
-    let Some(first) = turns.get(at).filter(|t| t.side == Side::Client) else {
-        let frame = sealed.first().map_or(0, |t| t.first_frame);
-        i.declined = Some(Decline::new(
+    let Some(first) = turns.get(pre.at).filter(|t| t.side == Side::Client) else {
+        return Err(Decline::new(
             DeclineReason::UnexpectedShape,
-            frame,
+            sealed.first().map_or(0, |t| t.first_frame),
             "no command from the client inside TLS".into(),
         ));
-        return i;
     };
-    match clear.ehlo {
+    let meaning = match clear.ehlo {
         Some(n) if !first.len.meets(Len::exact(n)) => {
-            i.declined = Some(Decline::new(
+            return Err(Decline::new(
                 DeclineReason::NoCalibration,
                 first.frame,
                 format!(
@@ -380,19 +485,35 @@ fn read_turns(
                     first.len
                 ),
             ));
-            return i;
         }
-        Some(_) => steps.push(step(
-            first,
-            "EHLO, as before STARTTLS (the record lengths are read right)".into(),
-        )),
-        None => steps.push(step(first, "EHLO".into())),
+        Some(_) => "EHLO, as before STARTTLS (the record lengths are read right)",
+        None => "EHLO",
+    };
+    pre.steps.push(step(first, meaning.into()));
+    pre.entries
+        .push(inferred(first, first.len, command("EHLO", "")));
+    pre.at += 1;
+    if let Some(t) = turns.get(pre.at).filter(|t| t.side == Side::Server) {
+        pre.steps.push(step(t, "the EHLO reply".into()));
+        let ehlo = Answers {
+            command: Answered::Command(Verb::Ehlo),
+            frame: first.frame,
+        };
+        pre.entries
+            .push(inferred(t, t.len, reply(250, None, Vec::new(), ehlo)));
+        pre.at += 1;
     }
-    at += 1;
-    if let Some(t) = turns.get(at).filter(|t| t.side == Side::Server) {
-        steps.push(step(t, "the EHLO reply".into()));
-        at += 1;
-    }
+    Ok(pre)
+}
+
+/// What the reading weighs the turns against: the family's texts with their slots' lengths
+/// for this session, and the facts of the clear part.
+fn context<'a>(
+    turns: &[Turn],
+    clear: &Clear,
+    family: Family,
+    classify: &'a dyn Fn(&Template) -> Option<FindingId>,
+) -> Context<'a> {
     let body = turns
         .iter()
         .filter(|t| t.side == Side::Client)
@@ -413,77 +534,33 @@ fn read_turns(
             reading::digits(body.hi.max(1)),
         ),
     };
-    let ctx = Context {
+    Context {
         family,
         slots,
         pipelining: clear.pipelining,
         size_limit: clear.size_limit,
         body_max: body.hi,
         classify,
-    };
-    let mut reader = Reader::new(turns, &ctx);
-    reader.run(at);
-    let base = steps.len();
-    if reader.complete.is_empty() {
-        return stopped(i, steps, &reader, turns, family, base);
     }
-    // The readings must agree on what matters; where two do not, the reading stops at the
-    // first turn they read differently.
-    let first = facts(&reader.complete[0], classify);
-    // Readings that part only on which refusal text ended the attempt still tell the
-    // outcome: refused, there; what the refusal says is left open.
-    let mut open_cause = None;
-    if let Some(other) = reader.complete.iter().find(|r| facts(r, classify) != first) {
-        open_cause = one_refusal(&i, &reader.complete, turns, classify, clear.size_limit);
-        if open_cause.is_none() {
-            let pair = [reader.complete[0].clone(), other.clone()];
-            let split = first_difference(&pair, turns.len(), classify).unwrap_or(at);
-            return parted(i, steps, &reader.complete, turns, split, classify);
-        }
-    }
-    let mut st = steps;
-    merged_steps(turns, &reader.complete, &mut st);
-    fill_facts(&mut i, &reader.complete[0], turns);
-    agreed_login(&mut i, &reader.complete, classify);
-    i.steps = st;
-    let items = reader.complete.swap_remove(0);
-    if clear.ehlo.is_none() && !fixed_turn(turns, &items) {
-        i.declined = Some(Decline::new(
-            DeclineReason::NoCalibration,
-            turns.get(at).map_or(0, |t| t.frame),
-            "implicit TLS and no command of a fixed length (AUTH LOGIN, DATA, QUIT) alone in a turn: nothing shows the lengths are read right".into(),
-        ));
-        return i;
-    }
-    decide(&mut i, &items, turns, classify, clear.size_limit);
-    if let (Some((open, causes)), Some(Outcome::Rejected)) = (open_cause, i.outcome) {
-        i.finding = None;
-        i.deciding = Some(open);
-        i.open_causes = causes;
-    }
-    if i.declined.is_none() && i.outcome.is_some() && past_bound {
-        i.outcome = None;
-        i.declined = Some(Decline::new(
-            DeclineReason::RecordsPastBound,
-            sealed.last().map_or(0, |t| t.last_frame),
-            "the session has more turns than are kept; what came after is not read".into(),
-        ));
-    }
-    i
 }
 
 /// No reading completes: read up to where every reading got stuck.
 fn stopped(
     mut i: InsideTls,
-    mut steps: Vec<Step>,
+    pre: Preamble,
     reader: &Reader<'_>,
     turns: &[Turn],
     family: Family,
-    base: usize,
+    classify: &dyn Fn(&Template) -> Option<FindingId>,
 ) -> InsideTls {
+    let base = pre.steps.len();
+    let mut steps = pre.steps;
     let agreed = agreed_prefix(&reader.stuck, reader.deepest);
     items_to_steps(turns, &agreed, &mut steps);
-    fill_facts(&mut i, &agreed, turns);
+    i.entries = pre.entries;
+    i.entries
+        .extend(entries_of(turns, &agreed, &reader.stuck, classify));
+    fill_facts(&mut i, &agreed);
     let t = turns.get(reader.deepest);
     let frame = t.map_or(0, |t| t.frame);
     let mut d = if reader.exhausted {
@@ -539,15 +616,19 @@ fn agreed_login(
 /// The complete readings part at turn `split`: read up to there.
 fn parted(
     mut i: InsideTls,
-    mut steps: Vec<Step>,
+    pre: Preamble,
     complete: &[Vec<(usize, Item)>],
     turns: &[Turn],
     split: usize,
     classify: &dyn Fn(&Template) -> Option<FindingId>,
 ) -> InsideTls {
+    let mut steps = pre.steps;
     let agreed = agreed_prefix(complete, split);
     items_to_steps(turns, &agreed, &mut steps);
-    fill_facts(&mut i, &agreed, turns);
+    i.entries = pre.entries;
+    i.entries
+        .extend(entries_of(turns, &agreed, complete, classify));
+    fill_facts(&mut i, &agreed);
     // What they part on may lie past the login, which they may all read alike.
     agreed_login(&mut i, complete, classify);
     let t = turns.get(split);
@@ -582,7 +663,7 @@ fn one_refusal(
     let mut decided = None;
     for r in readings {
         let mut one = InsideTls::empty(base.family);
-        fill_facts(&mut one, r, turns);
+        fill_facts(&mut one, r);
         decide(&mut one, r, turns, classify, size_limit);
         let here = match (one.outcome, one.stage, one.deciding) {
             (Some(Outcome::Rejected), Some(stage), Some(d)) => (stage, d.frame),
@@ -652,6 +733,233 @@ fn one_refusal(
         ),
     };
     Some((evidence, causes.into_iter().flatten().collect()))
+}
+
+/// The dialogue entries a reading's items stand for: each command by its verb (what it
+/// carried is not read), each answer by the text it fits where every one of `readings`
+/// fits the same text there (or texts of the same meaning), else by its code alone.
+fn entries_of(
+    turns: &[Turn],
+    items: &[(usize, Item)],
+    readings: &[Vec<(usize, Item)>],
+    classify: &dyn Fn(&Template) -> Option<FindingId>,
+) -> Vec<Entry> {
+    let mut out = Vec::new();
+    let mut waiting = std::collections::VecDeque::new();
+    // The mechanism where every reading takes the same one; else none is named.
+    let first_mechanism = |r: &[(usize, Item)]| {
+        r.iter().find_map(|(_, i)| match i {
+            Item::Command(c) => c.mechanism(),
+            Item::Reply(_) => None,
+        })
+    };
+    let agreed =
+        first_mechanism(items).filter(|m| readings.iter().all(|r| first_mechanism(r) == Some(*m)));
+    let mut mechanism = "";
+    for (k, (t, item)) in items.iter().enumerate() {
+        let Some(turn) = turns.get(*t) else { continue };
+        match item {
+            Item::Command(c) => {
+                if c.mechanism().is_some() {
+                    mechanism = agreed.map_or("", Mechanism::name);
+                }
+                let (mut verb, mut kind) = command_kind(*c, mechanism, turn);
+                // A 6-byte command the readings take differently (RSET, NOOP or QUIT) is
+                // named by all it may be.
+                let nth = items[..k]
+                    .iter()
+                    .filter(|(tt, i)| tt == t && matches!(i, Item::Command(_)))
+                    .count();
+                let mut may_be: Vec<&str> = Vec::new();
+                for r in readings {
+                    let other = r
+                        .iter()
+                        .filter_map(|(tt, i)| match i {
+                            Item::Command(o) if tt == t => Some(*o),
+                            _ => None,
+                        })
+                        .nth(nth);
+                    if let Some(o) = other.filter(|o| o != c && !o.is_login()) {
+                        let word = o.meaning();
+                        if !may_be.contains(&word) {
+                            may_be.push(word);
+                        }
+                    }
+                }
+                if !may_be.is_empty() && !c.is_login() && *c != Cmd::Body {
+                    may_be.insert(0, c.meaning());
+                    let words = may_be.join("/");
+                    verb = Answered::Command(Verb::Other(words.clone()));
+                    kind = command(&words, "");
+                }
+                waiting.push_back(Answers {
+                    command: verb,
+                    frame: turn.frame,
+                });
+                out.push(inferred(turn, turn.len, kind));
+            }
+            Item::Reply(r) => {
+                let Some(answers) = waiting.pop_front() else {
+                    continue;
+                };
+                if r.verdict == Verdict::Unread {
+                    continue;
+                }
+                // The same answer in every reading: the n-th answer of this turn to a
+                // command of the same step (a login's lines are one step, whichever
+                // mechanism a reading takes).
+                let step_of = |c: Cmd| if c.is_login() { None } else { Some(c) };
+                let to_this = |(tt, i): &(usize, Item)| -> Option<Reply> {
+                    match i {
+                        Item::Reply(o) if tt == t && step_of(o.to) == step_of(r.to) => Some(*o),
+                        _ => None,
+                    }
+                };
+                let nth = items[..k].iter().filter_map(to_this).count();
+                let others: Vec<Option<Reply>> = readings
+                    .iter()
+                    .map(|x| x.iter().filter_map(to_this).nth(nth))
+                    .collect();
+                let (kind, alike) = reply_read(r, &others, answers, classify);
+                let mut entry = inferred(turn, turn.len, kind);
+                entry.provenance = Provenance::Inferred {
+                    bytes: turn.len,
+                    alike,
+                };
+                out.push(entry);
+            }
+        }
+    }
+    out
+}
+
+/// The entry of an answer `r` that `others` (the same answer in the other readings) may
+/// read otherwise: its text where they all fit the same one; else the code and enhanced
+/// code they agree on, the code's class where only that is agreed, and no text.
+fn reply_read(
+    r: &Reply,
+    others: &[Option<Reply>],
+    answers: Answers,
+    classify: &dyn Fn(&Template) -> Option<FindingId>,
+) -> (EntryKind, bool) {
+    let templates: Vec<Option<&Template>> =
+        others.iter().map(|o| o.and_then(|o| o.template)).collect();
+    // Texts that differ but mean the same (`… disabled for the Tenant` or `… for the
+    // Mailbox`) read as this reading's: the same code, the same finding.
+    let same_text = r.template.filter(|t| {
+        templates.iter().all(|o| {
+            o.is_some_and(|o| {
+                std::ptr::eq(o, *t) || (o.code() == t.code() && classify(o) == classify(t))
+            })
+        })
+    });
+    if let Some(tpl) = same_text {
+        let (enhanced, lines) = quoted(tpl);
+        let alike = templates
+            .iter()
+            .any(|o| o.is_some_and(|o| !std::ptr::eq(o, tpl)));
+        return (reply(tpl.code(), enhanced, lines, answers), alike);
+    }
+    let codes: Vec<u16> = others.iter().map(|o| o.map_or(0, |o| o.code)).collect();
+    let code = if codes.iter().all(|c| *c == r.code) {
+        r.code
+    } else if codes.iter().all(|c| c / 100 == r.code / 100) {
+        r.code / 100 * 100
+    } else {
+        // 4xx in one reading, 5xx in another: a refusal, of a class not told.
+        500
+    };
+    let enhanced_of = |t: Option<&Template>| t.and_then(|t| quoted(t).0);
+    let enhanced = enhanced_of(r.template).filter(|e| {
+        templates
+            .iter()
+            .all(|t| enhanced_of(*t).as_ref() == Some(e))
+    });
+    (reply(code, enhanced, Vec::new(), answers), false)
+}
+
+/// What a command read from its length answers to, and its entry.
+fn command_kind(c: Cmd, mechanism: &str, turn: &Turn) -> (Answered, EntryKind) {
+    let auth = |exposure: Exposure| EntryKind::Auth {
+        auth: AuthData {
+            mechanism: mechanism.to_string(),
+            username: None,
+            redacted: exposure != Exposure::Nothing,
+            exposure,
+            cancelled: false,
+        },
+    };
+    let verb = |v: Verb| Answered::Command(v);
+    match c {
+        Cmd::AuthLogin
+        | Cmd::AuthLoginUser
+        | Cmd::AuthPlain
+        | Cmd::AuthPlainIr
+        | Cmd::AuthOauth
+        | Cmd::AuthCramMd5 => (verb(Verb::Auth), command("AUTH", mechanism)),
+        Cmd::UserLine => (verb(Verb::Auth), auth(Exposure::Nothing)),
+        Cmd::PasswordLine | Cmd::PlainLine => (verb(Verb::Auth), auth(Exposure::Password)),
+        Cmd::CramLine => (verb(Verb::Auth), auth(Exposure::Digest)),
+        Cmd::Mail => (verb(Verb::Mail), command("MAIL", "")),
+        Cmd::Rcpt => (verb(Verb::Rcpt), command("RCPT", "")),
+        Cmd::Data => (verb(Verb::Data), command("DATA", "")),
+        Cmd::Rset => (verb(Verb::Rset), command("RSET", "")),
+        Cmd::Noop => (verb(Verb::Noop), command("NOOP", "")),
+        Cmd::Quit => (verb(Verb::Quit), command("QUIT", "")),
+        Cmd::Body => (
+            Answered::EndOfData,
+            EntryKind::Body {
+                body: Body {
+                    kind: BodyKind::Data,
+                    bytes: turn.len.lo,
+                    lines: 0,
+                    end_frame: turn.last_frame,
+                    complete: true,
+                    gaps: false,
+                    last: true,
+                },
+            },
+        ),
+    }
+}
+
+fn command(verb: &str, argument: &str) -> EntryKind {
+    EntryKind::Command {
+        command: verb.to_string(),
+        argument: argument.to_string(),
+        truncated: false,
+        end_frame: None,
+        repeated: 0,
+    }
+}
+
+fn reply(code: u16, enhanced: Option<String>, lines: Vec<String>, answers: Answers) -> EntryKind {
+    EntryKind::Reply {
+        code,
+        enhanced,
+        lines,
+        end_frame: None,
+        answers: Some(answers),
+    }
+}
+
+/// An entry of `turn` read from `bytes` of its plaintext: a command where the turn
+/// starts, an answer where it ends.
+fn inferred(turn: &Turn, bytes: Len, kind: EntryKind) -> Entry {
+    let (frame, time) = match turn.side {
+        Side::Client => (turn.frame, turn.time),
+        Side::Server => (turn.last_frame, turn.last_time),
+    };
+    Entry {
+        frame,
+        time,
+        from: turn.side,
+        kind,
+        provenance: Provenance::Inferred {
+            bytes,
+            alike: false,
+        },
+    }
 }
 
 fn step(t: &Turn, meaning: String) -> Step {
@@ -887,8 +1195,8 @@ fn items_to_steps(turns: &[Turn], items: &[(usize, Item)], steps: &mut Vec<Step>
 }
 
 /// The mechanism, the login's answer and what the client sent, from a reading's items.
-fn fill_facts(i: &mut InsideTls, items: &[(usize, Item)], turns: &[Turn]) {
-    for (turn, item) in items {
+fn fill_facts(i: &mut InsideTls, items: &[(usize, Item)]) {
+    for (_, item) in items {
         match item {
             Item::Command(c) => {
                 if let Some(m) = c.mechanism() {
@@ -907,7 +1215,6 @@ fn fill_facts(i: &mut InsideTls, items: &[(usize, Item)], turns: &[Turn]) {
                         Verdict::Refused => Some(false),
                         Verdict::Unread => None,
                     };
-                    i.login_frame = turns.get(*turn).map(|t| t.frame);
                 }
             }
         }
@@ -1008,21 +1315,19 @@ fn decide(
             .zip(size_limit)
             .filter(|(body, limit)| reading::over_limit(body.len, *limit));
         let text = match (r.template, over) {
-            (Some(tpl), Some((body, limit))) => format!(
-                "`{}`, inferred: the server's encrypted answer is {bytes} bytes of plaintext, the length of this {} text ({} bytes), and no acceptance: the message's records ({} bytes) are over the SIZE limit the server offered ({limit} bytes)",
-                tpl.shown(),
+            (Some(_), Some((body, limit))) => format!(
+                "read so because the server's encrypted answer is {bytes} bytes of plaintext, the length of this {} text ({} bytes), and there is no acceptance: the message's records ({} bytes) are over the SIZE limit the server offered ({limit} bytes)",
                 i.family.name(),
                 r.len,
                 body.len
             ),
-            (Some(tpl), None) => format!(
-                "`{}`, inferred: the server's encrypted answer is {bytes} bytes of plaintext, the length of this {} text ({} bytes) and of no acceptance there",
-                tpl.shown(),
+            (Some(_), None) => format!(
+                "read so because the server's encrypted answer is {bytes} bytes of plaintext, the length of this {} text ({} bytes) and of no acceptance there",
                 i.family.name(),
                 r.len
             ),
             (None, _) => format!(
-                "a refusal, inferred from what the client did next: the server's encrypted answer is {bytes} bytes"
+                "read as a refusal from what the client did next: the server's encrypted answer is {bytes} bytes"
             ),
         };
         i.outcome = Some(Outcome::Rejected);

@@ -8,9 +8,9 @@
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use super::len::Len;
 use super::texts::{Asked, Family, Slots, Template};
 use super::turns::Turn;
+use crate::base::Len;
 use crate::base::Side;
 use crate::diagnosis::FindingId;
 

@@ -372,7 +372,10 @@ fn a_refusal_whose_text_the_length_does_not_tell_is_read_with_its_cause_open() {
     let i = exim(25);
     assert_eq!(label(&i), "rejected/rcpt", "{i:?}");
     assert_eq!(i.finding, None);
-    let why = i.deciding.as_ref().map_or("", |d| d.text.as_str());
+    let why = i
+        .open_cause
+        .as_ref()
+        .map_or("", |o| o.evidence.text.as_str());
     assert!(
         why.contains("`550 Relay not permitted`") && why.contains("`550 Unrouteable address`"),
         "{why}"

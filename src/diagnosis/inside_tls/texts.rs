@@ -5,7 +5,7 @@
 //! are filled from what the capture shows (the banner's host name, the Exchange Online
 //! greeting's label, the client's address, the lengths of the user and address records).
 
-use super::len::Len;
+use crate::base::Len;
 use crate::diagnosis::server::{Provider, ServerIdentity, Software};
 
 /// The server software whose texts are known.
@@ -190,14 +190,24 @@ impl Template {
     /// The text with each slot shown as `<name>`, for quoting what a length fits.
     #[must_use]
     pub fn shown(&self) -> String {
-        let out: String = self
-            .parts()
+        self.named().replace('\n', " ")
+    }
+
+    /// Each line of the text with its slots shown as `<name>`: what an answer read from
+    /// its length is quoted as.
+    #[must_use]
+    pub fn shown_lines(&self) -> Vec<String> {
+        self.named().split('\n').map(str::to_string).collect()
+    }
+
+    /// The text with each slot shown as `<name>`, its lines kept.
+    fn named(&self) -> String {
+        self.parts()
             .map(|part| match part {
                 Part::Text(t) => t.to_string(),
                 Part::Slot(name) => format!("<{name}>"),
             })
-            .collect();
-        out.replace('\n', " ")
+            .collect()
     }
 
     /// The text with every slot filled by a plausible value, for classifying it as a

@@ -2,10 +2,9 @@
 //! TLS 1.3's handshake flight and the client's Finished left out, session tickets learnt
 //! and key updates and closing alerts made optional, the suite's overhead taken off.
 
-use super::len::Len;
 use super::Decline;
 use super::DeclineReason;
-use crate::base::Side;
+use crate::base::{Len, Side, Timestamp};
 use crate::tls::{RecordShape, SealedTurn, SEALED_HEAD};
 
 /// One side's turn of the dialogue, as plaintext lengths.
@@ -19,6 +18,9 @@ pub struct Turn {
     /// Other readings of the turn: its length without records that may be session
     /// tickets or key updates (TLS 1.3) rather than SMTP.
     pub without: Vec<Len>,
+    /// When its first and its last record were seen.
+    pub time: Timestamp,
+    pub last_time: Timestamp,
 }
 
 /// A TLS 1.3 `KeyUpdate`: a 5-byte handshake message (27 bytes on the wire).
@@ -79,6 +81,8 @@ pub fn turns(
                     last_frame: t.last_frame,
                     len: last,
                     without: Vec::new(),
+                    time: t.last_time,
+                    last_time: t.last_time,
                 });
             }
             for &r in t.head().iter().take(n) {
@@ -146,6 +150,7 @@ pub fn turns(
             Some(prev) if prev.side == t.side => {
                 prev.len = prev.len.plus(len);
                 prev.last_frame = t.last_frame;
+                prev.last_time = t.last_time;
                 prev.without.clear();
             }
             _ => out.push(Turn {
@@ -154,6 +159,8 @@ pub fn turns(
                 last_frame: t.last_frame,
                 len,
                 without,
+                time: t.time,
+                last_time: t.last_time,
             }),
         }
     }

@@ -112,7 +112,7 @@ impl HtmlWriter {
         }
         let ladder = Ladder::of(s, sd, findings);
         let mut transcript = String::new();
-        super::text::transcript(&mut transcript, s);
+        super::text::transcript(&mut transcript, s, sd);
         let transcript = cut_transcript(&transcript);
         let section = html! {
             section.session id=(format!("session-{}", s.id)) {

@@ -301,7 +301,7 @@ impl SmtpSession {
 
     fn add_tls(&mut self, side: Side, entry: Slot, data: &[u8], frame: u64, time: Timestamp) {
         self.tls_seen = true;
-        self.tls.feed(side, data, frame);
+        self.tls.feed(side, data, frame, time);
         self.record.add_tls(entry, data, frame);
         for plain in self.tls.take_plaintext() {
             self.decrypted(plain, time);

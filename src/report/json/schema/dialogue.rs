@@ -3,7 +3,9 @@
 use serde::Serialize;
 
 use super::{is_false, is_zero, seconds, side, Seconds};
-use crate::dialogue::{AuthData, Body, BodyKind, Entry, EntryKind, Gap, TlsPart, Unparsed};
+use crate::dialogue::{
+    AuthData, Body, BodyKind, Entry, EntryKind, Gap, Provenance, TlsPart, Unparsed,
+};
 use crate::tcp::GapReason;
 
 /// One step of a dialogue: where and who, then what (one of the forms below, by its keys).
@@ -12,9 +14,18 @@ pub(super) struct DialogueEntry<'a> {
     frame: u64,
     time: Seconds,
     from: &'static str,
-    /// Read from inside a decrypted TLS session (only written when true).
+    /// How the entry is known, written where it was not seen in clear: `decrypted` (inside
+    /// TLS, with a key log) or `inferred` (inside TLS, from the record lengths).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    provenance: Option<&'static str>,
+    /// Inferred: the plaintext bytes it was read from (a range for CBC suites).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bytes: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bytes_max: Option<u64>,
+    /// Inferred replies: the length fits other texts too, all of the same meaning.
     #[serde(skip_serializing_if = "is_false")]
-    tls: bool,
+    alike: bool,
     #[serde(flatten)]
     what: What<'a>,
 }
@@ -116,11 +127,18 @@ impl<'a> DialogueEntry<'a> {
                 unparsed: NotParsed::new(unparsed),
             },
         };
+        let (bytes, alike) = match e.provenance {
+            Provenance::Inferred { bytes, alike } => (Some(bytes), alike),
+            _ => (None, false),
+        };
         DialogueEntry {
             frame: e.frame,
             time: seconds(e.time),
             from: side(e.from),
-            tls: e.tls,
+            provenance: (!e.provenance.in_clear()).then(|| e.provenance.name()),
+            bytes: bytes.map(|b| b.lo),
+            bytes_max: bytes.filter(|b| !b.is_exact()).map(|b| b.hi),
+            alike,
             what,
         }
     }

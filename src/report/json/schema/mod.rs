@@ -351,7 +351,7 @@ impl<'a> SessionView<'a> {
             start_time: seconds(s.start_time),
             end_time: seconds(s.end_time),
             tcp: Tcp::new(&s.tcp),
-            dialogue: s.dialogue.iter().map(DialogueEntry::new).collect(),
+            dialogue: d.dialogue(s).into_iter().map(DialogueEntry::new).collect(),
             tls: s.tls.as_ref().map(Tls::new),
             dns_name: s.dns_name.as_ref().map(ServerName::new),
             dropped_entries: s.dropped_entries,
@@ -572,6 +572,9 @@ struct MailTransaction<'a> {
     data_reply: Option<u16>,
     data_reply_frame: Option<u64>,
     accepted: bool,
+    /// Read from the record lengths inside TLS: the addresses (empty) are not known.
+    #[serde(skip_serializing_if = "is_false")]
+    inferred: bool,
 }
 
 impl<'a> MailTransaction<'a> {
@@ -584,6 +587,7 @@ impl<'a> MailTransaction<'a> {
             data_reply: t.data_reply,
             data_reply_frame: t.data_reply_frame,
             accepted: t.accepted,
+            inferred: t.inferred,
         }
     }
 }
