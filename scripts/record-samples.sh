@@ -10,7 +10,9 @@
 #   --retries: stories of several attempts in one capture (a refusal, a setting changed,
 #   a delivery; POP before SMTP; IPv6 refused then IPv4; two jobs), in OUTDIR/retries.
 #   --clients: the client matrix of docs/inside-tls.md (msmtp, swaks with and without
-#   --pipeline, curl, Python against Postfix + Dovecot and the look-alike), in OUTDIR/clients.
+#   --pipeline, curl, Python against Postfix + Dovecot and the look-alike), in OUTDIR/clients;
+#   scripts/compact-traces.sh OUTDIR/clients tests/recordings/clients makes the test's
+#   compact traces of them.
 #   --field-forms: only the captures of real-world capture forms (segmentation offload,
 #   a server that turns to garbage), without re-recording the others.
 #

@@ -1,10 +1,12 @@
 //! The dialogue inside TLS read from record lengths (no keys) against the truth: the
-//! recordings in samples/inside-tls/ decrypted by tshark with the server's key log beside
-//! each, and the case each was recorded as. Where the inference decides it must be right;
+//! recordings in samples/ decrypted by tshark with the key log beside each, the compact
+//! traces of the client matrix with the truth found so when they were made (truth.tsv),
+//! and the case each was recorded as. Where the inference decides it must be right;
 //! where it cannot, it must keep the coarse `encrypted-…` outcome.
 
 mod common;
 
+use std::fmt::Write;
 use std::path::Path;
 use std::process::Command;
 
@@ -116,28 +118,85 @@ fn recorded_as(dir: &str, name: &str) -> &'static str {
     }
 }
 
+/// The truth of each compact trace in `folder` (`truth.tsv`: name, truth, how it was
+/// known), written when the traces were made from the whole recordings.
+fn traces_truth(folder: &Path) -> std::collections::HashMap<String, (String, String)> {
+    let Ok(text) = std::fs::read_to_string(folder.join("truth.tsv")) else {
+        return std::collections::HashMap::default();
+    };
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let mut f = l.split('\t');
+            let name = f.next()?.to_string();
+            Some((name, (f.next()?.to_string(), f.next()?.to_string())))
+        })
+        .collect()
+}
+
+/// The recordings in `folder`: whole captures (`.pcap`) or compact traces (`.pcap.gz`,
+/// `scripts/compact-traces.sh`), by name without `.gz`.
+fn recordings(folder: &Path) -> Vec<(String, std::path::PathBuf)> {
+    let mut out: Vec<(String, std::path::PathBuf)> = std::fs::read_dir(folder)
+        .unwrap()
+        .flatten()
+        .filter_map(|e| {
+            let file = e.file_name().to_string_lossy().into_owned();
+            let name = file.strip_suffix(".gz").unwrap_or(&file).to_string();
+            let pcap = Path::new(&name)
+                .extension()
+                .is_some_and(|x| x.eq_ignore_ascii_case("pcap"));
+            pcap.then(|| (name, e.path()))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// The truth of a recording: tshark's decryption with its key log where there is one,
+/// else the case it was recorded as (swaks writes no key log).
+fn truth_of(dir: &str, name: &str, path: &Path) -> (String, &'static str) {
+    let keys = Path::new(&format!("{}.keys", path.display())).exists();
+    if keys && common::which("tshark") {
+        (decrypted_truth(path), "tshark-decryption")
+    } else {
+        (recorded_as(dir, name).to_string(), "recorded-case")
+    }
+}
+
+/// Writes `truth.tsv` for the compact traces made from the whole recordings in
+/// `SMTPCAP_TRACES_FROM` into `SMTPCAP_TRACES_TO` (scripts/compact-traces.sh runs it).
+#[test]
+#[ignore = "run by scripts/compact-traces.sh"]
+fn write_traces_truth() {
+    let (Ok(from), Ok(to)) = (
+        std::env::var("SMTPCAP_TRACES_FROM"),
+        std::env::var("SMTPCAP_TRACES_TO"),
+    ) else {
+        panic!("set SMTPCAP_TRACES_FROM and SMTPCAP_TRACES_TO");
+    };
+    let mut out = String::from(
+        "# name\ttruth (outcome[/stage])\thow it was known: tshark's decryption of the whole recording with its key log, or the case it was recorded as\n",
+    );
+    for (name, path) in recordings(Path::new(&from)) {
+        let (truth, how) = truth_of("tests/recordings/clients", &name, &path);
+        let _ = writeln!(out, "{name}\t{truth}\t{how}");
+    }
+    std::fs::write(Path::new(&to).join("truth.tsv"), out).unwrap();
+}
+
 /// Right, declined and wrong inferences over the recordings in `DIR` (under the package
 /// root).
 fn accuracy(dir: &str) -> (usize, usize, Vec<String>) {
     let folder = common::root().join(dir);
-    let mut names: Vec<String> = std::fs::read_dir(&folder)
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| {
-            Path::new(n)
-                .extension()
-                .is_some_and(|e| e.eq_ignore_ascii_case("pcap"))
-        })
-        .collect();
-    names.sort();
+    let traces = traces_truth(&folder);
     let tshark = common::which("tshark");
     if !tshark {
         common::skipped("tshark not installed: checked against the recorded cases only");
     }
     let (mut right, mut declined, mut wrong) = (0, 0, Vec::new());
-    for name in &names {
-        let path = folder.join(name);
+    for (name, path) in recordings(&folder) {
+        let name = &name;
         let a = common::analyze(&path);
         let d = diagnose(&a);
         let sd = &d.sessions[0];
@@ -146,10 +205,17 @@ fn accuracy(dir: &str) -> (usize, usize, Vec<String>) {
             None => sd.outcome.name().to_string(),
         };
         let truth = recorded_as(dir, name);
-        // swaks writes no key log: its recordings against Postfix have the case alone.
-        let keys = Path::new(&format!("{}.keys", path.display())).exists();
-        if tshark && keys {
-            assert_eq!(decrypted_truth(&path), truth, "{name}: tshark's decryption");
+        // The truth, from tshark's decryption where a key log exists (swaks writes none);
+        // a compact trace keeps the truth found when it was made.
+        if let Some((t, how)) = traces.get(name.as_str()) {
+            assert_eq!(t, truth, "{name}: truth.tsv ({how})");
+        } else {
+            assert!(
+                path.extension().is_some_and(|e| e == "pcap"),
+                "{name}: a compact trace without its line in truth.tsv"
+            );
+            let (t, how) = truth_of(dir, name, &path);
+            assert_eq!(t, truth, "{name}: {how}");
         }
         if let (Basis::Inferred, Some(i)) = (sd.basis, &sd.inside_tls) {
             // The one path's outcome is the reading's own.
