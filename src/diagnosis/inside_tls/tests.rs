@@ -50,6 +50,7 @@ fn finding(t: &Template) -> Option<FindingId> {
     Some(
         if text.contains("authentication failed")
             || text.contains("Incorrect authentication")
+            || text.contains("Password not accepted")
             || text.contains("5.7.3")
         {
             FindingId::AuthFailed
@@ -382,4 +383,66 @@ fn a_refusal_whose_text_the_length_does_not_tell_is_read_with_its_cause_open() {
     );
     // The length of `250 Accepted` (14 bytes) reads no refusal there.
     assert_ne!(label(&exim(14)), "rejected/rcpt");
+}
+
+#[test]
+fn implicit_tls_to_gmail_is_calibrated_on_auth_login_and_read_against_gmails_texts() {
+    // smtp.gmail.com:465 (named by the SNI or the certificate, no clear banner): the
+    // greeting inside TLS, then EHLO, AUTH LOGIN (12 bytes, alone in its turn: the
+    // calibration), a wrong app password refused with Gmail's two-line 535.
+    let len = |s: &str| s.len() as u64;
+    let gsid = "d2e1a72fcca58-7e1b2c3d4e5f6a7b";
+    let lines = [
+        format!("220 smtp.gmail.com ESMTP {gsid} - gsmtp\r\n"),
+        "EHLO MX-4070N\r\n".to_string(),
+        "250-smtp.gmail.com at your service\r\n250-SIZE 35882577\r\n250-AUTH LOGIN PLAIN XOAUTH2\r\n250 SMTPUTF8\r\n".to_string(),
+        "AUTH LOGIN\r\n".to_string(),
+        "334 VXNlcm5hbWU6\r\n".to_string(),
+        "c2Nhbm5lckBleGFtcGxlLmNvbQ==\r\n".to_string(),
+        "334 UGFzc3dvcmQ6\r\n".to_string(),
+        "YWJjZGVmZ2hpamtsbW5vcA==\r\n".to_string(),
+        format!("535-5.7.8 Username and Password not accepted. For more information, go to\r\n535 5.7.8  https://support.google.com/mail/?p=BadCredentials {gsid} - gsmtp\r\n"),
+        "QUIT\r\n".to_string(),
+        format!("221 2.0.0 closing connection {gsid} - gsmtp\r\n"),
+    ];
+    let mut tls = sealed(&[]);
+    for (k, l) in lines.iter().enumerate() {
+        let side = if k % 2 == 0 {
+            Side::Server
+        } else {
+            Side::Client
+        };
+        let mut t = SealedTurn::new(side, 10 + k as u64, len(l) as u32 + 24);
+        t.last_frame = t.first_frame;
+        tls.sealed.push(t);
+    }
+    let implicit = Clear {
+        ehlo: None,
+        pipelining: false,
+        size_limit: None,
+        host: None,
+        greeting: None,
+    };
+    let i = read(&tls, &implicit, Family::Gmail, &finding);
+    assert_eq!(label(&i), "rejected/auth", "{i:?}");
+    assert_eq!(i.finding, Some(FindingId::AuthFailed));
+    assert_eq!(i.mechanism, Some(Mechanism::Login));
+    // Its entries start with the greeting read inside TLS.
+    assert!(matches!(
+        &i.entries[0].kind,
+        EntryKind::Reply { code: 220, answers: Some(a), .. } if a.command == Answered::Greeting
+    ));
+    // The same session without a fixed-length command alone in a turn (AUTH LOGIN sent
+    // with the user name) has nothing to calibrate on.
+    let mut merged = tls.clone();
+    merged.sealed.remove(4);
+    merged.sealed.remove(3);
+    let user = len("AUTH LOGIN c2Nhbm5lckBleGFtcGxlLmNvbQ==\r\n") as u32 + 24;
+    merged
+        .sealed
+        .insert(3, SealedTurn::new(Side::Client, 13, user));
+    merged.sealed.truncate(9);
+    let i = read(&merged, &implicit, Family::Gmail, &finding);
+    assert_eq!(label(&i), "declined no-calibration", "{i:?}");
+    assert!(i.entries.is_empty());
 }
