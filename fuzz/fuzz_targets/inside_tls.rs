@@ -1,7 +1,8 @@
 #![no_main]
 //! Arbitrary encrypted turns through the reader of the dialogue inside TLS: no panic, no
 //! hang, and a reading is complete (an outcome, and for a refusal its stage and deciding
-//! answer) or declines with its reason.
+//! answer) or declines with its reason; its entries are inferred, in frame order, and none
+//! lies past where the reading stopped.
 use libfuzzer_sys::fuzz_target;
 use smtpcap::internals::diagnosis::inside_tls::{read, Clear, Family};
 use smtpcap::internals::diagnosis::Outcome;
@@ -55,5 +56,10 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         None => assert!(i.declined.is_some(), "no outcome and no reason"),
+    }
+    assert!(i.entries.iter().all(|e| e.provenance.inferred()));
+    assert!(i.entries.windows(2).all(|w| w[0].frame <= w[1].frame));
+    if let Some(d) = &i.declined {
+        assert!(i.entries.iter().all(|e| e.frame <= d.frame), "an entry past the decline");
     }
 });
