@@ -565,9 +565,10 @@ impl Diagnoser {
         let mut findings = Findings::default();
         let mut server =
             server::identify(s, s.dns_name.as_ref().map(|n| (n.name.as_str(), n.frame)));
-        let seen = outcome::outcome(s, &outcome::transactions(s), false).0;
+        let mut txs = outcome::transactions(s);
+        let mut decided = outcome::outcome(s, &txs, false);
         let encrypted = matches!(
-            seen,
+            decided.0,
             Outcome::EncryptedMessageTransferred | Outcome::EncryptedNoMessage
         );
         let inside = if encrypted {
@@ -583,12 +584,13 @@ impl Diagnoser {
         let s = match inside.as_ref().filter(|i| !i.entries.is_empty()) {
             Some(i) => {
                 joined = s.with_entries(&i.entries);
+                txs = outcome::transactions(&joined);
+                decided = outcome::outcome(&joined, &txs, read);
                 &joined
             }
             None => s,
         };
-        let txs = outcome::transactions(s);
-        let (out, stage, deciding) = outcome::outcome(s, &txs, read);
+        let (out, stage, deciding) = decided;
         let deciding = deciding.map(|d| Evidence {
             frame: d.frame,
             text: d.line,
