@@ -10,6 +10,8 @@
 //! The client's first turn must be exactly the EHLO it sent in the clear: that catches a
 //! padded record or an unknown overhead.
 
+use std::fmt::Write;
+
 mod reading;
 mod texts;
 mod turns;
@@ -189,8 +191,7 @@ pub fn infer(s: &Session, server: &ServerIdentity) -> Option<InsideTls> {
         _ => false,
     };
     let gaps = s.tcp.client_stream.gap_bytes + s.tcp.server_stream.gap_bytes > 0;
-    let lost = gaps || (tls.lost_sync && !after_close);
-    if lost {
+    if gaps {
         let mut i = InsideTls::empty(family);
         let frame = tls.client_data_frame.unwrap_or(s.tcp.first_frame);
         i.declined = Some(Decline::new(
@@ -200,7 +201,36 @@ pub fn infer(s: &Session, server: &ServerIdentity) -> Option<InsideTls> {
         ));
         return Some(i);
     }
-    Some(read(tls, &clear, family, &|t| classify(t, server)))
+    // Bytes that are no TLS record (Exim writes its last refusal in clear once it has
+    // ended TLS): the turns before them are whole and read; what came from there is not.
+    let lost = tls.lost_at.filter(|_| tls.lost_sync && !after_close);
+    let mut before = None;
+    if let Some((_, at)) = lost {
+        let mut cut = tls.clone();
+        cut.sealed.retain(|t| t.last_frame < at);
+        before = Some(cut);
+    }
+    let mut i = read(before.as_ref().unwrap_or(tls), &clear, family, &|t| {
+        classify(t, server)
+    });
+    if let Some((side, at)) = lost {
+        let past = i.declined.as_ref().is_none_or(|d| d.frame >= at);
+        if i.outcome.is_none() && past {
+            let whose = if side == Side::Server {
+                "server"
+            } else {
+                "client"
+            };
+            let mut d = Decline::new(
+                DeclineReason::UnexpectedShape,
+                at,
+                format!("from frame {at} the {whose}'s bytes are no TLS records (a peer that ended TLS and went on in clear), so what came after is not read"),
+            );
+            d.step = Some(i.steps.len());
+            i.declined = Some(d);
+        }
+    }
+    Some(i)
 }
 
 /// The finding a template's refusal calls for, read as its inferred entry is read by the
@@ -374,7 +404,7 @@ fn read_turns(
     let mut reader = Reader::new(turns, &ctx);
     reader.run(at);
     if reader.complete.is_empty() {
-        return stopped(i, pre, &reader, turns, family, classify);
+        return stopped(i, pre, &reader, turns, family, classify, clear.size_limit);
     }
     // The readings must agree on what matters; where two do not, the reading stops at the
     // first turn they read differently.
@@ -552,6 +582,7 @@ fn stopped(
     turns: &[Turn],
     family: Family,
     classify: &dyn Fn(&Template) -> Option<FindingId>,
+    size_limit: Option<u64>,
 ) -> InsideTls {
     let base = pre.steps.len();
     let mut steps = pre.steps;
@@ -563,6 +594,23 @@ fn stopped(
     fill_facts(&mut i, &agreed);
     let t = turns.get(reader.deepest);
     let frame = t.map_or(0, |t| t.frame);
+    // A client turn that fits nothing a client that read the answer sends, right after a
+    // refusal every reading reads from its length: a blind client, which sends on
+    // whatever it is told. The refusal decided; what it sent after is not read.
+    if let (false, Some(t)) = (reader.exhausted, t) {
+        if t.side == Side::Client && refused_last(&agreed, reader.deepest) {
+            let mut blind = i.clone();
+            decide(&mut blind, &agreed, turns, classify, size_limit);
+            if blind.outcome == Some(Outcome::Rejected) && blind.declined.is_none() {
+                steps.push(step(
+                    t,
+                    "sent after the refusal without waiting for the answers (a blind client): not read from here".into(),
+                ));
+                blind.steps = steps;
+                return blind;
+            }
+        }
+    }
     let mut d = if reader.exhausted {
         Decline::new(
             DeclineReason::AmbiguousLength,
@@ -570,7 +618,25 @@ fn stopped(
             "more readings of the lengths fit than can be weighed".into(),
         )
     } else if let Some(t) = t {
-        stuck_decline(t, family, reader.waiting)
+        let mut d = stuck_decline(t, family, reader.waiting);
+        // The client's turn before this answer came right after a refusal.
+        let refusal = agreed.iter().rev().find_map(|(k, i)| match i {
+            Item::Reply(r) => Some((*k, r)),
+            Item::Command(_) => None,
+        });
+        if let Some((k, _)) = refusal.filter(|(k, r)| {
+            t.side == Side::Server
+                && k + 2 == reader.deepest
+                && r.verdict == Verdict::Refused
+                && !matches!(r.to, Cmd::Quit | Cmd::Rset | Cmd::Noop)
+        }) {
+            let at = turns.get(k).map_or(0, |r| r.last_frame);
+            let _ = write!(
+                d.detail,
+                "; the client sent on after the refusal in frame {at}: a blind client that does not wait for the answers, or another attempt answered with a text not documented"
+            );
+        }
+        d
     } else {
         Decline::new(
             DeclineReason::UnexpectedShape,
@@ -582,6 +648,18 @@ fn stopped(
     i.steps = steps;
     i.declined = Some(d);
     i
+}
+
+/// The last item of `agreed` is a refusal in the server's turn just before turn `next`
+/// (of anything but QUIT, RSET or NOOP).
+fn refused_last(agreed: &[(usize, Item)], next: usize) -> bool {
+    matches!(
+        agreed.last(),
+        Some((t, Item::Reply(r)))
+            if *t + 1 == next
+                && r.verdict == Verdict::Refused
+                && !matches!(r.to, Cmd::Quit | Cmd::Rset | Cmd::Noop)
+    )
 }
 
 /// The mechanism and the login's last answer, where every complete reading gives the
@@ -746,22 +824,26 @@ fn entries_of(
 ) -> Vec<Entry> {
     let mut out = Vec::new();
     let mut waiting = std::collections::VecDeque::new();
-    // The mechanism where every reading takes the same one; else none is named.
-    let first_mechanism = |r: &[(usize, Item)]| {
-        r.iter().find_map(|(_, i)| match i {
-            Item::Command(c) => c.mechanism(),
-            Item::Reply(_) => None,
-        })
+    // Each AUTH's mechanism where every reading's AUTH of that rank takes the same one;
+    // else none is named.
+    let nth_mechanism = |r: &[(usize, Item)], n: usize| {
+        r.iter()
+            .filter_map(|(_, i)| match i {
+                Item::Command(c) => c.mechanism(),
+                Item::Reply(_) => None,
+            })
+            .nth(n)
     };
-    let agreed =
-        first_mechanism(items).filter(|m| readings.iter().all(|r| first_mechanism(r) == Some(*m)));
+    let mut auths = 0;
     let mut mechanism = "";
     for (k, (t, item)) in items.iter().enumerate() {
         let Some(turn) = turns.get(*t) else { continue };
         match item {
             Item::Command(c) => {
-                if c.mechanism().is_some() {
-                    mechanism = agreed.map_or("", Mechanism::name);
+                if let Some(m) = c.mechanism() {
+                    let agreed = readings.iter().all(|r| nth_mechanism(r, auths) == Some(m));
+                    mechanism = if agreed { m.name() } else { "" };
+                    auths += 1;
                 }
                 let (mut verb, mut kind) = command_kind(*c, mechanism, turn);
                 // A 6-byte command the readings take differently (RSET, NOOP or QUIT) is

@@ -446,3 +446,56 @@ fn implicit_tls_to_gmail_is_calibrated_on_auth_login_and_read_against_gmails_tex
     assert_eq!(label(&i), "declined no-calibration", "{i:?}");
     assert!(i.entries.is_empty());
 }
+
+#[test]
+fn a_blind_client_that_sends_on_after_a_refused_login_is_read_up_to_the_refusal() {
+    // Postfix: AUTH LOGIN, the user name, the password refused (`535 5.7.8 Error:
+    // authentication failed: (reason unavailable)`, 62 bytes), then the client sends its
+    // MAIL, RCPT, DATA and a 6 KB message without reading the answer: no client that read
+    // the refusal sends that, so the refusal decided and what followed is not read.
+    let refusal = "535 5.7.8 Error: authentication failed: (reason unavailable)\r\n".len() as u64;
+    let tls = sealed(&[
+        &[EHLO],
+        &[178],
+        &[12],
+        &[18],
+        &[26],
+        &[18],
+        &[22],
+        &[refusal],
+        &[31, 28, 6, 6000],
+        &[40],
+    ]);
+    // No PIPELINING offered: nothing but a blind client sends MAIL with the rest.
+    let i = read(&tls, &clear(EHLO, false), Family::Postfix, &finding);
+    assert_eq!(label(&i), "rejected/auth", "{i:?}");
+    assert_eq!(i.finding, Some(FindingId::AuthFailed));
+    assert!(
+        i.steps
+            .last()
+            .is_some_and(|s| s.meaning.contains("blind client")),
+        "{:?}",
+        i.steps
+    );
+    // The entries stop at the refusal.
+    assert!(i.entries.iter().all(|e| e.frame <= 17), "{:?}", i.entries);
+    // The same turns with the password accepted (`235 2.7.0 Authentication successful`,
+    // 37 bytes): the 6 KB turn is the client's message, sent as one; not a blind client.
+    let accepted = sealed(&[
+        &[EHLO],
+        &[178],
+        &[12],
+        &[18],
+        &[26],
+        &[18],
+        &[22],
+        &[37],
+        &[31, 28, 6, 6000],
+        &[40],
+    ]);
+    let i = read(&accepted, &clear(EHLO, false), Family::Postfix, &finding);
+    assert!(
+        !i.steps.iter().any(|s| s.meaning.contains("blind")),
+        "{i:?}"
+    );
+}
