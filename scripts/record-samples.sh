@@ -582,8 +582,9 @@ exim_stop() {
     sleep 0.3
 }
 
-# The client matrix: five clients against three servers, TLS 1.2 and 1.3, the cases a
-# copier meets. Key logs: the look-alike's (every client), else the client's where it
+# The client matrix: seven clients (msmtp, swaks, swaks --pipeline, curl, Python, a
+# copier-like client and its blind variant) against three servers, TLS 1.2 and 1.3, the
+# cases a copier meets (CLIENT_PROGRAMS and CLIENT_SERVERS choose some). Key logs: the look-alike's (every client), else the client's where it
 # writes one (curl, Python, msmtp through GnuTLS); swaks writes none.
 record_clients() {
     mkdir -p "$out/clients"
@@ -610,12 +611,15 @@ record_clients() {
             # for every server too-large (300 KB over a 200 KiB limit), quit-after-ehlo (a
             # connection test without a login), rset (RSET between two messages).
             for case in ${CLIENT_CASES:-delivered auth-failed not-authenticated test-only}; do
-                for client in msmtp swaks swaks-pipelining curl python; do
+                for client in ${CLIENT_PROGRAMS:-msmtp swaks swaks-pipelining curl python copier copier-blind}; do
                     case "$case/$client" in
                         test-only/msmtp | test-only/curl) continue ;;
                         two-messages/python | rset/python) ;;
                         two-messages/* | rset/*) continue ;;
                         quit-after-ehlo/msmtp | quit-after-ehlo/curl) continue ;;
+                        # The copier: the four cases a device meets first.
+                        delivered/copier* | auth-failed/copier* | not-authenticated/copier* | test-only/copier*) ;;
+                        */copier*) continue ;;
                     esac
                     seed=$((seed + 1))
                     name="clients/$srv-$case-tls${tls/./}-$client.pcap"
@@ -671,6 +675,14 @@ record_clients() {
                             [ "$case" = two-messages ] && cmd+=(--messages 2)
                             [ "$case" = rset ] && cmd+=(--messages 2 --rset)
                             [ "$case" = quit-after-ehlo ] && cmd+=(--quit-after-ehlo)
+                            [ "$case" != not-authenticated ] && cmd+=(--user "$USER" --password "$pass")
+                            [ "$case" = test-only ] && cmd+=(--test-only) ;;
+                        copier*)
+                            # AUTH LOGIN without an initial response, one command at a time;
+                            # the blind variant sends on without reading the answers.
+                            cmd=(python3 "$here/clients/copier_client.py" $SRV4 --port 587
+                                --sender "$from" --rcpt "$to" --tls-max "$tls" --size $((seed * 53 % 9000 + 800)))
+                            [ "$client" = copier-blind ] && cmd+=(--blind)
                             [ "$case" != not-authenticated ] && cmd+=(--user "$USER" --password "$pass")
                             [ "$case" = test-only ] && cmd+=(--test-only) ;;
                     esac
