@@ -34,6 +34,16 @@ fn sealed(turns: &[&[u64]]) -> TlsFacts {
     tls
 }
 
+/// EHLO, AUTH LOGIN, its two prompts, the user name and the password answered with
+/// `answer` bytes, then the turns `rest`.
+fn after_login(answer: u64, rest: &[&[u64]]) -> TlsFacts {
+    let mut turns: Vec<&[u64]> = vec![&[EHLO], &[178], &[12], &[18], &[26], &[18], &[22]];
+    let answer = [answer];
+    turns.push(&answer);
+    turns.extend_from_slice(rest);
+    sealed(&turns)
+}
+
 fn clear(ehlo: u64, pipelining: bool) -> Clear {
     Clear {
         ehlo: Some(ehlo),
@@ -140,22 +150,7 @@ fn a_pipelined_group_is_the_sum_of_its_answers() {
 fn a_blind_client_after_a_refused_login_is_not_read() {
     // AUTH LOGIN, prompts, a refused password, then MAIL as if accepted: no client that
     // reads its answers does that, and the refusal's length is no 235's.
-    let tls = sealed(&[
-        &[EHLO],
-        &[178],
-        &[12],
-        &[18],
-        &[26],
-        &[18],
-        &[22],
-        &[62],
-        &[41],
-        &[71],
-        &[28],
-        &[45],
-        &[6],
-        &[15],
-    ]);
+    let tls = after_login(62, &[&[41], &[71], &[28], &[45], &[6], &[15]]);
     let i = read(&tls, &clear(EHLO, true), Family::Postfix, &finding);
     assert!(i.outcome.is_none(), "{}", label(&i));
     assert!(i.declined.is_some());
@@ -454,18 +449,7 @@ fn a_blind_client_that_sends_on_after_a_refused_login_is_read_up_to_the_refusal(
     // MAIL, RCPT, DATA and a 6 KB message without reading the answer: no client that read
     // the refusal sends that, so the refusal decided and what followed is not read.
     let refusal = "535 5.7.8 Error: authentication failed: (reason unavailable)\r\n".len() as u64;
-    let tls = sealed(&[
-        &[EHLO],
-        &[178],
-        &[12],
-        &[18],
-        &[26],
-        &[18],
-        &[22],
-        &[refusal],
-        &[31, 28, 6, 6000],
-        &[40],
-    ]);
+    let tls = after_login(refusal, &[&[31, 28, 6, 6000], &[40]]);
     // No PIPELINING offered: nothing but a blind client sends MAIL with the rest.
     let i = read(&tls, &clear(EHLO, false), Family::Postfix, &finding);
     assert_eq!(label(&i), "rejected/auth", "{i:?}");
@@ -481,18 +465,7 @@ fn a_blind_client_that_sends_on_after_a_refused_login_is_read_up_to_the_refusal(
     assert!(i.entries.iter().all(|e| e.frame <= 17), "{:?}", i.entries);
     // The same turns with the password accepted (`235 2.7.0 Authentication successful`,
     // 37 bytes): the 6 KB turn is the client's message, sent as one; not a blind client.
-    let accepted = sealed(&[
-        &[EHLO],
-        &[178],
-        &[12],
-        &[18],
-        &[26],
-        &[18],
-        &[22],
-        &[37],
-        &[31, 28, 6, 6000],
-        &[40],
-    ]);
+    let accepted = after_login(37, &[&[31, 28, 6, 6000], &[40]]);
     let i = read(&accepted, &clear(EHLO, false), Family::Postfix, &finding);
     assert!(
         !i.steps.iter().any(|s| s.meaning.contains("blind")),
