@@ -192,8 +192,8 @@ fn write_traces_truth() {
 }
 
 /// Right, declined and wrong inferences over the recordings in `DIR` (under the package
-/// root).
-fn accuracy(dir: &str) -> (usize, usize, Vec<String>) {
+/// root), and each recording's name with whether it was read right.
+fn accuracy(dir: &str) -> (usize, usize, Vec<String>, Vec<(String, bool)>) {
     let folder = common::root().join(dir);
     let traces = traces_truth(&folder);
     let tshark = common::which("tshark");
@@ -201,6 +201,7 @@ fn accuracy(dir: &str) -> (usize, usize, Vec<String>) {
         common::skipped("tshark not installed: checked against the recorded cases only");
     }
     let (mut right, mut declined, mut wrong) = (0, 0, Vec::new());
+    let mut each = Vec::new();
     for (name, path) in recordings(&folder) {
         let name = &name;
         let a = common::analyze(&path);
@@ -235,8 +236,65 @@ fn accuracy(dir: &str) -> (usize, usize, Vec<String>) {
         } else {
             wrong.push(format!("{dir}/{name}: inferred {got}, truly {truth}"));
         }
+        each.push((name.clone(), sd.basis == Basis::Inferred && got == truth));
     }
-    (right, declined, wrong)
+    (right, declined, wrong, each)
+}
+
+/// The client matrix's accuracy as Markdown tables (case, then client, by server and TLS
+/// version; right/recordings), from names `SERVER-CASE-tlsNN-CLIENT.pcap`.
+fn matrix_tables(each: &[(String, bool)]) -> String {
+    let servers = [
+        ("exo", "look-alike"),
+        ("postfix", "Postfix"),
+        ("exim", "Exim"),
+    ];
+    let cols: Vec<(&str, &str, &str)> = servers
+        .iter()
+        .flat_map(|(s, n)| [(*s, *n, "12"), (*s, *n, "13")])
+        .collect();
+    let parts = |name: &str| -> Option<(String, String, String, String)> {
+        let (head, tail) = name.strip_suffix(".pcap")?.split_once("-tls")?;
+        let (server, case) = head.split_once('-')?;
+        let (tls, client) = tail.split_once('-')?;
+        Some((server.into(), case.into(), tls.into(), client.into()))
+    };
+    let mut out = String::new();
+    for (title, by_case) in [("case", true), ("client", false)] {
+        let mut cells: std::collections::BTreeMap<(String, String, String), (u32, u32)> =
+            std::collections::BTreeMap::new();
+        for (name, ok) in each {
+            let Some((server, case, tls, client)) = parts(name) else {
+                continue;
+            };
+            let row = if by_case { case } else { client };
+            let c = cells.entry((row, server, tls)).or_default();
+            c.0 += u32::from(*ok);
+            c.1 += 1;
+        }
+        let rows: std::collections::BTreeSet<&String> = cells.keys().map(|k| &k.0).collect();
+        let _ = write!(out, "| {title} |");
+        for (_, n, t) in &cols {
+            let _ = write!(out, " {n} TLS 1.{} |", &t[1..]);
+        }
+        out.push_str("\n|---|");
+        out.push_str(&"---|".repeat(cols.len()));
+        out.push('\n');
+        for row in rows {
+            let _ = write!(out, "| {row} |");
+            for (s, _, t) in &cols {
+                match cells.get(&(row.clone(), (*s).to_string(), (*t).to_string())) {
+                    Some((ok, all)) => {
+                        let _ = write!(out, " {ok}/{all} |");
+                    }
+                    None => out.push_str(" – |"),
+                }
+            }
+            out.push('\n');
+        }
+        out.push('\n');
+    }
+    out
 }
 
 #[test]
@@ -263,9 +321,17 @@ fn inferred_outcomes_equal_the_decrypted_truth() {
         // wrong password, no login, connection test. Compact traces (truth.tsv).
         ("tests/recordings/clients", (248, 24)),
     ] {
-        let (right, declined, wrong) = accuracy(dir);
+        let (right, declined, wrong, each) = accuracy(dir);
         assert!(wrong.is_empty(), "wrong inferences:\n{}", wrong.join("\n"));
         assert_eq!((right, declined), expected, "{dir}: right, declined");
+        // SMTPCAP_ACCURACY_TABLE=FILE writes the client matrix's tables for
+        // docs/inside-tls.md.
+        if let (Ok(file), true) = (
+            std::env::var("SMTPCAP_ACCURACY_TABLE"),
+            dir.ends_with("clients"),
+        ) {
+            std::fs::write(file, matrix_tables(&each)).unwrap();
+        }
     }
 }
 
