@@ -52,7 +52,7 @@ fuzz_target!(|data: &[u8]| {
         Some(o) => {
             assert!(i.declined.is_none(), "an outcome read is not declined");
             if o == Outcome::Rejected {
-                assert!(i.stage.is_some() && i.deciding.is_some());
+                assert!(i.stage.is_some() && (i.deciding.is_some() || i.open_cause.is_some()));
             }
         }
         None => assert!(i.declined.is_some(), "no outcome and no reason"),

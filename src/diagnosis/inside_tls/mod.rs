@@ -451,7 +451,10 @@ fn read_turns(
         i.entries.retain(|e| e.frame < d.frame);
     }
     if let (Some((evidence, candidates)), Some(Outcome::Rejected)) = (open_cause, i.outcome) {
+        // The reason given for one reading's text is no reason for the refusal: the texts
+        // that fit are.
         i.finding = None;
+        i.deciding = None;
         i.open_cause = Some(OpenCause {
             evidence,
             candidates,
