@@ -313,7 +313,12 @@ pub fn outcome(
             _ => (Outcome::Incomplete, None, None),
         };
     }
-    if txs.iter().any(|t| t.accepted) {
+    // A transaction read from the record lengths decides only where the reading got as
+    // far as the outcome.
+    if txs
+        .iter()
+        .any(|t| t.accepted && (inside_read || !t.inferred))
+    {
         return (Outcome::Delivered, None, None);
     }
     let client_tls = session.dialogue.iter().find_map(|e| match &e.kind {

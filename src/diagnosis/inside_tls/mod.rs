@@ -714,6 +714,20 @@ fn parted(
     agreed_login(&mut i, complete, classify);
     let t = turns.get(split);
     let detail = ambiguity(complete, split, t);
+    // Every complete reading has the message accepted before they part: it was delivered,
+    // whatever came after.
+    let delivered = agreed.iter().any(|(_, it)| {
+        matches!(it, Item::Reply(r) if r.to == Cmd::Body && r.verdict == Verdict::Accepted)
+    });
+    if let (true, Some(t)) = (delivered, t) {
+        steps.push(step(
+            t,
+            format!("after the message was accepted, not read: {detail}"),
+        ));
+        i.steps = steps;
+        i.outcome = Some(Outcome::Delivered);
+        return i;
+    }
     let mut d = Decline::new(
         DeclineReason::AmbiguousLength,
         t.map_or(0, |t| t.last_frame),
