@@ -584,7 +584,8 @@ exim_stop() {
 
 # The client matrix: seven clients (msmtp, swaks, swaks --pipeline, curl, Python, a
 # copier-like client and its blind variant) against three servers, TLS 1.2 and 1.3, the
-# cases a copier meets (CLIENT_PROGRAMS and CLIENT_SERVERS choose some). Key logs: the look-alike's (every client), else the client's where it
+# cases a copier meets (CLIENT_PROGRAMS and CLIENT_SERVERS choose some; CLIENT_VARY=1
+# draws the EHLO name and, on TLS 1.2, a CBC suite, in recordings named *-vary.pcap). Key logs: the look-alike's (every client), else the client's where it
 # writes one (curl, Python, msmtp through GnuTLS); swaks writes none.
 record_clients() {
     mkdir -p "$out/clients"
@@ -623,6 +624,19 @@ record_clients() {
                     esac
                     seed=$((seed + 1))
                     name="clients/$srv-$case-tls${tls/./}-$client.pcap"
+                    # CLIENT_VARY=1: the EHLO name drawn per recording, and on TLS 1.2 a CBC
+                    # suite (SHA-1, SHA-256 or SHA-384 MAC) in place of AES-GCM.
+                    local helo=MX-4070N.domain.local cbc= gnutls_cbc=
+                    if [ "${CLIENT_VARY:-}" = 1 ]; then
+                        name="clients/$srv-$case-tls${tls/./}-$client-vary.pcap"
+                        local names=(SHARPMX BRANCH-OFFICE-COPIER-2ND-FLOOR.northwind.example.co.uk "[192.0.2.10]" mx4070n.scan.contoso.com)
+                        helo=${names[$((seed % 4))]}
+                        if [ "$tls" = 1.2 ]; then
+                            local suites=(ECDHE-RSA-AES128-SHA ECDHE-RSA-AES128-SHA256 ECDHE-RSA-AES256-SHA384)
+                            cbc=${suites[$((seed % 3))]}
+                            gnutls_cbc=NORMAL:-VERS-TLS1.3:-AES-128-GCM:-AES-256-GCM:-CHACHA20-POLY1305:-AES-128-CCM:-AES-256-CCM
+                        fi
+                    fi
                     if [ "$case" = too-large ]; then
                         message "$work/msg-$seed.txt" "$seed" 7000
                     else
@@ -650,28 +664,33 @@ record_clients() {
                     case $client in
                         msmtp)
                             cmd=(msmtp --host=$SRV4 --port=587 --tls=on --tls-starttls=on --tls-certcheck=off
-                                --domain=MX-4070N.domain.local --from="$from" --timeout=10)
-                            [ "$tls" = 1.2 ] && cmd+=(--tls-priorities=NORMAL:-VERS-TLS1.3)
+                                --domain="$helo" --from="$from" --timeout=10)
+                            if [ -n "$gnutls_cbc" ]; then cmd+=(--tls-priorities="$gnutls_cbc")
+                            elif [ "$tls" = 1.2 ]; then cmd+=(--tls-priorities=NORMAL:-VERS-TLS1.3); fi
                             if [ "$case" = not-authenticated ]; then cmd+=(--auth=off)
                             else cmd+=(--auth=on --user="$USER" --passwordeval="echo '$pass'"); fi
                             cmd+=("$to") ;;
                         swaks*)
-                            cmd=(swaks --from "$from" --to "$to" --helo MX-4070N.domain.local
+                            cmd=(swaks --from "$from" --to "$to" --helo "$helo"
                                 --server $SRV4 --port 587 -tls --data "@$work/msg-$seed.txt" --timeout 10)
                             [ "$tls" = 1.2 ] && cmd+=(--tls-protocol tlsv1_2)
+                            [ -n "$cbc" ] && cmd+=(--tls-cipher "$cbc")
                             [ "$client" = swaks-pipelining ] && cmd+=(--pipeline)
                             [ "$case" != not-authenticated ] && cmd+=(--auth "$mech" --auth-user "$USER" --auth-password "$pass")
                             [ "$case" = test-only ] && cmd+=(--quit-after AUTH)
                             [ "$case" = quit-after-ehlo ] && cmd+=(--quit-after HELO) ;;
                         curl)
-                            cmd=(curl --silent --insecure --ssl-reqd --url "smtp://$SRV4:587" --tls-max "$tls"
+                            # curl's EHLO name is the URL's path.
+                            cmd=(curl --silent --insecure --ssl-reqd --url "smtp://$SRV4:587/$helo" --tls-max "$tls"
                                 --mail-from "$from" --mail-rcpt "$to" --upload-file "$work/msg-$seed.txt" --max-time 10)
+                            [ -n "$cbc" ] && cmd+=(--ciphers "$cbc")
                             [ "$case" != not-authenticated ] && cmd+=(--user "$USER:$pass") ;;
                         python)
                             local size=$((seed * 37 % 5000 + 500))
                             [ "$case" = too-large ] && size=$((300000 + seed))
                             cmd=(python3 "$here/clients/smtplib_client.py" $SRV4 --port 587 --starttls
-                                --sender "$from" --rcpt "$to" --size $size --tls-max "$tls")
+                                --sender "$from" --rcpt "$to" --size $size --tls-max "$tls" --helo "$helo")
+                            [ -n "$cbc" ] && cmd+=(--ciphers "$cbc")
                             [ "$case" = two-messages ] && cmd+=(--messages 2)
                             [ "$case" = rset ] && cmd+=(--messages 2 --rset)
                             [ "$case" = quit-after-ehlo ] && cmd+=(--quit-after-ehlo)
@@ -681,7 +700,8 @@ record_clients() {
                             # AUTH LOGIN without an initial response, one command at a time;
                             # the blind variant sends on without reading the answers.
                             cmd=(python3 "$here/clients/copier_client.py" $SRV4 --port 587
-                                --sender "$from" --rcpt "$to" --tls-max "$tls" --size $((seed * 53 % 9000 + 800)))
+                                --sender "$from" --rcpt "$to" --tls-max "$tls" --size $((seed * 53 % 9000 + 800)) --helo "$helo")
+                            [ -n "$cbc" ] && cmd+=(--ciphers "$cbc")
                             [ "$client" = copier-blind ] && cmd+=(--blind)
                             [ "$case" != not-authenticated ] && cmd+=(--user "$USER" --password "$pass")
                             [ "$case" = test-only ] && cmd+=(--test-only) ;;

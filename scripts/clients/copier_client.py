@@ -54,6 +54,7 @@ def main():
     p.add_argument("--rcpt", default="scans@domain.com")
     p.add_argument("--size", type=int, default=3000, help="the message's size in bytes")
     p.add_argument("--tls-max", choices=["1.2", "1.3"])
+    p.add_argument("--ciphers", help="OpenSSL cipher list offered (TLS 1.2)")
     p.add_argument("--test-only", action="store_true", help="a connection test: log in, then QUIT")
     p.add_argument("--blind", action="store_true")
     a = p.parse_args()
@@ -71,6 +72,8 @@ def main():
     ctx.verify_mode = ssl.CERT_NONE
     if a.tls_max == "1.2":
         ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    if a.ciphers:
+        ctx.set_ciphers(a.ciphers)
     if os.environ.get("SSLKEYLOGFILE"):
         ctx.keylog_filename = os.environ["SSLKEYLOGFILE"]
     c.sock = ctx.wrap_socket(raw, server_hostname=a.server)

@@ -28,6 +28,7 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("server")
     p.add_argument("--port", type=int, default=587)
+    p.add_argument("--helo", default="MX-4070N.domain.local", help="the name EHLO gives")
     p.add_argument("--starttls", action="store_true")
     p.add_argument("--user")
     p.add_argument("--password")
@@ -64,7 +65,7 @@ def main():
             pop.quit()
         except Exception:
             pass
-    s = smtplib.SMTP(a.server, a.port, local_hostname="MX-4070N.domain.local", timeout=20)
+    s = smtplib.SMTP(a.server, a.port, local_hostname=a.helo, timeout=20)
     s.ehlo()
     if a.pause_after_ehlo:
         time.sleep(a.pause_after_ehlo)
