@@ -115,9 +115,7 @@ impl SessionDiagnosis {
         let inferred = self.inside_tls.as_ref().map_or(&[][..], |i| &i.entries[..]);
         crate::dialogue::merged(&s.dialogue, inferred)
     }
-}
 
-impl SessionDiagnosis {
     /// The outcome as the reports show it: `rejected at rcpt`, `delivered`, ….
     pub fn outcome_label(&self) -> String {
         match (self.outcome, self.stage) {

@@ -148,7 +148,9 @@ impl Ladder {
                 tls_started = true;
             }
             let (kind, label) = match e.provenance {
-                Provenance::Inferred { bytes, .. } => inferred_arrow(e, bytes),
+                Provenance::Inferred { bytes, .. } => {
+                    (ArrowKind::Inferred, inferred_label(e, bytes))
+                }
                 _ => entry_arrow(&e.kind, sd.basis),
             };
             let answer = matches!(kind, ArrowKind::Reply(_))
@@ -188,12 +190,6 @@ impl Ladder {
             start: s.start_time,
         }
     }
-}
-
-/// An entry read from the record lengths: drawn apart, labelled with what it was read as
-/// and from how many bytes.
-fn inferred_arrow(e: &Entry, bytes: Len) -> (ArrowKind, String) {
-    (ArrowKind::Inferred, inferred_label(e, bytes))
 }
 
 /// What an entry read from the record lengths was read as, and from how many bytes.
