@@ -204,12 +204,11 @@ pub fn infer(s: &Session, server: &ServerIdentity) -> Option<InsideTls> {
     // Bytes that are no TLS record (Exim writes its last refusal in clear once it has
     // ended TLS): the turns before them are whole and read; what came from there is not.
     let lost = tls.lost_at.filter(|_| tls.lost_sync && !after_close);
-    let mut before = None;
-    if let Some((_, at)) = lost {
+    let before = lost.map(|(_, at)| {
         let mut cut = tls.clone();
         cut.sealed.retain(|t| t.last_frame < at);
-        before = Some(cut);
-    }
+        cut
+    });
     let mut i = read(before.as_ref().unwrap_or(tls), &clear, family, &|t| {
         classify(t, server)
     });
@@ -429,14 +428,7 @@ fn read_turns(
     fill_facts(&mut i, &reader.complete[0]);
     agreed_login(&mut i, &reader.complete, classify);
     i.steps = steps;
-    entries.extend(entries_of(
-        turns,
-        &reader.complete[0],
-        &reader.complete,
-        classify,
-    ));
-    let items = reader.complete.swap_remove(0);
-    if clear.ehlo.is_none() && !fixed_turn(turns, &items) {
+    if clear.ehlo.is_none() && !fixed_turn(turns, &reader.complete[0]) {
         i.declined = Some(Decline::new(
             DeclineReason::NoCalibration,
             turns.get(at).map_or(0, |t| t.frame),
@@ -444,7 +436,14 @@ fn read_turns(
         ));
         return i;
     }
+    entries.extend(entries_of(
+        turns,
+        &reader.complete[0],
+        &reader.complete,
+        classify,
+    ));
     i.entries = entries;
+    let items = reader.complete.swap_remove(0);
     decide(&mut i, &items, turns, classify, clear.size_limit);
     if let Some(d) = &i.declined {
         // What comes from where the reading stopped is not read.
@@ -497,7 +496,7 @@ fn preamble(turns: &[Turn], clear: &Clear, sealed: &[SealedTurn]) -> Result<Prea
                 frame: t.last_frame,
             };
             pre.entries
-                .push(inferred(t, t.len, reply(220, None, Vec::new(), greeting)));
+                .push(inferred(t, reply(220, None, Vec::new(), greeting), false));
             pre.at = 1;
         }
     }
@@ -524,7 +523,7 @@ fn preamble(turns: &[Turn], clear: &Clear, sealed: &[SealedTurn]) -> Result<Prea
     };
     pre.steps.push(step(first, meaning.into()));
     pre.entries
-        .push(inferred(first, first.len, command("EHLO", "")));
+        .push(inferred(first, command("EHLO", ""), false));
     pre.at += 1;
     if let Some(t) = turns.get(pre.at).filter(|t| t.side == Side::Server) {
         pre.steps.push(step(t, "the EHLO reply".into()));
@@ -533,7 +532,7 @@ fn preamble(turns: &[Turn], clear: &Clear, sealed: &[SealedTurn]) -> Result<Prea
             frame: first.frame,
         };
         pre.entries
-            .push(inferred(t, t.len, reply(250, None, Vec::new(), ehlo)));
+            .push(inferred(t, reply(250, None, Vec::new(), ehlo), false));
         pre.at += 1;
     }
     Ok(pre)
@@ -601,7 +600,8 @@ fn stopped(
     // refusal every reading reads from its length: a blind client, which sends on
     // whatever it is told. The refusal decided; what it sent after is not read.
     if let (false, Some(t)) = (reader.exhausted, t) {
-        if t.side == Side::Client && refused_last(&agreed, reader.deepest) {
+        if t.side == Side::Client && last_refusal(&agreed).is_some_and(|k| k + 1 == reader.deepest)
+        {
             let mut blind = i.clone();
             decide(&mut blind, &agreed, turns, classify, size_limit);
             if blind.outcome == Some(Outcome::Rejected) && blind.declined.is_none() {
@@ -623,16 +623,8 @@ fn stopped(
     } else if let Some(t) = t {
         let mut d = stuck_decline(t, family, reader.waiting);
         // The client's turn before this answer came right after a refusal.
-        let refusal = agreed.iter().rev().find_map(|(k, i)| match i {
-            Item::Reply(r) => Some((*k, r)),
-            Item::Command(_) => None,
-        });
-        if let Some((k, _)) = refusal.filter(|(k, r)| {
-            t.side == Side::Server
-                && k + 2 == reader.deepest
-                && r.verdict == Verdict::Refused
-                && !matches!(r.to, Cmd::Quit | Cmd::Rset | Cmd::Noop)
-        }) {
+        let refusal = last_refusal(&agreed).filter(|k| k + 2 == reader.deepest);
+        if let Some(k) = refusal.filter(|_| t.side == Side::Server) {
             let at = turns.get(k).map_or(0, |r| r.last_frame);
             let _ = write!(
                 d.detail,
@@ -653,16 +645,17 @@ fn stopped(
     i
 }
 
-/// The last item of `agreed` is a refusal in the server's turn just before turn `next`
-/// (of anything but QUIT, RSET or NOOP).
-fn refused_last(agreed: &[(usize, Item)], next: usize) -> bool {
-    matches!(
-        agreed.last(),
-        Some((t, Item::Reply(r)))
-            if *t + 1 == next
-                && r.verdict == Verdict::Refused
-                && !matches!(r.to, Cmd::Quit | Cmd::Rset | Cmd::Noop)
-    )
+/// A refusal that can stop an attempt: of anything but QUIT, RSET or NOOP.
+fn stops(r: &Reply) -> bool {
+    r.verdict == Verdict::Refused && !matches!(r.to, Cmd::Quit | Cmd::Rset | Cmd::Noop)
+}
+
+/// The turn of the last answer in `items`, where that answer is a refusal that stops.
+fn last_refusal(items: &[(usize, Item)]) -> Option<usize> {
+    items.iter().rev().find_map(|(t, i)| match i {
+        Item::Reply(r) => Some(stops(r).then_some(*t)),
+        Item::Command(_) => None,
+    })?
 }
 
 /// The mechanism and the login's last answer, where every complete reading gives the
@@ -687,11 +680,7 @@ fn agreed_login(
         .collect();
     let logins: Vec<Option<Verdict>> = readings.iter().map(|r| facts(r, classify).login).collect();
     i.mechanism = same(&mechanisms);
-    i.login = match same(&logins) {
-        Some(Verdict::Accepted) => Some(true),
-        Some(Verdict::Refused) => Some(false),
-        _ => None,
-    };
+    i.login = same(&logins).and_then(Verdict::accepted);
 }
 
 /// The complete readings part at turn `split`: read up to there.
@@ -895,7 +884,7 @@ fn entries_of(
                     command: verb,
                     frame: turn.frame,
                 });
-                out.push(inferred(turn, turn.len, kind));
+                out.push(inferred(turn, kind, false));
             }
             Item::Reply(r) => {
                 let Some(answers) = waiting.pop_front() else {
@@ -920,12 +909,7 @@ fn entries_of(
                     .map(|x| x.iter().filter_map(to_this).nth(nth))
                     .collect();
                 let (kind, alike) = reply_read(r, &others, answers, classify);
-                let mut entry = inferred(turn, turn.len, kind);
-                entry.provenance = Provenance::Inferred {
-                    bytes: turn.len,
-                    alike,
-                };
-                out.push(entry);
+                out.push(inferred(turn, kind, alike));
             }
         }
     }
@@ -1042,9 +1026,9 @@ fn reply(code: u16, enhanced: Option<String>, lines: Vec<String>, answers: Answe
     }
 }
 
-/// An entry of `turn` read from `bytes` of its plaintext: a command where the turn
-/// starts, an answer where it ends.
-fn inferred(turn: &Turn, bytes: Len, kind: EntryKind) -> Entry {
+/// An entry read from `turn`'s plaintext length: a command where the turn starts, an
+/// answer where it ends; `alike`: an answer whose length fits other texts of its meaning.
+fn inferred(turn: &Turn, kind: EntryKind, alike: bool) -> Entry {
     let (frame, time) = match turn.side {
         Side::Client => (turn.frame, turn.time),
         Side::Server => (turn.last_frame, turn.last_time),
@@ -1055,8 +1039,8 @@ fn inferred(turn: &Turn, bytes: Len, kind: EntryKind) -> Entry {
         from: turn.side,
         kind,
         provenance: Provenance::Inferred {
-            bytes,
-            alike: false,
+            bytes: turn.len,
+            alike,
         },
     }
 }
@@ -1305,19 +1289,10 @@ fn fill_facts(i: &mut InsideTls, items: &[(usize, Item)]) {
                     i.mail_sent = true;
                 }
             }
-            Item::Reply(r) => {
-                if r.to.asked() == Asked::Credentials
-                    || (r.verdict == Verdict::Refused && r.to.is_login())
-                {
-                    i.login = match r.verdict {
-                        Verdict::Accepted => Some(true),
-                        Verdict::Refused => Some(false),
-                        Verdict::Unread => None,
-                    };
-                }
-            }
+            Item::Reply(_) => {}
         }
     }
+    i.login = login(items).and_then(Verdict::accepted);
 }
 
 /// A client turn of a fixed-length command alone, which shows the lengths are read
@@ -1381,7 +1356,7 @@ fn decide(
     // A refusal stops the attempt unless the same step later succeeds (another login,
     // another recipient).
     for (k, (t, r)) in replies.iter().enumerate() {
-        if r.verdict != Verdict::Refused || matches!(r.to, Cmd::Rset | Cmd::Noop | Cmd::Quit) {
+        if !stops(r) {
             continue;
         }
         let stage = match r.to.asked() {

@@ -160,6 +160,18 @@ pub enum Verdict {
     Unread,
 }
 
+impl Verdict {
+    /// Accepted (`true`) or refused; `None` where the answer was not read.
+    #[must_use]
+    pub fn accepted(self) -> Option<bool> {
+        match self {
+            Verdict::Accepted => Some(true),
+            Verdict::Refused => Some(false),
+            Verdict::Unread => None,
+        }
+    }
+}
+
 /// One answer of a reading.
 #[derive(Clone, Copy, Debug)]
 pub struct Reply {
