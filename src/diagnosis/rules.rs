@@ -1,7 +1,8 @@
 //! The session findings, each a small rule over what was read of the session once.
 
+use super::inside_tls::Family;
 use super::refusal::{self, RefusalKind};
-use super::server::{Endpoint, ServerIdentity, Software};
+use super::server::{Endpoint, ServerIdentity};
 use super::{Evidence, FindingId, Findings, Outcome, ServerRole, SHARP_SMTP};
 use crate::analysis::{Protocol, Session};
 use crate::dialogue::{reply_sentence, Answered, EntryKind, Exposure, Provenance, Verb};
@@ -671,22 +672,11 @@ fn accepted_login(s: &Session) -> Option<(u64, Provenance)> {
     None
 }
 
-/// A finding read from the encrypted record lengths at Exchange Online (whose greeting
-/// names no other MTA): its fix says where the tenant's administrator confirms it.
+/// A finding read from the encrypted record lengths against Exchange Online's texts: its
+/// fix says where the tenant's administrator confirms it.
 fn confirm_inferred(f: &mut Findings, s: &Session, id: FindingId, server: &ServerIdentity) {
-    // The greeting names the MTA even where the certificate and the name say Microsoft.
-    let greeting = s.dialogue.iter().find_map(|e| match &e.kind {
-        EntryKind::Reply {
-            lines,
-            answers: Some(a),
-            ..
-        } if a.command == Answered::Greeting && e.provenance.in_clear() => lines.first(),
-        _ => None,
-    });
-    let mta = greeting.and_then(|g| super::server::by_text(g));
-    let exchange = matches!(server.software, Software::Exchange | Software::Unknown)
-        && mta.is_none_or(|m| m == Software::Exchange);
-    let Some(ask) = confirm_with_admin(id).filter(|_| f.exchange_online && exchange) else {
+    let exchange_online = super::inside_tls::family(s, server) == Family::ExchangeOnline;
+    let Some(ask) = confirm_with_admin(id).filter(|_| exchange_online) else {
         return;
     };
     if let Some(remediation) = f.remediation_mut(id, Some(s.id)) {

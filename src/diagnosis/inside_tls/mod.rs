@@ -177,12 +177,7 @@ pub fn infer(s: &Session, server: &ServerIdentity) -> Option<InsideTls> {
         return None;
     }
     let clear = clear_facts(s);
-    let family = clear
-        .greeting
-        .as_deref()
-        .and_then(server::by_text)
-        .and_then(Family::of_mta)
-        .unwrap_or_else(|| Family::of(server));
+    let family = family_of(&clear, server);
     // Records lost in the stream make every later length unknown; bytes that are no TLS
     // record from the server after the client closed (Exim's plaintext `421 … lost input
     // connection` after its TLS ended) change nothing the client could still be told.
@@ -230,6 +225,23 @@ pub fn infer(s: &Session, server: &ServerIdentity) -> Option<InsideTls> {
         }
     }
     Some(i)
+}
+
+/// Whose texts the session's encrypted answers are read against: the MTA its clear
+/// greeting names (`ESMTP Postfix` answers as Postfix, whatever its certificate says),
+/// else the identified server's family.
+#[must_use]
+pub fn family(s: &Session, server: &ServerIdentity) -> Family {
+    family_of(&clear_facts(s), server)
+}
+
+fn family_of(clear: &Clear, server: &ServerIdentity) -> Family {
+    clear
+        .greeting
+        .as_deref()
+        .and_then(server::by_text)
+        .and_then(Family::of_mta)
+        .unwrap_or_else(|| Family::of(server))
 }
 
 /// The finding a template's refusal calls for, read as its inferred entry is read by the
