@@ -161,22 +161,40 @@ impl Entry {
         }
     }
 
-    /// A reply as the reports quote it (see [`reply_quote`]).
+    /// A reply as the reports quote it: as one sentence where it was seen (in clear or
+    /// decrypted); read from record lengths, as what it was read as, never as text seen.
     pub fn quote(&self) -> Option<String> {
-        match &self.kind {
-            EntryKind::Reply {
-                code,
-                enhanced,
-                lines,
-                ..
-            } => Some(reply_quote(
-                *code,
-                enhanced.as_deref(),
-                lines,
-                self.provenance,
-            )),
-            _ => None,
-        }
+        let EntryKind::Reply {
+            code,
+            enhanced,
+            lines,
+            ..
+        } = &self.kind
+        else {
+            return None;
+        };
+        let sentence = || reply_sentence(*code, enhanced.as_deref(), lines);
+        let Provenance::Inferred { bytes, alike } = self.provenance else {
+            return Some(sentence());
+        };
+        Some(if lines.is_empty() {
+            let what = if *code >= 400 {
+                "a refusal whose text the length does not tell"
+            } else {
+                "an acceptance"
+            };
+            format!("read as {what}, from an encrypted turn of {bytes} bytes")
+        } else {
+            let or = if alike {
+                " or a text of the same meaning"
+            } else {
+                ""
+            };
+            format!(
+                "read as `{}`{or}, from an encrypted turn of {bytes} bytes",
+                sentence()
+            )
+        })
     }
 
     pub fn reply_code(&self) -> Option<u16> {
@@ -208,38 +226,6 @@ pub fn merged<'a>(a: &'a [Entry], b: &'a [Entry]) -> Vec<&'a Entry> {
         }
     }
     out
-}
-
-/// A reply as the reports quote it: as one sentence where it was seen (in clear or
-/// decrypted); read from record lengths, as what it was read as, never as text seen.
-#[must_use]
-pub fn reply_quote(
-    code: u16,
-    enhanced: Option<&str>,
-    lines: &[String],
-    provenance: Provenance,
-) -> String {
-    let Provenance::Inferred { bytes, alike } = provenance else {
-        return reply_sentence(code, enhanced, lines);
-    };
-    if lines.is_empty() {
-        let what = if code >= 400 {
-            "a refusal whose text the length does not tell"
-        } else {
-            "an acceptance"
-        };
-        format!("read as {what}, from an encrypted turn of {bytes} bytes")
-    } else {
-        let or = if alike {
-            " or a text of the same meaning"
-        } else {
-            ""
-        };
-        format!(
-            "read as `{}`{or}, from an encrypted turn of {bytes} bytes",
-            reply_sentence(code, enhanced, lines)
-        )
-    }
 }
 
 /// A reply as one sentence: its code and enhanced code once, then the text of every line

@@ -9,8 +9,8 @@ mod sasl;
 
 pub use answered::{Answered, Verb};
 pub use entry::{
-    looks_like_tls, merged, reply_quote, reply_sentence, Answers, Body, BodyKind, Entry, EntryKind,
-    Gap, Provenance, TlsPart, Unparsed,
+    looks_like_tls, merged, reply_sentence, Answers, Body, BodyKind, Entry, EntryKind, Gap,
+    Provenance, TlsPart, Unparsed,
 };
 pub use line::{clip, display_text, Line, LineSplitter, MAX_LINE};
 pub use recorder::{Recorder, Slot};
