@@ -516,6 +516,9 @@ fn a_folder_of_captures_drops_none_silently() {
     assert!(text.contains("an ERF capture (Endace)"), "{text}");
     assert!(text.contains("once gzip-decompressed"), "{text}");
     assert!(text.contains("read only in part: at byte"), "{text}");
+    // Read in part is not unread: its sessions were analysed.
+    assert!(text.contains("  PART   visit2/damaged.pcap"), "{text}");
+    assert_eq!(text.matches("  UNREAD ").count(), 2, "{text}");
 
     for format in ["json", "jsonl", "csv", "markdown", "html", "text"] {
         let out = smtpcap()

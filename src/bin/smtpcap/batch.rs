@@ -437,15 +437,16 @@ impl Progress {
 }
 
 impl CaptureResult {
-    /// Its place in the summary: failures first, then error findings, unreadable
-    /// captures, warnings, and captures where all is well.
+    /// Its place in the summary: failures first, then error findings, captures not
+    /// read to their end (`PART` where sessions were read before the damage), warnings,
+    /// and captures where all is well.
     pub fn rank(&self) -> (u8, &'static str) {
         if self.failure {
             (0, "FAIL")
         } else if self.status == Status::Findings {
             (1, "ERROR")
         } else if self.status == Status::Trouble {
-            (2, "UNREAD")
+            (2, if self.sessions > 0 { "PART" } else { "UNREAD" })
         } else if self.main_finding.is_some() {
             (3, "WARN")
         } else {
@@ -521,9 +522,13 @@ pub fn summary(results: &[CaptureResult], skipped: &Skipped, width: usize) -> St
     }
     let mut causes: Vec<(String, usize)> = Vec::new();
     for r in results {
-        let cause = r.main_finding.clone().unwrap_or_else(|| match r.rank().1 {
-            "UNREAD" => "(unreadable)".to_string(),
-            _ => "(none)".to_string(),
+        let cause = r.main_finding.clone().unwrap_or_else(|| {
+            match (&r.error, r.sessions) {
+                (Some(_), 0) => "(unreadable)",
+                (Some(_), _) => "(read in part)",
+                (None, _) => "(none)",
+            }
+            .to_string()
         });
         match causes.iter_mut().find(|(c, _)| *c == cause) {
             Some((_, n)) => *n += 1,
