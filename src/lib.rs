@@ -67,8 +67,8 @@ pub use diagnosis::{
     SessionDiagnosis, Severity, Stage, Tally, Verdict, CATALOGUE,
 };
 pub use report::{
-    html_page_end, html_page_start, render, render_unreadable, session_json_line, session_text,
-    to_csv, to_html, to_json, to_json_line, to_markdown, to_text, verdict_line, wrap,
+    html_page_end, html_page_start, render, render_annotated, render_unreadable, session_json_line,
+    session_text, to_csv, to_html, to_json, to_json_line, to_markdown, to_text, verdict_line, wrap,
     write_annotated, AnnotateWith, Annotated, Annotations, CaptureVerdict, Format, ReportWriter,
     SessionBrief, Spool, TextOptions, CSV_COLUMNS, DEFAULT_WIDTH,
 };

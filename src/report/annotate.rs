@@ -3,10 +3,12 @@
 //! the first section header, so that Wireshark shows them (display filter
 //! `frame.comment contains "smtpcap"`; Expert Information; Capture File Properties).
 
-use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
 
 use crate::capture::blocks::{self, BlockFramer, RawBlock, OPT_COMMENT};
 use crate::capture::{CaptureFormat, CaptureReader, FileDigest};
@@ -18,11 +20,21 @@ const MAX_COMMENT: usize = 1024;
 /// Every comment smtpcap writes starts so; annotating again replaces only these.
 const PREFIX: &str = "smtpcap:";
 
-/// The comments an annotated copy carries, collected while the report is made.
+/// The comments an annotated copy carries, collected while the report is made
+/// ([`render_annotated`](crate::render_annotated); [`render`](crate::render) collects none).
+/// Bounded: each distinct text is held once and frames refer to it; past
+/// [`MAX_MARKS`] comments on frames or [`MAX_TEXTS`] texts the rest are counted, and the
+/// section comment says how many were left out.
 #[derive(Clone, Debug, Default)]
 pub struct Annotations {
-    /// Per frame, one comment per finding that cites it (and the deciding reply's note).
-    frames: BTreeMap<u64, Vec<String>>,
+    collecting: bool,
+    /// Each distinct comment once, by position.
+    texts: Vec<Arc<str>>,
+    index: FxHashMap<Arc<str>, u32>,
+    /// (frame, text) as noted; sorted by frame, first noted first, once sealed.
+    marks: Vec<(u64, u32)>,
+    /// Comments on frames not kept past the bounds.
+    left_out: u64,
     /// The first section header's comments, one line each.
     section: Vec<String>,
     /// The client randoms of the capture's TLS sessions (whose keys may be embedded).
@@ -31,10 +43,25 @@ pub struct Annotations {
 
 /// Client randoms kept at most (a key log line per session).
 const MAX_RANDOMS: usize = 100_000;
+/// Comments on frames kept at most (16 bytes each).
+pub const MAX_MARKS: usize = 200_000;
+/// Distinct comment texts kept at most (each at most [`MAX_COMMENT`] bytes).
+const MAX_TEXTS: usize = 4096;
 
 impl Annotations {
+    /// Annotations that collect what the report notes.
+    pub(crate) fn collecting() -> Self {
+        Self {
+            collecting: true,
+            ..Self::default()
+        }
+    }
+
     /// One comment per finding on each frame it cites.
     pub(crate) fn findings<'a>(&mut self, findings: impl IntoIterator<Item = &'a Finding>) {
+        if !self.collecting {
+            return;
+        }
         for f in findings {
             let severity = match f.severity {
                 Severity::Error => "ERROR",
@@ -47,7 +74,6 @@ impl Annotations {
                 f.title.trim_end_matches('.'),
                 f.remediation
             );
-            // `note` keeps one copy of a text per frame.
             for e in &f.evidence {
                 self.note(e.frame, &text);
             }
@@ -56,38 +82,91 @@ impl Annotations {
 
     /// The reply that decided session `id`.
     pub(crate) fn deciding(&mut self, id: usize, reply: &Evidence) {
-        self.note(
-            reply.frame,
-            &format!("{PREFIX} deciding reply of session {id}"),
-        );
+        if self.collecting {
+            self.note(
+                reply.frame,
+                &format!("{PREFIX} deciding reply of session {id}"),
+            );
+        }
     }
 
     /// The first section header's lines: the verdict, the checklist, the version.
     pub(crate) fn section(&mut self, lines: impl IntoIterator<Item = String>) {
-        for l in lines {
-            self.section.push(one_line(&format!("{PREFIX} {l}")));
+        if self.collecting {
+            for l in lines {
+                self.section.push(one_line(&format!("{PREFIX} {l}")));
+            }
         }
     }
 
     /// A TLS session of the capture, by its client random.
     pub(crate) fn tls_session(&mut self, random: [u8; 32]) {
-        if self.randoms.len() < MAX_RANDOMS && !self.randoms.contains(&random) {
+        if self.collecting && self.randoms.len() < MAX_RANDOMS {
             self.randoms.push(random);
         }
     }
 
     fn note(&mut self, frame: u64, text: &str) {
-        let list = self.frames.entry(frame).or_default();
+        if self.marks.len() >= MAX_MARKS {
+            self.left_out += 1;
+            return;
+        }
         let text = one_line(text);
-        if !list.contains(&text) {
-            list.push(text);
+        let id = match self.index.get(text.as_str()) {
+            Some(&id) => id,
+            None if self.texts.len() < MAX_TEXTS => {
+                let id = u32::try_from(self.texts.len()).unwrap_or(u32::MAX);
+                let text: Arc<str> = text.into();
+                self.texts.push(Arc::clone(&text));
+                self.index.insert(text, id);
+                id
+            }
+            None => {
+                self.left_out += 1;
+                return;
+            }
+        };
+        self.marks.push((frame, id));
+    }
+
+    /// Ends the collection: comments in frame order (one copy of a text per frame), the
+    /// randoms once each, and a section line for what the bounds left out.
+    pub(crate) fn seal(&mut self) {
+        self.marks.sort_by_key(|m| m.0);
+        let mut kept: Vec<(u64, u32)> = Vec::with_capacity(self.marks.len());
+        let mut start = 0;
+        for m in self.marks.drain(..) {
+            if kept.last().is_none_or(|k| k.0 != m.0) {
+                start = kept.len();
+            }
+            if !kept[start..].iter().any(|k| k.1 == m.1) {
+                kept.push(m);
+            }
+        }
+        self.marks = kept;
+        self.randoms.sort_unstable();
+        self.randoms.dedup();
+        if self.left_out > 0 {
+            self.section.push(format!(
+                "{PREFIX} {} more comments on frames were left out: this copy carries the first {} noted; the report lists every finding",
+                self.left_out,
+                self.marks.len()
+            ));
         }
     }
 
-    /// The comments on `frame`.
-    #[must_use]
-    pub fn on(&self, frame: u64) -> &[String] {
-        self.frames.get(&frame).map_or(&[], Vec::as_slice)
+    /// The comments on `frame` (once sealed).
+    pub fn on(&self, frame: u64) -> impl Iterator<Item = &str> + '_ {
+        let from = self.marks.partition_point(|m| m.0 < frame);
+        self.marks[from..]
+            .iter()
+            .take_while(move |m| m.0 == frame)
+            .filter_map(|m| self.texts.get(m.1 as usize).map(AsRef::as_ref))
+    }
+
+    /// Whether any frame carries a comment.
+    fn any_on_frames(&self) -> bool {
+        !self.marks.is_empty()
     }
 }
 
@@ -199,8 +278,11 @@ fn kept_options(block: &RawBlock) -> Vec<(u16, Vec<u8>)> {
         .collect()
 }
 
-fn comments(list: &[String]) -> impl Iterator<Item = (u16, Vec<u8>)> + '_ {
-    list.iter().map(|c| (OPT_COMMENT, c.as_bytes().to_vec()))
+fn comments<'a, S: AsRef<str> + 'a>(
+    list: impl IntoIterator<Item = S> + 'a,
+) -> impl Iterator<Item = (u16, Vec<u8>)> + 'a {
+    list.into_iter()
+        .map(|c| (OPT_COMMENT, c.as_ref().as_bytes().to_vec()))
 }
 
 /// A TLS key log Decryption Secrets Block, in the section's byte order.
@@ -232,7 +314,7 @@ fn copy_pcapng(
     // Simple packet blocks have no options: their comments go in the section header,
     // which comes first, so they are found before the copy.
     let mut spb_notes = Vec::new();
-    if !notes.frames.is_empty() {
+    if notes.any_on_frames() {
         let (mut framer, _) = open()?;
         let mut frame = 0;
         while let Ok(Some(b)) = framer.next_block() {
@@ -287,7 +369,7 @@ fn copy_pcapng(
             }
             kind if blocks::is_frame(kind) => {
                 done.frames += 1;
-                let on = notes.on(done.frames);
+                let on: Vec<&str> = notes.on(done.frames).collect();
                 let stale = block
                     .options()
                     .iter()
@@ -344,7 +426,7 @@ fn copy_pcap(
             }
         }
         done.frames += 1;
-        let on = notes.on(number);
+        let on: Vec<&str> = notes.on(number).collect();
         done.comments += on.len() as u64;
         let secs = u64::try_from(time.secs).unwrap_or(0);
         let units = if nanosecond {
@@ -429,4 +511,53 @@ fn write_block(
         offset: 0,
     };
     out.write_all(&block.with_options(options).bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comments_are_in_frame_order_once_per_frame_and_the_rest_is_counted() {
+        let mut n = Annotations::collecting();
+        n.note(9, "smtpcap: b");
+        n.note(3, "smtpcap: a");
+        n.note(9, "smtpcap: c");
+        n.note(9, "smtpcap: b");
+        n.seal();
+        assert_eq!(n.on(9).collect::<Vec<_>>(), ["smtpcap: b", "smtpcap: c"]);
+        assert_eq!(n.on(3).collect::<Vec<_>>(), ["smtpcap: a"]);
+        assert_eq!(n.on(4).count(), 0);
+        assert_eq!(n.texts.len(), 3, "each text held once");
+        assert!(n.section.is_empty());
+
+        let mut n = Annotations::collecting();
+        for frame in 0..MAX_MARKS as u64 + 5 {
+            n.note(frame + 1, "smtpcap: same");
+        }
+        n.seal();
+        assert_eq!(n.marks.len(), MAX_MARKS);
+        assert_eq!(n.texts.len(), 1);
+        assert_eq!(n.on(MAX_MARKS as u64).count(), 1);
+        assert_eq!(n.on(MAX_MARKS as u64 + 1).count(), 0);
+        assert!(
+            n.section[0].starts_with("smtpcap: 5 more comments on frames were left out"),
+            "{:?}",
+            n.section
+        );
+    }
+
+    #[test]
+    fn a_report_without_a_copy_collects_nothing() {
+        let mut n = Annotations::default();
+        let reply = Evidence {
+            frame: 7,
+            text: "535 5.7.3".into(),
+        };
+        n.deciding(1, &reply);
+        n.section(["VERDICT: FAIL".to_string()]);
+        n.tls_session([1; 32]);
+        n.seal();
+        assert!(!n.any_on_frames() && n.section.is_empty() && n.randoms.is_empty());
+    }
 }

@@ -193,14 +193,43 @@ impl ReportWriter {
 /// # Errors
 /// Writing to `out` failed.
 pub fn render(
-    mut capture: Capture,
+    capture: Capture,
     format: Format,
     min_severity: Severity,
     out: &mut dyn Write,
 ) -> io::Result<(Analysis, CaptureVerdict)> {
+    render_noting(capture, format, min_severity, Annotations::default(), out)
+}
+
+/// As [`render`], also collecting the comments of an annotated copy
+/// ([`CaptureVerdict::annotations`], for [`write_annotated`]).
+///
+/// # Errors
+/// Writing to `out` failed.
+pub fn render_annotated(
+    capture: Capture,
+    format: Format,
+    min_severity: Severity,
+    out: &mut dyn Write,
+) -> io::Result<(Analysis, CaptureVerdict)> {
+    render_noting(
+        capture,
+        format,
+        min_severity,
+        Annotations::collecting(),
+        out,
+    )
+}
+
+fn render_noting(
+    mut capture: Capture,
+    format: Format,
+    min_severity: Severity,
+    mut notes: Annotations,
+    out: &mut dyn Write,
+) -> io::Result<(Analysis, CaptureVerdict)> {
     let mut diagnoser = Diagnoser::default();
     let mut writer = ReportWriter::new(format, min_severity);
-    let mut notes = Annotations::default();
     let mut held = Held::default();
     let mut write = |s: Session, sd: SessionDiagnosis, findings: Vec<Finding>| {
         notes.findings(&findings);
@@ -235,6 +264,7 @@ pub fn render(
                 crate::VERSION
             ))),
     );
+    notes.seal();
     verdict.annotations = notes;
     Ok((a, verdict))
 }

@@ -250,6 +250,9 @@ pub fn run_one_into(
     };
     let name = input.path.display().to_string();
     let rendered = match Capture::open_with(&input.path, &options) {
+        Ok(capture) if run.annotate.is_some() => {
+            smtpcap::render_annotated(capture, run.format, run.min_severity, out)
+        }
         Ok(capture) => smtpcap::render(capture, run.format, run.min_severity, out),
         Err(e) => {
             let a = Analysis::unreadable(name, &e);
