@@ -582,13 +582,20 @@ exim_stop() {
     sleep 0.3
 }
 
-# The client matrix: seven clients (msmtp, swaks, swaks --pipeline, curl, Python, a
-# copier-like client and its blind variant) against three servers, TLS 1.2 and 1.3, the
-# cases a copier meets (CLIENT_PROGRAMS and CLIENT_SERVERS choose some; CLIENT_VARY=1
-# draws the EHLO name and, on TLS 1.2, a CBC suite, in recordings named *-vary.pcap). Key logs: the look-alike's (every client), else the client's where it
-# writes one (curl, Python, msmtp through GnuTLS); swaks writes none.
+# The client matrix: nine clients (msmtp, swaks, swaks --pipeline, curl, Python, a
+# copier-like client and its blind variant, Nodemailer from npm, s-nail) against three
+# servers, TLS 1.2 and 1.3, the cases a copier meets (CLIENT_PROGRAMS and CLIENT_SERVERS
+# choose some; CLIENT_VARY=1 draws the EHLO name and, on TLS 1.2, a CBC suite, in
+# recordings named *-vary.pcap). Key logs: the look-alike's (every client), else the
+# client's where it writes one (curl, Python, msmtp through GnuTLS, Node.js); swaks and
+# s-nail write none.
 record_clients() {
     mkdir -p "$out/clients"
+    case " ${CLIENT_PROGRAMS:-nodemailer} " in
+        *" nodemailer "*)
+            [ -d "$work/node/node_modules/nodemailer" ] ||
+                npm install --prefix "$work/node" --no-audit --no-fund --silent nodemailer@6.10.1 >/dev/null ;;
+    esac
     local seed=100 srv tls case client name
     for srv in ${CLIENT_SERVERS:-postfix exo exim}; do
         # The look-alike of the server before is stopped, or it would answer on 587 in
@@ -612,12 +619,13 @@ record_clients() {
             # for every server too-large (300 KB over a 200 KiB limit), quit-after-ehlo (a
             # connection test without a login), rset (RSET between two messages).
             for case in ${CLIENT_CASES:-delivered auth-failed not-authenticated test-only}; do
-                for client in ${CLIENT_PROGRAMS:-msmtp swaks swaks-pipelining curl python copier copier-blind}; do
+                for client in ${CLIENT_PROGRAMS:-msmtp swaks swaks-pipelining curl python copier copier-blind nodemailer snail}; do
                     case "$case/$client" in
-                        test-only/msmtp | test-only/curl) continue ;;
+                        test-only/msmtp | test-only/curl | test-only/nodemailer | test-only/snail) continue ;;
                         two-messages/python | rset/python) ;;
                         two-messages/* | rset/*) continue ;;
-                        quit-after-ehlo/msmtp | quit-after-ehlo/curl) continue ;;
+                        quit-after-ehlo/msmtp | quit-after-ehlo/curl | quit-after-ehlo/nodemailer | quit-after-ehlo/snail) continue ;;
+                        too-large/nodemailer | too-large/snail) continue ;;
                         # The copier: the four cases a device meets first.
                         delivered/copier* | auth-failed/copier* | not-authenticated/copier* | test-only/copier*) ;;
                         */copier*) continue ;;
@@ -696,6 +704,27 @@ record_clients() {
                             [ "$case" = quit-after-ehlo ] && cmd+=(--quit-after-ehlo)
                             [ "$case" != not-authenticated ] && cmd+=(--user "$USER" --password "$pass")
                             [ "$case" = test-only ] && cmd+=(--test-only) ;;
+                        nodemailer)
+                            # Node.js's TLS (OpenSSL inside Node) through Nodemailer, from npm.
+                            cmd=(env NODE_PATH="$work/node/node_modules" node --tls-keylog="$work/client-keys"
+                                "$here/clients/nodemailer_client.js" $SRV4 --port 587 --sender "$from" --rcpt "$to"
+                                --size $((seed * 41 % 7000 + 600)) --tls-max "$tls" --helo "$helo")
+                            [ -n "$cbc" ] && cmd+=(--ciphers "$cbc")
+                            [ "$case" != not-authenticated ] && cmd+=(--user "$USER" --password "$pass") ;;
+                        snail)
+                            # s-nail (mailx), Debian's: AUTH LOGIN without an initial response, or
+                            # none; its user and password in the URL, percent-encoded.
+                            local enc_user=${USER//@/%40} enc_pass
+                            enc_pass=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$pass")
+                            local pairs=
+                            [ "$tls" = 1.2 ] && pairs='Protocol=-ALL\,+TLSv1.2'
+                            [ -n "$cbc" ] && pairs="$pairs,CipherString=$cbc"
+                            cmd=(s-nail -n -# -S v15-compat -S sendwait -S smtp-use-starttls -S tls-verify=ignore
+                                -S hostname="$helo" -r "$from" -s "Scan from MX-4070N")
+                            [ -n "$pairs" ] && cmd+=(-S "tls-config-pairs=$pairs")
+                            if [ "$case" = not-authenticated ]; then cmd+=(-S "mta=smtp://$SRV4:587" -S smtp-auth=none)
+                            else cmd+=(-S "mta=smtp://$enc_user:$enc_pass@$SRV4:587" -S smtp-auth=login); fi
+                            cmd+=("$to") ;;
                         copier*)
                             # AUTH LOGIN without an initial response, one command at a time;
                             # the blind variant sends on without reading the answers.
@@ -707,7 +736,7 @@ record_clients() {
                             [ "$case" = test-only ] && cmd+=(--test-only) ;;
                     esac
                     capture "$out/$name" tcpdump
-                    if [ "$client" = msmtp ]; then
+                    if [ "$client" = msmtp ] || [ "$client" = snail ]; then
                         SSLKEYLOGFILE="$work/client-keys" in_c "${cmd[@]}" <"$work/msg-$seed.txt" >/dev/null 2>&1 || true
                     else
                         SSLKEYLOGFILE="$work/client-keys" in_c "${cmd[@]}" >/dev/null 2>&1 || true
