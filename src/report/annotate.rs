@@ -22,9 +22,9 @@ const PREFIX: &str = "smtpcap:";
 
 /// The comments an annotated copy carries, collected while the report is made
 /// ([`render_annotated`](crate::render_annotated); [`render`](crate::render) collects none).
-/// Bounded: each distinct text is held once and frames refer to it; past
-/// [`MAX_MARKS`] comments on frames or [`MAX_TEXTS`] texts the rest are counted, and the
-/// section comment says how many were left out.
+/// Bounded: each distinct text is held once and frames refer to it; past 200,000
+/// comments on frames or 4,096 texts the rest are counted, and the section comment says
+/// how many were left out.
 #[derive(Clone, Debug, Default)]
 pub struct Annotations {
     collecting: bool,
@@ -44,7 +44,7 @@ pub struct Annotations {
 /// Client randoms kept at most (a key log line per session).
 const MAX_RANDOMS: usize = 100_000;
 /// Comments on frames kept at most (16 bytes each).
-pub const MAX_MARKS: usize = 200_000;
+const MAX_MARKS: usize = 200_000;
 /// Distinct comment texts kept at most (each at most [`MAX_COMMENT`] bytes).
 const MAX_TEXTS: usize = 4096;
 
