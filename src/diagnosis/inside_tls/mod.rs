@@ -423,11 +423,17 @@ fn read_turns(
     // Readings that part only on which refusal text ended the attempt still tell the
     // outcome: refused, there; what the refusal says is left open.
     let mut open_cause = None;
-    if let Some(other) = reader.complete.iter().find(|r| facts(r, classify) != first) {
+    if reader.complete.iter().any(|r| facts(r, classify) != first) {
         open_cause = one_refusal(&i, &reader.complete, turns, classify, clear.size_limit);
         if open_cause.is_none() {
-            let pair = [reader.complete[0].clone(), other.clone()];
-            let split = first_difference(&pair, turns.len(), classify).unwrap_or(at);
+            // The earliest turn where a reading that ends otherwise parts from the first.
+            let split = reader
+                .complete
+                .iter()
+                .filter(|r| facts(r, classify) != first)
+                .filter_map(|r| first_difference(&reader.complete[0], r, turns.len(), classify))
+                .min()
+                .unwrap_or(at);
             return parted(i, pre, &reader.complete, turns, split, classify);
         }
     }
@@ -1172,14 +1178,15 @@ fn merged_steps(turns: &[Turn], readings: &[Vec<(usize, Item)>], steps: &mut Vec
     }
 }
 
-/// The first turn whose answers the complete readings read differently (by verdict, or
+/// The first turn whose answers readings `a` and `b` read differently (by verdict, or
 /// by the finding their texts call for).
 fn first_difference(
-    readings: &[Vec<(usize, Item)>],
+    a: &[(usize, Item)],
+    b: &[(usize, Item)],
     turns: usize,
     classify: &dyn Fn(&Template) -> Option<FindingId>,
 ) -> Option<usize> {
-    let verdicts = |r: &Vec<(usize, Item)>, t: usize| -> Vec<(Asked, Verdict, Option<FindingId>)> {
+    let verdicts = |r: &[(usize, Item)], t: usize| -> Vec<(Asked, Verdict, Option<FindingId>)> {
         r.iter()
             .filter(|(tt, _)| *tt == t)
             .filter_map(|(_, i)| match i {
@@ -1197,11 +1204,7 @@ fn first_difference(
             })
             .collect()
     };
-    let first = readings.first()?;
-    (0..turns).find(|&t| {
-        let v = verdicts(first, t);
-        readings.iter().any(|r| verdicts(r, t) != v)
-    })
+    (0..turns).find(|&t| verdicts(a, t) != verdicts(b, t))
 }
 
 fn ambiguity(readings: &[Vec<(usize, Item)>], split: usize, t: Option<&Turn>) -> String {
