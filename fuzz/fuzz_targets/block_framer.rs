@@ -15,7 +15,10 @@ fuzz_target!(|data: &[u8]| {
         let options = block.options();
         let rebuilt = block.with_options(&options);
         assert_eq!(rebuilt.bytes.len() % 4, 0);
-        if block.options_at().is_some_and(|at| at <= block.bytes.len().saturating_sub(4)) {
+        if block
+            .options_at()
+            .is_some_and(|at| at <= block.bytes.len().saturating_sub(4))
+        {
             assert_eq!(rebuilt.options(), options, "options survive a rebuild");
         }
     }

@@ -6,7 +6,11 @@ use libfuzzer_sys::fuzz_target;
 use smtpcap::internals::capture::CaptureReader;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(mut r) = CaptureReader::from_reader(Box::new(std::io::Cursor::new(data.to_vec())), false) else { return };
+    let Ok(mut r) =
+        CaptureReader::from_reader(Box::new(std::io::Cursor::new(data.to_vec())), false)
+    else {
+        return;
+    };
     let mut last = 0;
     while let Ok(Some(f)) = r.next_frame() {
         assert!(f.number > last, "frame {} after frame {last}", f.number);

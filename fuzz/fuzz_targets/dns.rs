@@ -5,8 +5,14 @@ use smtpcap::internals::dns::{DnsLog, DnsOverTcp};
 use smtpcap::Endpoint;
 
 fuzz_target!(|data: &[u8]| {
-    let c = Endpoint { ip: [192, 0, 2, 10].into(), port: 40000 };
-    let s = Endpoint { ip: [192, 0, 2, 53].into(), port: 53 };
+    let c = Endpoint {
+        ip: [192, 0, 2, 10].into(),
+        port: 40000,
+    };
+    let s = Endpoint {
+        ip: [192, 0, 2, 53].into(),
+        port: 53,
+    };
     let mut log = DnsLog::default();
     log.datagram(1, c, s, data);
     log.datagram(2, s, c, data);

@@ -32,8 +32,16 @@ fuzz_target!(|data: &[u8]| {
         encrypt_then_mac: a & 0x40 != 0,
     });
     for (i, r) in rest.chunks_exact(3).enumerate() {
-        let side = if r[0] & 1 == 0 { Side::Client } else { Side::Server };
-        let mut t = SealedTurn::new(side, i as u64 + 2, u32::from(u16::from_be_bytes([r[1], r[2]])));
+        let side = if r[0] & 1 == 0 {
+            Side::Client
+        } else {
+            Side::Server
+        };
+        let mut t = SealedTurn::new(
+            side,
+            i as u64 + 2,
+            u32::from(u16::from_be_bytes([r[1], r[2]])),
+        );
         for k in 0..(r[0] >> 5) {
             t.push(i as u64 + 2, u32::from(r[1]) + u32::from(k));
         }
@@ -60,6 +68,9 @@ fuzz_target!(|data: &[u8]| {
     assert!(i.entries.iter().all(|e| e.provenance.inferred()));
     assert!(i.entries.windows(2).all(|w| w[0].frame <= w[1].frame));
     if let Some(d) = &i.declined {
-        assert!(i.entries.iter().all(|e| e.frame <= d.frame), "an entry past the decline");
+        assert!(
+            i.entries.iter().all(|e| e.frame <= d.frame),
+            "an entry past the decline"
+        );
     }
 });

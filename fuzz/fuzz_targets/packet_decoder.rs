@@ -20,7 +20,9 @@ fuzz_target!(|data: &[u8]| {
     let mut decoder = PacketDecoder::default();
     // Several frames from one input, so fragment reassembly state is exercised.
     for (i, chunk) in data.split(|&b| b == 0xfe).enumerate().take(64) {
-        let Some((&k, rest)) = chunk.split_first() else { continue };
+        let Some((&k, rest)) = chunk.split_first() else {
+            continue;
+        };
         let frame = Frame {
             number: i as u64 + 1,
             time: Timestamp::default(),

@@ -3,9 +3,9 @@
 //! lengths, flags and times: the table never delivers more bytes of a side than it was
 //! given, hands every conversation on, and stays bounded.
 use libfuzzer_sys::fuzz_target;
-use smtpcap::Timestamp;
 use smtpcap::internals::packet::{TcpFlags, TcpSegment};
 use smtpcap::internals::tcp::{ConnectionTable, SegmentMeta, StreamEvent, StreamSink, TableLimits};
+use smtpcap::Timestamp;
 use smtpcap::{Endpoint, Side};
 
 #[derive(Default)]
@@ -19,8 +19,14 @@ impl StreamSink for Count {
     }
 }
 
-const A: Endpoint = Endpoint { ip: std::net::IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 10)), port: 40000 };
-const B: Endpoint = Endpoint { ip: std::net::IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 25)), port: 25 };
+const A: Endpoint = Endpoint {
+    ip: std::net::IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 10)),
+    port: 40000,
+};
+const B: Endpoint = Endpoint {
+    ip: std::net::IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 25)),
+    port: 25,
+};
 
 fuzz_target!(|data: &[u8]| {
     let mut t: ConnectionTable<Count> = ConnectionTable::new(TableLimits::default(), |p| p == 25);
@@ -31,13 +37,32 @@ fuzz_target!(|data: &[u8]| {
         let len = usize::from(u16::from_le_bytes([op[8], op[9]]) % 3000);
         let bits = op[10];
         let from_a = bits & 1 == 0;
-        let flags = TcpFlags { syn: bits & 2 != 0, ack: bits & 4 != 0, fin: bits & 8 != 0, rst: bits & 16 != 0 };
+        let flags = TcpFlags {
+            syn: bits & 2 != 0,
+            ack: bits & 4 != 0,
+            fin: bits & 8 != 0,
+            rst: bits & 16 != 0,
+        };
         let payload = vec![op[11]; len];
         let (src, dst) = if from_a { (A, B) } else { (B, A) };
         // Time goes forward by up to 2 s per packet, or back.
         let secs = i64::from(op[11] % 4) - 1 + i as i64;
-        let meta = SegmentMeta { frame: i as u64 + 1, time: Timestamp::new(secs.max(0), 0), src, dst, src_mac: None };
-        let seg = TcpSegment { src_port: src.port, dst_port: dst.port, seq, ack, flags, payload: &payload, missing: 0 };
+        let meta = SegmentMeta {
+            frame: i as u64 + 1,
+            time: Timestamp::new(secs.max(0), 0),
+            src,
+            dst,
+            src_mac: None,
+        };
+        let seg = TcpSegment {
+            src_port: src.port,
+            dst_port: dst.port,
+            seq,
+            ack,
+            flags,
+            payload: &payload,
+            missing: 0,
+        };
         if !flags.rst {
             given[usize::from(!from_a)] += len as u64;
         }

@@ -57,7 +57,11 @@ impl Sealer {
     fn new(secret: &[u8]) -> Sealer {
         let key = expand_label(Hash::Sha256, secret, "key", 16).unwrap();
         let iv = expand_label(Hash::Sha256, secret, "iv", 12).unwrap();
-        Sealer { aead: Aes128Gcm::new_from_slice(&key).unwrap(), iv, seq: 0 }
+        Sealer {
+            aead: Aes128Gcm::new_from_slice(&key).unwrap(),
+            iv,
+            seq: 0,
+        }
     }
 
     fn seal(&mut self, plain: &[u8], padding: usize) -> Vec<u8> {
@@ -72,7 +76,9 @@ impl Sealer {
             *n ^= s;
         }
         self.seq += 1;
-        self.aead.encrypt_in_place(&nonce.into(), &header, &mut inner).unwrap();
+        self.aead
+            .encrypt_in_place(&nonce.into(), &header, &mut inner)
+            .unwrap();
         let mut r = header.to_vec();
         r.extend_from_slice(&inner);
         r
@@ -95,11 +101,27 @@ fuzz_target!(|data: &[u8]| {
         frame += 1;
         smtp.event(side, frame, t, ev);
     };
-    send(&mut smtp, Side::Server, StreamEvent::Data(b"220 mail ESMTP\r\n"));
-    send(&mut smtp, Side::Client, StreamEvent::Data(b"EHLO copier\r\n"));
-    send(&mut smtp, Side::Server, StreamEvent::Data(b"250-mail\r\n250 STARTTLS\r\n"));
+    send(
+        &mut smtp,
+        Side::Server,
+        StreamEvent::Data(b"220 mail ESMTP\r\n"),
+    );
+    send(
+        &mut smtp,
+        Side::Client,
+        StreamEvent::Data(b"EHLO copier\r\n"),
+    );
+    send(
+        &mut smtp,
+        Side::Server,
+        StreamEvent::Data(b"250-mail\r\n250 STARTTLS\r\n"),
+    );
     send(&mut smtp, Side::Client, StreamEvent::Data(b"STARTTLS\r\n"));
-    send(&mut smtp, Side::Server, StreamEvent::Data(b"220 go ahead\r\n"));
+    send(
+        &mut smtp,
+        Side::Server,
+        StreamEvent::Data(b"220 go ahead\r\n"),
+    );
     let (ch, sh) = hellos();
     send(&mut smtp, Side::Client, StreamEvent::Data(&ch));
     send(&mut smtp, Side::Server, StreamEvent::Data(&sh));
@@ -110,18 +132,29 @@ fuzz_target!(|data: &[u8]| {
         let n = usize::from(ctl >> 3).min(tail.len());
         let (chunk, next) = tail.split_at(n);
         rest = next;
-        let side = if ctl & 1 == 0 { Side::Client } else { Side::Server };
+        let side = if ctl & 1 == 0 {
+            Side::Client
+        } else {
+            Side::Server
+        };
         let bytes = match (ctl >> 1) & 3 {
             // Raw bytes where records belong.
             0 if ctl & 0x80 != 0 => chunk.to_vec(),
             // A gap in this direction.
             0 if chunk.is_empty() => {
-                let gap = StreamEvent::Gap { len: 9, reason: GapReason::NotCaptured };
+                let gap = StreamEvent::Gap {
+                    len: 9,
+                    reason: GapReason::NotCaptured,
+                };
                 send(&mut smtp, side, gap);
                 continue;
             }
             pad => {
-                let sealer = if side == Side::Client { &mut client } else { &mut server };
+                let sealer = if side == Side::Client {
+                    &mut client
+                } else {
+                    &mut server
+                };
                 sealer.seal(chunk, usize::from(pad) * 5)
             }
         };

@@ -13,7 +13,11 @@ fuzz_target!(|data: &[u8]| {
         let n = (usize::from(ctl >> 1) * 7).min(tail.len());
         let (chunk, next) = tail.split_at(n);
         rest = next;
-        let side = if ctl & 1 == 0 { Side::Client } else { Side::Server };
+        let side = if ctl & 1 == 0 {
+            Side::Client
+        } else {
+            Side::Server
+        };
         t.feed(side, chunk, frame, Default::default());
     }
 });
