@@ -226,6 +226,11 @@ pub struct Deciding {
 
 fn deciding_reply(session: &Session) -> Option<Deciding> {
     let mut last: Option<Deciding> = None;
+    // The last refusal refused the login's credentials (RFC 4954: 535, 534, 454). It stands
+    // until a login is accepted or the server takes a recipient without one: a client that
+    // sends on after it (some firmware does) is refused further on for want of the login,
+    // which is the cause. (A refused AUTH command, 504 or 503, stands for nothing more.)
+    let mut login_refused = false;
     for e in &session.dialogue {
         if let EntryKind::Reply {
             code,
@@ -240,16 +245,26 @@ fn deciding_reply(session: &Session) -> Option<Deciding> {
             let follows = last.is_some()
                 && (*code == 503 || matches!(enhanced.as_deref(), Some("5.5.1" | "5.5.2")));
             if *code >= 400 && stage.is_some() && !follows {
-                last = Some(Deciding {
-                    frame: e.frame,
-                    line: e.quote().unwrap_or_default(),
-                    stage,
-                });
+                if !login_refused || stage == Some(Stage::Auth) {
+                    last = Some(Deciding {
+                        frame: e.frame,
+                        line: e.quote().unwrap_or_default(),
+                        stage,
+                    });
+                    login_refused = stage == Some(Stage::Auth) && matches!(code, 454 | 534 | 535);
+                }
             } else if (200..400).contains(code) {
                 // A later success at the same or a later stage means the client got past it.
                 if let (Some(d), Some(s)) = (&last, stage) {
-                    if s as u8 >= d.stage.map_or(0, |x| x as u8) {
+                    let past = if login_refused {
+                        (s == Stage::Auth && (200..300).contains(code))
+                            || s as u8 >= Stage::Rcpt as u8
+                    } else {
+                        s as u8 >= d.stage.map_or(0, |x| x as u8)
+                    };
+                    if past {
                         last = None;
+                        login_refused = false;
                     }
                 }
             }
