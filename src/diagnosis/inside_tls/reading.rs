@@ -207,6 +207,12 @@ struct View {
     mail: u8,
     /// The last MAIL was refused.
     sender_refused: bool,
+    /// The last DATA was refused: only a client that does not read the answers sends its
+    /// message all the same (the server reads its lines as commands).
+    data_refused: bool,
+    /// The client went on after a refusal that stops a client reading the answers (some
+    /// firmware does): it follows its script, MAIL, RCPT, DATA, the message, QUIT.
+    blind: bool,
     expect: Expect,
     quit: bool,
 }
@@ -223,10 +229,10 @@ enum Expect {
 }
 
 impl View {
-    /// The commands a client that waited for every answer may send now; `pipelining`: the
-    /// server offered it, so DATA may follow recipients that were all refused (the client
-    /// had sent its group before it read them).
-    fn next(self, pipelining: bool, out: &mut Vec<Cmd>) {
+    /// The commands the client may send now as the first of its turn: what a client that
+    /// read every answer sends, and what a blind one sends on after a refusal
+    /// ([`View::sent`] tells them apart).
+    fn next(self, out: &mut Vec<Cmd>) {
         match self.expect {
             Expect::LoginUser => out.push(Cmd::UserLine),
             Expect::LoginPassword => out.push(Cmd::PasswordLine),
@@ -234,7 +240,23 @@ impl View {
             Expect::CramLine => out.push(Cmd::CramLine),
             Expect::Body => out.push(Cmd::Body),
             Expect::Command if self.quit => {}
+            Expect::Command if self.blind => {
+                if self.data_refused {
+                    out.push(Cmd::Body);
+                } else if self.mail == 0 && !self.sender_refused {
+                    out.push(Cmd::Mail);
+                } else {
+                    out.extend([Cmd::Rcpt, Cmd::Data]);
+                }
+                out.push(Cmd::Quit);
+            }
             Expect::Command => {
+                // What only a client that does not read the answers sends: MAIL after a
+                // refused login, a recipient or DATA after a refused sender, the message
+                // after a refused DATA ([`View::sent`] marks the reading blind).
+                if self.data_refused {
+                    out.push(Cmd::Body);
+                }
                 match self.mail {
                     0 => {
                         if !self.authed {
@@ -256,20 +278,16 @@ impl View {
                                 }),
                             );
                         }
-                        // After a refused login a client does not go on to send (one
-                        // that does is a blind one, and its lengths are not read).
-                        if self.authed || !self.auth_refused {
-                            out.push(Cmd::Mail);
-                        }
+                        // After a refused login only a blind client goes on to MAIL.
+                        out.push(Cmd::Mail);
                         // A pipelining client may send its recipients and DATA after a
-                        // refused sender all the same (msmtp does); the server answers
-                        // them "bad sequence". The refusal already decided.
-                        if self.sender_refused && pipelining {
-                            out.push(Cmd::Rcpt);
+                        // refused sender all the same (msmtp does), and so does a blind
+                        // one; the server answers them "bad sequence". The refusal
+                        // already decided.
+                        if self.sender_refused {
+                            out.extend([Cmd::Rcpt, Cmd::Data]);
                         }
                     }
-                    1 if pipelining => out.extend([Cmd::Rcpt, Cmd::Data]),
-                    1 => out.push(Cmd::Rcpt),
                     _ => out.extend([Cmd::Rcpt, Cmd::Data]),
                 }
                 out.extend([Cmd::Rset, Cmd::Noop, Cmd::Quit]);
@@ -288,6 +306,22 @@ impl View {
             Cmd::AuthPlainIr | Cmd::AuthOauth => out.push(Cmd::Mail),
             _ => {}
         }
+    }
+
+    /// The view once the client sent `cmd` as the first command of its turn: blind where
+    /// no client that read the answers so far sends it (a pipelining client sends its
+    /// recipients and DATA with its sender, in one group, but may send them after a refused
+    /// sender: msmtp does).
+    fn sent(&mut self, cmd: Cmd, pipelining: bool) {
+        self.blind |= match cmd {
+            Cmd::Mail => self.auth_refused && !self.authed,
+            Cmd::Rcpt => self.sender_refused && !pipelining,
+            // DATA alone in its turn with no recipient accepted: a pipelining client sends
+            // it in its group, after its recipients, not on its own after their answers.
+            Cmd::Data => self.mail == 0 || self.mail == 1 && !pipelining,
+            Cmd::Body => self.data_refused,
+            _ => false,
+        };
     }
 
     /// The view once `cmd` got an answer of `verdict`.
@@ -322,6 +356,7 @@ impl View {
             Cmd::Mail => {
                 self.mail = u8::from(ok);
                 self.sender_refused = !ok;
+                self.data_refused = false;
             }
             Cmd::Rcpt if ok => self.mail = 2,
             Cmd::Data if ok => self.expect = Expect::Body,
@@ -329,6 +364,7 @@ impl View {
                 self.expect = Expect::Command;
                 self.mail = 0;
                 self.sender_refused = false;
+                self.data_refused = cmd == Cmd::Data;
             }
             Cmd::Rcpt | Cmd::Noop => {}
             Cmd::Quit => self.quit = true,
@@ -465,6 +501,14 @@ impl<'a> Reader<'a> {
             self.complete.push(h.items);
             return;
         };
+        // A message sent after its DATA was refused: the server reads its lines as
+        // commands, and what it answers them (as many answers as lines, or a disconnection)
+        // is not read. The refusal decided; the reading ends here.
+        if turn.side == Side::Server && h.view.data_refused && h.pending.first() == Some(&Cmd::Body)
+        {
+            self.complete.push(h.items);
+            return;
+        }
         let mut lens = vec![turn.len];
         lens.extend(turn.without.iter().copied());
         match turn.side {
@@ -503,7 +547,7 @@ impl<'a> Reader<'a> {
         }
         let mut options = Vec::new();
         match seq.last() {
-            None => h.view.next(self.ctx.pipelining, &mut options),
+            None => h.view.next(&mut options),
             Some(&last) if self.ctx.pipelining => View::pipelined(last, &mut options),
             Some(_) => {}
         }
@@ -515,6 +559,26 @@ impl<'a> Reader<'a> {
             if l.lo > left.hi {
                 continue;
             }
+            // A client is read as blind only on exact lengths (AEAD suites) and against the
+            // server's own texts: within a CBC block, or with any answer fitting, too many
+            // commands and answers fit (a HELP answered by its help text also fits a DATA
+            // answered "no valid recipients").
+            if seq.is_empty()
+                && !h.view.blind
+                && (!total.is_exact() || self.ctx.family == Family::Unknown)
+            {
+                let mut v = h.view;
+                v.sent(cmd, self.ctx.pipelining);
+                if v.blind {
+                    continue;
+                }
+            }
+            // A message sent after its DATA was refused is taken for one only where its turn
+            // is longer than any command line (RFC 5321 §4.5.3.1.4: 512 bytes): a shorter
+            // one is a command.
+            if cmd == Cmd::Body && h.view.data_refused && total.hi <= 512 {
+                continue;
+            }
             seq.push(cmd);
             // The turn can end here when what is left fits this command's range, and a
             // group of envelope commands ends with DATA, as pipelining clients send it.
@@ -522,6 +586,9 @@ impl<'a> Reader<'a> {
             if left.meets(l) && !open_group {
                 let mut next = h.clone();
                 next.turn += 1;
+                if let Some(&first) = seq.first() {
+                    next.view.sent(first, self.ctx.pipelining);
+                }
                 for &c in seq.iter() {
                     next.pending.push(c);
                     next.items.push((h.turn, Item::Command(c)));

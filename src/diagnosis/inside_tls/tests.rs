@@ -34,6 +34,26 @@ fn sealed(turns: &[&[u64]]) -> TlsFacts {
     tls
 }
 
+/// As [`sealed`], on TLS 1.2 with AES-128-CBC and SHA-1: each record an explicit IV, the
+/// plaintext, its MAC and padding to the block.
+fn sealed_cbc(turns: &[&[u64]]) -> TlsFacts {
+    let on_wire: Vec<Vec<u64>> = turns
+        .iter()
+        .map(|t| {
+            t.iter()
+                .map(|p| 16 + (p + 20 + 1).div_ceil(16) * 16 - 24)
+                .collect()
+        })
+        .collect();
+    let refs: Vec<&[u64]> = on_wire.iter().map(Vec::as_slice).collect();
+    let mut tls = sealed(&refs);
+    if let Some(h) = tls.server_hello.as_mut() {
+        h.cipher = "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA".into();
+        h.suite = 0xc013;
+    }
+    tls
+}
+
 /// EHLO, AUTH LOGIN, its two prompts, the user name and the password answered with
 /// `answer` bytes, then the turns `rest`.
 fn after_login(answer: u64, rest: &[&[u64]]) -> TlsFacts {
@@ -147,9 +167,10 @@ fn a_pipelined_group_is_the_sum_of_its_answers() {
 }
 
 #[test]
-fn a_blind_client_after_a_refused_login_is_not_read() {
-    // AUTH LOGIN, prompts, a refused password, then MAIL as if accepted: no client that
-    // reads its answers does that, and the refusal's length is no 235's.
+fn a_client_going_on_after_a_refused_login_is_not_read_where_no_text_fits_the_answers() {
+    // AUTH LOGIN, prompts, a refused password, then MAIL as if accepted: a blind client,
+    // but Postfix answers MAIL with none of its texts of 71 bytes, and the refusal's length
+    // is no 235's.
     let tls = after_login(62, &[&[41], &[71], &[28], &[45], &[6], &[15]]);
     let i = read(&tls, &clear(EHLO, true), Family::Postfix, &finding);
     assert!(i.outcome.is_none(), "{}", label(&i));
@@ -471,4 +492,60 @@ fn a_blind_client_that_sends_on_after_a_refused_login_is_read_up_to_the_refusal(
         !i.steps.iter().any(|s| s.meaning.contains("blind")),
         "{i:?}"
     );
+}
+
+#[test]
+fn a_blind_client_is_read_where_the_servers_texts_fit_its_answers() {
+    // Exim: the password refused (`535 Incorrect authentication data`, 35 bytes); the
+    // client sends on, each line after the answer: MAIL (`250 OK`, 8), RCPT (`550 relay
+    // not permitted`, 25), DATA (the three-line 503, 121), then its message all the same,
+    // which the server reads as commands (three `500 unrecognized command`, 78: not read).
+    let turns = [
+        &[31][..],
+        &[8],
+        &[28],
+        &[25],
+        &[6],
+        &[121],
+        &[8388],
+        &[78],
+        &[6],
+        &[41],
+    ];
+    let tls = after_login(35, &turns);
+    let i = read(&tls, &clear(EHLO, true), Family::Exim, &finding);
+    assert_eq!(label(&i), "rejected/auth", "{i:?}");
+    // The readings part on the recipient's refusal text only: the login's cause is one.
+    let cause = i.finding.or_else(|| match &i.open_cause {
+        Some(c) if c.candidates.len() == 1 => c.candidates.first().copied(),
+        _ => None,
+    });
+    assert_eq!(cause, Some(FindingId::AuthFailed), "{:?}", i.open_cause);
+    // The same turns where the MAIL's answer is no text of Exim's: not read.
+    let mut odd = turns;
+    odd[1] = &[9];
+    let tls = after_login(35, &odd);
+    let i = read(&tls, &clear(EHLO, true), Family::Exim, &finding);
+    assert!(i.outcome.is_none() && i.declined.is_some(), "{i:?}");
+    // And on a CBC suite (a range per record) it is not read as blind at all.
+    let ranged = sealed_cbc(&[
+        &[EHLO],
+        &[178],
+        &[12],
+        &[18],
+        &[26],
+        &[18],
+        &[22],
+        &[35],
+        &[31],
+        &[8],
+        &[28],
+        &[25],
+        &[6],
+        &[121],
+        &[8388],
+        &[78],
+    ]);
+    let i = read(&ranged, &clear(EHLO, true), Family::Exim, &finding);
+    assert_ne!(label(&i), "rejected/auth", "{i:?}");
 }
