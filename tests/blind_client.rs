@@ -7,11 +7,7 @@
 
 mod common;
 
-use std::io::Cursor;
-
-use common::craft::Capture;
-use smtpcap::internals::analysis::analyze_bytes;
-use smtpcap::internals::diagnosis::{diagnose, Outcome, Stage};
+use smtpcap::internals::diagnosis::{Outcome, Stage};
 
 fn decided(after_login: &[&str]) -> (Outcome, Option<Stage>, String) {
     let mut turns = vec![
@@ -22,11 +18,7 @@ fn decided(after_login: &[&str]) -> (Outcome, Option<Stage>, String) {
     ];
     turns.extend(after_login);
     turns.extend(["C: QUIT", "S: 221 mail.example.test closing connection"]);
-    let pcap = Capture::new()
-        .tcp(([192, 168, 1, 50], 40000), ([192, 168, 1, 10], 25), &turns)
-        .pcap();
-    let a = analyze_bytes("crafted", Cursor::new(pcap));
-    let d = diagnose(&a);
+    let d = common::diagnose_dialogue(&turns);
     let sd = &d.sessions[0];
     let text = sd
         .deciding_reply

@@ -5,11 +5,7 @@
 
 mod common;
 
-use std::io::Cursor;
-
-use common::craft::Capture;
-use smtpcap::internals::analysis::analyze_bytes;
-use smtpcap::internals::diagnosis::{diagnose, Stage};
+use smtpcap::internals::diagnosis::Stage;
 
 fn decided(data_answer: &[&str]) -> (Option<Stage>, String, Vec<String>) {
     let mut turns = vec![
@@ -25,11 +21,7 @@ fn decided(data_answer: &[&str]) -> (Option<Stage>, String, Vec<String>) {
     ];
     turns.extend(data_answer);
     turns.extend(["C: QUIT", "S: 221 2.0.0 Bye"]);
-    let pcap = Capture::new()
-        .tcp(([192, 168, 1, 50], 40000), ([192, 168, 1, 10], 25), &turns)
-        .pcap();
-    let a = analyze_bytes("crafted", Cursor::new(pcap));
-    let d = diagnose(&a);
+    let d = common::diagnose_dialogue(&turns);
     let sd = &d.sessions[0];
     let ids = d.session_findings[0]
         .iter()
@@ -66,21 +58,14 @@ fn a_pipelined_data_refused_after_a_refused_recipient_leaves_the_recipient_decid
 #[test]
 fn a_lone_out_of_sequence_refusal_still_decides() {
     // Nothing was refused before it: the 503 is the refusal that stopped the attempt.
-    let pcap = Capture::new()
-        .tcp(
-            ([192, 168, 1, 50], 40000),
-            ([192, 168, 1, 10], 25),
-            &[
-                "S: 220 mail.example.test ESMTP",
-                "C: EHLO mx-4070n.example.test",
-                "S: 250 mail.example.test",
-                "C: DATA",
-                "S: 503 5.5.1 Error: need RCPT command",
-                "C: QUIT",
-                "S: 221 2.0.0 Bye",
-            ],
-        )
-        .pcap();
-    let d = diagnose(&analyze_bytes("crafted", Cursor::new(pcap)));
+    let d = common::diagnose_dialogue(&[
+        "S: 220 mail.example.test ESMTP",
+        "C: EHLO mx-4070n.example.test",
+        "S: 250 mail.example.test",
+        "C: DATA",
+        "S: 503 5.5.1 Error: need RCPT command",
+        "C: QUIT",
+        "S: 221 2.0.0 Bye",
+    ]);
     assert_eq!(d.sessions[0].stage, Some(Stage::Data));
 }

@@ -206,6 +206,16 @@ pub fn render(a: &Analysis) -> (String, String) {
     (all.pop().unwrap_or_default(), json)
 }
 
+/// The diagnosis of one crafted SMTP conversation (`"C: …"` and `"S: …"` lines, see
+/// [`craft::Capture::tcp`]) from a device at 192.168.1.50 to a server at 192.168.1.10:25.
+pub fn diagnose_dialogue(turns: &[&str]) -> smtpcap::internals::diagnosis::Diagnosis {
+    let pcap = craft::Capture::new()
+        .tcp(([192, 168, 1, 50], 40000), ([192, 168, 1, 10], 25), turns)
+        .pcap();
+    let a = smtpcap::internals::analysis::analyze_bytes("crafted", std::io::Cursor::new(pcap));
+    smtpcap::internals::diagnosis::diagnose(&a)
+}
+
 pub fn which(tool: &str) -> bool {
     std::process::Command::new(tool)
         .arg("--version")
