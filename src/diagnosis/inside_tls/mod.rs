@@ -463,6 +463,16 @@ fn read_turns(
     i.entries = entries;
     let items = reader.complete.swap_remove(0);
     decide(&mut i, &items, turns, classify, clear.size_limit);
+    // Where the client went on after the refusal, say so at the turn it did.
+    let blind = reading::blind_from(&items, clear.pipelining).and_then(|t| turns.get(t));
+    if let Some(s) = blind.and_then(|t| {
+        i.steps
+            .iter_mut()
+            .find(|s| s.frame == t.frame && s.side == t.side)
+    }) {
+        s.meaning
+            .push_str(", sent after the refusal (a client that does not read the answers)");
+    }
     if let Some(d) = &i.declined {
         // What comes from where the reading stopped is not read.
         i.entries.retain(|e| e.frame < d.frame);

@@ -895,6 +895,28 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// The turn where a reading takes the client for a blind one: the first command it sent,
+/// first in its turn, that no client reading the answers so far sends ([`View::sent`]).
+#[must_use]
+pub fn blind_from(items: &[(usize, Item)], pipelining: bool) -> Option<usize> {
+    let mut view = View::default();
+    let mut turn = None;
+    for &(t, item) in items {
+        match item {
+            Item::Command(c) if turn != Some(t) => {
+                turn = Some(t);
+                view.sent(c, pipelining);
+                if view.blind {
+                    return Some(t);
+                }
+            }
+            Item::Command(_) => {}
+            Item::Reply(r) => view.apply(r.to, r.verdict),
+        }
+    }
+    None
+}
+
 /// The turn of the last `cmd` in `items` before turn `before`.
 #[must_use]
 pub fn last_command(items: &[(usize, Item)], cmd: Cmd, before: usize) -> Option<usize> {

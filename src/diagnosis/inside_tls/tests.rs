@@ -521,6 +521,13 @@ fn a_blind_client_is_read_where_the_servers_texts_fit_its_answers() {
         _ => None,
     });
     assert_eq!(cause, Some(FindingId::AuthFailed), "{:?}", i.open_cause);
+    // The MAIL that followed the refusal says the client went on without reading it.
+    let mail = i.steps.iter().find(|s| s.meaning.starts_with("MAIL FROM"));
+    assert!(
+        mail.is_some_and(|s| s.meaning.contains("sent after the refusal")),
+        "{:?}",
+        i.steps
+    );
     // The same turns where the MAIL's answer is no text of Exim's: not read.
     let mut odd = turns;
     odd[1] = &[9];
