@@ -423,14 +423,17 @@ fn read_turns(
     // Readings that part only on which refusal text ended the attempt still tell the
     // outcome: refused, there; what the refusal says is left open.
     let mut open_cause = None;
-    if reader.complete.iter().any(|r| facts(r, classify) != first) {
+    let otherwise: Vec<&Vec<(usize, Item)>> = reader
+        .complete
+        .iter()
+        .filter(|r| facts(r, classify) != first)
+        .collect();
+    if !otherwise.is_empty() {
         open_cause = one_refusal(&i, &reader.complete, turns, classify, clear.size_limit);
         if open_cause.is_none() {
             // The earliest turn where a reading that ends otherwise parts from the first.
-            let split = reader
-                .complete
+            let split = otherwise
                 .iter()
-                .filter(|r| facts(r, classify) != first)
                 .filter_map(|r| first_difference(&reader.complete[0], r, turns.len(), classify))
                 .min()
                 .unwrap_or(at);
