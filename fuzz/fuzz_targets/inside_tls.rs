@@ -7,7 +7,7 @@ use libfuzzer_sys::fuzz_target;
 use smtpcap::internals::diagnosis::inside_tls::{read, Clear, Family};
 use smtpcap::internals::diagnosis::Outcome;
 use smtpcap::internals::tls::{SealedTurn, ServerHelloFact, TlsFacts, TlsVersion};
-use smtpcap::Side;
+use smtpcap::{Side, Timestamp};
 
 // TLS 1.3 AES-GCM, TLS 1.2 AES-GCM, ChaCha20, AES-CBC-SHA, AES-CBC-SHA384, RC4.
 const SUITES: [(u16, u16); 6] = [
@@ -41,9 +41,14 @@ fuzz_target!(|data: &[u8]| {
             side,
             i as u64 + 2,
             u32::from(u16::from_be_bytes([r[1], r[2]])),
+            Timestamp::default(),
         );
         for k in 0..(r[0] >> 5) {
-            t.push(i as u64 + 2, u32::from(r[1]) + u32::from(k));
+            t.push(
+                i as u64 + 2,
+                u32::from(r[1]) + u32::from(k),
+                Timestamp::default(),
+            );
         }
         tls.sealed.push(t);
     }

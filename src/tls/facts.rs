@@ -119,9 +119,9 @@ pub struct SealedTurn {
 pub const SEALED_HEAD: usize = 4;
 
 impl SealedTurn {
-    /// A turn of one record.
+    /// A turn of one record, seen at `time`.
     #[must_use]
-    pub fn new(side: Side, frame: u64, length: u32) -> SealedTurn {
+    pub fn new(side: Side, frame: u64, length: u32, time: Timestamp) -> SealedTurn {
         let mut head = [0; SEALED_HEAD];
         head[0] = length;
         SealedTurn {
@@ -132,13 +132,13 @@ impl SealedTurn {
             length: u64::from(length),
             head,
             last: length,
-            time: Timestamp::default(),
-            last_time: Timestamp::default(),
+            time,
+            last_time: time,
         }
     }
 
-    /// Adds a record of the same side.
-    pub fn push(&mut self, frame: u64, length: u32) {
+    /// Adds a record of the same side, seen at `time`.
+    pub fn push(&mut self, frame: u64, length: u32, time: Timestamp) {
         if let Some(slot) = self.head.get_mut(crate::base::to_index(self.records)) {
             *slot = length;
         }
@@ -146,6 +146,7 @@ impl SealedTurn {
         self.length += u64::from(length);
         self.last = length;
         self.last_frame = frame;
+        self.last_time = time;
     }
 
     /// The lengths of the records kept one by one.

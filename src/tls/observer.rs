@@ -326,12 +326,10 @@ impl TlsObserver {
                 // last turn kept.
                 f.sealed_not_kept += 1;
             } else if let (true, Some(last)) = (joins, f.sealed.last_mut()) {
-                last.push(frame, length);
-                last.last_time = self.now;
+                last.push(frame, length, self.now);
             } else if f.sealed.len() < MAX_TURNS {
-                let mut turn = SealedTurn::new(side, frame, length);
-                (turn.time, turn.last_time) = (self.now, self.now);
-                f.sealed.push(turn);
+                f.sealed
+                    .push(SealedTurn::new(side, frame, length, self.now));
             } else {
                 f.sealed_not_kept += 1;
             }

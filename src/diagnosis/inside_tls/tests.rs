@@ -2,6 +2,7 @@
 //! (24 bytes of overhead each).
 
 use super::*;
+use crate::base::Timestamp;
 use crate::tls::{ServerHelloFact, TlsVersion};
 
 /// A session of alternating turns (the client first), each of these plaintext lengths;
@@ -25,9 +26,9 @@ fn sealed(turns: &[&[u64]]) -> TlsFacts {
             Side::Server
         };
         let frame = 10 + k as u64;
-        let mut t = SealedTurn::new(side, frame, records[0] as u32 + 24);
+        let mut t = SealedTurn::new(side, frame, records[0] as u32 + 24, Timestamp::default());
         for r in &records[1..] {
-            t.push(frame, *r as u32 + 24);
+            t.push(frame, *r as u32 + 24, Timestamp::default());
         }
         tls.sealed.push(t);
     }
@@ -428,7 +429,12 @@ fn implicit_tls_to_gmail_is_calibrated_on_auth_login_and_read_against_gmails_tex
         } else {
             Side::Client
         };
-        let mut t = SealedTurn::new(side, 10 + k as u64, len(l) as u32 + 24);
+        let mut t = SealedTurn::new(
+            side,
+            10 + k as u64,
+            len(l) as u32 + 24,
+            Timestamp::default(),
+        );
         t.last_frame = t.first_frame;
         tls.sealed.push(t);
     }
@@ -454,9 +460,10 @@ fn implicit_tls_to_gmail_is_calibrated_on_auth_login_and_read_against_gmails_tex
     merged.sealed.remove(4);
     merged.sealed.remove(3);
     let user = len("AUTH LOGIN c2Nhbm5lckBleGFtcGxlLmNvbQ==\r\n") as u32 + 24;
-    merged
-        .sealed
-        .insert(3, SealedTurn::new(Side::Client, 13, user));
+    merged.sealed.insert(
+        3,
+        SealedTurn::new(Side::Client, 13, user, Timestamp::default()),
+    );
     merged.sealed.truncate(9);
     let i = read(&merged, &implicit, Family::Gmail, &finding);
     assert_eq!(label(&i), "declined no-calibration", "{i:?}");
